@@ -1,0 +1,169 @@
+// Peer server for bench/issuer_client_credentials.sh.
+//
+// oidc-provider (the OpenID-certified npm library) configured for the OAuth 2.0
+// client_credentials grant only, with one confidential client authenticating with
+// client_secret_post, issuing RS256-signed JWT access tokens (RFC 9068, via
+// features.resourceIndicators) — the same work tokengate's issuer does per request.
+//
+// Served over HTTPS (node:https, keep-alive) on loopback with a certificate the bench
+// script makes with `openssl req -x509`. Node runs JavaScript on one thread, so to use
+// the machine's cores like tokengate does it runs WORKERS processes with node:cluster
+// (JWT access tokens are not stored, so the workers share no state; they share one
+// signing key).
+//
+// Environment (all set by the bench script):
+//   TLS_CERT, TLS_KEY   PEM files for the HTTPS listener
+//   PORT_FILE           the chosen port is written here once listening (port 0 = any free port)
+//   PORT                default 0; HOST is always 127.0.0.1
+//   CLIENT_ID, CLIENT_SECRET, RESOURCE, SCOPE
+//   WORKERS             number of worker processes (default: number of CPUs)
+import cluster from 'node:cluster';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import process from 'node:process';
+
+import Provider, { errors } from 'oidc-provider';
+
+const HOST = '127.0.0.1';
+const env = (name, dflt) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') {
+    if (dflt === undefined) {
+      console.error(`server.mjs: missing env ${name}`);
+      process.exit(2);
+    }
+    return dflt;
+  }
+  return v;
+};
+
+function writePortFile(portFile, port) {
+  writeFileSync(`${portFile}.${process.pid}`, `${port}\n`);
+  renameSync(`${portFile}.${process.pid}`, portFile);
+}
+
+const WORKERS = Math.max(1, Number.parseInt(env('WORKERS', String(os.availableParallelism?.() ?? os.cpus().length)), 10));
+
+if (cluster.isPrimary && WORKERS > 1) {
+  // One signing key for all workers.
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench-rs256', use: 'sig', alg: 'RS256' };
+  const workerEnv = { BENCH_JWK: JSON.stringify(jwk) };
+  let stopping = false;
+  const portFile = env('PORT_FILE');
+  const ready = new Set();
+  for (let i = 0; i < WORKERS; i += 1) {
+    const w = cluster.fork(workerEnv);
+    w.on('message', (msg) => {
+      // Write the port file only once every worker is listening.
+      if (msg && typeof msg.port === 'number') {
+        ready.add(w.id);
+        if (ready.size === WORKERS) writePortFile(portFile, msg.port);
+      }
+    });
+  }
+  cluster.on('exit', (worker, code, signal) => {
+    if (!stopping) {
+      console.error(`server.mjs: worker ${worker.process.pid} died (${signal || code}); stopping`);
+      stopping = true;
+      for (const w of Object.values(cluster.workers)) w.kill('SIGTERM');
+      process.exitCode = 1;
+    }
+  });
+  const stop = () => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers)) w.kill('SIGTERM');
+    // Bounded: exit once all workers are gone, or after 3 s regardless (SIGKILL leftovers).
+    const deadline = Date.now() + 3000;
+    const poll = setInterval(() => {
+      const left = Object.values(cluster.workers);
+      if (left.length === 0 || Date.now() > deadline) {
+        for (const w of left) w.process.kill('SIGKILL');
+        clearInterval(poll);
+        process.exit(0);
+      }
+    }, 50);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+} else {
+  let jwk;
+  if (process.env.BENCH_JWK) {
+    jwk = JSON.parse(process.env.BENCH_JWK);
+  } else {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench-rs256', use: 'sig', alg: 'RS256' };
+  }
+
+  const CLIENT_ID = env('CLIENT_ID');
+  const CLIENT_SECRET = env('CLIENT_SECRET');
+  const RESOURCE = env('RESOURCE');
+  const SCOPE = env('SCOPE', 'api.read');
+  const PORT = Number.parseInt(env('PORT', '0'), 10);
+
+  const server = https.createServer({
+    cert: readFileSync(env('TLS_CERT')),
+    key: readFileSync(env('TLS_KEY')),
+    keepAlive: true,
+    keepAliveTimeout: 60_000,
+  });
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 65_000;
+
+  server.listen(PORT, HOST, () => {
+    const { port } = server.address();
+    const provider = new Provider(`https://${HOST}:${port}`, {
+      clients: [{
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_post',
+        scope: SCOPE,
+      }],
+      clientAuthMethods: ['client_secret_post'],
+      jwks: { keys: [jwk] },
+      cookies: { keys: [randomBytes(32).toString('base64url')] },
+      scopes: [SCOPE],
+      ttl: { ClientCredentials: 3600 },
+      features: {
+        devInteractions: { enabled: false },
+        clientCredentials: { enabled: true },
+        introspection: { enabled: false },
+        revocation: { enabled: false },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: () => RESOURCE,
+          useGrantedResource: () => true,
+          getResourceServerInfo: (_ctx, resourceIndicator) => {
+            if (resourceIndicator !== RESOURCE) throw new errors.InvalidTarget();
+            return {
+              scope: SCOPE,
+              audience: RESOURCE,
+              accessTokenTTL: 3600,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256' } },
+            };
+          },
+        },
+      },
+    });
+    provider.on('server_error', (_ctx, err) => console.error('server.mjs: server_error', err));
+    server.on('request', provider.callback());
+
+    // Cluster workers all get the same port; the primary writes the file once all listen.
+    if (cluster.isWorker) process.send({ port });
+    else writePortFile(env('PORT_FILE'), port);
+    console.error(`server.mjs: pid ${process.pid} listening on https://${HOST}:${port}`);
+  });
+
+  // A benchmark peer has nothing to flush: exit at once (the provider's in-memory
+  // adapter keeps timers that would otherwise hold the event loop open).
+  const stop = () => process.exit(0);
+  if (cluster.isWorker) process.on('disconnect', stop); // primary gone: do not linger
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,3 @@
+//! OAuth 2.0 grants, one file per grant.
+
+pub mod client_credentials;

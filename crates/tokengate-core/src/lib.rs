@@ -1,0 +1,22 @@
+//! Every decision tokengate makes, with no HTTP framework and no SQL: signing keys and token
+//! minting, JWS parsing, client authentication, grants (one file per grant), the directory model,
+//! audit events and the store traits. Functions that depend on time take `now` (unix seconds).
+
+pub mod audit;
+pub mod client_auth;
+pub mod directory;
+pub mod encoding;
+pub mod errors;
+pub mod grants;
+pub mod jws;
+pub mod keys;
+pub mod rate_limit;
+pub mod scope;
+pub mod secrets;
+pub mod store;
+pub mod tokens;
+
+pub use errors::OAuthError;
+
+/// Unix time in seconds. Passed in everywhere so tests control the clock.
+pub type UnixTime = i64;

@@ -1,0 +1,135 @@
+//! Store traits: one small trait per aggregate. Implementations live in `tokengate-store`
+//! (SQLite and Postgres) and pass one conformance suite.
+//!
+//! Atomicity contract, for every implementation:
+//! - each method is atomic: it commits entirely or not at all;
+//! - a method that takes an `AuditEvent` commits it in the same transaction as the change;
+//! - `update_app` is compare-and-swap: the closure sees the current row and the write only lands
+//!   if no other write happened in between (it is retried otherwise);
+//! - `remember_once` with the same id from concurrent callers returns `true` exactly once;
+//! - secrets are handed in already hashed and private keys already sealed: the store never sees
+//!   a usable credential.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::audit::{AuditEvent, AuditSource};
+use crate::directory::{AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, ServicePrincipal, Tenant};
+use crate::keys::StoredSigningKey;
+use crate::UnixTime;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A change applied to an app registration inside `update_app`.
+pub type AppChange<'a> = &'a (dyn Fn(&mut AppRegistration) -> StoreResult<()> + Send + Sync);
+
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// `Conflict` if the id or one of the domains is taken.
+    async fn insert_tenant(&self, tenant: &Tenant, audit: &AuditEvent) -> StoreResult<()>;
+    async fn tenant(&self, id: Uuid) -> StoreResult<Option<Tenant>>;
+    async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>>;
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
+}
+
+#[async_trait]
+pub trait AppStore: Send + Sync {
+    /// `Conflict` if the client id, or one of its App ID URIs within its tenant, is taken.
+    async fn insert_app(&self, app: &AppRegistration, audit: &AuditEvent) -> StoreResult<()>;
+    async fn app(&self, app_id: Uuid) -> StoreResult<Option<AppRegistration>>;
+    /// The app (of any tenant) whose App ID URI this is, as seen from `tenant_id`: its home
+    /// tenant first, then apps with a service principal in `tenant_id`.
+    async fn app_by_identifier_uri(&self, tenant_id: Uuid, uri: &str) -> StoreResult<Option<AppRegistration>>;
+    async fn apps(&self, tenant_id: Uuid) -> StoreResult<Vec<AppRegistration>>;
+    async fn update_app(&self, app_id: Uuid, change: AppChange<'_>, audit: &AuditEvent) -> StoreResult<AppRegistration>;
+    async fn insert_service_principal(&self, sp: &ServicePrincipal, audit: &AuditEvent) -> StoreResult<()>;
+    async fn service_principal(&self, tenant_id: Uuid, app_id: Uuid) -> StoreResult<Option<ServicePrincipal>>;
+}
+
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    async fn insert_secret(&self, secret: &ClientSecret, audit: &AuditEvent) -> StoreResult<()>;
+    async fn secrets(&self, app_id: Uuid) -> StoreResult<Vec<ClientSecret>>;
+    /// `NotFound` if no such secret on that app.
+    async fn delete_secret(&self, app_id: Uuid, key_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+    async fn insert_certificate(&self, cert: &ClientCertificate, audit: &AuditEvent) -> StoreResult<()>;
+    async fn certificates(&self, app_id: Uuid) -> StoreResult<Vec<ClientCertificate>>;
+    async fn delete_certificate(&self, app_id: Uuid, key_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// `Conflict` if the principal already holds that role.
+    async fn insert_app_role_grant(&self, grant: &AppRoleGrant, audit: &AuditEvent) -> StoreResult<()>;
+    /// Grants held by `principal_id`, optionally only those on one resource app.
+    async fn app_role_grants(&self, principal_id: Uuid, resource_app_id: Option<Uuid>) -> StoreResult<Vec<AppRoleGrant>>;
+    async fn delete_app_role_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    async fn insert_signing_key(&self, key: &StoredSigningKey, audit: &AuditEvent) -> StoreResult<()>;
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
+    /// Rotation in one transaction: `promote` becomes active (or `new_active` is inserted as
+    /// active), every kid in `retire` becomes retired until `retire_after`, `drop` are deleted,
+    /// and `new_next` is inserted as next.
+    async fn rotate_signing_keys(&self, rotation: &KeyRotation, audit: &AuditEvent) -> StoreResult<()>;
+    /// Emergency removal. `NotFound` if absent.
+    async fn delete_signing_key(&self, kid: &str, audit: &AuditEvent) -> StoreResult<()>;
+}
+
+/// Everything a rotation writes (see `SigningKeyStore::rotate_signing_keys`).
+#[derive(Debug, Clone)]
+pub struct KeyRotation {
+    pub promote: Option<String>,
+    pub new_active: Option<StoredSigningKey>,
+    pub retire: Vec<String>,
+    pub retire_after: UnixTime,
+    pub drop: Vec<String>,
+    pub new_next: Option<StoredSigningKey>,
+}
+
+#[async_trait]
+pub trait ReplayStore: Send + Sync {
+    /// Records `id` in `namespace` until `expires_at`. `true` the first time; `false` while an
+    /// unexpired record exists. Expired records are purged as a side effect.
+    async fn remember_once(&self, namespace: &str, id: &str, expires_at: UnixTime, now: UnixTime) -> StoreResult<bool>;
+}
+
+/// Filter for reading the audit log, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub source: Option<AuditSource>,
+    pub action: Option<String>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends a batch in one transaction.
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// Everything the product needs from one backend.
+pub trait Store:
+    TenantStore + AppStore + CredentialStore + GrantStore + SigningKeyStore + ReplayStore + AuditStore
+{
+}
+
+impl<T> Store for T where
+    T: TenantStore + AppStore + CredentialStore + GrantStore + SigningKeyStore + ReplayStore + AuditStore
+{
+}

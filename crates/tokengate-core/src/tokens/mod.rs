@@ -1,0 +1,64 @@
+//! What tokens look like: issuer URLs, lifetimes, and the claim sets of each token kind.
+
+pub mod access_token;
+
+use crate::directory::TokenVersion;
+
+/// Token lifetimes and clock tolerance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// Access-token lifetime is drawn uniformly from `[min, max]` seconds, as Entra does (60–90 min).
+    pub access_token_lifetime_min: i64,
+    pub access_token_lifetime_max: i64,
+    /// `iat`/`nbf` are back-dated by this much, as Entra does, and incoming assertions get this
+    /// much tolerance.
+    pub clock_skew: i64,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings { access_token_lifetime_min: 3600, access_token_lifetime_max: 5400, clock_skew: 300 }
+    }
+}
+
+impl TokenSettings {
+    /// Entra allows 10 minutes to 1 day.
+    pub fn validate(&self) -> Result<(), String> {
+        let (min, max) = (self.access_token_lifetime_min, self.access_token_lifetime_max);
+        if !(600..=86_400).contains(&min) || !(600..=86_400).contains(&max) || min > max {
+            return Err(format!("access token lifetime must lie within 600..=86400 s with min <= max (got {min}..{max})"));
+        }
+        if !(0..=3600).contains(&self.clock_skew) {
+            return Err(format!("clock skew must lie within 0..=3600 s (got {})", self.clock_skew));
+        }
+        Ok(())
+    }
+
+    /// Longest time a token signed now may still be accepted.
+    pub fn max_token_age(&self) -> i64 {
+        self.access_token_lifetime_max.max(3600) + 2 * self.clock_skew
+    }
+
+    pub fn draw_lifetime(&self) -> i64 {
+        use rand::Rng;
+        rand::thread_rng().gen_range(self.access_token_lifetime_min..=self.access_token_lifetime_max)
+    }
+}
+
+/// `{base}/{tid}/v2.0` — the v2.0 issuer.
+pub fn issuer_v2(base_url: &str, tenant: &str) -> String {
+    format!("{base_url}/{tenant}/v2.0")
+}
+
+/// The v1.0 issuer. Entra's is `https://sts.windows.net/{tid}/`; tokengate keeps its own host so
+/// that v1 metadata, keys and tokens agree: `{base}/{tid}/`.
+pub fn issuer_v1(base_url: &str, tenant: &str) -> String {
+    format!("{base_url}/{tenant}/")
+}
+
+pub fn issuer_for(version: TokenVersion, base_url: &str, tenant: &str) -> String {
+    match version {
+        TokenVersion::V1 => issuer_v1(base_url, tenant),
+        TokenVersion::V2 => issuer_v2(base_url, tenant),
+    }
+}
