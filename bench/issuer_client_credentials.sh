@@ -18,8 +18,8 @@
 #   OPENSSL_SECONDS=5   openssl speed -seconds
 #   TOKENGATE_BIN=target/release/tokengate   (relative to the repo root; built with
 #                       `cargo build --release -p tokengate` only if the default path is missing)
-#   OIDC_WORKERS=1      oidc-provider node processes (node:cluster). 1 is its best setting on a
-#                       2-core machine where wrk shares the cores (2 measured lower); see README.md
+#   OIDC_WORKERS=$(nproc)  oidc-provider node processes (node:cluster); node runs JS on one
+#                       thread, so this gives it the cores tokengate's runtime uses too (README.md)
 #   SKIP_TOKENGATE=1    measure only openssl and oidc-provider (checks the peer set-up)
 #   KEEP_TMP=1          keep the temporary directory (server logs, dev.json) for inspection
 set -euo pipefail
@@ -33,7 +33,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 WARMUP=${WARMUP:-3}
 OPENSSL_SECONDS=${OPENSSL_SECONDS:-5}
-OIDC_WORKERS=${OIDC_WORKERS:-1}
+OIDC_WORKERS=${OIDC_WORKERS:-$(nproc)}
 SKIP_TOKENGATE=${SKIP_TOKENGATE:-0}
 KEEP_TMP=${KEEP_TMP:-0}
 DEFAULT_BIN="target/release/tokengate"

@@ -1,1 +1,38 @@
+//! Storage backends for tokengate: SQLite (embedded, the default) and Postgres (for several
+//! nodes sharing one store). Both implement the `tokengate-core` store traits with the same SQL
+//! where the dialects agree (`$n` placeholders work in both), and keep per-dialect migrations.
+//! No other crate knows which backend it talks to.
 
+mod rows;
+mod sql_impl;
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use tokengate_core::store::{Store, StoreError};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Opens the store a URL names: `sqlite://PATH` (created if missing) or `postgres://...`.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    } else {
+        Err(StoreError::Invalid(format!(
+            "unsupported store URL scheme in '{}': use sqlite://PATH or postgres://...",
+            url.split(':').next().unwrap_or("")
+        )))
+    }
+}
+
+pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}

@@ -1,0 +1,683 @@
+//! The store traits implemented once in SQL both dialects accept, expanded for each pool type.
+//! Writes that carry an audit event commit it in the same transaction. Every transaction starts
+//! with a write so SQLite takes its write lock up front (no deadlocking lock upgrades).
+
+macro_rules! impl_sql_store {
+    ($store:ty) => {
+        use async_trait::async_trait;
+        use sqlx::Row;
+        use tokengate_core::audit::AuditEvent;
+        use tokengate_core::directory::{
+            AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, ServicePrincipal, Tenant,
+        };
+        use tokengate_core::keys::{KeyState, StoredSigningKey};
+        use tokengate_core::store::{
+            AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, GrantStore, KeyRotation, ReplayStore,
+            SigningKeyStore, StoreResult, TenantStore,
+        };
+        use uuid::Uuid;
+
+        use crate::rows::{stored_key, uuid, AuditRow};
+
+        const INSERT_AUDIT: &str = "INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, token_id, client_ip, status, latency_us, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+        impl $store {
+            async fn write_audit<'c, E>(executor: E, e: &AuditEvent) -> StoreResult<()>
+            where
+                E: sqlx::Executor<'c, Database = <Self as StoreDb>::Db>,
+            {
+                sqlx::query(INSERT_AUDIT)
+                    .bind(e.id.to_string())
+                    .bind(e.at_ms)
+                    .bind(e.source.as_str())
+                    .bind(&e.action)
+                    .bind(e.outcome.as_str())
+                    .bind(&e.reason)
+                    .bind(&e.tenant_id)
+                    .bind(&e.client_id)
+                    .bind(&e.subject)
+                    .bind(&e.token_id)
+                    .bind(&e.client_ip)
+                    .bind(e.status.map(i64::from))
+                    .bind(e.latency_us)
+                    .bind(e.detail.to_string())
+                    .execute(executor)
+                    .await
+                    .map_err(backend_error)?;
+                Ok(())
+            }
+
+            async fn load_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+                let Some(row) = sqlx::query("SELECT id, display_name, created_at FROM tenants WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                else {
+                    return Ok(None);
+                };
+                let domains: Vec<String> =
+                    sqlx::query("SELECT domain FROM tenant_domains WHERE tenant_id = $1 ORDER BY domain")
+                        .bind(id)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(backend_error)?
+                        .iter()
+                        .map(|r| r.try_get::<String, _>("domain"))
+                        .collect::<Result<_, _>>()
+                        .map_err(backend_error)?;
+                Ok(Some(Tenant {
+                    id: uuid(&row.try_get::<String, _>("id").map_err(backend_error)?)?,
+                    display_name: row.try_get("display_name").map_err(backend_error)?,
+                    domains,
+                    created_at: row.try_get("created_at").map_err(backend_error)?,
+                }))
+            }
+
+            async fn load_app_versioned(&self, app_id: Uuid) -> StoreResult<Option<(AppRegistration, i64)>> {
+                let row = sqlx::query("SELECT spec, version FROM apps WHERE app_id = $1")
+                    .bind(app_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                match row {
+                    None => Ok(None),
+                    Some(row) => {
+                        let spec: String = row.try_get("spec").map_err(backend_error)?;
+                        let version: i64 = row.try_get("version").map_err(backend_error)?;
+                        Ok(Some((parse_app(&spec)?, version)))
+                    }
+                }
+            }
+        }
+
+        fn parse_app(spec: &str) -> StoreResult<AppRegistration> {
+            serde_json::from_str(spec).map_err(|e| StoreError::Backend(format!("corrupt app registration: {e}")))
+        }
+
+        fn app_json(app: &AppRegistration) -> StoreResult<String> {
+            serde_json::to_string(app).map_err(|e| StoreError::Backend(e.to_string()))
+        }
+
+        fn secret_from_row<R: Row>(row: &R) -> StoreResult<ClientSecret>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+        {
+            Ok(ClientSecret {
+                key_id: uuid(&row.try_get::<String, _>("key_id").map_err(backend_error)?)?,
+                app_id: uuid(&row.try_get::<String, _>("app_id").map_err(backend_error)?)?,
+                display_name: row.try_get("display_name").map_err(backend_error)?,
+                hint: row.try_get("hint").map_err(backend_error)?,
+                secret_hash: row.try_get("secret_hash").map_err(backend_error)?,
+                created_at: row.try_get("created_at").map_err(backend_error)?,
+                expires_at: row.try_get("expires_at").map_err(backend_error)?,
+            })
+        }
+
+        fn certificate_from_row<R: Row>(row: &R) -> StoreResult<ClientCertificate>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+        {
+            Ok(ClientCertificate {
+                key_id: uuid(&row.try_get::<String, _>("key_id").map_err(backend_error)?)?,
+                app_id: uuid(&row.try_get::<String, _>("app_id").map_err(backend_error)?)?,
+                display_name: row.try_get("display_name").map_err(backend_error)?,
+                der: row.try_get("der").map_err(backend_error)?,
+                thumbprint_sha1: row.try_get("thumbprint_sha1").map_err(backend_error)?,
+                thumbprint_sha256: row.try_get("thumbprint_sha256").map_err(backend_error)?,
+                created_at: row.try_get("created_at").map_err(backend_error)?,
+                expires_at: row.try_get("expires_at").map_err(backend_error)?,
+            })
+        }
+
+        fn grant_from_row<R: Row>(row: &R) -> StoreResult<AppRoleGrant>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+        {
+            let id = |name: &str| -> StoreResult<Uuid> { uuid(&row.try_get::<String, _>(name).map_err(backend_error)?) };
+            Ok(AppRoleGrant {
+                id: id("id")?,
+                tenant_id: id("tenant_id")?,
+                principal_id: id("principal_id")?,
+                resource_app_id: id("resource_app_id")?,
+                app_role_id: id("app_role_id")?,
+                created_at: row.try_get("created_at").map_err(backend_error)?,
+            })
+        }
+
+        #[async_trait]
+        impl TenantStore for $store {
+            async fn insert_tenant(&self, tenant: &Tenant, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                sqlx::query("INSERT INTO tenants (id, display_name, created_at) VALUES ($1, $2, $3)")
+                    .bind(tenant.id.to_string())
+                    .bind(&tenant.display_name)
+                    .bind(tenant.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                for domain in &tenant.domains {
+                    sqlx::query("INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)")
+                        .bind(domain.to_ascii_lowercase())
+                        .bind(tenant.id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                }
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn tenant(&self, id: Uuid) -> StoreResult<Option<Tenant>> {
+                self.load_tenant(&id.to_string()).await
+            }
+
+            async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
+                let row = sqlx::query("SELECT tenant_id FROM tenant_domains WHERE domain = $1")
+                    .bind(domain.to_ascii_lowercase())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                match row {
+                    None => Ok(None),
+                    Some(row) => self.load_tenant(&row.try_get::<String, _>("tenant_id").map_err(backend_error)?).await,
+                }
+            }
+
+            async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+                let ids: Vec<String> = sqlx::query("SELECT id FROM tenants ORDER BY created_at, id")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("id"))
+                    .collect::<Result<_, _>>()
+                    .map_err(backend_error)?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(t) = self.load_tenant(&id).await? {
+                        out.push(t);
+                    }
+                }
+                Ok(out)
+            }
+        }
+
+        #[async_trait]
+        impl AppStore for $store {
+            async fn insert_app(&self, app: &AppRegistration, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                sqlx::query("INSERT INTO apps (app_id, tenant_id, version, spec, created_at) VALUES ($1, $2, 1, $3, $4)")
+                    .bind(app.app_id.to_string())
+                    .bind(app.tenant_id.to_string())
+                    .bind(app_json(app)?)
+                    .bind(app.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                for uri in &app.identifier_uris {
+                    sqlx::query("INSERT INTO app_identifier_uris (tenant_id, uri, app_id) VALUES ($1, $2, $3)")
+                        .bind(app.tenant_id.to_string())
+                        .bind(uri.trim_end_matches('/'))
+                        .bind(app.app_id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                }
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn app(&self, app_id: Uuid) -> StoreResult<Option<AppRegistration>> {
+                Ok(self.load_app_versioned(app_id).await?.map(|(app, _)| app))
+            }
+
+            async fn app_by_identifier_uri(&self, tenant_id: Uuid, uri: &str) -> StoreResult<Option<AppRegistration>> {
+                let row = sqlx::query(
+                    "SELECT u.app_id, CASE WHEN u.tenant_id = $1 THEN 0 ELSE 1 END AS rank FROM app_identifier_uris u \
+                     WHERE u.uri = $2 AND (u.tenant_id = $1 OR EXISTS (SELECT 1 FROM service_principals sp WHERE sp.app_id = u.app_id AND sp.tenant_id = $1)) \
+                     ORDER BY rank LIMIT 1",
+                )
+                .bind(tenant_id.to_string())
+                .bind(uri.trim_end_matches('/'))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend_error)?;
+                match row {
+                    None => Ok(None),
+                    Some(row) => self.app(uuid(&row.try_get::<String, _>("app_id").map_err(backend_error)?)?).await,
+                }
+            }
+
+            async fn apps(&self, tenant_id: Uuid) -> StoreResult<Vec<AppRegistration>> {
+                sqlx::query("SELECT spec FROM apps WHERE tenant_id = $1 ORDER BY created_at, app_id")
+                    .bind(tenant_id.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .iter()
+                    .map(|r| parse_app(&r.try_get::<String, _>("spec").map_err(backend_error)?))
+                    .collect()
+            }
+
+            async fn update_app(&self, app_id: Uuid, change: AppChange<'_>, audit: &AuditEvent) -> StoreResult<AppRegistration> {
+                // Compare-and-swap on `version`; a lost race re-reads and re-applies.
+                for _attempt in 0..16 {
+                    let Some((mut app, version)) = self.load_app_versioned(app_id).await? else {
+                        return Err(StoreError::NotFound);
+                    };
+                    change(&mut app)?;
+                    if app.app_id != app_id {
+                        return Err(StoreError::Invalid("the client id of an app cannot change".into()));
+                    }
+                    let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                    let updated = sqlx::query("UPDATE apps SET spec = $1, version = version + 1 WHERE app_id = $2 AND version = $3")
+                        .bind(app_json(&app)?)
+                        .bind(app_id.to_string())
+                        .bind(version)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                    if updated.rows_affected() != 1 {
+                        tx.rollback().await.map_err(backend_error)?;
+                        continue;
+                    }
+                    sqlx::query("DELETE FROM app_identifier_uris WHERE app_id = $1")
+                        .bind(app_id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                    for uri in &app.identifier_uris {
+                        sqlx::query("INSERT INTO app_identifier_uris (tenant_id, uri, app_id) VALUES ($1, $2, $3)")
+                            .bind(app.tenant_id.to_string())
+                            .bind(uri.trim_end_matches('/'))
+                            .bind(app_id.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend_error)?;
+                    }
+                    Self::write_audit(&mut *tx, audit).await?;
+                    tx.commit().await.map_err(backend_error)?;
+                    return Ok(app);
+                }
+                Err(StoreError::Backend("app update kept losing races; try again".into()))
+            }
+
+            async fn insert_service_principal(&self, sp: &ServicePrincipal, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                sqlx::query("INSERT INTO service_principals (object_id, tenant_id, app_id, display_name, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(sp.object_id.to_string())
+                    .bind(sp.tenant_id.to_string())
+                    .bind(sp.app_id.to_string())
+                    .bind(&sp.display_name)
+                    .bind(sp.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn service_principal(&self, tenant_id: Uuid, app_id: Uuid) -> StoreResult<Option<ServicePrincipal>> {
+                let row = sqlx::query("SELECT object_id, display_name, created_at FROM service_principals WHERE tenant_id = $1 AND app_id = $2")
+                    .bind(tenant_id.to_string())
+                    .bind(app_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                match row {
+                    None => Ok(None),
+                    Some(row) => Ok(Some(ServicePrincipal {
+                        object_id: uuid(&row.try_get::<String, _>("object_id").map_err(backend_error)?)?,
+                        tenant_id,
+                        app_id,
+                        display_name: row.try_get("display_name").map_err(backend_error)?,
+                        created_at: row.try_get("created_at").map_err(backend_error)?,
+                    })),
+                }
+            }
+        }
+
+        #[async_trait]
+        impl CredentialStore for $store {
+            async fn insert_secret(&self, s: &ClientSecret, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                sqlx::query("INSERT INTO client_secrets (key_id, app_id, display_name, hint, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(s.key_id.to_string())
+                    .bind(s.app_id.to_string())
+                    .bind(&s.display_name)
+                    .bind(&s.hint)
+                    .bind(&s.secret_hash)
+                    .bind(s.created_at)
+                    .bind(s.expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn secrets(&self, app_id: Uuid) -> StoreResult<Vec<ClientSecret>> {
+                sqlx::query("SELECT key_id, app_id, display_name, hint, secret_hash, created_at, expires_at FROM client_secrets WHERE app_id = $1 ORDER BY created_at, key_id")
+                    .bind(app_id.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .iter()
+                    .map(secret_from_row)
+                    .collect()
+            }
+
+            async fn delete_secret(&self, app_id: Uuid, key_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                let done = sqlx::query("DELETE FROM client_secrets WHERE app_id = $1 AND key_id = $2")
+                    .bind(app_id.to_string())
+                    .bind(key_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn insert_certificate(&self, c: &ClientCertificate, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                sqlx::query("INSERT INTO client_certificates (key_id, app_id, display_name, der, thumbprint_sha1, thumbprint_sha256, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(c.key_id.to_string())
+                    .bind(c.app_id.to_string())
+                    .bind(&c.display_name)
+                    .bind(&c.der)
+                    .bind(&c.thumbprint_sha1)
+                    .bind(&c.thumbprint_sha256)
+                    .bind(c.created_at)
+                    .bind(c.expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn certificates(&self, app_id: Uuid) -> StoreResult<Vec<ClientCertificate>> {
+                sqlx::query("SELECT key_id, app_id, display_name, der, thumbprint_sha1, thumbprint_sha256, created_at, expires_at FROM client_certificates WHERE app_id = $1 ORDER BY created_at, key_id")
+                    .bind(app_id.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .iter()
+                    .map(certificate_from_row)
+                    .collect()
+            }
+
+            async fn delete_certificate(&self, app_id: Uuid, key_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                let done = sqlx::query("DELETE FROM client_certificates WHERE app_id = $1 AND key_id = $2")
+                    .bind(app_id.to_string())
+                    .bind(key_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+        }
+
+        #[async_trait]
+        impl GrantStore for $store {
+            async fn insert_app_role_grant(&self, g: &AppRoleGrant, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                sqlx::query("INSERT INTO app_role_grants (id, tenant_id, principal_id, resource_app_id, app_role_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(g.id.to_string())
+                    .bind(g.tenant_id.to_string())
+                    .bind(g.principal_id.to_string())
+                    .bind(g.resource_app_id.to_string())
+                    .bind(g.app_role_id.to_string())
+                    .bind(g.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn app_role_grants(&self, principal_id: Uuid, resource_app_id: Option<Uuid>) -> StoreResult<Vec<AppRoleGrant>> {
+                let rows = match resource_app_id {
+                    Some(resource) => sqlx::query("SELECT id, tenant_id, principal_id, resource_app_id, app_role_id, created_at FROM app_role_grants WHERE principal_id = $1 AND resource_app_id = $2 ORDER BY created_at, id")
+                        .bind(principal_id.to_string())
+                        .bind(resource.to_string())
+                        .fetch_all(&self.pool)
+                        .await,
+                    None => sqlx::query("SELECT id, tenant_id, principal_id, resource_app_id, app_role_id, created_at FROM app_role_grants WHERE principal_id = $1 ORDER BY created_at, id")
+                        .bind(principal_id.to_string())
+                        .fetch_all(&self.pool)
+                        .await,
+                }
+                .map_err(backend_error)?;
+                rows.iter().map(grant_from_row).collect()
+            }
+
+            async fn delete_app_role_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                let done = sqlx::query("DELETE FROM app_role_grants WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+        }
+
+        #[async_trait]
+        impl SigningKeyStore for $store {
+            async fn insert_signing_key(&self, key: &StoredSigningKey, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                insert_key(&mut *tx, key).await?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
+                sqlx::query("SELECT kid, state, sealed_private_key, cert_der, created_at, retire_after FROM signing_keys ORDER BY created_at, kid")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .iter()
+                    .map(|r| {
+                        stored_key(
+                            r.try_get("kid").map_err(backend_error)?,
+                            r.try_get("state").map_err(backend_error)?,
+                            r.try_get("sealed_private_key").map_err(backend_error)?,
+                            r.try_get("cert_der").map_err(backend_error)?,
+                            r.try_get("created_at").map_err(backend_error)?,
+                            r.try_get("retire_after").map_err(backend_error)?,
+                        )
+                    })
+                    .collect()
+            }
+
+            async fn rotate_signing_keys(&self, rotation: &KeyRotation, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                for kid in &rotation.retire {
+                    sqlx::query("UPDATE signing_keys SET state = $1, retire_after = $2 WHERE kid = $3")
+                        .bind(KeyState::Retired.as_str())
+                        .bind(rotation.retire_after)
+                        .bind(kid)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                }
+                if let Some(kid) = &rotation.promote {
+                    let done = sqlx::query("UPDATE signing_keys SET state = $1 WHERE kid = $2 AND state = $3")
+                        .bind(KeyState::Active.as_str())
+                        .bind(kid)
+                        .bind(KeyState::Next.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(format!("key {kid} is not the next key")));
+                    }
+                }
+                if let Some(key) = &rotation.new_active {
+                    insert_key(&mut *tx, key).await?;
+                }
+                for kid in &rotation.drop {
+                    sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state = $2")
+                        .bind(kid)
+                        .bind(KeyState::Retired.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                }
+                if let Some(key) = &rotation.new_next {
+                    insert_key(&mut *tx, key).await?;
+                }
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn delete_signing_key(&self, kid: &str, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+                    .bind(kid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+        }
+
+        async fn insert_key<'c, E>(executor: E, key: &StoredSigningKey) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'c, Database = <$store as StoreDb>::Db>,
+        {
+            sqlx::query("INSERT INTO signing_keys (kid, state, sealed_private_key, cert_der, created_at, retire_after) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&key.kid)
+                .bind(key.state.as_str())
+                .bind(&key.sealed_private_key)
+                .bind(&key.cert_der)
+                .bind(key.created_at)
+                .bind(key.retire_after)
+                .execute(executor)
+                .await
+                .map_err(backend_error)?;
+            Ok(())
+        }
+
+        #[async_trait]
+        impl ReplayStore for $store {
+            async fn remember_once(&self, namespace: &str, id: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                // An expired record of the same id no longer blocks it.
+                sqlx::query("DELETE FROM replay_ids WHERE namespace = $1 AND id = $2 AND expires_at <= $3")
+                    .bind(namespace)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                let inserted = sqlx::query("INSERT INTO replay_ids (namespace, id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(namespace)
+                    .bind(id)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                // Purge a bounded slice of expired records so the table cannot grow forever.
+                sqlx::query("DELETE FROM replay_ids WHERE expires_at < $1 AND id IN (SELECT id FROM replay_ids WHERE expires_at < $1 LIMIT 64)")
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                tx.commit().await.map_err(backend_error)?;
+                Ok(inserted.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait]
+        impl AuditStore for $store {
+            async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                for e in events {
+                    Self::write_audit(&mut *tx, e).await?;
+                }
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn audit_events(&self, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+                let limit = i64::from(q.limit.clamp(1, 10_000));
+                let rows = sqlx::query(
+                    "SELECT id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, token_id, client_ip, status, latency_us, detail \
+                     FROM audit_events WHERE ($1 IS NULL OR source = $1) AND ($2 IS NULL OR action = $2) ORDER BY seq DESC LIMIT $3",
+                )
+                .bind(q.source.map(|s| s.as_str()))
+                .bind(q.action.as_deref())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_error)?;
+                rows.iter()
+                    .map(|r| {
+                        AuditRow {
+                            id: r.try_get("id").map_err(backend_error)?,
+                            at_ms: r.try_get("at_ms").map_err(backend_error)?,
+                            source: r.try_get("source").map_err(backend_error)?,
+                            action: r.try_get("action").map_err(backend_error)?,
+                            outcome: r.try_get("outcome").map_err(backend_error)?,
+                            reason: r.try_get("reason").map_err(backend_error)?,
+                            tenant_id: r.try_get("tenant_id").map_err(backend_error)?,
+                            client_id: r.try_get("client_id").map_err(backend_error)?,
+                            subject: r.try_get("subject").map_err(backend_error)?,
+                            token_id: r.try_get("token_id").map_err(backend_error)?,
+                            client_ip: r.try_get("client_ip").map_err(backend_error)?,
+                            status: r.try_get("status").map_err(backend_error)?,
+                            latency_us: r.try_get("latency_us").map_err(backend_error)?,
+                            detail: r.try_get("detail").map_err(backend_error)?,
+                        }
+                        .into_event()
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;
+
+/// Names the sqlx database type behind each store, for executor bounds inside the macro.
+pub(crate) trait StoreDb {
+    type Db: sqlx::Database;
+}
+
+impl StoreDb for crate::SqliteStore {
+    type Db = sqlx::Sqlite;
+}
+
+impl StoreDb for crate::PgStore {
+    type Db = sqlx::Postgres;
+}
