@@ -51,6 +51,18 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
+/// PEM armour (RFC 7468) around DER bytes.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let body = b64(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod client_auth;
 pub mod directory;
+pub mod directory_admin;
 pub mod encoding;
 pub mod errors;
 pub mod grants;

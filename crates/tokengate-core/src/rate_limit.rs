@@ -49,6 +49,33 @@ impl FailureLimiter {
     }
 }
 
+/// Budgets against credential guessing: failures per client id and per source IP.
+pub struct CredentialGuessLimits {
+    pub per_client: FailureLimiter,
+    pub per_ip: FailureLimiter,
+}
+
+impl CredentialGuessLimits {
+    /// Per-minute failure budgets.
+    pub fn per_minute(per_client: u32, per_ip: u32) -> Self {
+        CredentialGuessLimits {
+            per_client: FailureLimiter::new(per_client, 60, 100_000),
+            per_ip: FailureLimiter::new(per_ip, 60, 100_000),
+        }
+    }
+
+    /// `Err(retry_after)` when either budget is used up.
+    pub fn check(&self, client_id: &str, ip: &str, now: UnixTime) -> Result<(), u64> {
+        self.per_client.check(client_id, now)?;
+        self.per_ip.check(ip, now)
+    }
+
+    pub fn record_failure(&self, client_id: &str, ip: &str, now: UnixTime) {
+        self.per_client.record_failure(client_id, now);
+        self.per_ip.record_failure(ip, now);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,8 +19,11 @@ pub fn generate_secret() -> String {
         if i == 3 {
             out.push_str("8Q~");
         }
-        // 66 symbols: bias of at most 1/256 per char is irrelevant at 205 bits.
-        out.push(ALPHABET[(*b as usize) % ALPHABET.len()] as char);
+        // The hint (first three characters) stays alphanumeric so a secret never starts with
+        // '-' and reads as a flag on a command line. Modulo bias (< 1/4 bit per character) is
+        // irrelevant at ~200 bits.
+        let alphabet = if i < 3 { &ALPHABET[..62] } else { ALPHABET };
+        out.push(alphabet[(*b as usize) % alphabet.len()] as char);
     }
     out
 }

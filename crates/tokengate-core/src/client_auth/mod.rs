@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::directory::{AppRegistration, Tenant};
 use crate::errors::{codes, OAuthError};
-use crate::rate_limit::FailureLimiter;
+use crate::rate_limit::CredentialGuessLimits;
 use crate::secrets::{check_secret, SecretCheck};
 use crate::store::Store;
 use crate::UnixTime;
@@ -62,20 +62,16 @@ pub struct ClientAuthContext<'a> {
 /// principal in, the tenant of the request.
 pub async fn authenticate_confidential_client(
     store: &dyn Store,
-    limiter: &FailureLimiter,
+    limits: &CredentialGuessLimits,
     credential: &PresentedCredential,
     ctx: &ClientAuthContext<'_>,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let limiter_keys = [format!("client:{}", ctx.client_id), format!("ip:{}", ctx.client_ip)];
-    for key in &limiter_keys {
-        limiter.check(key, ctx.now).map_err(OAuthError::rate_limited)?;
-    }
+    // Checked before any credential is looked at, so a locked-out guesser learns nothing more.
+    limits.check(ctx.client_id, ctx.client_ip, ctx.now).map_err(OAuthError::rate_limited)?;
     let result = authenticate(store, credential, ctx).await;
     if let Err(e) = &result {
         if e.error == "invalid_client" {
-            for key in &limiter_keys {
-                limiter.record_failure(key, ctx.now);
-            }
+            limits.record_failure(ctx.client_id, ctx.client_ip, ctx.now);
         }
     }
     result

@@ -1,0 +1,58 @@
+//! Audit records leave request handlers through a bounded queue and reach the store in batches
+//! (one transaction per batch), so a token request never waits for a disk sync of its own. A
+//! full queue applies back-pressure to the sender; nothing is dropped silently. On shutdown the
+//! writer drains the queue before it exits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokengate_core::audit::AuditEvent;
+use tokengate_core::store::Store;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+const QUEUE_CAPACITY: usize = 16_384;
+const MAX_BATCH: usize = 1_024;
+
+#[derive(Clone)]
+pub struct AuditSink {
+    tx: mpsc::Sender<AuditEvent>,
+}
+
+impl AuditSink {
+    /// Queues a record; waits while the queue is full (back-pressure, never loss).
+    pub async fn record(&self, event: AuditEvent) {
+        if self.tx.send(event).await.is_err() {
+            tracing::error!("audit writer has stopped; record could not be queued");
+        }
+    }
+}
+
+/// Starts the writer task. Dropping every `AuditSink` ends it after the queue is drained.
+pub fn start(store: Arc<dyn Store>) -> (AuditSink, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE_CAPACITY);
+    let handle = tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            write_with_retry(store.as_ref(), &batch).await;
+            batch.clear();
+        }
+    });
+    (AuditSink { tx }, handle)
+}
+
+async fn write_with_retry(store: &dyn Store, batch: &[AuditEvent]) {
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match store.append_audit(batch).await {
+            Ok(()) => return,
+            Err(e) => {
+                // Keep the batch and retry: the queue fills and back-pressure slows producers
+                // rather than losing records.
+                tracing::error!(error = %e, records = batch.len(), "audit write failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

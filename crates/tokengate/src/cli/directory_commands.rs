@@ -1,0 +1,278 @@
+//! `tenant`, `app`, `secret`, `cert` and `grant` commands.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Subcommand;
+use tokengate_core::directory::{AllowedMemberType, RedirectPlatform, RedirectUri, SignInAudience};
+use tokengate_core::directory_admin::{self as admin, NewApp};
+use tokengate_core::encoding::hex_upper;
+use tokengate_core::store::Store;
+use uuid::Uuid;
+
+use crate::state::now;
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Verified domain name (repeatable).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum AppCommand {
+    /// Register an app (and its service principal in its home tenant).
+    Create {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long)]
+        name: String,
+        /// App ID URI, e.g. api://orders (repeatable).
+        #[arg(long = "identifier-uri")]
+        identifier_uris: Vec<String>,
+        /// single (AzureADMyOrg) or multi (AzureADMultipleOrgs).
+        #[arg(long, default_value = "single")]
+        audience: String,
+        /// accessTokenAcceptedVersion: 1 or 2 (Entra's default is 1).
+        #[arg(long)]
+        token_version: Option<u8>,
+        /// Public client (native app, device code): no credentials.
+        #[arg(long)]
+        public: bool,
+        /// Redirect URI as PLATFORM=URI with PLATFORM web, spa or public (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+    },
+    /// List a tenant's apps.
+    List {
+        #[arg(long)]
+        tenant: Uuid,
+    },
+    /// Show one app as JSON.
+    Show { app_id: Uuid },
+    /// Expose a delegated permission scope.
+    AddScope {
+        app_id: Uuid,
+        #[arg(long)]
+        value: String,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Define an app role.
+    AddRole {
+        app_id: Uuid,
+        #[arg(long)]
+        value: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Who may hold it: application, user, or both (comma-separated).
+        #[arg(long, default_value = "application")]
+        members: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SecretCommand {
+    /// Create a client secret; its value is printed once and never stored.
+    Create {
+        app_id: Uuid,
+        #[arg(long, default_value = "secret")]
+        name: String,
+        #[arg(long, default_value_t = 180)]
+        days: i64,
+    },
+    List { app_id: Uuid },
+    Delete { app_id: Uuid, key_id: Uuid },
+}
+
+#[derive(Subcommand)]
+pub enum CertCommand {
+    /// Register a certificate (PEM file; only the certificate is read).
+    Add {
+        app_id: Uuid,
+        #[arg(long)]
+        pem: PathBuf,
+        #[arg(long, default_value = "certificate")]
+        name: String,
+    },
+    List { app_id: Uuid },
+    Delete { app_id: Uuid, key_id: Uuid },
+}
+
+#[derive(Subcommand)]
+pub enum GrantCommand {
+    /// Grant a resource's app role to a client app (admin consent for an application permission).
+    AppRole {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long)]
+        client: Uuid,
+        #[arg(long)]
+        resource: Uuid,
+        #[arg(long)]
+        role: String,
+    },
+    /// List the app roles a client app holds in a tenant.
+    List {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long)]
+        client: Uuid,
+    },
+    /// Revoke a grant by id.
+    Revoke { grant_id: Uuid },
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+pub async fn tenant(store: &Arc<dyn Store>, command: TenantCommand) -> Result<(), String> {
+    match command {
+        TenantCommand::Create { name, domains } => {
+            let t = admin::create_tenant(store.as_ref(), &name, &domains, now()).await.map_err(err)?;
+            println!("tenant {} created ({})", t.id, t.domains.join(", "));
+        }
+        TenantCommand::List => {
+            for t in store.tenants().await.map_err(err)? {
+                println!("{}  {}  {}", t.id, t.display_name, t.domains.join(","));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_redirect(text: &str) -> Result<RedirectUri, String> {
+    let (platform, uri) = text.split_once('=').ok_or_else(|| format!("redirect URI '{text}' must be PLATFORM=URI"))?;
+    let platform = match platform {
+        "web" => RedirectPlatform::Web,
+        "spa" => RedirectPlatform::Spa,
+        "public" => RedirectPlatform::PublicClient,
+        other => return Err(format!("unknown redirect platform '{other}' (web, spa, public)")),
+    };
+    Ok(RedirectUri { platform, uri: uri.to_owned() })
+}
+
+pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), String> {
+    let store = store.as_ref();
+    match command {
+        AppCommand::Create { tenant, name, identifier_uris, audience, token_version, public, redirect_uris } => {
+            let sign_in_audience = SignInAudience::parse(&audience).ok_or_else(|| format!("unknown audience '{audience}' (single, multi)"))?;
+            let redirect_uris = redirect_uris.iter().map(|r| parse_redirect(r)).collect::<Result<Vec<_>, _>>()?;
+            let new = NewApp { display_name: name, identifier_uris, sign_in_audience, access_token_accepted_version: token_version, is_public_client: public, redirect_uris };
+            let (app, sp) = admin::create_app(store, tenant, new, now()).await.map_err(err)?;
+            println!("app {} created (service principal {})", app.app_id, sp.object_id);
+        }
+        AppCommand::List { tenant } => {
+            for a in store.apps(tenant).await.map_err(err)? {
+                println!("{}  {}  {}", a.app_id, a.display_name, a.identifier_uris.join(","));
+            }
+        }
+        AppCommand::Show { app_id } => {
+            let app = store.app(app_id).await.map_err(err)?.ok_or_else(|| format!("app {app_id} not found"))?;
+            println!("{}", serde_json::to_string_pretty(&app).map_err(err)?);
+        }
+        AppCommand::AddScope { app_id, value, display_name } => {
+            let display = display_name.unwrap_or_else(|| value.clone());
+            let scope = admin::add_scope(store, app_id, &value, &display, now()).await.map_err(err)?;
+            println!("scope {} added ({})", scope.value, scope.id);
+        }
+        AppCommand::AddRole { app_id, value, display_name, members } => {
+            let mut allowed = Vec::new();
+            for m in members.split(',').map(str::trim) {
+                allowed.push(match m {
+                    "application" => AllowedMemberType::Application,
+                    "user" => AllowedMemberType::User,
+                    other => return Err(format!("unknown member type '{other}' (application, user)")),
+                });
+            }
+            let display = display_name.unwrap_or_else(|| value.clone());
+            let role = admin::add_app_role(store, app_id, &value, &display, allowed, now()).await.map_err(err)?;
+            println!("app role {} added ({})", role.value, role.id);
+        }
+    }
+    Ok(())
+}
+
+pub async fn secret(store: &Arc<dyn Store>, command: SecretCommand) -> Result<(), String> {
+    let store = store.as_ref();
+    match command {
+        SecretCommand::Create { app_id, name, days } => {
+            let created = admin::create_secret(store, app_id, &name, days, now()).await.map_err(err)?;
+            println!("secret {} created, expires at {} (unix)", created.secret.key_id, created.secret.expires_at);
+            println!("value (shown once, store it now): {}", created.value);
+        }
+        SecretCommand::List { app_id } => {
+            for s in store.secrets(app_id).await.map_err(err)? {
+                println!("{}  {}  hint {}...  expires {}", s.key_id, s.display_name, s.hint, s.expires_at);
+            }
+        }
+        SecretCommand::Delete { app_id, key_id } => {
+            let audit = tokengate_core::audit::AuditEvent::admin("secret.deleted", None, serde_json::json!({"app_id": app_id, "key_id": key_id}), now());
+            store.delete_secret(app_id, key_id, &audit).await.map_err(err)?;
+            println!("secret {key_id} deleted");
+        }
+    }
+    Ok(())
+}
+
+pub async fn cert(store: &Arc<dyn Store>, command: CertCommand) -> Result<(), String> {
+    let store = store.as_ref();
+    match command {
+        CertCommand::Add { app_id, pem, name } => {
+            let bytes = std::fs::read(&pem).map_err(|e| format!("{}: {e}", pem.display()))?;
+            let der = rustls_pemfile::certs(&mut &bytes[..])
+                .next()
+                .ok_or_else(|| format!("{} holds no CERTIFICATE", pem.display()))?
+                .map_err(|e| format!("{}: {e}", pem.display()))?;
+            let cert = admin::add_certificate(store, app_id, &name, der.as_ref(), now()).await.map_err(err)?;
+            println!("certificate {} added, thumbprint {}", cert.key_id, hex_upper(&cert.thumbprint_sha1));
+        }
+        CertCommand::List { app_id } => {
+            for c in store.certificates(app_id).await.map_err(err)? {
+                println!("{}  {}  thumbprint {}  expires {}", c.key_id, c.display_name, hex_upper(&c.thumbprint_sha1), c.expires_at);
+            }
+        }
+        CertCommand::Delete { app_id, key_id } => {
+            let audit = tokengate_core::audit::AuditEvent::admin("certificate.deleted", None, serde_json::json!({"app_id": app_id, "key_id": key_id}), now());
+            store.delete_certificate(app_id, key_id, &audit).await.map_err(err)?;
+            println!("certificate {key_id} deleted");
+        }
+    }
+    Ok(())
+}
+
+pub async fn grant(store: &Arc<dyn Store>, command: GrantCommand) -> Result<(), String> {
+    let store = store.as_ref();
+    match command {
+        GrantCommand::AppRole { tenant, client, resource, role } => {
+            let g = admin::grant_app_role(store, tenant, client, resource, &role, now()).await.map_err(err)?;
+            println!("grant {} created: {role} on {resource} to {client}", g.id);
+        }
+        GrantCommand::List { tenant, client } => {
+            let sp = store.service_principal(tenant, client).await.map_err(err)?.ok_or_else(|| format!("app {client} has no service principal in {tenant}"))?;
+            for g in store.app_role_grants(sp.object_id, None).await.map_err(err)? {
+                let role = store
+                    .app(g.resource_app_id)
+                    .await
+                    .map_err(err)?
+                    .and_then(|app| app.app_roles.iter().find(|r| r.id == g.app_role_id).map(|r| r.value.clone()))
+                    .unwrap_or_else(|| g.app_role_id.to_string());
+                println!("{}  {}  on {}", g.id, role, g.resource_app_id);
+            }
+        }
+        GrantCommand::Revoke { grant_id } => {
+            let audit = tokengate_core::audit::AuditEvent::admin("app_role.revoked", None, serde_json::json!({"grant_id": grant_id}), now());
+            store.delete_app_role_grant(grant_id, &audit).await.map_err(err)?;
+            println!("grant {grant_id} revoked");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Command line: `dev`, `serve`, and commands that inspect and change the directory and keys.
+//! Directory commands talk to the store directly for now; the control-plane issue moves them
+//! onto the admin API.
+
+mod directory_commands;
+mod key_commands;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tokengate_core::keys::KeyEncryptionKey;
+use tokengate_core::store::Store;
+
+use crate::{config, dev, runtime};
+
+#[derive(Parser)]
+#[command(name = "tokengate", version, about = "Entra ID token-based access control for APIs: issuer, gateway, control plane")]
+pub struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Where directory and key commands find the store.
+#[derive(clap::Args, Clone)]
+pub struct StoreArgs {
+    /// A `tokengate dev` data dir (default: ./tokengate-dev when present).
+    #[arg(long, global = true)]
+    pub dev_dir: Option<PathBuf>,
+    /// A `tokengate serve` config file (store URL and key-encryption key come from it).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Store URL (sqlite://PATH or postgres://...); key commands also need TOKENGATE_KEY_ENCRYPTION_KEY.
+    #[arg(long, global = true, env = "TOKENGATE_STORE_URL")]
+    pub store: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run everything locally with no set-up: SQLite store, local CA, demo tenant, dev.json.
+    Dev {
+        #[arg(long, default_value = "./tokengate-dev")]
+        data_dir: PathBuf,
+        /// HTTPS issuer port (0 = pick a free one; the actual port goes into dev.json).
+        #[arg(long, default_value_t = 8443)]
+        issuer_port: u16,
+        /// Gateway port (the gateway listener arrives with the gateway issue).
+        #[arg(long, default_value_t = 8080)]
+        gateway_port: u16,
+        /// Admin port: health and readiness for now.
+        #[arg(long, default_value_t = 8081)]
+        admin_port: u16,
+    },
+    /// Run from a config file (TOML; TOKENGATE_* environment variables override it).
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+        /// Validate the configuration, list every problem, and exit.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Tenants.
+    Tenant {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: directory_commands::TenantCommand,
+    },
+    /// App registrations, their scopes and app roles.
+    App {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: directory_commands::AppCommand,
+    },
+    /// Client secrets (the value is shown once).
+    Secret {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: directory_commands::SecretCommand,
+    },
+    /// Certificate credentials.
+    Cert {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: directory_commands::CertCommand,
+    },
+    /// App-role grants to client apps (admin consent for application permissions).
+    Grant {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: directory_commands::GrantCommand,
+    },
+    /// Signing keys: list, rotate, emergency removal.
+    Keys {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: key_commands::KeyCommand,
+    },
+}
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOKENGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Dev { data_dir, issuer_port, gateway_port, admin_port } => {
+            dev::run(dev::DevOptions { data_dir, issuer_port, gateway_port, admin_port }).await
+        }
+        Command::Serve { config, check } => serve(config, check).await,
+        Command::Tenant { store, command } => directory_commands::tenant(&open(&store).await?.0, command).await,
+        Command::App { store, command } => directory_commands::app(&open(&store).await?.0, command).await,
+        Command::Secret { store, command } => directory_commands::secret(&open(&store).await?.0, command).await,
+        Command::Cert { store, command } => directory_commands::cert(&open(&store).await?.0, command).await,
+        Command::Grant { store, command } => directory_commands::grant(&open(&store).await?.0, command).await,
+        Command::Keys { store, command } => {
+            let (store, kek) = open(&store).await?;
+            key_commands::keys(&store, kek, command).await
+        }
+    }
+}
+
+async fn serve(path: PathBuf, check_only: bool) -> Result<(), String> {
+    let cfg = config::load(&path, &|name| std::env::var(name).ok()).map_err(|problems| {
+        format!("{} has {} problem(s):\n  - {}", path.display(), problems.len(), problems.join("\n  - "))
+    })?;
+    if check_only {
+        println!("{}: configuration is valid", path.display());
+        return Ok(());
+    }
+    let store = tokengate_store::open_store(&cfg.store_url).await.map_err(|e| format!("store: {e}"))?;
+    let kek = Arc::new(KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(|e| e.to_string())?);
+    let tls = crate::server::tls_config(&cfg.tls_cert, &cfg.tls_key)?;
+    let running = runtime::start(runtime::RuntimeOptions {
+        store,
+        kek,
+        settings: cfg.settings,
+        issuer_listen: cfg.issuer_listen,
+        issuer_public_url: cfg.issuer_public_url,
+        tls,
+        admin_listen: cfg.admin_listen,
+        client_failures_per_minute: cfg.client_failures_per_minute,
+        ip_failures_per_minute: cfg.ip_failures_per_minute,
+        key_reload: std::time::Duration::from_secs(cfg.key_reload_seconds),
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    tracing::info!(issuer = %running.base_url, listen = %running.issuer_addr, admin = ?running.admin_addr, "tokengate serving");
+    runtime::shutdown_signal().await;
+    running.stop().await;
+    Ok(())
+}
+
+/// The store (and key-encryption key, when known) that the global flags point at.
+async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionKey>), String> {
+    if let Some(config_path) = &args.config {
+        let cfg = config::load(config_path, &|name| std::env::var(name).ok())
+            .map_err(|p| format!("{}: {}", config_path.display(), p.join("; ")))?;
+        let store = tokengate_store::open_store(&cfg.store_url).await.map_err(|e| e.to_string())?;
+        return Ok((store, KeyEncryptionKey::from_bytes(&cfg.encryption_key).ok()));
+    }
+    if let Some(url) = &args.store {
+        let store = tokengate_store::open_store(url).await.map_err(|e| e.to_string())?;
+        let kek = std::env::var("TOKENGATE_KEY_ENCRYPTION_KEY")
+            .ok()
+            .and_then(|v| config::decode_key(v.trim()).ok())
+            .and_then(|b| KeyEncryptionKey::from_bytes(&b).ok());
+        return Ok((store, kek));
+    }
+    let dir = args.dev_dir.clone().unwrap_or_else(|| PathBuf::from("./tokengate-dev"));
+    if !dir.join("tokengate.db").exists() {
+        return Err(format!(
+            "no store: {} holds no tokengate dev data; pass --dev-dir DIR, --config FILE or --store URL",
+            dir.display()
+        ));
+    }
+    let store = tokengate_store::open_store(&dev::store_url(&dir)).await.map_err(|e| e.to_string())?;
+    Ok((store, Some(dev::key_encryption_key(&dir)?)))
+}

@@ -1,0 +1,269 @@
+//! `tokengate serve` configuration: a TOML file, overridden by `TOKENGATE_*` environment
+//! variables, validated all at once so that every problem is listed before anything listens.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tokengate_core::encoding::b64_decode;
+use tokengate_core::tokens::TokenSettings;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub issuer: IssuerSection,
+    #[serde(default)]
+    pub tokens: TokensSection,
+    #[serde(default)]
+    pub keys: KeysSection,
+    #[serde(default)]
+    pub admin: AdminSection,
+    #[serde(default)]
+    pub rate_limit: RateLimitSection,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// `sqlite://PATH` or `postgres://...`
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerSection {
+    pub listen: Option<String>,
+    /// Base URL clients use (`https://login.example.com`); defaults to `https://{listen}`.
+    pub public_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TokensSection {
+    pub access_token_lifetime_min: Option<i64>,
+    pub access_token_lifetime_max: Option<i64>,
+    pub clock_skew: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct KeysSection {
+    /// File holding the base64 32-byte key that seals private signing keys at rest.
+    pub encryption_key_file: Option<PathBuf>,
+    pub reload_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSection {
+    pub client_failures_per_minute: Option<u32>,
+    pub ip_failures_per_minute: Option<u32>,
+}
+
+/// A configuration that passed validation.
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub store_url: String,
+    pub issuer_listen: SocketAddr,
+    pub issuer_public_url: Option<String>,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    pub settings: TokenSettings,
+    pub encryption_key: Vec<u8>,
+    pub key_reload_seconds: u64,
+    pub admin_listen: Option<SocketAddr>,
+    pub client_failures_per_minute: u32,
+    pub ip_failures_per_minute: u32,
+}
+
+/// Reads, overrides and validates. `Err` lists every problem found.
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<ServeConfig, Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    let mut file: FileConfig = toml::from_str(&text).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    apply_env(&mut file, env);
+    validate(file, base, env)
+}
+
+fn apply_env(file: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>) {
+    if let Some(v) = env("TOKENGATE_STORE_URL") {
+        file.store.url = Some(v);
+    }
+    if let Some(v) = env("TOKENGATE_ISSUER_LISTEN") {
+        file.issuer.listen = Some(v);
+    }
+    if let Some(v) = env("TOKENGATE_ISSUER_PUBLIC_URL") {
+        file.issuer.public_url = Some(v);
+    }
+    if let Some(v) = env("TOKENGATE_TLS_CERT") {
+        file.issuer.tls_cert = Some(v.into());
+    }
+    if let Some(v) = env("TOKENGATE_TLS_KEY") {
+        file.issuer.tls_key = Some(v.into());
+    }
+    if let Some(v) = env("TOKENGATE_ADMIN_LISTEN") {
+        file.admin.listen = Some(v);
+    }
+}
+
+fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<ServeConfig, Vec<String>> {
+    let mut problems = Vec::new();
+    let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+
+    let store_url = file.store.url.unwrap_or_else(|| "sqlite://tokengate.db".into());
+    if !(store_url.starts_with("sqlite://") || store_url.starts_with("postgres://") || store_url.starts_with("postgresql://")) {
+        problems.push("store.url must start with sqlite:// or postgres://".to_string());
+    }
+    let store_url = match store_url.strip_prefix("sqlite://") {
+        Some(p) if !Path::new(p).is_absolute() => format!("sqlite://{}", base.join(p).display()),
+        _ => store_url,
+    };
+
+    let listen_text = file.issuer.listen.unwrap_or_else(|| "127.0.0.1:8443".into());
+    let issuer_listen = listen_text.parse::<SocketAddr>().map_err(|_| problems.push(format!("issuer.listen '{listen_text}' is not an address like 127.0.0.1:8443"))).ok();
+
+    if let Some(url) = &file.issuer.public_url {
+        if !url.starts_with("https://") || url.trim_end_matches('/').matches('/').count() > 2 {
+            problems.push(format!("issuer.public_url '{url}' must be an https:// origin without a path (MSAL refuses http)"));
+        }
+    }
+    let mut existing_file = |name: &str, value: Option<PathBuf>| -> Option<PathBuf> {
+        match value {
+            None => {
+                problems.push(format!("{name} is required (PEM file)"));
+                None
+            }
+            Some(p) => {
+                let p = resolve(&p);
+                if !p.is_file() {
+                    problems.push(format!("{name} '{}' does not exist", p.display()));
+                }
+                Some(p)
+            }
+        }
+    };
+    let tls_cert = existing_file("issuer.tls_cert", file.issuer.tls_cert);
+    let tls_key = existing_file("issuer.tls_key", file.issuer.tls_key);
+    if let (Some(c), Some(k)) = (&tls_cert, &tls_key) {
+        if c.is_file() && k.is_file() {
+            if let Err(e) = crate::server::tls_config(c, k) {
+                problems.push(format!("TLS: {e}"));
+            }
+        }
+    }
+
+    let defaults = TokenSettings::default();
+    let settings = TokenSettings {
+        access_token_lifetime_min: file.tokens.access_token_lifetime_min.unwrap_or(defaults.access_token_lifetime_min),
+        access_token_lifetime_max: file.tokens.access_token_lifetime_max.unwrap_or(defaults.access_token_lifetime_max),
+        clock_skew: file.tokens.clock_skew.unwrap_or(defaults.clock_skew),
+    };
+    if let Err(e) = settings.validate() {
+        problems.push(format!("tokens: {e}"));
+    }
+
+    let encryption_key = match (env("TOKENGATE_KEY_ENCRYPTION_KEY"), file.keys.encryption_key_file) {
+        (Some(v), _) => decode_key(v.trim()).map_err(|e| problems.push(format!("TOKENGATE_KEY_ENCRYPTION_KEY: {e}"))).ok(),
+        (None, Some(p)) => {
+            let p = resolve(&p);
+            match std::fs::read_to_string(&p) {
+                Ok(text) => decode_key(text.trim()).map_err(|e| problems.push(format!("keys.encryption_key_file '{}': {e}", p.display()))).ok(),
+                Err(e) => {
+                    problems.push(format!("keys.encryption_key_file '{}': {e}", p.display()));
+                    None
+                }
+            }
+        }
+        (None, None) => {
+            problems.push("a key-encryption key is required: set keys.encryption_key_file or TOKENGATE_KEY_ENCRYPTION_KEY (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)".into());
+            None
+        }
+    };
+    let key_reload_seconds = file.keys.reload_seconds.unwrap_or(10);
+    if !(1..=3600).contains(&key_reload_seconds) {
+        problems.push("keys.reload_seconds must lie within 1..=3600".into());
+    }
+
+    let admin_listen = match file.admin.listen {
+        None => None,
+        Some(text) => text.parse::<SocketAddr>().map_err(|_| problems.push(format!("admin.listen '{text}' is not an address like 127.0.0.1:8081"))).ok(),
+    };
+    let client_failures_per_minute = file.rate_limit.client_failures_per_minute.unwrap_or(20);
+    let ip_failures_per_minute = file.rate_limit.ip_failures_per_minute.unwrap_or(100);
+    if client_failures_per_minute == 0 || ip_failures_per_minute == 0 {
+        problems.push("rate_limit budgets must be at least 1".into());
+    }
+
+    match (issuer_listen, tls_cert, tls_key, encryption_key) {
+        (Some(issuer_listen), Some(tls_cert), Some(tls_key), Some(encryption_key)) if problems.is_empty() => Ok(ServeConfig {
+            store_url,
+            issuer_listen,
+            issuer_public_url: file.issuer.public_url,
+            tls_cert,
+            tls_key,
+            settings,
+            encryption_key,
+            key_reload_seconds,
+            admin_listen,
+            client_failures_per_minute,
+            ip_failures_per_minute,
+        }),
+        _ => Err(problems),
+    }
+}
+
+pub fn decode_key(text: &str) -> Result<Vec<u8>, String> {
+    match b64_decode(text) {
+        Some(bytes) if bytes.len() == 32 => Ok(bytes),
+        Some(bytes) => Err(format!("must decode to 32 bytes, got {}", bytes.len())),
+        None => Err("is not valid base64".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_problem_at_once() {
+        let dir = std::env::temp_dir().join(format!("tg-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tokengate.toml");
+        std::fs::write(
+            &path,
+            "[store]\nurl = \"mysql://x\"\n[issuer]\nlisten = \"nowhere\"\npublic_url = \"http://x\"\ntls_cert = \"missing.pem\"\n[tokens]\naccess_token_lifetime_min = 10\n",
+        )
+        .unwrap();
+        let problems = load(&path, &|_| None).unwrap_err();
+        let text = problems.join("\n");
+        for expected in ["store.url", "issuer.listen", "public_url", "tls_cert", "tls_key", "tokens", "key-encryption key"] {
+            assert!(text.contains(expected), "missing problem about {expected}: {text}");
+        }
+        std::fs::write(&path, "[issuer]\nunknown_field = 1\n").unwrap();
+        assert!(load(&path, &|_| None).unwrap_err()[0].contains("unknown field"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let dir = std::env::temp_dir().join(format!("tg-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tokengate.toml");
+        std::fs::write(&path, "[issuer]\nlisten = \"bad\"\n").unwrap();
+        let env = |name: &str| (name == "TOKENGATE_ISSUER_LISTEN").then(|| "127.0.0.1:9999".to_string());
+        let problems = load(&path, &env).unwrap_err();
+        assert!(!problems.iter().any(|p| p.contains("issuer.listen")), "{problems:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,377 @@
+//! `tokengate dev`: the whole product on one machine with no set-up — a data dir with an embedded
+//! SQLite store, a local CA and HTTPS certificate, a demo tenant with an API, a confidential
+//! client (secret + certificate), a public client and an admin client; then the listeners, a
+//! machine-readable `dev.json` and a quickstart a newcomer can paste.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lc_rs::encoding::AsDer;
+use serde::{Deserialize, Serialize};
+use tokengate_core::directory::{AllowedMemberType, RedirectPlatform, RedirectUri, SignInAudience};
+use tokengate_core::directory_admin::{self as admin, NewApp};
+use tokengate_core::encoding::{b64, hex_upper, pem, sha1};
+use tokengate_core::keys::local_ca::generate_local_ca;
+use tokengate_core::keys::signing_key::self_signed_certificate;
+use tokengate_core::keys::KeyEncryptionKey;
+use tokengate_core::store::Store;
+use tokengate_core::tokens::TokenSettings;
+use uuid::Uuid;
+
+use crate::runtime::{self, RuntimeOptions};
+
+pub struct DevOptions {
+    pub data_dir: PathBuf,
+    pub issuer_port: u16,
+    pub gateway_port: u16,
+    pub admin_port: u16,
+}
+
+/// What `dev` created once and reuses on every later run (kept in `seed.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevSeed {
+    pub tenant_id: Uuid,
+    pub tenant_domain: String,
+    pub api: DevApi,
+    pub confidential_client: DevConfidentialClient,
+    pub public_client: DevPublicClient,
+    pub admin: DevAdminClient,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevApi {
+    pub app_id: Uuid,
+    pub app_id_uri: String,
+    pub scopes: Vec<String>,
+    pub app_roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevConfidentialClient {
+    pub client_id: Uuid,
+    pub client_secret: String,
+    pub certificate_pem: PathBuf,
+    pub certificate_thumbprint: String,
+    pub granted_app_roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevPublicClient {
+    pub client_id: Uuid,
+    pub redirect_uri: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevAdminClient {
+    pub client_id: Uuid,
+    pub client_secret: String,
+    pub app_id: Uuid,
+    pub app_id_uri: String,
+}
+
+pub const ADMIN_ROLE: &str = "Tokengate.Admin";
+pub const AUDITOR_ROLE: &str = "Tokengate.Auditor";
+
+pub fn store_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("tokengate.db").display())
+}
+
+/// The data dir's key-encryption key, created on first use (0600).
+pub fn key_encryption_key(data_dir: &Path) -> Result<KeyEncryptionKey, String> {
+    let path = data_dir.join("master.key");
+    if !path.exists() {
+        write_private(&path, &format!("{}\n", b64(KeyEncryptionKey::generate_bytes())))?;
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = crate::config::decode_key(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
+    KeyEncryptionKey::from_bytes(&bytes).map_err(|e| e.to_string())
+}
+
+fn write_private(path: &Path, content: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(content.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.sync_all().map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes via a temporary file and rename, so readers never see half a file.
+fn write_atomic(path: &Path, content: &str) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    write_private(&tmp, content)?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn ensure_tls(data_dir: &Path, now: i64) -> Result<(), String> {
+    let (ca, cert, key) = (data_dir.join("ca.pem"), data_dir.join("server.pem"), data_dir.join("server-key.pem"));
+    if ca.exists() && cert.exists() && key.exists() {
+        return Ok(());
+    }
+    let generated = generate_local_ca(now).map_err(|e| e.to_string())?;
+    write_private(&key, &generated.server_key_pem)?;
+    std::fs::write(&cert, &generated.server_cert_pem).map_err(|e| format!("{}: {e}", cert.display()))?;
+    std::fs::write(&ca, &generated.ca_cert_pem).map_err(|e| format!("{}: {e}", ca.display()))
+}
+
+async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, String> {
+    let e = |e: admin::AdminError| e.to_string();
+    let tenant_domain = "demo.tokengate.test".to_string();
+    let tenant = admin::create_tenant(store, "tokengate demo", std::slice::from_ref(&tenant_domain), now).await.map_err(e)?;
+
+    let api_uri = "api://tokengate-demo-api".to_string();
+    let (api, _) = admin::create_app(
+        store,
+        tenant.id,
+        NewApp {
+            display_name: "Demo API".into(),
+            identifier_uris: vec![api_uri.clone()],
+            sign_in_audience: SignInAudience::AzureADMyOrg,
+            access_token_accepted_version: Some(2),
+            is_public_client: false,
+            redirect_uris: vec![],
+        },
+        now,
+    )
+    .await
+    .map_err(e)?;
+    let scopes = ["Demo.Read", "Demo.Write"];
+    for s in scopes {
+        admin::add_scope(store, api.app_id, s, &format!("{s} on the demo API"), now).await.map_err(e)?;
+    }
+    let roles = [
+        ("Demo.Read.All", vec![AllowedMemberType::Application]),
+        ("Demo.Write.All", vec![AllowedMemberType::Application]),
+        ("Demo.Admin", vec![AllowedMemberType::User]),
+    ];
+    for (value, members) in &roles {
+        admin::add_app_role(store, api.app_id, value, value, members.clone(), now).await.map_err(e)?;
+    }
+
+    let (client, _) = admin::create_app(
+        store,
+        tenant.id,
+        NewApp {
+            display_name: "Demo daemon".into(),
+            identifier_uris: vec![],
+            sign_in_audience: SignInAudience::AzureADMyOrg,
+            access_token_accepted_version: Some(2),
+            is_public_client: false,
+            redirect_uris: vec![RedirectUri { platform: RedirectPlatform::Web, uri: "https://localhost/callback".into() }],
+        },
+        now,
+    )
+    .await
+    .map_err(e)?;
+    let secret = admin::create_secret(store, client.app_id, "dev", 365, now).await.map_err(e)?;
+    let (cert_path, thumbprint) = client_certificate(store, data_dir, client.app_id, now).await?;
+    let granted = vec!["Demo.Read.All".to_string()];
+    for role in &granted {
+        admin::grant_app_role(store, tenant.id, client.app_id, api.app_id, role, now).await.map_err(e)?;
+    }
+
+    let (public, _) = admin::create_app(
+        store,
+        tenant.id,
+        NewApp {
+            display_name: "Demo CLI".into(),
+            identifier_uris: vec![],
+            sign_in_audience: SignInAudience::AzureADMyOrg,
+            access_token_accepted_version: Some(2),
+            is_public_client: true,
+            redirect_uris: vec![RedirectUri { platform: RedirectPlatform::PublicClient, uri: "http://localhost".into() }],
+        },
+        now,
+    )
+    .await
+    .map_err(e)?;
+
+    // The control plane's own API and an admin client holding Tokengate.Admin.
+    let admin_uri = "api://tokengate-admin".to_string();
+    let (admin_api, _) = admin::create_app(
+        store,
+        tenant.id,
+        NewApp {
+            display_name: "tokengate admin API".into(),
+            identifier_uris: vec![admin_uri.clone()],
+            sign_in_audience: SignInAudience::AzureADMyOrg,
+            access_token_accepted_version: Some(2),
+            is_public_client: false,
+            redirect_uris: vec![],
+        },
+        now,
+    )
+    .await
+    .map_err(e)?;
+    for role in [ADMIN_ROLE, AUDITOR_ROLE] {
+        let members = vec![AllowedMemberType::Application, AllowedMemberType::User];
+        admin::add_app_role(store, admin_api.app_id, role, role, members, now).await.map_err(e)?;
+    }
+    let (admin_client, _) = admin::create_app(
+        store,
+        tenant.id,
+        NewApp {
+            display_name: "tokengate admin client".into(),
+            identifier_uris: vec![],
+            sign_in_audience: SignInAudience::AzureADMyOrg,
+            access_token_accepted_version: Some(2),
+            is_public_client: false,
+            redirect_uris: vec![],
+        },
+        now,
+    )
+    .await
+    .map_err(e)?;
+    let admin_secret = admin::create_secret(store, admin_client.app_id, "dev", 365, now).await.map_err(e)?;
+    admin::grant_app_role(store, tenant.id, admin_client.app_id, admin_api.app_id, ADMIN_ROLE, now).await.map_err(e)?;
+
+    Ok(DevSeed {
+        tenant_id: tenant.id,
+        tenant_domain,
+        api: DevApi {
+            app_id: api.app_id,
+            app_id_uri: api_uri,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            app_roles: roles.iter().map(|(v, _)| (*v).to_owned()).collect(),
+        },
+        confidential_client: DevConfidentialClient {
+            client_id: client.app_id,
+            client_secret: secret.value,
+            certificate_pem: cert_path,
+            certificate_thumbprint: thumbprint,
+            granted_app_roles: granted,
+        },
+        public_client: DevPublicClient { client_id: public.app_id, redirect_uri: "http://localhost".into() },
+        admin: DevAdminClient { client_id: admin_client.app_id, client_secret: admin_secret.value, app_id: admin_api.app_id, app_id_uri: admin_uri },
+    })
+}
+
+/// An RSA key + self-signed certificate for the confidential client, written as one PEM (key
+/// then certificate, the form azure-identity's `CertificateCredential` reads) and registered.
+async fn client_certificate(store: &dyn Store, data_dir: &Path, app_id: Uuid, now: i64) -> Result<(PathBuf, String), String> {
+    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|e| e.to_string())?;
+    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key).map_err(|e| e.to_string())?.as_ref().to_vec();
+    let der = self_signed_certificate(&pkcs8, "tokengate demo daemon", now).map_err(|e| e.to_string())?;
+    admin::add_certificate(store, app_id, "dev certificate", &der, now).await.map_err(|e| e.to_string())?;
+    let path = data_dir.join("confidential-client.pem");
+    write_private(&path, &format!("{}{}", pem("PRIVATE KEY", &pkcs8), pem("CERTIFICATE", &der)))?;
+    let path = std::fs::canonicalize(&path).map_err(|e| e.to_string())?;
+    Ok((path, hex_upper(&sha1(&der))))
+}
+
+fn load_or_create_seed_file(data_dir: &Path) -> Result<Option<DevSeed>, String> {
+    let path = data_dir.join("seed.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map(Some).map_err(|e| format!("{}: {e} (delete the data dir to start afresh)", path.display()))
+}
+
+pub async fn run(opts: DevOptions) -> Result<(), String> {
+    let dir = &opts.data_dir;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let now = crate::state::now();
+    ensure_tls(&dir, now)?;
+    let kek = Arc::new(key_encryption_key(&dir)?);
+    let store = tokengate_store::open_store(&store_url(&dir)).await.map_err(|e| format!("store: {e}"))?;
+
+    let seed = match load_or_create_seed_file(&dir)? {
+        Some(seed) => seed,
+        None => {
+            let seed = seed(store.as_ref(), &dir, now).await?;
+            let text = serde_json::to_string_pretty(&seed).map_err(|e| e.to_string())?;
+            write_atomic(&dir.join("seed.json"), &text)?;
+            seed
+        }
+    };
+
+    let tls = crate::server::tls_config(&dir.join("server.pem"), &dir.join("server-key.pem"))?;
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let running = runtime::start(RuntimeOptions {
+        store,
+        kek,
+        settings: TokenSettings::default(),
+        issuer_listen: SocketAddr::new(loopback, opts.issuer_port),
+        issuer_public_url: None,
+        tls,
+        admin_listen: Some(SocketAddr::new(loopback, opts.admin_port)),
+        client_failures_per_minute: 20,
+        ip_failures_per_minute: 100,
+        key_reload: Duration::from_secs(5),
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+
+    let dev_json = dev_json(&seed, &dir, &running.base_url, running.admin_addr, opts.gateway_port);
+    let text = serde_json::to_string_pretty(&dev_json).map_err(|e| e.to_string())?;
+    write_atomic(&dir.join("dev.json"), &text)?;
+    println!("{}", quickstart(&seed, &dir, &running.base_url));
+
+    runtime::shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+fn dev_json(seed: &DevSeed, dir: &Path, base_url: &str, admin: Option<SocketAddr>, _gateway_port: u16) -> serde_json::Value {
+    let authority = format!("{base_url}/{}", seed.tenant_id);
+    serde_json::json!({
+        "authority": authority,
+        "tenant_id": seed.tenant_id,
+        "tenant_domain": seed.tenant_domain,
+        "issuer": format!("{authority}/v2.0"),
+        "token_endpoint": format!("{authority}/oauth2/v2.0/token"),
+        "ca_cert": dir.join("ca.pem"),
+        // The gateway arrives with its own issue; until then there is no gateway listener.
+        "gateway_url": serde_json::Value::Null,
+        "admin_url": admin.map(|a| format!("http://{a}")),
+        "api": seed.api,
+        "confidential_client": seed.confidential_client,
+        "public_client": seed.public_client,
+        "admin": { "client_id": seed.admin.client_id, "client_secret": seed.admin.client_secret,
+                   "app_id_uri": seed.admin.app_id_uri },
+    })
+}
+
+fn quickstart(seed: &DevSeed, dir: &Path, base_url: &str) -> String {
+    let authority = format!("{base_url}/{}", seed.tenant_id);
+    let ca = dir.join("ca.pem");
+    let cc = &seed.confidential_client;
+    format!(
+        r#"
+tokengate dev is running — an Entra ID-compatible issuer on {base_url}
+  data dir   {dir}
+  authority  {authority}
+  dev.json   {dir}/dev.json (everything below, machine-readable)
+
+Get an app-only token with curl:
+
+  curl --cacert {ca} {authority}/oauth2/v2.0/token \
+    -d grant_type=client_credentials -d client_id={client_id} \
+    --data-urlencode 'client_secret={secret}' \
+    --data-urlencode 'scope={api}/.default'
+
+With MSAL Python (pip install msal):
+
+  REQUESTS_CA_BUNDLE={ca} python3 -c '
+import msal
+app = msal.ConfidentialClientApplication("{client_id}", client_credential="{secret}",
+    authority="{authority}", instance_discovery=False)
+print(app.acquire_token_for_client(scopes=["{api}/.default"]))'
+
+Keys: {authority}/discovery/v2.0/keys   Discovery: {authority}/v2.0/.well-known/openid-configuration
+Press Ctrl-C to stop.
+"#,
+        dir = dir.display(),
+        ca = ca.display(),
+        client_id = cc.client_id,
+        secret = cc.client_secret,
+        api = seed.api.app_id_uri,
+    )
+}

@@ -1,0 +1,172 @@
+//! Discovery documents (v2.0 and v1.0), JWKS and MSAL instance discovery. Rendered once per
+//! tenant and key generation, then served as precomputed bytes.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokengate_core::tokens::{issuer_v1, issuer_v2};
+use tokengate_core::OAuthError;
+use tokengate_proto::discovery::{InstanceDiscovery, InstanceMetadata, OpenIdConfiguration, OpenIdConfigurationV1};
+
+use super::error_response::{oauth_error_response, RequestIds};
+use super::tenant_resolution::TenantSegment;
+use crate::state::IssuerState;
+
+const TENANT_TEMPLATE: &str = "{tenantid}";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Document {
+    ConfigV2,
+    ConfigV1,
+    KeysV2,
+    KeysV1,
+}
+
+pub async fn openid_configuration_v2(State(s): State<Arc<IssuerState>>, Path(t): Path<String>, h: HeaderMap) -> Response {
+    serve(&s, &t, Document::ConfigV2, &h).await
+}
+
+pub async fn openid_configuration_v1(State(s): State<Arc<IssuerState>>, Path(t): Path<String>, h: HeaderMap) -> Response {
+    serve(&s, &t, Document::ConfigV1, &h).await
+}
+
+pub async fn jwks_v2(State(s): State<Arc<IssuerState>>, Path(t): Path<String>, h: HeaderMap) -> Response {
+    serve(&s, &t, Document::KeysV2, &h).await
+}
+
+pub async fn jwks_v1(State(s): State<Arc<IssuerState>>, Path(t): Path<String>, h: HeaderMap) -> Response {
+    serve(&s, &t, Document::KeysV1, &h).await
+}
+
+async fn serve(state: &IssuerState, segment: &str, doc: Document, headers: &HeaderMap) -> Response {
+    let ids = RequestIds::from_headers(headers);
+    let resolved = match state.tenants.resolve(state.store.as_ref(), segment).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return oauth_error_response(&OAuthError::tenant_not_found(&printable(segment)), &ids, &state.base_url),
+        Err(e) => return oauth_error_response(&OAuthError::server_error(e.to_string()), &ids, &state.base_url),
+    };
+    // The tenant id (or alias) that appears in URLs and the issuer.
+    let (path_tenant, issuer_tenant) = match &resolved {
+        TenantSegment::Tenant(t) => (t.id.to_string(), t.id.to_string()),
+        TenantSegment::MultiTenant(alias) => ((*alias).to_owned(), TENANT_TEMPLATE.to_owned()),
+    };
+    let generation = state.keys.current().generation;
+    let cache_key = format!("{}:{}", doc as u8, path_tenant);
+    let body = match state.documents.get(&cache_key) {
+        Some(entry) if entry.0 == generation => entry.1.clone(),
+        _ => {
+            let rendered = render(state, doc, &path_tenant, &issuer_tenant);
+            state.documents.insert(cache_key, (generation, rendered.clone()));
+            rendered
+        }
+    };
+    let mut response = ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=86400, private"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+fn render(state: &IssuerState, doc: Document, path_tenant: &str, issuer_tenant: &str) -> Bytes {
+    let base = state.base_url.as_str();
+    let json = match doc {
+        Document::ConfigV2 => serde_json::to_vec(&config_v2(base, path_tenant, issuer_tenant)),
+        Document::ConfigV1 => serde_json::to_vec(&config_v1(base, path_tenant, issuer_tenant)),
+        Document::KeysV2 => serde_json::to_vec(&state.keys.current().jwks(Some(&issuer_v2(base, issuer_tenant)))),
+        Document::KeysV1 => serde_json::to_vec(&state.keys.current().jwks(None)),
+    };
+    Bytes::from(json.unwrap_or_default())
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn host_of(base: &str) -> &str {
+    base.split_once("://").map(|(_, rest)| rest).unwrap_or(base)
+}
+
+fn config_v2(base: &str, t: &str, issuer_tenant: &str) -> OpenIdConfiguration {
+    OpenIdConfiguration {
+        token_endpoint: format!("{base}/{t}/oauth2/v2.0/token"),
+        token_endpoint_auth_methods_supported: strings(&["client_secret_post", "private_key_jwt", "client_secret_basic"]),
+        jwks_uri: format!("{base}/{t}/discovery/v2.0/keys"),
+        response_modes_supported: strings(&["query", "fragment", "form_post"]),
+        subject_types_supported: strings(&["pairwise"]),
+        id_token_signing_alg_values_supported: strings(&["RS256"]),
+        response_types_supported: strings(&["code", "id_token", "code id_token", "id_token token"]),
+        scopes_supported: strings(&["openid", "profile", "email", "offline_access"]),
+        issuer: issuer_v2(base, issuer_tenant),
+        request_uri_parameter_supported: false,
+        userinfo_endpoint: format!("{base}/oidc/userinfo"),
+        authorization_endpoint: format!("{base}/{t}/oauth2/v2.0/authorize"),
+        device_authorization_endpoint: format!("{base}/{t}/oauth2/v2.0/devicecode"),
+        http_logout_supported: true,
+        frontchannel_logout_supported: true,
+        end_session_endpoint: format!("{base}/{t}/oauth2/v2.0/logout"),
+        claims_supported: strings(&[
+            "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud",
+            "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email",
+        ]),
+        kerberos_endpoint: format!("{base}/{t}/kerberos"),
+        tenant_region_scope: if issuer_tenant == TENANT_TEMPLATE { None } else { Some("NA".into()) },
+        cloud_instance_name: host_of(base).to_owned(),
+        cloud_graph_host_name: "graph.windows.net".into(),
+        msgraph_host: "graph.microsoft.com".into(),
+        rbac_url: "https://pas.windows.net".into(),
+    }
+}
+
+fn config_v1(base: &str, t: &str, issuer_tenant: &str) -> OpenIdConfigurationV1 {
+    let mut v2 = config_v2(base, t, issuer_tenant);
+    v2.token_endpoint = format!("{base}/{t}/oauth2/token");
+    v2.jwks_uri = format!("{base}/common/discovery/keys");
+    v2.issuer = issuer_v1(base, issuer_tenant);
+    v2.authorization_endpoint = format!("{base}/{t}/oauth2/authorize");
+    v2.device_authorization_endpoint = format!("{base}/{t}/oauth2/devicecode");
+    v2.end_session_endpoint = format!("{base}/{t}/oauth2/logout");
+    v2.scopes_supported = strings(&["openid"]);
+    v2.response_types_supported = strings(&["code", "id_token", "code id_token", "token id_token", "token"]);
+    OpenIdConfigurationV1 { base: v2, check_session_iframe: format!("{base}/{t}/oauth2/checksession") }
+}
+
+#[derive(Deserialize)]
+pub struct InstanceQuery {
+    authorization_endpoint: Option<String>,
+}
+
+/// MSAL's instance discovery: maps an authority to its metadata and aliases.
+pub async fn instance_discovery(State(state): State<Arc<IssuerState>>, Query(q): Query<InstanceQuery>, headers: HeaderMap) -> Response {
+    let ids = RequestIds::from_headers(&headers);
+    let Some(endpoint) = q.authorization_endpoint else {
+        let e = OAuthError::invalid_request(
+            tokengate_core::errors::codes::MISSING_PARAMETER,
+            "The request must contain the following parameter: 'authorization_endpoint'.",
+        );
+        return oauth_error_response(&e, &ids, &state.base_url);
+    };
+    let tenant = endpoint
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split('/').nth(1))
+        .filter(|t| !t.is_empty())
+        .unwrap_or("common");
+    let host = host_of(&state.base_url).to_owned();
+    let body = InstanceDiscovery {
+        tenant_discovery_endpoint: format!("{}/{}/v2.0/.well-known/openid-configuration", state.base_url, printable(tenant)),
+        api_version: "1.1".into(),
+        metadata: vec![InstanceMetadata { preferred_network: host.clone(), preferred_cache: host.clone(), aliases: vec![host] }],
+    };
+    let mut response = axum::Json(body).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=86400, private"));
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// A tenant segment safe to echo in an error message.
+fn printable(segment: &str) -> String {
+    segment.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).take(64).collect()
+}

@@ -1,0 +1,144 @@
+//! Starting and stopping the listeners one process runs, shared by `dev` and `serve`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use tokengate_core::keys::KeyEncryptionKey;
+use tokengate_core::rate_limit::CredentialGuessLimits;
+use tokengate_core::store::Store;
+use tokengate_core::tokens::TokenSettings;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::issuer::tenant_resolution::TenantCache;
+use crate::state::IssuerState;
+use crate::{audit_writer, issuer, server, signing_keys};
+
+pub struct RuntimeOptions {
+    pub store: Arc<dyn Store>,
+    pub kek: Arc<KeyEncryptionKey>,
+    pub settings: TokenSettings,
+    pub issuer_listen: SocketAddr,
+    /// Base URL clients use; `None` derives `https://{listen ip}:{bound port}`.
+    pub issuer_public_url: Option<String>,
+    pub tls: Arc<rustls::ServerConfig>,
+    pub admin_listen: Option<SocketAddr>,
+    pub client_failures_per_minute: u32,
+    pub ip_failures_per_minute: u32,
+    pub key_reload: Duration,
+}
+
+pub struct Running {
+    pub issuer_addr: SocketAddr,
+    pub admin_addr: Option<SocketAddr>,
+    pub base_url: String,
+    shutdown: watch::Sender<bool>,
+    listeners: Vec<JoinHandle<()>>,
+    audit_writer: JoinHandle<()>,
+    state: Arc<IssuerState>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("signing keys: {0}")]
+    Keys(#[from] signing_keys::KeyServiceError),
+}
+
+pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
+    let now = crate::state::now();
+    signing_keys::ensure_keys(opts.store.as_ref(), &opts.kek, now).await?;
+    let ring = Arc::new(signing_keys::load_key_ring(opts.store.as_ref(), &opts.kek, now).await?);
+
+    let issuer_listener = TcpListener::bind(opts.issuer_listen)
+        .await
+        .map_err(|source| StartError::Bind { addr: opts.issuer_listen, source })?;
+    let issuer_addr = issuer_listener.local_addr().map_err(|source| StartError::Bind { addr: opts.issuer_listen, source })?;
+    let base_url = opts
+        .issuer_public_url
+        .clone()
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("https://{}", issuer_addr));
+
+    let (audit, audit_writer) = audit_writer::start(opts.store.clone());
+    let state = Arc::new(IssuerState {
+        store: opts.store.clone(),
+        keys: ring.clone(),
+        settings: opts.settings,
+        base_url: base_url.clone(),
+        limits: CredentialGuessLimits::per_minute(opts.client_failures_per_minute, opts.ip_failures_per_minute),
+        audit,
+        tenants: TenantCache::default(),
+        documents: Default::default(),
+    });
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut listeners = vec![server::spawn(issuer_listener, issuer::router(state.clone()), Some(opts.tls.clone()), shutdown_rx.clone())];
+
+    let mut admin_addr = None;
+    if let Some(addr) = opts.admin_listen {
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        admin_addr = Some(listener.local_addr().map_err(|source| StartError::Bind { addr, source })?);
+        let ready_rx = shutdown_rx.clone();
+        let admin = Router::new()
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route(
+                "/readyz",
+                get(move || {
+                    let stopping = *ready_rx.borrow();
+                    async move {
+                        if stopping {
+                            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "stopping\n")
+                        } else {
+                            (axum::http::StatusCode::OK, "ready\n")
+                        }
+                    }
+                }),
+            );
+        listeners.push(server::spawn(listener, admin, None, shutdown_rx.clone()));
+    }
+    listeners.push(signing_keys::spawn_reloader(opts.store.clone(), opts.kek.clone(), ring, opts.key_reload, shutdown_rx));
+    Ok(Running { issuer_addr, admin_addr, base_url, shutdown, listeners, audit_writer, state })
+}
+
+impl Running {
+    /// Stops accepting, drains in-flight requests, then flushes the audit queue.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for handle in self.listeners {
+            let _ = handle.await;
+        }
+        // The last sender of the audit queue lives in the state; dropping it lets the writer
+        // drain and finish.
+        drop(self.state);
+        if tokio::time::timeout(Duration::from_secs(30), self.audit_writer).await.is_err() {
+            tracing::error!("audit writer did not finish within 30 s");
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,156 @@
+//! Signing keys between the store and the in-memory key ring: first-start bootstrap (an active
+//! key plus a published next key), unsealing, rotation, emergency removal, and the periodic reload
+//! that makes a rotation done elsewhere (CLI, another node) take effect.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokengate_core::audit::AuditEvent;
+use tokengate_core::keys::rotation::{expired_retired, plan_rotation};
+use tokengate_core::keys::{KeyEncryptionKey, KeyRing, KeyState, SigningKey, StoredSigningKey};
+use tokengate_core::store::{KeyRotation, Store, StoreError};
+use tokio::sync::watch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyServiceError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("key {kid}: {reason}")]
+    Key { kid: String, reason: String },
+    #[error("no active signing key")]
+    NoActiveKey,
+}
+
+fn new_stored_key(kek: &KeyEncryptionKey, state: KeyState, now: i64) -> Result<StoredSigningKey, KeyServiceError> {
+    let (key, pkcs8) = SigningKey::generate(now).map_err(|e| KeyServiceError::Key { kid: "new".into(), reason: e.to_string() })?;
+    let sealed = kek.seal(&key.kid, &pkcs8).map_err(|e| KeyServiceError::Key { kid: key.kid.clone(), reason: e.to_string() })?;
+    Ok(StoredSigningKey { kid: key.kid.clone(), state, sealed_private_key: sealed, cert_der: key.cert_der.clone(), created_at: now, retire_after: None })
+}
+
+/// On first start: an active key and a next key, so the next rotation is already published.
+pub async fn ensure_keys(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Result<(), KeyServiceError> {
+    let keys = store.signing_keys().await?;
+    if keys.iter().any(|k| k.state == KeyState::Active) {
+        return Ok(());
+    }
+    let has_next = keys.iter().any(|k| k.state == KeyState::Next);
+    let rotation = KeyRotation {
+        promote: keys.iter().find(|k| k.state == KeyState::Next).map(|k| k.kid.clone()),
+        new_active: if has_next { None } else { Some(new_stored_key(kek, KeyState::Active, now)?) },
+        retire: vec![],
+        retire_after: now,
+        drop: vec![],
+        new_next: Some(new_stored_key(kek, KeyState::Next, now)?),
+    };
+    let audit = AuditEvent::admin("key.bootstrapped", None, json!({"new_next": rotation.new_next.as_ref().map(|k| &k.kid)}), now);
+    store.rotate_signing_keys(&rotation, &audit).await?;
+    Ok(())
+}
+
+/// Unseals every published key. The newest `Active` key signs.
+pub async fn load_keys(
+    store: &dyn Store,
+    kek: &KeyEncryptionKey,
+    now: i64,
+) -> Result<(Arc<SigningKey>, Vec<Arc<SigningKey>>), KeyServiceError> {
+    let stored = store.signing_keys().await?;
+    let mut published = Vec::new();
+    let mut active: Option<(i64, Arc<SigningKey>)> = None;
+    for k in stored {
+        if k.state == KeyState::Retired && k.retire_after.is_some_and(|t| t <= now) {
+            continue;
+        }
+        let pkcs8 = kek.open(&k.kid, &k.sealed_private_key).map_err(|e| KeyServiceError::Key { kid: k.kid.clone(), reason: e.to_string() })?;
+        let key = Arc::new(SigningKey::from_parts(&pkcs8, &k.cert_der).map_err(|e| KeyServiceError::Key { kid: k.kid.clone(), reason: e.to_string() })?);
+        if k.state == KeyState::Active && active.as_ref().is_none_or(|(t, _)| k.created_at >= *t) {
+            active = Some((k.created_at, key.clone()));
+        }
+        published.push(key);
+    }
+    let (_, active) = active.ok_or(KeyServiceError::NoActiveKey)?;
+    Ok((active, published))
+}
+
+pub async fn load_key_ring(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Result<KeyRing, KeyServiceError> {
+    let (active, published) = load_keys(store, kek, now).await?;
+    Ok(KeyRing::new(active, published))
+}
+
+/// Rotates: next → active, active → retired (published for `max_token_age`), new next.
+/// Returns the new active kid.
+pub async fn rotate(store: &dyn Store, kek: &KeyEncryptionKey, max_token_age: i64, now: i64) -> Result<String, KeyServiceError> {
+    let keys = store.signing_keys().await?;
+    let plan = plan_rotation(&keys, now, max_token_age);
+    let new_active = match plan.promote {
+        Some(_) => None,
+        None => Some(new_stored_key(kek, KeyState::Active, now)?),
+    };
+    let active_kid = plan.promote.clone().or_else(|| new_active.as_ref().map(|k| k.kid.clone())).unwrap_or_default();
+    let rotation = KeyRotation {
+        promote: plan.promote,
+        new_active,
+        retire: plan.retire,
+        retire_after: plan.retire_after,
+        drop: plan.drop,
+        new_next: Some(new_stored_key(kek, KeyState::Next, now)?),
+    };
+    let audit = AuditEvent::admin(
+        "key.rotated",
+        None,
+        json!({"active": active_kid, "retired": rotation.retire, "retire_after": rotation.retire_after, "dropped": rotation.drop}),
+        now,
+    );
+    store.rotate_signing_keys(&rotation, &audit).await?;
+    Ok(active_kid)
+}
+
+/// Emergency removal: the key leaves the JWKS at once, so nothing it signed validates any more.
+/// Removing the active key promotes the next one immediately.
+pub async fn remove(store: &dyn Store, kek: &KeyEncryptionKey, kid: &str, max_token_age: i64, now: i64) -> Result<(), KeyServiceError> {
+    let keys = store.signing_keys().await?;
+    let was_active = keys.iter().any(|k| k.kid == kid && k.state == KeyState::Active);
+    let audit = AuditEvent::admin("key.removed", None, json!({"kid": kid, "was_active": was_active}), now);
+    store.delete_signing_key(kid, &audit).await?;
+    if was_active {
+        rotate(store, kek, max_token_age, now).await?;
+    }
+    Ok(())
+}
+
+/// Reloads the key ring every `period` until shutdown; also drops retired keys past their window.
+pub fn spawn_reloader(
+    store: Arc<dyn Store>,
+    kek: Arc<KeyEncryptionKey>,
+    ring: Arc<KeyRing>,
+    period: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = shutdown.changed() => return,
+            }
+            let now = crate::state::now();
+            match load_keys(store.as_ref(), &kek, now).await {
+                Ok((active, published)) => {
+                    if ring.replace(active, published) {
+                        tracing::info!(active = %ring.current().active.kid, "signing keys reloaded");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "signing key reload failed; keeping current keys"),
+            }
+            if let Ok(keys) = store.signing_keys().await {
+                let expired = expired_retired(&keys, now);
+                if !expired.is_empty() {
+                    let rotation = KeyRotation { promote: None, new_active: None, retire: vec![], retire_after: now, drop: expired.clone(), new_next: None };
+                    let audit = AuditEvent::admin("key.expired_removed", None, json!({"kids": expired}), now);
+                    if let Err(e) = store.rotate_signing_keys(&rotation, &audit).await {
+                        tracing::warn!(error = %e, "could not drop expired keys");
+                    }
+                }
+            }
+        }
+    })
+}

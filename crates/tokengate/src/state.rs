@@ -1,0 +1,32 @@
+//! What every issuer request handler shares.
+
+use std::sync::Arc;
+
+use tokengate_core::keys::KeyRing;
+use tokengate_core::rate_limit::CredentialGuessLimits;
+use tokengate_core::store::Store;
+use tokengate_core::tokens::TokenSettings;
+
+use crate::audit_writer::AuditSink;
+use crate::issuer::tenant_resolution::TenantCache;
+
+pub struct IssuerState {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<KeyRing>,
+    pub settings: TokenSettings,
+    /// `https://host:port` as clients reach the issuer; every URL and `iss` is built from it.
+    pub base_url: String,
+    pub limits: CredentialGuessLimits,
+    pub audit: AuditSink,
+    pub tenants: TenantCache,
+    /// Rendered discovery and JWKS bodies: cache key → (key-set generation, bytes).
+    pub documents: dashmap::DashMap<String, (u64, axum::body::Bytes)>,
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
