@@ -250,6 +250,58 @@ def test_msal_certificate(dev, cc, scope, verify, tmp_path, variant):
 
 
 # --------------------------------------------------------------------------------------------
+# MSAL Python signs its client assertion once and reuses it (same jti) for 9 minutes
+# (oauth2cli.assertion.AutoRefresher, expires_in=600-60). Entra accepts that; so must we, or
+# every second network token request of a long-lived certificate client fails.
+# --------------------------------------------------------------------------------------------
+
+CAE_CLAIMS = '{"access_token":{"xms_cc":{"values":["cp1"]}}}'
+
+
+def _drop_cached_access_tokens(app):
+    for at in list(app.token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+        app.token_cache.remove_at(at)
+
+
+@pytest.mark.parametrize("trigger", ["cache-miss", "claims-challenge"])
+def test_msal_certificate_assertion_reused(dev, cc, scope, verify, tmp_path, trigger):
+    material = _cert_material(cc, tmp_path)
+    http = RecordingSession()
+    app = _msal_app(
+        dev, {"private_key": material["key_pem"], "thumbprint": material["sha1"]}, http_client=http,
+    )
+    first = app.acquire_token_for_client(scopes=[scope])
+    _assert_token_result(first, "MSAL certificate, first request")
+
+    if trigger == "cache-miss":  # as when the cached token has expired
+        _drop_cached_access_tokens(app)
+        second = app.acquire_token_for_client(scopes=[scope])
+    else:  # as when an API answers 401 insufficient_claims (CAE)
+        second = app.acquire_token_for_client(scopes=[scope], claims_challenge=CAE_CLAIMS)
+
+    sent = [d["client_assertion"] for _, d in http.posted if d.get("client_assertion")]
+    assert len(sent) == 2, f"expected two token requests on the wire, saw {len(sent)}"
+    assert sent[0] == sent[1], "precondition: MSAL was expected to resend its cached assertion"
+    _assert_token_result(second, f"MSAL certificate, second request ({trigger}) reusing MSAL's assertion")
+    assert second.get("token_source") == "identity_provider", second.get("token_source")
+    verify(second["access_token"], azpacr="2")
+
+
+def test_azure_identity_certificate_claims_challenge(dev, cc, scope, verify):
+    cred = CertificateCredential(
+        dev["tenant_id"], cc["client_id"],
+        certificate_path=cc["certificate_pem"],
+        authority=authority_host(dev["authority"]),
+        disable_instance_discovery=True,
+    )
+    first = cred.get_token(scope)
+    # claims bypasses azure-identity's cache; the same MSAL app resends its cached assertion.
+    second = cred.get_token(scope, claims=CAE_CLAIMS)
+    assert second.token and second.token != first.token, "expected a freshly issued token"
+    verify(second.token, azpacr="2")
+
+
+# --------------------------------------------------------------------------------------------
 # azure-identity
 # --------------------------------------------------------------------------------------------
 
@@ -400,3 +452,13 @@ def test_unknown_tenant_raw(dev, cc, scope):
     }, timeout=10)
     assert resp.status_code == 400, f"token for unknown tenant -> {resp.status_code}: {resp.text[:500]}"
     _assert_entra_error(resp.json(), "invalid_request", 90002, "unknown tenant")
+
+
+def test_unknown_tenant_discovery_error_name(dev):
+    """Entra's discovery names this error invalid_tenant (its token endpoint says invalid_request);
+    az CLI and others surface that body as is."""
+    unknown = str(uuid.uuid4())
+    url = f"{authority_host(dev['authority'])}/{unknown}/v2.0/.well-known/openid-configuration"
+    resp = requests.get(url, timeout=10)
+    assert resp.status_code == 400, f"{url} -> {resp.status_code}: {resp.text[:300]}"
+    _assert_entra_error(resp.json(), "invalid_tenant", 90002, "discovery for an unknown tenant")

@@ -97,6 +97,11 @@ pub struct AppRegistration {
     pub redirect_uris: Vec<RedirectUri>,
     /// Public clients (native, device code) have no credential.
     pub is_public_client: bool,
+    /// Refuse a client assertion sent a second time. Off by default, as in Entra: MSAL signs one
+    /// assertion and resends it for up to ~9 minutes. A different assertion reusing a `jti` is
+    /// always refused.
+    #[serde(default)]
+    pub single_use_client_assertions: bool,
     pub created_at: UnixTime,
 }
 
@@ -203,6 +208,7 @@ mod tests {
             app_roles: vec![],
             redirect_uris: vec![],
             is_public_client: false,
+            single_use_client_assertions: false,
             created_at: 0,
         }
     }

@@ -60,6 +60,8 @@ pub struct NewApp {
     pub access_token_accepted_version: Option<u8>,
     pub is_public_client: bool,
     pub redirect_uris: Vec<RedirectUri>,
+    /// See `AppRegistration::single_use_client_assertions`.
+    pub single_use_client_assertions: bool,
 }
 
 /// Registers an app and its service principal in the home tenant.
@@ -92,6 +94,7 @@ pub async fn create_app(store: &dyn Store, tenant_id: Uuid, new: NewApp, now: Un
         app_roles: vec![],
         redirect_uris: new.redirect_uris,
         is_public_client: new.is_public_client,
+        single_use_client_assertions: new.single_use_client_assertions,
         created_at: now,
     };
     let audit = AuditEvent::admin(

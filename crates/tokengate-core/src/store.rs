@@ -6,7 +6,7 @@
 //! - a method that takes an `AuditEvent` commits it in the same transaction as the change;
 //! - `update_app` is compare-and-swap: the closure sees the current row and the write only lands
 //!   if no other write happened in between (it is retried otherwise);
-//! - `remember_once` with the same id from concurrent callers returns `true` exactly once;
+//! - `record_use` with the same id from concurrent callers returns `First` exactly once;
 //! - secrets are handed in already hashed and private keys already sealed: the store never sees
 //!   a usable credential.
 
@@ -101,11 +101,22 @@ pub struct KeyRotation {
     pub new_next: Option<StoredSigningKey>,
 }
 
+/// What `ReplayStore::record_use` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseRecord {
+    /// First use of this id.
+    First,
+    /// The id was used before with the same fingerprint (the identical message sent again).
+    Repeated,
+    /// The id was used before with a different fingerprint.
+    Conflicting,
+}
+
 #[async_trait]
 pub trait ReplayStore: Send + Sync {
-    /// Records `id` in `namespace` until `expires_at`. `true` the first time; `false` while an
-    /// unexpired record exists. Expired records are purged as a side effect.
-    async fn remember_once(&self, namespace: &str, id: &str, expires_at: UnixTime, now: UnixTime) -> StoreResult<bool>;
+    /// Records `id` in `namespace` with `fingerprint` until `expires_at`. Of concurrent first
+    /// uses exactly one gets `First`. Expired records no longer count and are purged.
+    async fn record_use(&self, namespace: &str, id: &str, fingerprint: &[u8], expires_at: UnixTime, now: UnixTime) -> StoreResult<UseRecord>;
 }
 
 /// Filter for reading the audit log, newest first.

@@ -13,7 +13,7 @@ macro_rules! impl_sql_store {
         use tokengate_core::keys::{KeyState, StoredSigningKey};
         use tokengate_core::store::{
             AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, GrantStore, KeyRotation, ReplayStore,
-            SigningKeyStore, StoreResult, TenantStore,
+            SigningKeyStore, StoreResult, TenantStore, UseRecord,
         };
         use uuid::Uuid;
 
@@ -588,7 +588,7 @@ macro_rules! impl_sql_store {
 
         #[async_trait]
         impl ReplayStore for $store {
-            async fn remember_once(&self, namespace: &str, id: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+            async fn record_use(&self, namespace: &str, id: &str, fingerprint: &[u8], expires_at: i64, now: i64) -> StoreResult<UseRecord> {
                 let mut tx = self.pool.begin().await.map_err(backend_error)?;
                 // An expired record of the same id no longer blocks it.
                 sqlx::query("DELETE FROM replay_ids WHERE namespace = $1 AND id = $2 AND expires_at <= $3")
@@ -598,13 +598,26 @@ macro_rules! impl_sql_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(backend_error)?;
-                let inserted = sqlx::query("INSERT INTO replay_ids (namespace, id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                let inserted = sqlx::query("INSERT INTO replay_ids (namespace, id, fingerprint, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                     .bind(namespace)
                     .bind(id)
+                    .bind(fingerprint)
                     .bind(expires_at)
                     .execute(&mut *tx)
                     .await
                     .map_err(backend_error)?;
+                let outcome = if inserted.rows_affected() == 1 {
+                    UseRecord::First
+                } else {
+                    let row = sqlx::query("SELECT fingerprint FROM replay_ids WHERE namespace = $1 AND id = $2")
+                        .bind(namespace)
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                    let stored: Vec<u8> = row.try_get("fingerprint").map_err(backend_error)?;
+                    if stored == fingerprint { UseRecord::Repeated } else { UseRecord::Conflicting }
+                };
                 // Purge a bounded slice of expired records so the table cannot grow forever.
                 sqlx::query("DELETE FROM replay_ids WHERE expires_at < $1 AND id IN (SELECT id FROM replay_ids WHERE expires_at < $1 LIMIT 64)")
                     .bind(now)
@@ -612,7 +625,7 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(backend_error)?;
                 tx.commit().await.map_err(backend_error)?;
-                Ok(inserted.rows_affected() == 1)
+                Ok(outcome)
             }
         }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
 use tokengate_core::directory::*;
 use tokengate_core::keys::{KeyState, StoredSigningKey};
-use tokengate_core::store::{AuditQuery, KeyRotation, Store, StoreError};
+use tokengate_core::store::{AuditQuery, KeyRotation, Store, StoreError, UseRecord};
 use tokengate_store::{PgStore, SqliteStore};
 use uuid::Uuid;
 
@@ -36,6 +36,7 @@ fn app(tenant_id: Uuid, uri: &str) -> AppRegistration {
         }],
         redirect_uris: vec![],
         is_public_client: false,
+        single_use_client_assertions: false,
         created_at: 2,
     }
 }
@@ -215,18 +216,19 @@ async fn signing_key_rotation(store: &dyn Store) {
 
 async fn replay_protection(store: &dyn Store) {
     let ns = format!("assertion:{}", Uuid::new_v4());
-    assert!(store.remember_once(&ns, "jti-1", 100, 10).await.unwrap());
-    assert!(!store.remember_once(&ns, "jti-1", 100, 20).await.unwrap(), "replay within lifetime");
-    assert!(store.remember_once(&ns, "jti-2", 100, 20).await.unwrap());
-    assert!(store.remember_once("other", "jti-1", 100, 20).await.unwrap(), "namespaces are separate");
-    assert!(store.remember_once(&ns, "jti-1", 300, 101).await.unwrap(), "expired record no longer blocks");
+    assert_eq!(store.record_use(&ns, "jti-1", b"a", 100, 10).await.unwrap(), UseRecord::First);
+    assert_eq!(store.record_use(&ns, "jti-1", b"a", 100, 20).await.unwrap(), UseRecord::Repeated);
+    assert_eq!(store.record_use(&ns, "jti-1", b"b", 100, 20).await.unwrap(), UseRecord::Conflicting);
+    assert_eq!(store.record_use(&ns, "jti-2", b"a", 100, 20).await.unwrap(), UseRecord::First);
+    assert_eq!(store.record_use("other", "jti-1", b"b", 100, 20).await.unwrap(), UseRecord::First, "namespaces are separate");
+    assert_eq!(store.record_use(&ns, "jti-1", b"b", 300, 101).await.unwrap(), UseRecord::First, "expired record no longer counts");
 
     // Concurrent first uses: exactly one wins.
     let mut handles = Vec::new();
     for _ in 0..8 {
         let store: Arc<dyn Store> = STORE.with(|s| s.borrow().clone()).unwrap();
         let ns = ns.clone();
-        handles.push(tokio::spawn(async move { store.remember_once(&ns, "race", 1000, 50).await.unwrap() }));
+        handles.push(tokio::spawn(async move { store.record_use(&ns, "race", b"f", 1000, 50).await.unwrap() == UseRecord::First }));
     }
     let mut wins = 0;
     for h in handles {

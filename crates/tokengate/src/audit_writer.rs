@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokengate_core::audit::AuditEvent;
 use tokengate_core::store::Store;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 const QUEUE_CAPACITY: usize = 16_384;
@@ -28,11 +28,26 @@ impl AuditSink {
     }
 }
 
-/// Starts the writer task. Dropping every `AuditSink` ends it after the queue is drained.
-pub fn start(store: Arc<dyn Store>) -> (AuditSink, JoinHandle<()>) {
+/// Starts the writer task. It ends when `shutdown` flips (after draining what was queued) or
+/// when every `AuditSink` is dropped.
+pub fn start(store: Arc<dyn Store>, mut shutdown: watch::Receiver<bool>) -> (AuditSink, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE_CAPACITY);
     let handle = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        loop {
+            tokio::select! {
+                received = rx.recv_many(&mut batch, MAX_BATCH) => {
+                    if received == 0 {
+                        return;
+                    }
+                    write_with_retry(store.as_ref(), &batch).await;
+                    batch.clear();
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+        // Refuse new records, then write everything already queued.
+        rx.close();
         while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
             write_with_retry(store.as_ref(), &batch).await;
             batch.clear();

@@ -38,8 +38,8 @@ pub struct Running {
     pub base_url: String,
     shutdown: watch::Sender<bool>,
     listeners: Vec<JoinHandle<()>>,
+    audit_stop: watch::Sender<bool>,
     audit_writer: JoinHandle<()>,
-    state: Arc<IssuerState>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +65,11 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         .map(|u| u.trim_end_matches('/').to_owned())
         .unwrap_or_else(|| format!("https://{}", issuer_addr));
 
-    let (audit, audit_writer) = audit_writer::start(opts.store.clone());
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    // The audit writer stops on its own signal, sent after the listeners have drained, so that
+    // records of the last requests are still written.
+    let (audit_stop, audit_stop_rx) = watch::channel(false);
+    let (audit, audit_writer) = audit_writer::start(opts.store.clone(), audit_stop_rx);
     let state = Arc::new(IssuerState {
         store: opts.store.clone(),
         keys: ring.clone(),
@@ -76,7 +80,6 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         tenants: TenantCache::default(),
         documents: Default::default(),
     });
-    let (shutdown, shutdown_rx) = watch::channel(false);
     let mut listeners = vec![server::spawn(issuer_listener, issuer::router(state.clone()), Some(opts.tls.clone()), shutdown_rx.clone())];
 
     let mut admin_addr = None;
@@ -102,7 +105,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         listeners.push(server::spawn(listener, admin, None, shutdown_rx.clone()));
     }
     listeners.push(signing_keys::spawn_reloader(opts.store.clone(), opts.kek.clone(), ring, opts.key_reload, shutdown_rx));
-    Ok(Running { issuer_addr, admin_addr, base_url, shutdown, listeners, audit_writer, state })
+    Ok(Running { issuer_addr, admin_addr, base_url, shutdown, listeners, audit_stop, audit_writer })
 }
 
 impl Running {
@@ -112,9 +115,7 @@ impl Running {
         for handle in self.listeners {
             let _ = handle.await;
         }
-        // The last sender of the audit queue lives in the state; dropping it lets the writer
-        // drain and finish.
-        drop(self.state);
+        let _ = self.audit_stop.send(true);
         if tokio::time::timeout(Duration::from_secs(30), self.audit_writer).await.is_err() {
             tracing::error!("audit writer did not finish within 30 s");
         }

@@ -10,7 +10,7 @@ use crate::directory::{AppRegistration, Tenant};
 use crate::errors::{codes, OAuthError};
 use crate::rate_limit::CredentialGuessLimits;
 use crate::secrets::{check_secret, SecretCheck};
-use crate::store::Store;
+use crate::store::{Store, UseRecord};
 use crate::UnixTime;
 use client_assertion::{verify_client_assertion, AssertionContext, JWT_BEARER_ASSERTION_TYPE};
 
@@ -132,14 +132,20 @@ async fn authenticate(
                     "Client assertion failed signature validation.",
                 ));
             };
-            let first_use = store
-                .remember_once(&format!("assertion:{}", app.app_id), &verified.jti, verified.expires_at + ctx.skew, ctx.now)
+            let fingerprint = crate::encoding::sha256(assertion.as_bytes());
+            let usage = store
+                .record_use(&format!("assertion:{}", app.app_id), &verified.jti, &fingerprint, verified.expires_at + ctx.skew, ctx.now)
                 .await
                 .map_err(backend)?;
-            if !first_use {
+            let replayed = match usage {
+                UseRecord::First => false,
+                UseRecord::Repeated => app.single_use_client_assertions,
+                UseRecord::Conflicting => true,
+            };
+            if replayed {
                 return Err(OAuthError::invalid_client(
                     codes::ASSERTION_INVALID,
-                    "The client assertion has already been used (jti replay).",
+                    "The client assertion's jti has already been used (replay).",
                 ));
             }
             Ok(AuthenticatedClient {

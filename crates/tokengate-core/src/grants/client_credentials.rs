@@ -165,6 +165,7 @@ mod tests {
             ],
             redirect_uris: vec![],
             is_public_client: false,
+            single_use_client_assertions: false,
             created_at: 0,
         };
         let granted = [1, 2, 3, 4].map(Uuid::from_u128);

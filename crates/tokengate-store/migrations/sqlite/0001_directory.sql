@@ -73,6 +73,7 @@ CREATE TABLE signing_keys (
 CREATE TABLE replay_ids (
     namespace TEXT NOT NULL,
     id TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (namespace, id)
 );

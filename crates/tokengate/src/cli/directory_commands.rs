@@ -49,6 +49,10 @@ pub enum AppCommand {
         /// Redirect URI as PLATFORM=URI with PLATFORM web, spa or public (repeatable).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// Refuse a client assertion sent twice (stricter than Entra; MSAL resends its assertion
+        /// for up to ~9 minutes, so only use this with clients that sign one per request).
+        #[arg(long)]
+        single_use_assertions: bool,
     },
     /// List a tenant's apps.
     List {
@@ -163,10 +167,10 @@ fn parse_redirect(text: &str) -> Result<RedirectUri, String> {
 pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), String> {
     let store = store.as_ref();
     match command {
-        AppCommand::Create { tenant, name, identifier_uris, audience, token_version, public, redirect_uris } => {
+        AppCommand::Create { tenant, name, identifier_uris, audience, token_version, public, redirect_uris, single_use_assertions } => {
             let sign_in_audience = SignInAudience::parse(&audience).ok_or_else(|| format!("unknown audience '{audience}' (single, multi)"))?;
             let redirect_uris = redirect_uris.iter().map(|r| parse_redirect(r)).collect::<Result<Vec<_>, _>>()?;
-            let new = NewApp { display_name: name, identifier_uris, sign_in_audience, access_token_accepted_version: token_version, is_public_client: public, redirect_uris };
+            let new = NewApp { display_name: name, identifier_uris, sign_in_audience, access_token_accepted_version: token_version, is_public_client: public, redirect_uris, single_use_client_assertions: single_use_assertions };
             let (app, sp) = admin::create_app(store, tenant, new, now()).await.map_err(err)?;
             println!("app {} created (service principal {})", app.app_id, sp.object_id);
         }

@@ -46,7 +46,13 @@ async fn serve(state: &IssuerState, segment: &str, doc: Document, headers: &Head
     let ids = RequestIds::from_headers(headers);
     let resolved = match state.tenants.resolve(state.store.as_ref(), segment).await {
         Ok(Some(r)) => r,
-        Ok(None) => return oauth_error_response(&OAuthError::tenant_not_found(&printable(segment)), &ids, &state.base_url),
+        Ok(None) => {
+            // Entra names this error `invalid_tenant` on metadata endpoints (`invalid_request`
+            // on the token endpoint).
+            let mut e = OAuthError::tenant_not_found(&printable(segment));
+            e.error = "invalid_tenant";
+            return oauth_error_response(&e, &ids, &state.base_url);
+        }
         Err(e) => return oauth_error_response(&OAuthError::server_error(e.to_string()), &ids, &state.base_url),
     };
     // The tenant id (or alias) that appears in URLs and the issuer.
@@ -56,9 +62,12 @@ async fn serve(state: &IssuerState, segment: &str, doc: Document, headers: &Head
     };
     let generation = state.keys.current().generation;
     let cache_key = format!("{}:{}", doc as u8, path_tenant);
-    let body = match state.documents.get(&cache_key) {
-        Some(entry) if entry.0 == generation => entry.1.clone(),
-        _ => {
+    // Copy out of the map before inserting: holding a DashMap read guard across an insert into
+    // the same shard deadlocks.
+    let cached = state.documents.get(&cache_key).filter(|entry| entry.0 == generation).map(|entry| entry.1.clone());
+    let body = match cached {
+        Some(body) => body,
+        None => {
             let rendered = render(state, doc, &path_tenant, &issuer_tenant);
             state.documents.insert(cache_key, (generation, rendered.clone()));
             rendered
