@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256};
+use aws_lc_rs::signature::{
+    UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256,
+};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,6 +34,12 @@ pub enum JwsError {
     #[error("signature does not verify")]
     Signature,
 }
+
+/// A member is present but has the wrong type or an out-of-range value. A bad claim is
+/// invalid, never treated as absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("claim is malformed")]
+pub struct BadClaim;
 
 /// A JSON object whose member names were unique in the input.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -65,17 +73,17 @@ impl UniqueObject {
     }
 
     /// A string member; `Err` when present but not a string (a bad claim is invalid, not absent).
-    pub fn str(&self, name: &str) -> Result<Option<&str>, ()> {
+    pub fn str(&self, name: &str) -> Result<Option<&str>, BadClaim> {
         match self.0.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(()),
+            Some(_) => Err(BadClaim),
         }
     }
 
     /// A NumericDate (RFC 7519 §2): integer or finite float seconds, truncated; `Err` for any
     /// other type or an out-of-range value.
-    pub fn numeric_date(&self, name: &str) -> Result<Option<i64>, ()> {
+    pub fn numeric_date(&self, name: &str) -> Result<Option<i64>, BadClaim> {
         match self.0.get(name) {
             None => Ok(None),
             Some(Value::Number(n)) => {
@@ -85,13 +93,13 @@ impl UniqueObject {
                     if f.is_finite() && f > -1e15 && f < 1e15 {
                         Ok(Some(f as i64))
                     } else {
-                        Err(())
+                        Err(BadClaim)
                     }
                 } else {
-                    Err(())
+                    Err(BadClaim)
                 }
             }
-            Some(_) => Err(()),
+            Some(_) => Err(BadClaim),
         }
     }
 }
@@ -128,7 +136,9 @@ pub fn parse_compact(token: &str, max_len: usize) -> Result<CompactJws<'_>, JwsE
         return Err(JwsError::TooLarge);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwsError::Segments);
     };
     if h.is_empty() || p.is_empty() || s.is_empty() {
@@ -137,12 +147,19 @@ pub fn parse_compact(token: &str, max_len: usize) -> Result<CompactJws<'_>, JwsE
     let header_bytes = b64url_decode(h).ok_or(JwsError::Base64)?;
     let payload_bytes = b64url_decode(p).ok_or(JwsError::Base64)?;
     let signature = b64url_decode(s).ok_or(JwsError::Base64)?;
-    let header: UniqueObject = serde_json::from_slice(&header_bytes).map_err(|e| JwsError::Json(e.to_string()))?;
-    let claims: UniqueObject = serde_json::from_slice(&payload_bytes).map_err(|e| JwsError::Json(e.to_string()))?;
+    let header: UniqueObject =
+        serde_json::from_slice(&header_bytes).map_err(|e| JwsError::Json(e.to_string()))?;
+    let claims: UniqueObject =
+        serde_json::from_slice(&payload_bytes).map_err(|e| JwsError::Json(e.to_string()))?;
     if header.get("crit").is_some() {
         return Err(JwsError::Crit);
     }
-    Ok(CompactJws { header, claims, signing_input: &token[..h.len() + 1 + p.len()], signature })
+    Ok(CompactJws {
+        header,
+        claims,
+        signing_input: &token[..h.len() + 1 + p.len()],
+        signature,
+    })
 }
 
 impl CompactJws<'_> {
@@ -182,18 +199,46 @@ mod tests {
 
     #[test]
     fn rejects_structural_problems() {
-        assert_eq!(parse_compact("a.b", MAX_JWS_LEN).err(), Some(JwsError::Segments));
-        assert_eq!(parse_compact("a.b.c.d", MAX_JWS_LEN).err(), Some(JwsError::Segments));
-        assert_eq!(parse_compact("..", MAX_JWS_LEN).err(), Some(JwsError::Segments));
-        let padded = format!("{}=.{}.{}", b64url("{}"), b64url("{}"), b64url("x"));
-        assert_eq!(parse_compact(&padded, MAX_JWS_LEN).err(), Some(JwsError::Base64));
-        let big = "a".repeat(MAX_JWS_LEN + 1);
-        assert_eq!(parse_compact(&big, MAX_JWS_LEN).err(), Some(JwsError::TooLarge));
-        assert!(matches!(parse_compact(&token("[1]", "{}"), MAX_JWS_LEN), Err(JwsError::Json(_))));
-        assert!(matches!(parse_compact(&token(r#"{"alg":"RS256","alg":"none"}"#, "{}"), MAX_JWS_LEN), Err(JwsError::Json(_))));
-        assert!(matches!(parse_compact(&token("{}", r#"{"sub":"a","sub":"b"}"#), MAX_JWS_LEN), Err(JwsError::Json(_))));
         assert_eq!(
-            parse_compact(&token(r#"{"alg":"RS256","crit":["exp"]}"#, "{}"), MAX_JWS_LEN).err(),
+            parse_compact("a.b", MAX_JWS_LEN).err(),
+            Some(JwsError::Segments)
+        );
+        assert_eq!(
+            parse_compact("a.b.c.d", MAX_JWS_LEN).err(),
+            Some(JwsError::Segments)
+        );
+        assert_eq!(
+            parse_compact("..", MAX_JWS_LEN).err(),
+            Some(JwsError::Segments)
+        );
+        let padded = format!("{}=.{}.{}", b64url("{}"), b64url("{}"), b64url("x"));
+        assert_eq!(
+            parse_compact(&padded, MAX_JWS_LEN).err(),
+            Some(JwsError::Base64)
+        );
+        let big = "a".repeat(MAX_JWS_LEN + 1);
+        assert_eq!(
+            parse_compact(&big, MAX_JWS_LEN).err(),
+            Some(JwsError::TooLarge)
+        );
+        assert!(matches!(
+            parse_compact(&token("[1]", "{}"), MAX_JWS_LEN),
+            Err(JwsError::Json(_))
+        ));
+        assert!(matches!(
+            parse_compact(&token(r#"{"alg":"RS256","alg":"none"}"#, "{}"), MAX_JWS_LEN),
+            Err(JwsError::Json(_))
+        ));
+        assert!(matches!(
+            parse_compact(&token("{}", r#"{"sub":"a","sub":"b"}"#), MAX_JWS_LEN),
+            Err(JwsError::Json(_))
+        ));
+        assert_eq!(
+            parse_compact(
+                &token(r#"{"alg":"RS256","crit":["exp"]}"#, "{}"),
+                MAX_JWS_LEN
+            )
+            .err(),
             Some(JwsError::Crit)
         );
     }
@@ -204,11 +249,17 @@ mod tests {
         let jws = parse_compact(&t, MAX_JWS_LEN).unwrap();
         assert!(jws.algorithm(&[JwsAlgorithm::Rs256]).is_err());
         let t = token(r#"{"alg":"none"}"#, "{}");
-        assert!(parse_compact(&t, MAX_JWS_LEN).unwrap().algorithm(&[JwsAlgorithm::Rs256]).is_err());
+        assert!(parse_compact(&t, MAX_JWS_LEN)
+            .unwrap()
+            .algorithm(&[JwsAlgorithm::Rs256])
+            .is_err());
         let t = token(r#"{"alg":"PS256"}"#, "{}");
         let jws = parse_compact(&t, MAX_JWS_LEN).unwrap();
         assert!(jws.algorithm(&[JwsAlgorithm::Rs256]).is_err());
-        assert_eq!(jws.algorithm(&[JwsAlgorithm::Rs256, JwsAlgorithm::Ps256]), Ok(JwsAlgorithm::Ps256));
+        assert_eq!(
+            jws.algorithm(&[JwsAlgorithm::Rs256, JwsAlgorithm::Ps256]),
+            Ok(JwsAlgorithm::Ps256)
+        );
     }
 
     #[test]
@@ -216,8 +267,8 @@ mod tests {
         let t = token("{}", r#"{"a":1.9,"b":"5","c":1e300,"d":7}"#);
         let jws = parse_compact(&t, MAX_JWS_LEN).unwrap();
         assert_eq!(jws.claims.numeric_date("a"), Ok(Some(1)));
-        assert_eq!(jws.claims.numeric_date("b"), Err(()));
-        assert_eq!(jws.claims.numeric_date("c"), Err(()));
+        assert_eq!(jws.claims.numeric_date("b"), Err(BadClaim));
+        assert_eq!(jws.claims.numeric_date("c"), Err(BadClaim));
         assert_eq!(jws.claims.numeric_date("d"), Ok(Some(7)));
         assert_eq!(jws.claims.numeric_date("zz"), Ok(None));
     }

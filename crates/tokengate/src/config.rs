@@ -89,8 +89,10 @@ pub struct ServeConfig {
 
 /// Reads, overrides and validates. `Err` lists every problem found.
 pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<ServeConfig, Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
-    let mut file: FileConfig = toml::from_str(&text).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    let mut file: FileConfig =
+        toml::from_str(&text).map_err(|e| vec![format!("{}: {e}", path.display())])?;
     let base = path.parent().unwrap_or(Path::new("."));
     apply_env(&mut file, env);
     validate(file, base, env)
@@ -117,12 +119,28 @@ fn apply_env(file: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>) {
     }
 }
 
-fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<ServeConfig, Vec<String>> {
+fn validate(
+    file: FileConfig,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ServeConfig, Vec<String>> {
     let mut problems = Vec::new();
-    let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let resolve = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
 
-    let store_url = file.store.url.unwrap_or_else(|| "sqlite://tokengate.db".into());
-    if !(store_url.starts_with("sqlite://") || store_url.starts_with("postgres://") || store_url.starts_with("postgresql://")) {
+    let store_url = file
+        .store
+        .url
+        .unwrap_or_else(|| "sqlite://tokengate.db".into());
+    if !(store_url.starts_with("sqlite://")
+        || store_url.starts_with("postgres://")
+        || store_url.starts_with("postgresql://"))
+    {
         problems.push("store.url must start with sqlite:// or postgres://".to_string());
     }
     let store_url = match store_url.strip_prefix("sqlite://") {
@@ -130,8 +148,18 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
         _ => store_url,
     };
 
-    let listen_text = file.issuer.listen.unwrap_or_else(|| "127.0.0.1:8443".into());
-    let issuer_listen = listen_text.parse::<SocketAddr>().map_err(|_| problems.push(format!("issuer.listen '{listen_text}' is not an address like 127.0.0.1:8443"))).ok();
+    let listen_text = file
+        .issuer
+        .listen
+        .unwrap_or_else(|| "127.0.0.1:8443".into());
+    let issuer_listen = listen_text
+        .parse::<SocketAddr>()
+        .map_err(|_| {
+            problems.push(format!(
+                "issuer.listen '{listen_text}' is not an address like 127.0.0.1:8443"
+            ))
+        })
+        .ok();
 
     if let Some(url) = &file.issuer.public_url {
         if !url.starts_with("https://") || url.trim_end_matches('/').matches('/').count() > 2 {
@@ -165,20 +193,35 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
 
     let defaults = TokenSettings::default();
     let settings = TokenSettings {
-        access_token_lifetime_min: file.tokens.access_token_lifetime_min.unwrap_or(defaults.access_token_lifetime_min),
-        access_token_lifetime_max: file.tokens.access_token_lifetime_max.unwrap_or(defaults.access_token_lifetime_max),
+        access_token_lifetime_min: file
+            .tokens
+            .access_token_lifetime_min
+            .unwrap_or(defaults.access_token_lifetime_min),
+        access_token_lifetime_max: file
+            .tokens
+            .access_token_lifetime_max
+            .unwrap_or(defaults.access_token_lifetime_max),
         clock_skew: file.tokens.clock_skew.unwrap_or(defaults.clock_skew),
     };
     if let Err(e) = settings.validate() {
         problems.push(format!("tokens: {e}"));
     }
 
-    let encryption_key = match (env("TOKENGATE_KEY_ENCRYPTION_KEY"), file.keys.encryption_key_file) {
-        (Some(v), _) => decode_key(v.trim()).map_err(|e| problems.push(format!("TOKENGATE_KEY_ENCRYPTION_KEY: {e}"))).ok(),
+    let encryption_key = match (
+        env("TOKENGATE_KEY_ENCRYPTION_KEY"),
+        file.keys.encryption_key_file,
+    ) {
+        (Some(v), _) => decode_key(v.trim())
+            .map_err(|e| problems.push(format!("TOKENGATE_KEY_ENCRYPTION_KEY: {e}")))
+            .ok(),
         (None, Some(p)) => {
             let p = resolve(&p);
             match std::fs::read_to_string(&p) {
-                Ok(text) => decode_key(text.trim()).map_err(|e| problems.push(format!("keys.encryption_key_file '{}': {e}", p.display()))).ok(),
+                Ok(text) => decode_key(text.trim())
+                    .map_err(|e| {
+                        problems.push(format!("keys.encryption_key_file '{}': {e}", p.display()))
+                    })
+                    .ok(),
                 Err(e) => {
                     problems.push(format!("keys.encryption_key_file '{}': {e}", p.display()));
                     None
@@ -197,7 +240,14 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
 
     let admin_listen = match file.admin.listen {
         None => None,
-        Some(text) => text.parse::<SocketAddr>().map_err(|_| problems.push(format!("admin.listen '{text}' is not an address like 127.0.0.1:8081"))).ok(),
+        Some(text) => text
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                problems.push(format!(
+                    "admin.listen '{text}' is not an address like 127.0.0.1:8081"
+                ))
+            })
+            .ok(),
     };
     let client_failures_per_minute = file.rate_limit.client_failures_per_minute.unwrap_or(20);
     let ip_failures_per_minute = file.rate_limit.ip_failures_per_minute.unwrap_or(100);
@@ -206,19 +256,23 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
     }
 
     match (issuer_listen, tls_cert, tls_key, encryption_key) {
-        (Some(issuer_listen), Some(tls_cert), Some(tls_key), Some(encryption_key)) if problems.is_empty() => Ok(ServeConfig {
-            store_url,
-            issuer_listen,
-            issuer_public_url: file.issuer.public_url,
-            tls_cert,
-            tls_key,
-            settings,
-            encryption_key,
-            key_reload_seconds,
-            admin_listen,
-            client_failures_per_minute,
-            ip_failures_per_minute,
-        }),
+        (Some(issuer_listen), Some(tls_cert), Some(tls_key), Some(encryption_key))
+            if problems.is_empty() =>
+        {
+            Ok(ServeConfig {
+                store_url,
+                issuer_listen,
+                issuer_public_url: file.issuer.public_url,
+                tls_cert,
+                tls_key,
+                settings,
+                encryption_key,
+                key_reload_seconds,
+                admin_listen,
+                client_failures_per_minute,
+                ip_failures_per_minute,
+            })
+        }
         _ => Err(problems),
     }
 }
@@ -247,8 +301,19 @@ mod tests {
         .unwrap();
         let problems = load(&path, &|_| None).unwrap_err();
         let text = problems.join("\n");
-        for expected in ["store.url", "issuer.listen", "public_url", "tls_cert", "tls_key", "tokens", "key-encryption key"] {
-            assert!(text.contains(expected), "missing problem about {expected}: {text}");
+        for expected in [
+            "store.url",
+            "issuer.listen",
+            "public_url",
+            "tls_cert",
+            "tls_key",
+            "tokens",
+            "key-encryption key",
+        ] {
+            assert!(
+                text.contains(expected),
+                "missing problem about {expected}: {text}"
+            );
         }
         std::fs::write(&path, "[issuer]\nunknown_field = 1\n").unwrap();
         assert!(load(&path, &|_| None).unwrap_err()[0].contains("unknown field"));
@@ -261,9 +326,13 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("tokengate.toml");
         std::fs::write(&path, "[issuer]\nlisten = \"bad\"\n").unwrap();
-        let env = |name: &str| (name == "TOKENGATE_ISSUER_LISTEN").then(|| "127.0.0.1:9999".to_string());
+        let env =
+            |name: &str| (name == "TOKENGATE_ISSUER_LISTEN").then(|| "127.0.0.1:9999".to_string());
         let problems = load(&path, &env).unwrap_err();
-        assert!(!problems.iter().any(|p| p.contains("issuer.listen")), "{problems:?}");
+        assert!(
+            !problems.iter().any(|p| p.contains("issuer.listen")),
+            "{problems:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -82,10 +82,14 @@ pub fn store_url(data_dir: &Path) -> String {
 pub fn key_encryption_key(data_dir: &Path) -> Result<KeyEncryptionKey, String> {
     let path = data_dir.join("master.key");
     if !path.exists() {
-        write_private(&path, &format!("{}\n", b64(KeyEncryptionKey::generate_bytes())))?;
+        write_private(
+            &path,
+            &format!("{}\n", b64(KeyEncryptionKey::generate_bytes())),
+        )?;
     }
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let bytes = crate::config::decode_key(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes =
+        crate::config::decode_key(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
     KeyEncryptionKey::from_bytes(&bytes).map_err(|e| e.to_string())
 }
 
@@ -95,8 +99,11 @@ fn write_private(path: &Path, content: &str) -> Result<(), String> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(content.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut f = options
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(content.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     f.sync_all().map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -108,20 +115,32 @@ fn write_atomic(path: &Path, content: &str) -> Result<(), String> {
 }
 
 fn ensure_tls(data_dir: &Path, now: i64) -> Result<(), String> {
-    let (ca, cert, key) = (data_dir.join("ca.pem"), data_dir.join("server.pem"), data_dir.join("server-key.pem"));
+    let (ca, cert, key) = (
+        data_dir.join("ca.pem"),
+        data_dir.join("server.pem"),
+        data_dir.join("server-key.pem"),
+    );
     if ca.exists() && cert.exists() && key.exists() {
         return Ok(());
     }
     let generated = generate_local_ca(now).map_err(|e| e.to_string())?;
     write_private(&key, &generated.server_key_pem)?;
-    std::fs::write(&cert, &generated.server_cert_pem).map_err(|e| format!("{}: {e}", cert.display()))?;
+    std::fs::write(&cert, &generated.server_cert_pem)
+        .map_err(|e| format!("{}: {e}", cert.display()))?;
     std::fs::write(&ca, &generated.ca_cert_pem).map_err(|e| format!("{}: {e}", ca.display()))
 }
 
 async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, String> {
     let e = |e: admin::AdminError| e.to_string();
     let tenant_domain = "demo.tokengate.test".to_string();
-    let tenant = admin::create_tenant(store, "tokengate demo", std::slice::from_ref(&tenant_domain), now).await.map_err(e)?;
+    let tenant = admin::create_tenant(
+        store,
+        "tokengate demo",
+        std::slice::from_ref(&tenant_domain),
+        now,
+    )
+    .await
+    .map_err(e)?;
 
     let api_uri = "api://tokengate-demo-api".to_string();
     let (api, _) = admin::create_app(
@@ -142,7 +161,9 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
     .map_err(e)?;
     let scopes = ["Demo.Read", "Demo.Write"];
     for s in scopes {
-        admin::add_scope(store, api.app_id, s, &format!("{s} on the demo API"), now).await.map_err(e)?;
+        admin::add_scope(store, api.app_id, s, &format!("{s} on the demo API"), now)
+            .await
+            .map_err(e)?;
     }
     let roles = [
         ("Demo.Read.All", vec![AllowedMemberType::Application]),
@@ -150,7 +171,9 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
         ("Demo.Admin", vec![AllowedMemberType::User]),
     ];
     for (value, members) in &roles {
-        admin::add_app_role(store, api.app_id, value, value, members.clone(), now).await.map_err(e)?;
+        admin::add_app_role(store, api.app_id, value, value, members.clone(), now)
+            .await
+            .map_err(e)?;
     }
 
     let (client, _) = admin::create_app(
@@ -163,17 +186,24 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
             access_token_accepted_version: Some(2),
             is_public_client: false,
             single_use_client_assertions: false,
-            redirect_uris: vec![RedirectUri { platform: RedirectPlatform::Web, uri: "https://localhost/callback".into() }],
+            redirect_uris: vec![RedirectUri {
+                platform: RedirectPlatform::Web,
+                uri: "https://localhost/callback".into(),
+            }],
         },
         now,
     )
     .await
     .map_err(e)?;
-    let secret = admin::create_secret(store, client.app_id, "dev", 365, now).await.map_err(e)?;
+    let secret = admin::create_secret(store, client.app_id, "dev", 365, now)
+        .await
+        .map_err(e)?;
     let (cert_path, thumbprint) = client_certificate(store, data_dir, client.app_id, now).await?;
     let granted = vec!["Demo.Read.All".to_string()];
     for role in &granted {
-        admin::grant_app_role(store, tenant.id, client.app_id, api.app_id, role, now).await.map_err(e)?;
+        admin::grant_app_role(store, tenant.id, client.app_id, api.app_id, role, now)
+            .await
+            .map_err(e)?;
     }
 
     let (public, _) = admin::create_app(
@@ -186,7 +216,10 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
             access_token_accepted_version: Some(2),
             is_public_client: true,
             single_use_client_assertions: false,
-            redirect_uris: vec![RedirectUri { platform: RedirectPlatform::PublicClient, uri: "http://localhost".into() }],
+            redirect_uris: vec![RedirectUri {
+                platform: RedirectPlatform::PublicClient,
+                uri: "http://localhost".into(),
+            }],
         },
         now,
     )
@@ -213,7 +246,9 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
     .map_err(e)?;
     for role in [ADMIN_ROLE, AUDITOR_ROLE] {
         let members = vec![AllowedMemberType::Application, AllowedMemberType::User];
-        admin::add_app_role(store, admin_api.app_id, role, role, members, now).await.map_err(e)?;
+        admin::add_app_role(store, admin_api.app_id, role, role, members, now)
+            .await
+            .map_err(e)?;
     }
     let (admin_client, _) = admin::create_app(
         store,
@@ -231,8 +266,19 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
     )
     .await
     .map_err(e)?;
-    let admin_secret = admin::create_secret(store, admin_client.app_id, "dev", 365, now).await.map_err(e)?;
-    admin::grant_app_role(store, tenant.id, admin_client.app_id, admin_api.app_id, ADMIN_ROLE, now).await.map_err(e)?;
+    let admin_secret = admin::create_secret(store, admin_client.app_id, "dev", 365, now)
+        .await
+        .map_err(e)?;
+    admin::grant_app_role(
+        store,
+        tenant.id,
+        admin_client.app_id,
+        admin_api.app_id,
+        ADMIN_ROLE,
+        now,
+    )
+    .await
+    .map_err(e)?;
 
     Ok(DevSeed {
         tenant_id: tenant.id,
@@ -250,20 +296,43 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
             certificate_thumbprint: thumbprint,
             granted_app_roles: granted,
         },
-        public_client: DevPublicClient { client_id: public.app_id, redirect_uri: "http://localhost".into() },
-        admin: DevAdminClient { client_id: admin_client.app_id, client_secret: admin_secret.value, app_id: admin_api.app_id, app_id_uri: admin_uri },
+        public_client: DevPublicClient {
+            client_id: public.app_id,
+            redirect_uri: "http://localhost".into(),
+        },
+        admin: DevAdminClient {
+            client_id: admin_client.app_id,
+            client_secret: admin_secret.value,
+            app_id: admin_api.app_id,
+            app_id_uri: admin_uri,
+        },
     })
 }
 
 /// An RSA key + self-signed certificate for the confidential client, written as one PEM (key
 /// then certificate, the form azure-identity's `CertificateCredential` reads) and registered.
-async fn client_certificate(store: &dyn Store, data_dir: &Path, app_id: Uuid, now: i64) -> Result<(PathBuf, String), String> {
-    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|e| e.to_string())?;
-    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key).map_err(|e| e.to_string())?.as_ref().to_vec();
-    let der = self_signed_certificate(&pkcs8, "tokengate demo daemon", now).map_err(|e| e.to_string())?;
-    admin::add_certificate(store, app_id, "dev certificate", &der, now).await.map_err(|e| e.to_string())?;
+async fn client_certificate(
+    store: &dyn Store,
+    data_dir: &Path,
+    app_id: Uuid,
+    now: i64,
+) -> Result<(PathBuf, String), String> {
+    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+        .map_err(|e| e.to_string())?;
+    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key)
+        .map_err(|e| e.to_string())?
+        .as_ref()
+        .to_vec();
+    let der =
+        self_signed_certificate(&pkcs8, "tokengate demo daemon", now).map_err(|e| e.to_string())?;
+    admin::add_certificate(store, app_id, "dev certificate", &der, now)
+        .await
+        .map_err(|e| e.to_string())?;
     let path = data_dir.join("confidential-client.pem");
-    write_private(&path, &format!("{}{}", pem("PRIVATE KEY", &pkcs8), pem("CERTIFICATE", &der)))?;
+    write_private(
+        &path,
+        &format!("{}{}", pem("PRIVATE KEY", &pkcs8), pem("CERTIFICATE", &der)),
+    )?;
     let path = std::fs::canonicalize(&path).map_err(|e| e.to_string())?;
     Ok((path, hex_upper(&sha1(&der))))
 }
@@ -274,7 +343,12 @@ fn load_or_create_seed_file(data_dir: &Path) -> Result<Option<DevSeed>, String> 
         return Ok(None);
     }
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map(Some).map_err(|e| format!("{}: {e} (delete the data dir to start afresh)", path.display()))
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        format!(
+            "{}: {e} (delete the data dir to start afresh)",
+            path.display()
+        )
+    })
 }
 
 pub async fn run(opts: DevOptions) -> Result<(), String> {
@@ -284,7 +358,9 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     let now = crate::state::now();
     ensure_tls(&dir, now)?;
     let kek = Arc::new(key_encryption_key(&dir)?);
-    let store = tokengate_store::open_store(&store_url(&dir)).await.map_err(|e| format!("store: {e}"))?;
+    let store = tokengate_store::open_store(&store_url(&dir))
+        .await
+        .map_err(|e| format!("store: {e}"))?;
 
     let seed = match load_or_create_seed_file(&dir)? {
         Some(seed) => seed,
@@ -313,7 +389,13 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
 
-    let dev_json = dev_json(&seed, &dir, &running.base_url, running.admin_addr, opts.gateway_port);
+    let dev_json = dev_json(
+        &seed,
+        &dir,
+        &running.base_url,
+        running.admin_addr,
+        opts.gateway_port,
+    );
     let text = serde_json::to_string_pretty(&dev_json).map_err(|e| e.to_string())?;
     write_atomic(&dir.join("dev.json"), &text)?;
     println!("{}", quickstart(&seed, &dir, &running.base_url));
@@ -324,7 +406,13 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     Ok(())
 }
 
-fn dev_json(seed: &DevSeed, dir: &Path, base_url: &str, admin: Option<SocketAddr>, _gateway_port: u16) -> serde_json::Value {
+fn dev_json(
+    seed: &DevSeed,
+    dir: &Path,
+    base_url: &str,
+    admin: Option<SocketAddr>,
+    _gateway_port: u16,
+) -> serde_json::Value {
     let authority = format!("{base_url}/{}", seed.tenant_id);
     serde_json::json!({
         "authority": authority,

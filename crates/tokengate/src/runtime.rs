@@ -45,7 +45,10 @@ pub struct Running {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("signing keys: {0}")]
     Keys(#[from] signing_keys::KeyServiceError),
 }
@@ -57,8 +60,16 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
 
     let issuer_listener = TcpListener::bind(opts.issuer_listen)
         .await
-        .map_err(|source| StartError::Bind { addr: opts.issuer_listen, source })?;
-    let issuer_addr = issuer_listener.local_addr().map_err(|source| StartError::Bind { addr: opts.issuer_listen, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: opts.issuer_listen,
+            source,
+        })?;
+    let issuer_addr = issuer_listener
+        .local_addr()
+        .map_err(|source| StartError::Bind {
+            addr: opts.issuer_listen,
+            source,
+        })?;
     let base_url = opts
         .issuer_public_url
         .clone()
@@ -75,17 +86,31 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         keys: ring.clone(),
         settings: opts.settings,
         base_url: base_url.clone(),
-        limits: CredentialGuessLimits::per_minute(opts.client_failures_per_minute, opts.ip_failures_per_minute),
+        limits: CredentialGuessLimits::per_minute(
+            opts.client_failures_per_minute,
+            opts.ip_failures_per_minute,
+        ),
         audit,
         tenants: TenantCache::default(),
         documents: Default::default(),
     });
-    let mut listeners = vec![server::spawn(issuer_listener, issuer::router(state.clone()), Some(opts.tls.clone()), shutdown_rx.clone())];
+    let mut listeners = vec![server::spawn(
+        issuer_listener,
+        issuer::router(state.clone()),
+        Some(opts.tls.clone()),
+        shutdown_rx.clone(),
+    )];
 
     let mut admin_addr = None;
     if let Some(addr) = opts.admin_listen {
-        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
-        admin_addr = Some(listener.local_addr().map_err(|source| StartError::Bind { addr, source })?);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        admin_addr = Some(
+            listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr, source })?,
+        );
         let ready_rx = shutdown_rx.clone();
         let admin = Router::new()
             .route("/healthz", get(|| async { "ok\n" }))
@@ -104,8 +129,22 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             );
         listeners.push(server::spawn(listener, admin, None, shutdown_rx.clone()));
     }
-    listeners.push(signing_keys::spawn_reloader(opts.store.clone(), opts.kek.clone(), ring, opts.key_reload, shutdown_rx));
-    Ok(Running { issuer_addr, admin_addr, base_url, shutdown, listeners, audit_stop, audit_writer })
+    listeners.push(signing_keys::spawn_reloader(
+        opts.store.clone(),
+        opts.kek.clone(),
+        ring,
+        opts.key_reload,
+        shutdown_rx,
+    ));
+    Ok(Running {
+        issuer_addr,
+        admin_addr,
+        base_url,
+        shutdown,
+        listeners,
+        audit_stop,
+        audit_writer,
+    })
 }
 
 impl Running {
@@ -116,7 +155,10 @@ impl Running {
             let _ = handle.await;
         }
         let _ = self.audit_stop.send(true);
-        if tokio::time::timeout(Duration::from_secs(30), self.audit_writer).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(30), self.audit_writer)
+            .await
+            .is_err()
+        {
             tracing::error!("audit writer did not finish within 30 s");
         }
     }

@@ -22,28 +22,63 @@ pub enum KeyServiceError {
     NoActiveKey,
 }
 
-fn new_stored_key(kek: &KeyEncryptionKey, state: KeyState, now: i64) -> Result<StoredSigningKey, KeyServiceError> {
-    let (key, pkcs8) = SigningKey::generate(now).map_err(|e| KeyServiceError::Key { kid: "new".into(), reason: e.to_string() })?;
-    let sealed = kek.seal(&key.kid, &pkcs8).map_err(|e| KeyServiceError::Key { kid: key.kid.clone(), reason: e.to_string() })?;
-    Ok(StoredSigningKey { kid: key.kid.clone(), state, sealed_private_key: sealed, cert_der: key.cert_der.clone(), created_at: now, retire_after: None })
+fn new_stored_key(
+    kek: &KeyEncryptionKey,
+    state: KeyState,
+    now: i64,
+) -> Result<StoredSigningKey, KeyServiceError> {
+    let (key, pkcs8) = SigningKey::generate(now).map_err(|e| KeyServiceError::Key {
+        kid: "new".into(),
+        reason: e.to_string(),
+    })?;
+    let sealed = kek
+        .seal(&key.kid, &pkcs8)
+        .map_err(|e| KeyServiceError::Key {
+            kid: key.kid.clone(),
+            reason: e.to_string(),
+        })?;
+    Ok(StoredSigningKey {
+        kid: key.kid.clone(),
+        state,
+        sealed_private_key: sealed,
+        cert_der: key.cert_der.clone(),
+        created_at: now,
+        retire_after: None,
+    })
 }
 
 /// On first start: an active key and a next key, so the next rotation is already published.
-pub async fn ensure_keys(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Result<(), KeyServiceError> {
+pub async fn ensure_keys(
+    store: &dyn Store,
+    kek: &KeyEncryptionKey,
+    now: i64,
+) -> Result<(), KeyServiceError> {
     let keys = store.signing_keys().await?;
     if keys.iter().any(|k| k.state == KeyState::Active) {
         return Ok(());
     }
     let has_next = keys.iter().any(|k| k.state == KeyState::Next);
     let rotation = KeyRotation {
-        promote: keys.iter().find(|k| k.state == KeyState::Next).map(|k| k.kid.clone()),
-        new_active: if has_next { None } else { Some(new_stored_key(kek, KeyState::Active, now)?) },
+        promote: keys
+            .iter()
+            .find(|k| k.state == KeyState::Next)
+            .map(|k| k.kid.clone()),
+        new_active: if has_next {
+            None
+        } else {
+            Some(new_stored_key(kek, KeyState::Active, now)?)
+        },
         retire: vec![],
         retire_after: now,
         drop: vec![],
         new_next: Some(new_stored_key(kek, KeyState::Next, now)?),
     };
-    let audit = AuditEvent::admin("key.bootstrapped", None, json!({"new_next": rotation.new_next.as_ref().map(|k| &k.kid)}), now);
+    let audit = AuditEvent::admin(
+        "key.bootstrapped",
+        None,
+        json!({"new_next": rotation.new_next.as_ref().map(|k| &k.kid)}),
+        now,
+    );
     store.rotate_signing_keys(&rotation, &audit).await?;
     Ok(())
 }
@@ -61,8 +96,18 @@ pub async fn load_keys(
         if k.state == KeyState::Retired && k.retire_after.is_some_and(|t| t <= now) {
             continue;
         }
-        let pkcs8 = kek.open(&k.kid, &k.sealed_private_key).map_err(|e| KeyServiceError::Key { kid: k.kid.clone(), reason: e.to_string() })?;
-        let key = Arc::new(SigningKey::from_parts(&pkcs8, &k.cert_der).map_err(|e| KeyServiceError::Key { kid: k.kid.clone(), reason: e.to_string() })?);
+        let pkcs8 = kek
+            .open(&k.kid, &k.sealed_private_key)
+            .map_err(|e| KeyServiceError::Key {
+                kid: k.kid.clone(),
+                reason: e.to_string(),
+            })?;
+        let key = Arc::new(SigningKey::from_parts(&pkcs8, &k.cert_der).map_err(|e| {
+            KeyServiceError::Key {
+                kid: k.kid.clone(),
+                reason: e.to_string(),
+            }
+        })?);
         if k.state == KeyState::Active && active.as_ref().is_none_or(|(t, _)| k.created_at >= *t) {
             active = Some((k.created_at, key.clone()));
         }
@@ -72,21 +117,34 @@ pub async fn load_keys(
     Ok((active, published))
 }
 
-pub async fn load_key_ring(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Result<KeyRing, KeyServiceError> {
+pub async fn load_key_ring(
+    store: &dyn Store,
+    kek: &KeyEncryptionKey,
+    now: i64,
+) -> Result<KeyRing, KeyServiceError> {
     let (active, published) = load_keys(store, kek, now).await?;
     Ok(KeyRing::new(active, published))
 }
 
 /// Rotates: next → active, active → retired (published for `max_token_age`), new next.
 /// Returns the new active kid.
-pub async fn rotate(store: &dyn Store, kek: &KeyEncryptionKey, max_token_age: i64, now: i64) -> Result<String, KeyServiceError> {
+pub async fn rotate(
+    store: &dyn Store,
+    kek: &KeyEncryptionKey,
+    max_token_age: i64,
+    now: i64,
+) -> Result<String, KeyServiceError> {
     let keys = store.signing_keys().await?;
     let plan = plan_rotation(&keys, now, max_token_age);
     let new_active = match plan.promote {
         Some(_) => None,
         None => Some(new_stored_key(kek, KeyState::Active, now)?),
     };
-    let active_kid = plan.promote.clone().or_else(|| new_active.as_ref().map(|k| k.kid.clone())).unwrap_or_default();
+    let active_kid = plan
+        .promote
+        .clone()
+        .or_else(|| new_active.as_ref().map(|k| k.kid.clone()))
+        .unwrap_or_default();
     let rotation = KeyRotation {
         promote: plan.promote,
         new_active,
@@ -107,10 +165,23 @@ pub async fn rotate(store: &dyn Store, kek: &KeyEncryptionKey, max_token_age: i6
 
 /// Emergency removal: the key leaves the JWKS at once, so nothing it signed validates any more.
 /// Removing the active key promotes the next one immediately.
-pub async fn remove(store: &dyn Store, kek: &KeyEncryptionKey, kid: &str, max_token_age: i64, now: i64) -> Result<(), KeyServiceError> {
+pub async fn remove(
+    store: &dyn Store,
+    kek: &KeyEncryptionKey,
+    kid: &str,
+    max_token_age: i64,
+    now: i64,
+) -> Result<(), KeyServiceError> {
     let keys = store.signing_keys().await?;
-    let was_active = keys.iter().any(|k| k.kid == kid && k.state == KeyState::Active);
-    let audit = AuditEvent::admin("key.removed", None, json!({"kid": kid, "was_active": was_active}), now);
+    let was_active = keys
+        .iter()
+        .any(|k| k.kid == kid && k.state == KeyState::Active);
+    let audit = AuditEvent::admin(
+        "key.removed",
+        None,
+        json!({"kid": kid, "was_active": was_active}),
+        now,
+    );
     store.delete_signing_key(kid, &audit).await?;
     if was_active {
         rotate(store, kek, max_token_age, now).await?;
@@ -139,13 +210,27 @@ pub fn spawn_reloader(
                         tracing::info!(active = %ring.current().active.kid, "signing keys reloaded");
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "signing key reload failed; keeping current keys"),
+                Err(e) => {
+                    tracing::error!(error = %e, "signing key reload failed; keeping current keys")
+                }
             }
             if let Ok(keys) = store.signing_keys().await {
                 let expired = expired_retired(&keys, now);
                 if !expired.is_empty() {
-                    let rotation = KeyRotation { promote: None, new_active: None, retire: vec![], retire_after: now, drop: expired.clone(), new_next: None };
-                    let audit = AuditEvent::admin("key.expired_removed", None, json!({"kids": expired}), now);
+                    let rotation = KeyRotation {
+                        promote: None,
+                        new_active: None,
+                        retire: vec![],
+                        retire_after: now,
+                        drop: expired.clone(),
+                        new_next: None,
+                    };
+                    let audit = AuditEvent::admin(
+                        "key.expired_removed",
+                        None,
+                        json!({"kids": expired}),
+                        now,
+                    );
                     if let Err(e) = store.rotate_signing_keys(&rotation, &audit).await {
                         tracing::warn!(error = %e, "could not drop expired keys");
                     }

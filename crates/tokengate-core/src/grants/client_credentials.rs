@@ -4,14 +4,13 @@
 
 use uuid::Uuid;
 
+use super::Issuer;
 use crate::client_auth::{backend, AuthenticatedClient};
 use crate::directory::{AllowedMemberType, AppRegistration, Tenant, TokenVersion};
 use crate::errors::{codes, OAuthError};
-use crate::keys::KeyRing;
 use crate::scope::client_credentials_resource;
 use crate::store::Store;
 use crate::tokens::access_token::{app_only_claims, AppOnlyToken};
-use crate::tokens::TokenSettings;
 use crate::UnixTime;
 use tokengate_proto::AccessTokenClaims;
 
@@ -29,15 +28,18 @@ pub struct IssuedAccessToken {
 }
 
 pub async fn issue(
-    store: &dyn Store,
-    keys: &KeyRing,
-    settings: &TokenSettings,
-    base_url: &str,
+    issuer: &Issuer<'_>,
     tenant: &Tenant,
     client: &AuthenticatedClient,
     parameter: ResourceParameter<'_>,
     now: UnixTime,
 ) -> Result<IssuedAccessToken, OAuthError> {
+    let Issuer {
+        store,
+        keys,
+        settings,
+        base_url,
+    } = *issuer;
     let identifier = match parameter {
         ResourceParameter::Scope(scope) => client_credentials_resource(scope)?,
         ResourceParameter::Resource(resource) if !resource.is_empty() => resource.to_owned(),
@@ -59,15 +61,25 @@ pub async fn issue(
             ),
         )
     })?;
-    let principal = store.service_principal(tenant.id, client.app.app_id).await.map_err(backend)?.ok_or_else(|| {
-        OAuthError::new(
-            400,
-            "unauthorized_client",
-            codes::APP_NOT_FOUND,
-            format!("Application with identifier '{}' was not found in the directory '{}'.", client.app.app_id, tenant.id),
-        )
-    })?;
-    let grants = store.app_role_grants(principal.object_id, Some(resource.app_id)).await.map_err(backend)?;
+    let principal = store
+        .service_principal(tenant.id, client.app.app_id)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| {
+            OAuthError::new(
+                400,
+                "unauthorized_client",
+                codes::APP_NOT_FOUND,
+                format!(
+                    "Application with identifier '{}' was not found in the directory '{}'.",
+                    client.app.app_id, tenant.id
+                ),
+            )
+        })?;
+    let grants = store
+        .app_role_grants(principal.object_id, Some(resource.app_id))
+        .await
+        .map_err(backend)?;
     let roles = granted_application_roles(&resource, grants.iter().map(|g| g.app_role_id));
 
     let version = resource.token_version();
@@ -99,23 +111,45 @@ pub async fn issue(
         .active
         .sign_jwt(&claims, version == TokenVersion::V1)
         .map_err(|e| OAuthError::server_error(format!("signing failed: {e}")))?;
-    Ok(IssuedAccessToken { access_token, expires_in: lifetime, claims, resource_app_id: resource.app_id })
+    Ok(IssuedAccessToken {
+        access_token,
+        expires_in: lifetime,
+        claims,
+        resource_app_id: resource.app_id,
+    })
 }
 
 /// The resource an identifier (App ID URI or client id) names, if it is visible in `tenant`.
-async fn find_resource(store: &dyn Store, tenant: &Tenant, identifier: &str) -> Result<Option<AppRegistration>, OAuthError> {
+async fn find_resource(
+    store: &dyn Store,
+    tenant: &Tenant,
+    identifier: &str,
+) -> Result<Option<AppRegistration>, OAuthError> {
     let trimmed = identifier.trim_end_matches('/');
-    let by_guid = Uuid::parse_str(trimmed).ok().or_else(|| trimmed.strip_prefix("api://").and_then(|g| Uuid::parse_str(g).ok()));
+    let by_guid = Uuid::parse_str(trimmed).ok().or_else(|| {
+        trimmed
+            .strip_prefix("api://")
+            .and_then(|g| Uuid::parse_str(g).ok())
+    });
     let app = match by_guid {
         Some(id) => store.app(id).await.map_err(backend)?,
         None => None,
     };
     let app = match app {
         Some(app) => Some(app),
-        None => store.app_by_identifier_uri(tenant.id, trimmed).await.map_err(backend)?,
+        None => store
+            .app_by_identifier_uri(tenant.id, trimmed)
+            .await
+            .map_err(backend)?,
     };
     let Some(app) = app else { return Ok(None) };
-    if app.tenant_id == tenant.id || store.service_principal(tenant.id, app.app_id).await.map_err(backend)?.is_some() {
+    if app.tenant_id == tenant.id
+        || store
+            .service_principal(tenant.id, app.app_id)
+            .await
+            .map_err(backend)?
+            .is_some()
+    {
         Ok(Some(app))
     } else {
         Ok(None)
@@ -124,12 +158,20 @@ async fn find_resource(store: &dyn Store, tenant: &Tenant, identifier: &str) -> 
 
 /// Values of the enabled application-assignable roles among `granted` role ids, in the
 /// resource's declaration order.
-pub fn granted_application_roles(resource: &AppRegistration, granted: impl Iterator<Item = Uuid>) -> Vec<String> {
+pub fn granted_application_roles(
+    resource: &AppRegistration,
+    granted: impl Iterator<Item = Uuid>,
+) -> Vec<String> {
     let granted: Vec<Uuid> = granted.collect();
     resource
         .app_roles
         .iter()
-        .filter(|r| r.enabled && r.allowed_member_types.contains(&AllowedMemberType::Application) && granted.contains(&r.id))
+        .filter(|r| {
+            r.enabled
+                && r.allowed_member_types
+                    .contains(&AllowedMemberType::Application)
+                && granted.contains(&r.id)
+        })
         .map(|r| r.value.clone())
         .collect()
 }
@@ -160,7 +202,12 @@ mod tests {
                 role(1, "A", true, vec![AllowedMemberType::Application]),
                 role(2, "B", false, vec![AllowedMemberType::Application]),
                 role(3, "C", true, vec![AllowedMemberType::User]),
-                role(4, "D", true, vec![AllowedMemberType::User, AllowedMemberType::Application]),
+                role(
+                    4,
+                    "D",
+                    true,
+                    vec![AllowedMemberType::User, AllowedMemberType::Application],
+                ),
                 role(5, "E", true, vec![AllowedMemberType::Application]),
             ],
             redirect_uris: vec![],
@@ -169,6 +216,9 @@ mod tests {
             created_at: 0,
         };
         let granted = [1, 2, 3, 4].map(Uuid::from_u128);
-        assert_eq!(granted_application_roles(&app, granted.into_iter()), vec!["A", "D"]);
+        assert_eq!(
+            granted_application_roles(&app, granted.into_iter()),
+            vec!["A", "D"]
+        );
     }
 }

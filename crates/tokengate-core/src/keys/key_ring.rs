@@ -24,7 +24,10 @@ impl KeySet {
             keys: self
                 .published
                 .iter()
-                .map(|k| Jwk { issuer: issuer.map(str::to_owned), ..k.jwk.clone() })
+                .map(|k| Jwk {
+                    issuer: issuer.map(str::to_owned),
+                    ..k.jwk.clone()
+                })
                 .collect(),
         }
     }
@@ -36,7 +39,13 @@ pub struct KeyRing {
 
 impl KeyRing {
     pub fn new(active: Arc<SigningKey>, published: Vec<Arc<SigningKey>>) -> Self {
-        KeyRing { current: ArcSwap::from_pointee(KeySet { active, published, generation: 1 }) }
+        KeyRing {
+            current: ArcSwap::from_pointee(KeySet {
+                active,
+                published,
+                generation: 1,
+            }),
+        }
     }
 
     pub fn current(&self) -> Arc<KeySet> {
@@ -48,12 +57,20 @@ impl KeyRing {
         let old = self.current.load();
         let same = old.active.kid == active.kid
             && old.published.len() == published.len()
-            && old.published.iter().zip(&published).all(|(a, b)| a.kid == b.kid);
+            && old
+                .published
+                .iter()
+                .zip(&published)
+                .all(|(a, b)| a.kid == b.kid);
         if same {
             return false;
         }
         let generation = old.generation + 1;
-        self.current.store(Arc::new(KeySet { active, published, generation }));
+        self.current.store(Arc::new(KeySet {
+            active,
+            published,
+            generation,
+        }));
         true
     }
 }

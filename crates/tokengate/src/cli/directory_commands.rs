@@ -92,8 +92,13 @@ pub enum SecretCommand {
         #[arg(long, default_value_t = 180)]
         days: i64,
     },
-    List { app_id: Uuid },
-    Delete { app_id: Uuid, key_id: Uuid },
+    List {
+        app_id: Uuid,
+    },
+    Delete {
+        app_id: Uuid,
+        key_id: Uuid,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,8 +111,13 @@ pub enum CertCommand {
         #[arg(long, default_value = "certificate")]
         name: String,
     },
-    List { app_id: Uuid },
-    Delete { app_id: Uuid, key_id: Uuid },
+    List {
+        app_id: Uuid,
+    },
+    Delete {
+        app_id: Uuid,
+        key_id: Uuid,
+    },
 }
 
 #[derive(Subcommand)]
@@ -141,7 +151,9 @@ fn err(e: impl std::fmt::Display) -> String {
 pub async fn tenant(store: &Arc<dyn Store>, command: TenantCommand) -> Result<(), String> {
     match command {
         TenantCommand::Create { name, domains } => {
-            let t = admin::create_tenant(store.as_ref(), &name, &domains, now()).await.map_err(err)?;
+            let t = admin::create_tenant(store.as_ref(), &name, &domains, now())
+                .await
+                .map_err(err)?;
             println!("tenant {} created ({})", t.id, t.domains.join(", "));
         }
         TenantCommand::List => {
@@ -154,51 +166,110 @@ pub async fn tenant(store: &Arc<dyn Store>, command: TenantCommand) -> Result<()
 }
 
 fn parse_redirect(text: &str) -> Result<RedirectUri, String> {
-    let (platform, uri) = text.split_once('=').ok_or_else(|| format!("redirect URI '{text}' must be PLATFORM=URI"))?;
+    let (platform, uri) = text
+        .split_once('=')
+        .ok_or_else(|| format!("redirect URI '{text}' must be PLATFORM=URI"))?;
     let platform = match platform {
         "web" => RedirectPlatform::Web,
         "spa" => RedirectPlatform::Spa,
         "public" => RedirectPlatform::PublicClient,
-        other => return Err(format!("unknown redirect platform '{other}' (web, spa, public)")),
+        other => {
+            return Err(format!(
+                "unknown redirect platform '{other}' (web, spa, public)"
+            ))
+        }
     };
-    Ok(RedirectUri { platform, uri: uri.to_owned() })
+    Ok(RedirectUri {
+        platform,
+        uri: uri.to_owned(),
+    })
 }
 
 pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), String> {
     let store = store.as_ref();
     match command {
-        AppCommand::Create { tenant, name, identifier_uris, audience, token_version, public, redirect_uris, single_use_assertions } => {
-            let sign_in_audience = SignInAudience::parse(&audience).ok_or_else(|| format!("unknown audience '{audience}' (single, multi)"))?;
-            let redirect_uris = redirect_uris.iter().map(|r| parse_redirect(r)).collect::<Result<Vec<_>, _>>()?;
-            let new = NewApp { display_name: name, identifier_uris, sign_in_audience, access_token_accepted_version: token_version, is_public_client: public, redirect_uris, single_use_client_assertions: single_use_assertions };
-            let (app, sp) = admin::create_app(store, tenant, new, now()).await.map_err(err)?;
-            println!("app {} created (service principal {})", app.app_id, sp.object_id);
+        AppCommand::Create {
+            tenant,
+            name,
+            identifier_uris,
+            audience,
+            token_version,
+            public,
+            redirect_uris,
+            single_use_assertions,
+        } => {
+            let sign_in_audience = SignInAudience::parse(&audience)
+                .ok_or_else(|| format!("unknown audience '{audience}' (single, multi)"))?;
+            let redirect_uris = redirect_uris
+                .iter()
+                .map(|r| parse_redirect(r))
+                .collect::<Result<Vec<_>, _>>()?;
+            let new = NewApp {
+                display_name: name,
+                identifier_uris,
+                sign_in_audience,
+                access_token_accepted_version: token_version,
+                is_public_client: public,
+                redirect_uris,
+                single_use_client_assertions: single_use_assertions,
+            };
+            let (app, sp) = admin::create_app(store, tenant, new, now())
+                .await
+                .map_err(err)?;
+            println!(
+                "app {} created (service principal {})",
+                app.app_id, sp.object_id
+            );
         }
         AppCommand::List { tenant } => {
             for a in store.apps(tenant).await.map_err(err)? {
-                println!("{}  {}  {}", a.app_id, a.display_name, a.identifier_uris.join(","));
+                println!(
+                    "{}  {}  {}",
+                    a.app_id,
+                    a.display_name,
+                    a.identifier_uris.join(",")
+                );
             }
         }
         AppCommand::Show { app_id } => {
-            let app = store.app(app_id).await.map_err(err)?.ok_or_else(|| format!("app {app_id} not found"))?;
+            let app = store
+                .app(app_id)
+                .await
+                .map_err(err)?
+                .ok_or_else(|| format!("app {app_id} not found"))?;
             println!("{}", serde_json::to_string_pretty(&app).map_err(err)?);
         }
-        AppCommand::AddScope { app_id, value, display_name } => {
+        AppCommand::AddScope {
+            app_id,
+            value,
+            display_name,
+        } => {
             let display = display_name.unwrap_or_else(|| value.clone());
-            let scope = admin::add_scope(store, app_id, &value, &display, now()).await.map_err(err)?;
+            let scope = admin::add_scope(store, app_id, &value, &display, now())
+                .await
+                .map_err(err)?;
             println!("scope {} added ({})", scope.value, scope.id);
         }
-        AppCommand::AddRole { app_id, value, display_name, members } => {
+        AppCommand::AddRole {
+            app_id,
+            value,
+            display_name,
+            members,
+        } => {
             let mut allowed = Vec::new();
             for m in members.split(',').map(str::trim) {
                 allowed.push(match m {
                     "application" => AllowedMemberType::Application,
                     "user" => AllowedMemberType::User,
-                    other => return Err(format!("unknown member type '{other}' (application, user)")),
+                    other => {
+                        return Err(format!("unknown member type '{other}' (application, user)"))
+                    }
                 });
             }
             let display = display_name.unwrap_or_else(|| value.clone());
-            let role = admin::add_app_role(store, app_id, &value, &display, allowed, now()).await.map_err(err)?;
+            let role = admin::add_app_role(store, app_id, &value, &display, allowed, now())
+                .await
+                .map_err(err)?;
             println!("app role {} added ({})", role.value, role.id);
         }
     }
@@ -209,18 +280,34 @@ pub async fn secret(store: &Arc<dyn Store>, command: SecretCommand) -> Result<()
     let store = store.as_ref();
     match command {
         SecretCommand::Create { app_id, name, days } => {
-            let created = admin::create_secret(store, app_id, &name, days, now()).await.map_err(err)?;
-            println!("secret {} created, expires at {} (unix)", created.secret.key_id, created.secret.expires_at);
+            let created = admin::create_secret(store, app_id, &name, days, now())
+                .await
+                .map_err(err)?;
+            println!(
+                "secret {} created, expires at {} (unix)",
+                created.secret.key_id, created.secret.expires_at
+            );
             println!("value (shown once, store it now): {}", created.value);
         }
         SecretCommand::List { app_id } => {
             for s in store.secrets(app_id).await.map_err(err)? {
-                println!("{}  {}  hint {}...  expires {}", s.key_id, s.display_name, s.hint, s.expires_at);
+                println!(
+                    "{}  {}  hint {}...  expires {}",
+                    s.key_id, s.display_name, s.hint, s.expires_at
+                );
             }
         }
         SecretCommand::Delete { app_id, key_id } => {
-            let audit = tokengate_core::audit::AuditEvent::admin("secret.deleted", None, serde_json::json!({"app_id": app_id, "key_id": key_id}), now());
-            store.delete_secret(app_id, key_id, &audit).await.map_err(err)?;
+            let audit = tokengate_core::audit::AuditEvent::admin(
+                "secret.deleted",
+                None,
+                serde_json::json!({"app_id": app_id, "key_id": key_id}),
+                now(),
+            );
+            store
+                .delete_secret(app_id, key_id, &audit)
+                .await
+                .map_err(err)?;
             println!("secret {key_id} deleted");
         }
     }
@@ -236,17 +323,37 @@ pub async fn cert(store: &Arc<dyn Store>, command: CertCommand) -> Result<(), St
                 .next()
                 .ok_or_else(|| format!("{} holds no CERTIFICATE", pem.display()))?
                 .map_err(|e| format!("{}: {e}", pem.display()))?;
-            let cert = admin::add_certificate(store, app_id, &name, der.as_ref(), now()).await.map_err(err)?;
-            println!("certificate {} added, thumbprint {}", cert.key_id, hex_upper(&cert.thumbprint_sha1));
+            let cert = admin::add_certificate(store, app_id, &name, der.as_ref(), now())
+                .await
+                .map_err(err)?;
+            println!(
+                "certificate {} added, thumbprint {}",
+                cert.key_id,
+                hex_upper(&cert.thumbprint_sha1)
+            );
         }
         CertCommand::List { app_id } => {
             for c in store.certificates(app_id).await.map_err(err)? {
-                println!("{}  {}  thumbprint {}  expires {}", c.key_id, c.display_name, hex_upper(&c.thumbprint_sha1), c.expires_at);
+                println!(
+                    "{}  {}  thumbprint {}  expires {}",
+                    c.key_id,
+                    c.display_name,
+                    hex_upper(&c.thumbprint_sha1),
+                    c.expires_at
+                );
             }
         }
         CertCommand::Delete { app_id, key_id } => {
-            let audit = tokengate_core::audit::AuditEvent::admin("certificate.deleted", None, serde_json::json!({"app_id": app_id, "key_id": key_id}), now());
-            store.delete_certificate(app_id, key_id, &audit).await.map_err(err)?;
+            let audit = tokengate_core::audit::AuditEvent::admin(
+                "certificate.deleted",
+                None,
+                serde_json::json!({"app_id": app_id, "key_id": key_id}),
+                now(),
+            );
+            store
+                .delete_certificate(app_id, key_id, &audit)
+                .await
+                .map_err(err)?;
             println!("certificate {key_id} deleted");
         }
     }
@@ -256,25 +363,53 @@ pub async fn cert(store: &Arc<dyn Store>, command: CertCommand) -> Result<(), St
 pub async fn grant(store: &Arc<dyn Store>, command: GrantCommand) -> Result<(), String> {
     let store = store.as_ref();
     match command {
-        GrantCommand::AppRole { tenant, client, resource, role } => {
-            let g = admin::grant_app_role(store, tenant, client, resource, &role, now()).await.map_err(err)?;
+        GrantCommand::AppRole {
+            tenant,
+            client,
+            resource,
+            role,
+        } => {
+            let g = admin::grant_app_role(store, tenant, client, resource, &role, now())
+                .await
+                .map_err(err)?;
             println!("grant {} created: {role} on {resource} to {client}", g.id);
         }
         GrantCommand::List { tenant, client } => {
-            let sp = store.service_principal(tenant, client).await.map_err(err)?.ok_or_else(|| format!("app {client} has no service principal in {tenant}"))?;
-            for g in store.app_role_grants(sp.object_id, None).await.map_err(err)? {
+            let sp = store
+                .service_principal(tenant, client)
+                .await
+                .map_err(err)?
+                .ok_or_else(|| format!("app {client} has no service principal in {tenant}"))?;
+            for g in store
+                .app_role_grants(sp.object_id, None)
+                .await
+                .map_err(err)?
+            {
                 let role = store
                     .app(g.resource_app_id)
                     .await
                     .map_err(err)?
-                    .and_then(|app| app.app_roles.iter().find(|r| r.id == g.app_role_id).map(|r| r.value.clone()))
+                    .and_then(|app| {
+                        app.app_roles
+                            .iter()
+                            .find(|r| r.id == g.app_role_id)
+                            .map(|r| r.value.clone())
+                    })
                     .unwrap_or_else(|| g.app_role_id.to_string());
                 println!("{}  {}  on {}", g.id, role, g.resource_app_id);
             }
         }
         GrantCommand::Revoke { grant_id } => {
-            let audit = tokengate_core::audit::AuditEvent::admin("app_role.revoked", None, serde_json::json!({"grant_id": grant_id}), now());
-            store.delete_app_role_grant(grant_id, &audit).await.map_err(err)?;
+            let audit = tokengate_core::audit::AuditEvent::admin(
+                "app_role.revoked",
+                None,
+                serde_json::json!({"grant_id": grant_id}),
+                now(),
+            );
+            store
+                .delete_app_role_grant(grant_id, &audit)
+                .await
+                .map_err(err)?;
             println!("grant {grant_id} revoked");
         }
     }

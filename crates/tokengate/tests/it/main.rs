@@ -1,5 +1,7 @@
 //! Integration tests: real `tokengate` processes, real HTTPS, real SQLite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod harness;
 
 mod bad_input;
