@@ -16,7 +16,7 @@ import jwt
 import pytest
 import requests
 
-DEFAULT_BIN = str(pathlib.Path(__file__).resolve().parents[2] / "target" / "debug" / "tokengate")
+DEFAULT_BIN = str(Path(__file__).resolve().parents[2] / "target" / "debug" / "tokengate")
 START_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 10.0
 POLL_INTERVAL_S = 0.1
