@@ -7,6 +7,7 @@ mod rows;
 mod sql_impl;
 
 pub mod postgres;
+pub mod read_cache;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use tokengate_core::store::{Store, StoreError};
 
 pub use postgres::PgStore;
+pub use read_cache::ReadCachedStore;
 pub use sqlite::SqliteStore;
 
 /// Opens the store a URL names: `sqlite://PATH` (created if missing) or `postgres://...`.

@@ -9,7 +9,7 @@ use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
 use tokengate_core::directory::*;
 use tokengate_core::keys::{KeyState, StoredSigningKey};
 use tokengate_core::store::{AuditQuery, KeyRotation, Store, StoreError, UseRecord};
-use tokengate_store::{PgStore, SqliteStore};
+use tokengate_store::{PgStore, ReadCachedStore, SqliteStore};
 use uuid::Uuid;
 
 fn audit(action: &str) -> AuditEvent {
@@ -535,6 +535,16 @@ async fn sqlite_conforms() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = SqliteStore::open(&dir.join("store.db")).await.unwrap();
     run_suite(Arc::new(store)).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn sqlite_behind_read_cache_conforms() {
+    let dir = std::env::temp_dir().join(format!("tokengate-conformance-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::open(&dir.join("store.db")).await.unwrap();
+    let cached = ReadCachedStore::new(Arc::new(store), std::time::Duration::from_secs(60));
+    run_suite(Arc::new(cached)).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

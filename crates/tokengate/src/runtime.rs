@@ -14,9 +14,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use tokengate_store::ReadCachedStore;
+
 use crate::issuer::tenant_resolution::TenantCache;
 use crate::state::IssuerState;
 use crate::{audit_writer, issuer, server, signing_keys};
+
+/// How long the issuer may serve a directory read (app, credential, grant) from memory.
+pub const DIRECTORY_CACHE_TTL: Duration = Duration::from_secs(1);
 
 pub struct RuntimeOptions {
     pub store: Arc<dyn Store>,
@@ -81,8 +86,14 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     // records of the last requests are still written.
     let (audit_stop, audit_stop_rx) = watch::channel(false);
     let (audit, audit_writer) = audit_writer::start(opts.store.clone(), audit_stop_rx);
+    // The token endpoint reads through a short-lived cache; changes made elsewhere (CLI, other
+    // nodes) show within DIRECTORY_CACHE_TTL.
+    let hot_store: Arc<dyn Store> = Arc::new(ReadCachedStore::new(
+        opts.store.clone(),
+        DIRECTORY_CACHE_TTL,
+    ));
     let state = Arc::new(IssuerState {
-        store: opts.store.clone(),
+        store: hot_store,
         keys: ring.clone(),
         settings: opts.settings,
         base_url: base_url.clone(),

@@ -1,0 +1,322 @@
+//! A read-through cache in front of any store for the lookups on the token endpoint's hot path
+//! (apps, credentials, service principals, grants). Measured: without it, sqlx-sqlite's
+//! per-query hand-off to its worker thread cost more CPU than the RSA signature itself.
+//!
+//! Entries live for a short TTL, so changes made by another process (the CLI, another node on
+//! Postgres) show within it; writes through this wrapper clear the cache at once. Only found
+//! values are cached, and the cache is bounded, so junk lookups cannot grow memory.
+
+use std::hash::Hash;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use tokengate_core::audit::AuditEvent;
+use tokengate_core::directory::{
+    AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, ServicePrincipal, Tenant,
+};
+use tokengate_core::keys::StoredSigningKey;
+use tokengate_core::store::{
+    AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, GrantStore, KeyRotation,
+    ReplayStore, SigningKeyStore, Store, StoreResult, TenantStore, UseRecord,
+};
+use uuid::Uuid;
+
+/// Most entries per map before it is emptied (a crude but bounded eviction).
+const MAX_ENTRIES: usize = 50_000;
+
+struct TtlMap<K, V> {
+    entries: DashMap<K, (Instant, V)>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
+    fn new() -> Self {
+        TtlMap {
+            entries: DashMap::new(),
+        }
+    }
+
+    fn get(&self, key: &K, ttl: Duration) -> Option<V> {
+        self.entries
+            .get(key)
+            .filter(|e| e.0.elapsed() < ttl)
+            .map(|e| e.1.clone())
+    }
+
+    fn put(&self, key: K, value: V) {
+        if self.entries.len() >= MAX_ENTRIES {
+            self.entries.clear();
+        }
+        self.entries.insert(key, (Instant::now(), value));
+    }
+
+    fn clear(&self) {
+        self.entries.clear();
+    }
+}
+
+pub struct ReadCachedStore {
+    inner: Arc<dyn Store>,
+    ttl: Duration,
+    apps: TtlMap<Uuid, AppRegistration>,
+    apps_by_uri: TtlMap<(Uuid, String), AppRegistration>,
+    principals: TtlMap<(Uuid, Uuid), ServicePrincipal>,
+    secrets: TtlMap<Uuid, Vec<ClientSecret>>,
+    certificates: TtlMap<Uuid, Vec<ClientCertificate>>,
+    grants: TtlMap<(Uuid, Option<Uuid>), Vec<AppRoleGrant>>,
+}
+
+impl ReadCachedStore {
+    pub fn new(inner: Arc<dyn Store>, ttl: Duration) -> Self {
+        ReadCachedStore {
+            inner,
+            ttl,
+            apps: TtlMap::new(),
+            apps_by_uri: TtlMap::new(),
+            principals: TtlMap::new(),
+            secrets: TtlMap::new(),
+            certificates: TtlMap::new(),
+            grants: TtlMap::new(),
+        }
+    }
+
+    fn invalidate(&self) {
+        self.apps.clear();
+        self.apps_by_uri.clear();
+        self.principals.clear();
+        self.secrets.clear();
+        self.certificates.clear();
+        self.grants.clear();
+    }
+}
+
+#[async_trait]
+impl TenantStore for ReadCachedStore {
+    async fn insert_tenant(&self, tenant: &Tenant, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.insert_tenant(tenant, audit).await
+    }
+    async fn tenant(&self, id: Uuid) -> StoreResult<Option<Tenant>> {
+        self.inner.tenant(id).await
+    }
+    async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
+        self.inner.tenant_by_domain(domain).await
+    }
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.inner.tenants().await
+    }
+}
+
+#[async_trait]
+impl AppStore for ReadCachedStore {
+    async fn insert_app(&self, app: &AppRegistration, audit: &AuditEvent) -> StoreResult<()> {
+        let r = self.inner.insert_app(app, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn app(&self, app_id: Uuid) -> StoreResult<Option<AppRegistration>> {
+        if let Some(app) = self.apps.get(&app_id, self.ttl) {
+            return Ok(Some(app));
+        }
+        let found = self.inner.app(app_id).await?;
+        if let Some(app) = &found {
+            self.apps.put(app_id, app.clone());
+        }
+        Ok(found)
+    }
+    async fn app_by_identifier_uri(
+        &self,
+        tenant_id: Uuid,
+        uri: &str,
+    ) -> StoreResult<Option<AppRegistration>> {
+        let key = (tenant_id, uri.to_owned());
+        if let Some(app) = self.apps_by_uri.get(&key, self.ttl) {
+            return Ok(Some(app));
+        }
+        let found = self.inner.app_by_identifier_uri(tenant_id, uri).await?;
+        if let Some(app) = &found {
+            self.apps_by_uri.put(key, app.clone());
+        }
+        Ok(found)
+    }
+    async fn apps(&self, tenant_id: Uuid) -> StoreResult<Vec<AppRegistration>> {
+        self.inner.apps(tenant_id).await
+    }
+    async fn update_app(
+        &self,
+        app_id: Uuid,
+        change: AppChange<'_>,
+        audit: &AuditEvent,
+    ) -> StoreResult<AppRegistration> {
+        let r = self.inner.update_app(app_id, change, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn insert_service_principal(
+        &self,
+        sp: &ServicePrincipal,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let r = self.inner.insert_service_principal(sp, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn service_principal(
+        &self,
+        tenant_id: Uuid,
+        app_id: Uuid,
+    ) -> StoreResult<Option<ServicePrincipal>> {
+        if let Some(sp) = self.principals.get(&(tenant_id, app_id), self.ttl) {
+            return Ok(Some(sp));
+        }
+        let found = self.inner.service_principal(tenant_id, app_id).await?;
+        if let Some(sp) = &found {
+            self.principals.put((tenant_id, app_id), sp.clone());
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl CredentialStore for ReadCachedStore {
+    async fn insert_secret(&self, secret: &ClientSecret, audit: &AuditEvent) -> StoreResult<()> {
+        let r = self.inner.insert_secret(secret, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn secrets(&self, app_id: Uuid) -> StoreResult<Vec<ClientSecret>> {
+        if let Some(s) = self.secrets.get(&app_id, self.ttl) {
+            return Ok(s);
+        }
+        let found = self.inner.secrets(app_id).await?;
+        if !found.is_empty() {
+            self.secrets.put(app_id, found.clone());
+        }
+        Ok(found)
+    }
+    async fn delete_secret(
+        &self,
+        app_id: Uuid,
+        key_id: Uuid,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let r = self.inner.delete_secret(app_id, key_id, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn insert_certificate(
+        &self,
+        cert: &ClientCertificate,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let r = self.inner.insert_certificate(cert, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn certificates(&self, app_id: Uuid) -> StoreResult<Vec<ClientCertificate>> {
+        if let Some(c) = self.certificates.get(&app_id, self.ttl) {
+            return Ok(c);
+        }
+        let found = self.inner.certificates(app_id).await?;
+        if !found.is_empty() {
+            self.certificates.put(app_id, found.clone());
+        }
+        Ok(found)
+    }
+    async fn delete_certificate(
+        &self,
+        app_id: Uuid,
+        key_id: Uuid,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let r = self.inner.delete_certificate(app_id, key_id, audit).await;
+        self.invalidate();
+        r
+    }
+}
+
+#[async_trait]
+impl GrantStore for ReadCachedStore {
+    async fn insert_app_role_grant(
+        &self,
+        grant: &AppRoleGrant,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let r = self.inner.insert_app_role_grant(grant, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn app_role_grants(
+        &self,
+        principal_id: Uuid,
+        resource_app_id: Option<Uuid>,
+    ) -> StoreResult<Vec<AppRoleGrant>> {
+        let key = (principal_id, resource_app_id);
+        if let Some(g) = self.grants.get(&key, self.ttl) {
+            return Ok(g);
+        }
+        // Empty results are cached too: the key space is bounded by real principals, and a
+        // client with no roles asks as often as one with roles.
+        let found = self
+            .inner
+            .app_role_grants(principal_id, resource_app_id)
+            .await?;
+        self.grants.put(key, found.clone());
+        Ok(found)
+    }
+    async fn delete_app_role_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+        let r = self.inner.delete_app_role_grant(id, audit).await;
+        self.invalidate();
+        r
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for ReadCachedStore {
+    async fn insert_signing_key(
+        &self,
+        key: &StoredSigningKey,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.insert_signing_key(key, audit).await
+    }
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
+        self.inner.signing_keys().await
+    }
+    async fn rotate_signing_keys(
+        &self,
+        rotation: &KeyRotation,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.rotate_signing_keys(rotation, audit).await
+    }
+    async fn delete_signing_key(&self, kid: &str, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.delete_signing_key(kid, audit).await
+    }
+}
+
+#[async_trait]
+impl ReplayStore for ReadCachedStore {
+    async fn record_use(
+        &self,
+        namespace: &str,
+        id: &str,
+        fingerprint: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<UseRecord> {
+        self.inner
+            .record_use(namespace, id, fingerprint, expires_at, now)
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for ReadCachedStore {
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        self.inner.append_audit(events).await
+    }
+    async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+        self.inner.audit_events(query).await
+    }
+}
