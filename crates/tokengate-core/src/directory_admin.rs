@@ -145,6 +145,43 @@ pub async fn create_app(
     Ok((app, sp))
 }
 
+/// Admin consent of another tenant to a multi-tenant app: creates the app's service principal
+/// there, after which the app can get tokens in that tenant and its App ID URIs resolve there.
+pub async fn provision_service_principal(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    app_id: Uuid,
+    now: UnixTime,
+) -> AdminResult<ServicePrincipal> {
+    let app = store
+        .app(app_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
+    if store.tenant(tenant_id).await?.is_none() {
+        return Err(AdminError::NotFound(format!("tenant {tenant_id}")));
+    }
+    if app.tenant_id != tenant_id && app.sign_in_audience != SignInAudience::AzureADMultipleOrgs {
+        return Err(AdminError::Invalid(format!(
+            "app {app_id} is single-tenant (AzureADMyOrg): it cannot be provisioned in another tenant"
+        )));
+    }
+    let sp = ServicePrincipal {
+        object_id: Uuid::new_v4(),
+        tenant_id,
+        app_id,
+        display_name: app.display_name.clone(),
+        created_at: now,
+    };
+    let audit = AuditEvent::admin(
+        "service_principal.created",
+        Some(tenant_id),
+        json!({"app_id": app_id, "object_id": sp.object_id}),
+        now,
+    );
+    store.insert_service_principal(&sp, &audit).await?;
+    Ok(sp)
+}
+
 fn validate_identifier_uri(uri: &str) -> AdminResult<()> {
     let ok_scheme =
         uri.starts_with("api://") || uri.starts_with("https://") || uri.starts_with("urn:");

@@ -61,6 +61,12 @@ pub enum AppCommand {
     },
     /// Show one app as JSON.
     Show { app_id: Uuid },
+    /// Admin consent of another tenant to a multi-tenant app: provisions its service principal there.
+    Provision {
+        app_id: Uuid,
+        #[arg(long)]
+        tenant: Uuid,
+    },
     /// Expose a delegated permission scope.
     AddScope {
         app_id: Uuid,
@@ -238,6 +244,15 @@ pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), Stri
                 .map_err(err)?
                 .ok_or_else(|| format!("app {app_id} not found"))?;
             println!("{}", serde_json::to_string_pretty(&app).map_err(err)?);
+        }
+        AppCommand::Provision { app_id, tenant } => {
+            let sp = admin::provision_service_principal(store, tenant, app_id, now())
+                .await
+                .map_err(err)?;
+            println!(
+                "service principal {} of app {app_id} created in tenant {tenant}",
+                sp.object_id
+            );
         }
         AppCommand::AddScope {
             app_id,

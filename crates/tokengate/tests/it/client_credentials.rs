@@ -379,3 +379,113 @@ async fn v1_endpoint_and_v1_resources() {
         .get("roles")
         .is_none());
 }
+
+#[tokio::test]
+async fn multi_tenant_apps_get_tokens_in_tenants_that_consented() {
+    let s = DevServer::start().await;
+    let home = s.s("/tenant_id");
+    let id_of = |out: String| out.split_whitespace().nth(1).unwrap().to_owned();
+    let other = id_of(s.cli(&[
+        "tenant",
+        "create",
+        "--name",
+        "Fabrikam",
+        "--domain",
+        "fabrikam.test",
+    ]));
+    let api = id_of(s.cli(&[
+        "app",
+        "create",
+        "--tenant",
+        &home,
+        "--name",
+        "SaaS API",
+        "--identifier-uri",
+        "api://saas",
+        "--audience",
+        "multi",
+        "--token-version",
+        "2",
+    ]));
+    s.cli(&["app", "add-role", &api, "--value", "Saas.Read"]);
+    let client = id_of(s.cli(&[
+        "app",
+        "create",
+        "--tenant",
+        &home,
+        "--name",
+        "SaaS worker",
+        "--audience",
+        "multi",
+    ]));
+    let secret_out = s.cli(&["secret", "create", &client]);
+    let secret = secret_out
+        .lines()
+        .find_map(|l| l.strip_prefix("value (shown once, store it now): "))
+        .unwrap()
+        .to_owned();
+    let other_token_url = format!("{}/fabrikam.test/oauth2/v2.0/token", s.base_url());
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client.as_str()),
+        ("client_secret", secret.as_str()),
+        ("scope", "api://saas/.default"),
+    ];
+
+    // Before the other tenant consents, the client does not exist there (same answer as a wrong secret).
+    let (status, body) = s.post_form(&other_token_url, &form).await;
+    assert_eq!((status, aadsts(&body)), (401, 7000215), "{body}");
+
+    // A single-tenant app cannot be provisioned elsewhere.
+    let refused = std::process::Command::new(BIN)
+        .args([
+            "app",
+            "provision",
+            &s.s("/api/app_id"),
+            "--tenant",
+            &other,
+            "--dev-dir",
+        ])
+        .arg(&s.dir)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("single-tenant"));
+
+    s.cli(&["app", "provision", &client, "--tenant", &other]);
+    // The resource is not provisioned in the other tenant yet.
+    let (status, body) = s.post_form(&other_token_url, &form).await;
+    assert_eq!((status, aadsts(&body)), (400, 500011), "{body}");
+
+    s.cli(&["app", "provision", &api, "--tenant", &other]);
+    s.cli(&[
+        "grant",
+        "app-role",
+        "--tenant",
+        &other,
+        "--client",
+        &client,
+        "--resource",
+        &api,
+        "--role",
+        "Saas.Read",
+    ]);
+    let (status, body) = s.post_form(&other_token_url, &form).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = decode_jwt(body["access_token"].as_str().unwrap()).1;
+    assert_eq!(claims["tid"], other);
+    assert_eq!(claims["iss"], format!("{}/{other}/v2.0", s.base_url()));
+    assert_eq!(claims["roles"], serde_json::json!(["Saas.Read"]));
+    assert_eq!(claims["aud"], api);
+
+    // In the home tenant the same client holds no role on the API: token without roles.
+    let (status, body) = s.post_form(&s.token_url(), &form).await;
+    assert_eq!(status, 200, "{body}");
+    let home_claims = decode_jwt(body["access_token"].as_str().unwrap()).1;
+    assert_eq!(home_claims["tid"], home);
+    assert!(home_claims.get("roles").is_none());
+    assert_ne!(
+        home_claims["oid"], claims["oid"],
+        "one service principal per tenant"
+    );
+}
