@@ -47,6 +47,22 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            /// Deletes what `sql` matches (all binds are text) with its audit record; `NotFound`
+            /// when nothing matched.
+            async fn delete_audited(&self, sql: &str, binds: &[&str], audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                let mut query = sqlx::query(sql);
+                for b in binds {
+                    query = query.bind(*b);
+                }
+                let done = query.execute(&mut *tx).await.map_err(backend_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
             async fn load_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
                 let Some(row) = sqlx::query("SELECT id, display_name, created_at FROM tenants WHERE id = $1")
                     .bind(id)
@@ -377,18 +393,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn delete_secret(&self, app_id: Uuid, key_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(backend_error)?;
-                let done = sqlx::query("DELETE FROM client_secrets WHERE app_id = $1 AND key_id = $2")
-                    .bind(app_id.to_string())
-                    .bind(key_id.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend_error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Self::write_audit(&mut *tx, audit).await?;
-                tx.commit().await.map_err(backend_error)
+                self.delete_audited("DELETE FROM client_secrets WHERE app_id = $1 AND key_id = $2", &[&app_id.to_string(), &key_id.to_string()], audit).await
             }
 
             async fn insert_certificate(&self, c: &ClientCertificate, audit: &AuditEvent) -> StoreResult<()> {
@@ -421,18 +426,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn delete_certificate(&self, app_id: Uuid, key_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(backend_error)?;
-                let done = sqlx::query("DELETE FROM client_certificates WHERE app_id = $1 AND key_id = $2")
-                    .bind(app_id.to_string())
-                    .bind(key_id.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend_error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Self::write_audit(&mut *tx, audit).await?;
-                tx.commit().await.map_err(backend_error)
+                self.delete_audited("DELETE FROM client_certificates WHERE app_id = $1 AND key_id = $2", &[&app_id.to_string(), &key_id.to_string()], audit).await
             }
         }
 
@@ -471,17 +465,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn delete_app_role_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(backend_error)?;
-                let done = sqlx::query("DELETE FROM app_role_grants WHERE id = $1")
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend_error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Self::write_audit(&mut *tx, audit).await?;
-                tx.commit().await.map_err(backend_error)
+                self.delete_audited("DELETE FROM app_role_grants WHERE id = $1", &[&id.to_string()], audit).await
             }
         }
 
@@ -555,17 +539,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn delete_signing_key(&self, kid: &str, audit: &AuditEvent) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(backend_error)?;
-                let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
-                    .bind(kid)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend_error)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Self::write_audit(&mut *tx, audit).await?;
-                tx.commit().await.map_err(backend_error)
+                self.delete_audited("DELETE FROM signing_keys WHERE kid = $1", &[kid], audit).await
             }
         }
 

@@ -143,22 +143,16 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
     .map_err(e)?;
 
     let api_uri = "api://tokengate-demo-api".to_string();
-    let (api, _) = admin::create_app(
+    let (api, _) = demo_app(
         store,
         tenant.id,
-        NewApp {
-            display_name: "Demo API".into(),
-            identifier_uris: vec![api_uri.clone()],
-            sign_in_audience: SignInAudience::AzureADMyOrg,
-            access_token_accepted_version: Some(2),
-            is_public_client: false,
-            single_use_client_assertions: false,
-            redirect_uris: vec![],
-        },
+        "Demo API",
+        vec![api_uri.clone()],
+        false,
+        vec![],
         now,
     )
-    .await
-    .map_err(e)?;
+    .await?;
     let scopes = ["Demo.Read", "Demo.Write"];
     for s in scopes {
         admin::add_scope(store, api.app_id, s, &format!("{s} on the demo API"), now)
@@ -176,25 +170,19 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
             .map_err(e)?;
     }
 
-    let (client, _) = admin::create_app(
+    let (client, _) = demo_app(
         store,
         tenant.id,
-        NewApp {
-            display_name: "Demo daemon".into(),
-            identifier_uris: vec![],
-            sign_in_audience: SignInAudience::AzureADMyOrg,
-            access_token_accepted_version: Some(2),
-            is_public_client: false,
-            single_use_client_assertions: false,
-            redirect_uris: vec![RedirectUri {
-                platform: RedirectPlatform::Web,
-                uri: "https://localhost/callback".into(),
-            }],
-        },
+        "Demo daemon",
+        vec![],
+        false,
+        vec![RedirectUri {
+            platform: RedirectPlatform::Web,
+            uri: "https://localhost/callback".into(),
+        }],
         now,
     )
-    .await
-    .map_err(e)?;
+    .await?;
     let secret = admin::create_secret(store, client.app_id, "dev", 365, now)
         .await
         .map_err(e)?;
@@ -206,66 +194,48 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
             .map_err(e)?;
     }
 
-    let (public, _) = admin::create_app(
+    let (public, _) = demo_app(
         store,
         tenant.id,
-        NewApp {
-            display_name: "Demo CLI".into(),
-            identifier_uris: vec![],
-            sign_in_audience: SignInAudience::AzureADMyOrg,
-            access_token_accepted_version: Some(2),
-            is_public_client: true,
-            single_use_client_assertions: false,
-            redirect_uris: vec![RedirectUri {
-                platform: RedirectPlatform::PublicClient,
-                uri: "http://localhost".into(),
-            }],
-        },
+        "Demo CLI",
+        vec![],
+        true,
+        vec![RedirectUri {
+            platform: RedirectPlatform::PublicClient,
+            uri: "http://localhost".into(),
+        }],
         now,
     )
-    .await
-    .map_err(e)?;
+    .await?;
 
     // The control plane's own API and an admin client holding Tokengate.Admin.
     let admin_uri = "api://tokengate-admin".to_string();
-    let (admin_api, _) = admin::create_app(
+    let (admin_api, _) = demo_app(
         store,
         tenant.id,
-        NewApp {
-            display_name: "tokengate admin API".into(),
-            identifier_uris: vec![admin_uri.clone()],
-            sign_in_audience: SignInAudience::AzureADMyOrg,
-            access_token_accepted_version: Some(2),
-            is_public_client: false,
-            single_use_client_assertions: false,
-            redirect_uris: vec![],
-        },
+        "tokengate admin API",
+        vec![admin_uri.clone()],
+        false,
+        vec![],
         now,
     )
-    .await
-    .map_err(e)?;
+    .await?;
     for role in [ADMIN_ROLE, AUDITOR_ROLE] {
         let members = vec![AllowedMemberType::Application, AllowedMemberType::User];
         admin::add_app_role(store, admin_api.app_id, role, role, members, now)
             .await
             .map_err(e)?;
     }
-    let (admin_client, _) = admin::create_app(
+    let (admin_client, _) = demo_app(
         store,
         tenant.id,
-        NewApp {
-            display_name: "tokengate admin client".into(),
-            identifier_uris: vec![],
-            sign_in_audience: SignInAudience::AzureADMyOrg,
-            access_token_accepted_version: Some(2),
-            is_public_client: false,
-            single_use_client_assertions: false,
-            redirect_uris: vec![],
-        },
+        "tokengate admin client",
+        vec![],
+        false,
+        vec![],
         now,
     )
-    .await
-    .map_err(e)?;
+    .await?;
     let admin_secret = admin::create_secret(store, admin_client.app_id, "dev", 365, now)
         .await
         .map_err(e)?;
@@ -307,6 +277,36 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
             app_id_uri: admin_uri,
         },
     })
+}
+
+/// A single-tenant app with v2 tokens in the demo tenant.
+async fn demo_app(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    name: &str,
+    identifier_uris: Vec<String>,
+    is_public_client: bool,
+    redirect_uris: Vec<RedirectUri>,
+    now: i64,
+) -> Result<
+    (
+        tokengate_core::directory::AppRegistration,
+        tokengate_core::directory::ServicePrincipal,
+    ),
+    String,
+> {
+    let new = NewApp {
+        display_name: name.into(),
+        identifier_uris,
+        sign_in_audience: SignInAudience::AzureADMyOrg,
+        access_token_accepted_version: Some(2),
+        is_public_client,
+        redirect_uris,
+        single_use_client_assertions: false,
+    };
+    admin::create_app(store, tenant_id, new, now)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// An RSA key + self-signed certificate for the confidential client, written as one PEM (key
