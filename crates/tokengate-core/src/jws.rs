@@ -114,11 +114,12 @@ pub struct CompactJws<'a> {
     pub signature: Vec<u8>,
 }
 
-/// Signature algorithms tokengate verifies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Signature algorithms tokengate verifies. Never HMAC, never `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JwsAlgorithm {
     Rs256,
     Ps256,
+    Es256,
 }
 
 impl JwsAlgorithm {
@@ -126,7 +127,26 @@ impl JwsAlgorithm {
         match name {
             "RS256" => Some(JwsAlgorithm::Rs256),
             "PS256" => Some(JwsAlgorithm::Ps256),
+            "ES256" => Some(JwsAlgorithm::Es256),
             _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JwsAlgorithm::Rs256 => "RS256",
+            JwsAlgorithm::Ps256 => "PS256",
+            JwsAlgorithm::Es256 => "ES256",
+        }
+    }
+
+    /// The aws-lc-rs verification algorithm; the key type is part of it, so a key can only ever
+    /// be used with the family it was parsed for.
+    pub fn verification(self) -> &'static dyn aws_lc_rs::signature::VerificationAlgorithm {
+        match self {
+            JwsAlgorithm::Rs256 => &RSA_PKCS1_2048_8192_SHA256,
+            JwsAlgorithm::Ps256 => &RSA_PSS_2048_8192_SHA256,
+            JwsAlgorithm::Es256 => &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
         }
     }
 }
@@ -181,6 +201,7 @@ impl CompactJws<'_> {
         let params = match alg {
             JwsAlgorithm::Rs256 => &RSA_PKCS1_2048_8192_SHA256,
             JwsAlgorithm::Ps256 => &RSA_PSS_2048_8192_SHA256,
+            JwsAlgorithm::Es256 => return Err(JwsError::Algorithm("ES256".into())),
         };
         UnparsedPublicKey::new(params, rsa_public_key_der)
             .verify(self.signing_input.as_bytes(), &self.signature)

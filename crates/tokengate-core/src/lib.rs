@@ -2,6 +2,7 @@
 //! minting, JWS parsing, client authentication, grants (one file per grant), the directory model,
 //! audit events and the store traits. Functions that depend on time take `now` (unix seconds).
 
+pub mod access;
 pub mod audit;
 pub mod client_auth;
 pub mod directory;

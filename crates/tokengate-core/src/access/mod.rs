@@ -1,0 +1,15 @@
+//! The gateway's decisions, without HTTP: extracting a bearer token, verifying it against the
+//! trusted issuers' keys, the per-route policy, the revocation set and the verified-token cache.
+//! Every rejection carries a reason code for the audit log; none carries the token.
+
+pub mod bearer;
+pub mod policy;
+pub mod rejection;
+pub mod revocation;
+pub mod token_validation;
+pub mod trusted_issuer;
+pub mod verified_cache;
+pub mod verifying_keys;
+
+pub use rejection::Rejection;
+pub use token_validation::VerifiedToken;

@@ -1,0 +1,280 @@
+//! Verifying an access token, route-independent (so the result can be cached): structure,
+//! issuer, algorithm allow-list, key, signature, lifetimes, claim types, and that it is not an
+//! ID token. Route checks (audience, tenant, version, permissions) live in `policy`.
+//!
+//! Order matters for cost and safety: cheap structural checks first, the RSA verification only
+//! for a token whose issuer and key are known, and no claim is trusted before the signature is.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::trusted_issuer::{is_guid, IssuerKind, TrustedIssuer, TrustedIssuers};
+use super::Rejection;
+use crate::jws::{parse_compact, JwsAlgorithm, UniqueObject};
+use crate::UnixTime;
+
+/// A verified access token, reduced to what policy and forwarding need (kept small: one lives in
+/// the verified-token cache per distinct token).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedToken {
+    /// Name of the trusted issuer (config), not the `iss` string.
+    pub issuer: Arc<str>,
+    pub iss: Box<str>,
+    pub aud: Box<[Box<str>]>,
+    pub aud_is_array: bool,
+    pub tid: Option<Box<str>>,
+    pub oid: Option<Box<str>>,
+    pub sub: Option<Box<str>>,
+    /// `azp` (v2) or `appid` (v1): the client application.
+    pub client_id: Option<Box<str>>,
+    pub uti: Option<Box<str>>,
+    pub ver: Option<Box<str>>,
+    pub scopes: Box<[Box<str>]>,
+    pub roles: Box<[Box<str>]>,
+    pub groups: Box<[Box<str>]>,
+    /// `groups` did not fit (Entra's `_claim_names` overage form).
+    pub groups_overage: bool,
+    pub exp: UnixTime,
+    pub iat: Option<UnixTime>,
+    pub kid: Box<str>,
+    /// Client declared CAE capability (`xms_cc` contains `cp1`).
+    pub cae_capable: bool,
+    /// Claims that route conditions look at, copied out at verification.
+    pub extra: Box<[(Box<str>, Value)]>,
+}
+
+impl VerifiedToken {
+    /// App-only tokens carry roles but never `scp`.
+    pub fn is_app_only(&self) -> bool {
+        self.scopes.is_empty()
+    }
+
+    pub fn is_live(&self, now: UnixTime, skew: i64) -> bool {
+        now < self.exp + skew
+    }
+
+    pub fn extra_claim(&self, name: &str) -> Option<&Value> {
+        self.extra
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| v)
+    }
+}
+
+pub struct ValidationContext<'a> {
+    pub issuers: &'a TrustedIssuers,
+    pub skew: i64,
+    pub max_token_len: usize,
+    /// Claim names route conditions need (copied into `VerifiedToken::extra`).
+    pub extra_claims: &'a [String],
+    pub now: UnixTime,
+}
+
+#[derive(Debug)]
+pub enum VerifyFailure {
+    Rejected(Rejection),
+    /// The issuer is trusted but does not (yet) have this `kid`: refetch its keys and retry.
+    UnknownKey(Arc<TrustedIssuer>),
+}
+
+impl From<Rejection> for VerifyFailure {
+    fn from(r: Rejection) -> Self {
+        VerifyFailure::Rejected(r)
+    }
+}
+
+pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken, VerifyFailure> {
+    if token.len() > ctx.max_token_len {
+        return Err(Rejection::TokenTooLarge.into());
+    }
+    let jws = parse_compact(token, ctx.max_token_len).map_err(|_| Rejection::MalformedToken)?;
+    let claims = &jws.claims;
+    let str_claim = |name: &'static str| claims.str(name).map_err(|_| Rejection::BadClaim(name));
+
+    // Which trusted issuer claims to have signed this (verified below by its key).
+    let iss = str_claim("iss")?.ok_or(Rejection::UntrustedIssuer)?;
+    let tid = str_claim("tid")?;
+    let (issuer, pattern) = ctx
+        .issuers
+        .find(iss, tid)
+        .ok_or(Rejection::UntrustedIssuer)?;
+
+    // Algorithm from the issuer's allow-list only, never from the token alone.
+    let alg = jws
+        .algorithm(&issuer.algorithms)
+        .map_err(|_| Rejection::AlgorithmNotAllowed)?;
+    let kid = match jws.header.get("kid").or_else(|| jws.header.get("x5t")) {
+        Some(Value::String(k)) => k.as_str(),
+        _ => return Err(Rejection::UnknownKey.into()),
+    };
+    let keys = issuer.keys();
+    let Some(key) = keys.get(kid) else {
+        return Err(VerifyFailure::UnknownKey(issuer.clone()));
+    };
+    let verifier = key.verifier(alg).ok_or(Rejection::AlgorithmNotAllowed)?;
+    verifier
+        .verify_sig(jws.signing_input.as_bytes(), &jws.signature)
+        .map_err(|_| Rejection::BadSignature)?;
+
+    // From here on the claims are the issuer's.
+    let number = |name: &'static str| {
+        claims
+            .numeric_date(name)
+            .map_err(|_| Rejection::BadClaim(name))
+    };
+    let exp = number("exp")?.ok_or(Rejection::BadClaim("exp"))?;
+    if ctx.now >= exp + ctx.skew {
+        return Err(Rejection::Expired.into());
+    }
+    if number("nbf")?.is_some_and(|nbf| nbf > ctx.now + ctx.skew) {
+        return Err(Rejection::NotYetValid.into());
+    }
+    let iat = number("iat")?;
+    if iat.is_some_and(|iat| iat > ctx.now + ctx.skew) {
+        return Err(Rejection::IssuedInFuture.into());
+    }
+
+    if issuer.kind != IssuerKind::Oidc {
+        // Entra-shaped: a GUID tid that is the tenant named in iss, and the key's own issuer.
+        let tid = tid
+            .filter(|t| is_guid(t))
+            .ok_or(Rejection::BadClaim("tid"))?;
+        if !iss.split('/').any(|segment| segment == tid) {
+            return Err(Rejection::BadClaim("tid").into());
+        }
+        // Entra's v2 JWKS names the issuer each key signs for; honour it. A v1 token signed by
+        // the same key carries the v1 issuer, which the v2 key metadata cannot name.
+        if let Some(key_issuer) = &key.issuer {
+            let v1_token_with_v2_key_metadata = pattern.version == Some("1.0")
+                && key_issuer.trim_end_matches('/').ends_with("/v2.0");
+            let key_pattern = super::trusted_issuer::IssuerPattern {
+                template: key_issuer.clone(),
+                version: None,
+            };
+            if !v1_token_with_v2_key_metadata && !key_pattern.matches(iss, Some(tid)) {
+                return Err(Rejection::UntrustedIssuer.into());
+            }
+        }
+        if let Some(allowed) = &issuer.tenants {
+            if !allowed.contains(tid) {
+                return Err(Rejection::TenantNotAllowed.into());
+            }
+        }
+    }
+
+    let ver = str_claim("ver")?;
+    if let Some(required) = pattern.version {
+        if ver != Some(required) {
+            return Err(Rejection::VersionMismatch.into());
+        }
+    }
+    let aud = audiences(claims)?;
+    let scp = match issuer.kind {
+        IssuerKind::Oidc => str_claim("scp")?.or(str_claim("scope")?),
+        _ => str_claim("scp")?,
+    };
+    let scopes = split_scopes(scp);
+    let roles = string_array(claims, "roles")?;
+    let groups = string_array(claims, "groups")?;
+    let groups_overage = claims
+        .get("_claim_names")
+        .and_then(|v| v.get("groups"))
+        .is_some();
+
+    // ID tokens are not access tokens: they carry a nonce and neither scp nor roles.
+    if claims.get("nonce").is_some()
+        || (issuer.kind != IssuerKind::Oidc && scopes.is_empty() && roles.is_empty())
+    {
+        return Err(Rejection::IdToken.into());
+    }
+    let cae_capable = string_array(claims, "xms_cc")?
+        .iter()
+        .any(|c| &**c == "cp1");
+    let client_id = match str_claim("azp")? {
+        Some(azp) => Some(azp),
+        None => str_claim("appid")?,
+    };
+    let extra = ctx
+        .extra_claims
+        .iter()
+        .filter_map(|name| {
+            claims
+                .get(name)
+                .map(|v| (Box::from(name.as_str()), v.clone()))
+        })
+        .collect();
+    Ok(VerifiedToken {
+        issuer: issuer.name.clone(),
+        iss: iss.into(),
+        aud: aud.0,
+        aud_is_array: aud.1,
+        tid: tid.map(Box::from),
+        oid: str_claim("oid")?.map(Box::from),
+        sub: str_claim("sub")?.map(Box::from),
+        client_id: client_id.map(Box::from),
+        uti: str_claim("uti")?.map(Box::from),
+        ver: ver.map(Box::from),
+        scopes,
+        roles,
+        groups,
+        groups_overage,
+        exp,
+        iat,
+        kid: kid.into(),
+        cae_capable,
+        extra,
+    })
+}
+
+fn audiences(claims: &UniqueObject) -> Result<(Box<[Box<str>]>, bool), Rejection> {
+    match claims.get("aud") {
+        Some(Value::String(a)) => Ok((vec![Box::from(a.as_str())].into_boxed_slice(), false)),
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(Box::from(item.as_str().ok_or(Rejection::BadClaim("aud"))?));
+            }
+            Ok((out.into_boxed_slice(), true))
+        }
+        _ => Err(Rejection::BadClaim("aud")),
+    }
+}
+
+fn string_array(claims: &UniqueObject, name: &'static str) -> Result<Box<[Box<str>]>, Rejection> {
+    match claims.get(name) {
+        None => Ok(Box::new([])),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(Box::from).ok_or(Rejection::BadClaim(name)))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Vec::into_boxed_slice),
+        Some(_) => Err(Rejection::BadClaim(name)),
+    }
+}
+
+fn split_scopes(scp: Option<&str>) -> Box<[Box<str>]> {
+    scp.map(|s| {
+        s.split(' ')
+            .filter(|x| !x.is_empty())
+            .map(Box::from)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Which algorithms a kind of issuer accepts by default.
+pub fn default_algorithms(kind: IssuerKind) -> Vec<JwsAlgorithm> {
+    match kind {
+        IssuerKind::Builtin | IssuerKind::Entra => vec![JwsAlgorithm::Rs256],
+        IssuerKind::Oidc => vec![
+            JwsAlgorithm::Rs256,
+            JwsAlgorithm::Ps256,
+            JwsAlgorithm::Es256,
+        ],
+    }
+}
+
+#[cfg(test)]
+#[path = "token_validation/tests.rs"]
+mod tests;
