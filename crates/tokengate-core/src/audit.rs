@@ -84,12 +84,7 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(
-        source: AuditSource,
-        action: impl Into<String>,
-        outcome: Outcome,
-        at_ms: i64,
-    ) -> Self {
+    pub fn new(source: AuditSource, action: impl Into<String>, outcome: Outcome, at_ms: i64) -> Self {
         AuditEvent {
             id: Uuid::new_v4(),
             at_ms,
@@ -109,12 +104,7 @@ impl AuditEvent {
     }
 
     /// An admin change (CLI or admin API) to be committed with the state it describes.
-    pub fn admin(
-        action: impl Into<String>,
-        tenant_id: Option<Uuid>,
-        detail: serde_json::Value,
-        now: i64,
-    ) -> Self {
+    pub fn admin(action: impl Into<String>, tenant_id: Option<Uuid>, detail: serde_json::Value, now: i64) -> Self {
         let mut e = AuditEvent::new(AuditSource::Admin, action, Outcome::Allowed, now * 1000);
         e.tenant_id = tenant_id.map(|t| t.to_string());
         e.detail = detail;

@@ -120,9 +120,7 @@ impl AppRegistration {
         if let Ok(id) = Uuid::parse_str(trimmed) {
             return id == self.app_id;
         }
-        self.identifier_uris
-            .iter()
-            .any(|uri| uri.trim_end_matches('/') == trimmed)
+        self.identifier_uris.iter().any(|uri| uri.trim_end_matches('/') == trimmed)
     }
 
     pub fn role_by_value(&self, value: &str) -> Option<&AppRole> {

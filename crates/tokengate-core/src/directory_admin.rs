@@ -31,20 +31,15 @@ pub async fn create_tenant(
     now: UnixTime,
 ) -> AdminResult<Tenant> {
     if display_name.trim().is_empty() {
-        return Err(AdminError::Invalid(
-            "tenant display name must not be empty".into(),
-        ));
+        return Err(AdminError::Invalid("tenant display name must not be empty".into()));
     }
     for d in domains {
         let valid = !d.is_empty()
             && d.len() <= 253
             && d.contains('.')
-            && d.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
         if !valid || Uuid::parse_str(d).is_ok() {
-            return Err(AdminError::Invalid(format!(
-                "'{d}' is not a valid domain name"
-            )));
+            return Err(AdminError::Invalid(format!("'{d}' is not a valid domain name")));
         }
         if ["common", "organizations", "consumers"].contains(&d.as_str()) {
             return Err(AdminError::Invalid(format!("'{d}' is reserved")));
@@ -56,12 +51,7 @@ pub async fn create_tenant(
         domains: domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
         created_at: now,
     };
-    let audit = AuditEvent::admin(
-        "tenant.created",
-        Some(tenant.id),
-        json!({"domains": tenant.domains}),
-        now,
-    );
+    let audit = AuditEvent::admin("tenant.created", Some(tenant.id), json!({"domains": tenant.domains}), now);
     store.insert_tenant(&tenant, &audit).await?;
     Ok(tenant)
 }
@@ -90,18 +80,14 @@ pub async fn create_app(
         return Err(AdminError::NotFound(format!("tenant {tenant_id}")));
     }
     if new.display_name.trim().is_empty() {
-        return Err(AdminError::Invalid(
-            "app display name must not be empty".into(),
-        ));
+        return Err(AdminError::Invalid("app display name must not be empty".into()));
     }
     for uri in &new.identifier_uris {
         validate_identifier_uri(uri)?;
     }
     if let Some(v) = new.access_token_accepted_version {
         if v != 1 && v != 2 {
-            return Err(AdminError::Invalid(format!(
-                "accessTokenAcceptedVersion must be 1 or 2, not {v}"
-            )));
+            return Err(AdminError::Invalid(format!("accessTokenAcceptedVersion must be 1 or 2, not {v}")));
         }
     }
     for r in &new.redirect_uris {
@@ -153,10 +139,7 @@ pub async fn provision_service_principal(
     app_id: Uuid,
     now: UnixTime,
 ) -> AdminResult<ServicePrincipal> {
-    let app = store
-        .app(app_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
+    let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
     if store.tenant(tenant_id).await?.is_none() {
         return Err(AdminError::NotFound(format!("tenant {tenant_id}")));
     }
@@ -183,14 +166,8 @@ pub async fn provision_service_principal(
 }
 
 fn validate_identifier_uri(uri: &str) -> AdminResult<()> {
-    let ok_scheme =
-        uri.starts_with("api://") || uri.starts_with("https://") || uri.starts_with("urn:");
-    if !ok_scheme
-        || uri.len() > 400
-        || uri.contains(char::is_whitespace)
-        || uri.contains('*')
-        || uri.contains('#')
-    {
+    let ok_scheme = uri.starts_with("api://") || uri.starts_with("https://") || uri.starts_with("urn:");
+    if !ok_scheme || uri.len() > 400 || uri.contains(char::is_whitespace) || uri.contains('*') || uri.contains('#') {
         return Err(AdminError::Invalid(format!(
             "App ID URI '{uri}' must start with api://, https:// or urn: and contain no spaces, '*' or '#'"
         )));
@@ -201,9 +178,7 @@ fn validate_identifier_uri(uri: &str) -> AdminResult<()> {
 fn validate_redirect_uri(r: &RedirectUri) -> AdminResult<()> {
     let uri = &r.uri;
     let loopback_http = uri.starts_with("http://localhost") || uri.starts_with("http://127.0.0.1");
-    let custom_scheme = r.platform == RedirectPlatform::PublicClient
-        && uri.contains("://")
-        && !uri.starts_with("http");
+    let custom_scheme = r.platform == RedirectPlatform::PublicClient && uri.contains("://") && !uri.starts_with("http");
     if !(uri.starts_with("https://") || loopback_http || custom_scheme)
         || uri.contains('#')
         || uri.contains(char::is_whitespace)
@@ -226,9 +201,7 @@ pub async fn add_app_role(
 ) -> AdminResult<AppRole> {
     validate_permission_value(value)?;
     if allowed.is_empty() {
-        return Err(AdminError::Invalid(
-            "an app role needs at least one allowed member type".into(),
-        ));
+        return Err(AdminError::Invalid("an app role needs at least one allowed member type".into()));
     }
     let role = AppRole {
         id: Uuid::new_v4(),
@@ -238,25 +211,14 @@ pub async fn add_app_role(
         enabled: true,
     };
     let added = role.clone();
-    let app = store
-        .app(app_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
-    let audit = AuditEvent::admin(
-        "app.role_added",
-        Some(app.tenant_id),
-        json!({"app_id": app_id, "role": value}),
-        now,
-    );
+    let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
+    let audit = AuditEvent::admin("app.role_added", Some(app.tenant_id), json!({"app_id": app_id, "role": value}), now);
     store
         .update_app(
             app_id,
             &move |app: &mut AppRegistration| {
                 if app.app_roles.iter().any(|r| r.value == added.value) {
-                    return Err(StoreError::Conflict(format!(
-                        "app role '{}' already exists",
-                        added.value
-                    )));
+                    return Err(StoreError::Conflict(format!("app role '{}' already exists", added.value)));
                 }
                 app.app_roles.push(added.clone());
                 Ok(())
@@ -283,25 +245,15 @@ pub async fn add_scope(
         enabled: true,
     };
     let added = scope.clone();
-    let app = store
-        .app(app_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
-    let audit = AuditEvent::admin(
-        "app.scope_added",
-        Some(app.tenant_id),
-        json!({"app_id": app_id, "scope": value}),
-        now,
-    );
+    let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
+    let audit =
+        AuditEvent::admin("app.scope_added", Some(app.tenant_id), json!({"app_id": app_id, "scope": value}), now);
     store
         .update_app(
             app_id,
             &move |app: &mut AppRegistration| {
                 if app.scopes.iter().any(|s| s.value == added.value) {
-                    return Err(StoreError::Conflict(format!(
-                        "scope '{}' already exists",
-                        added.value
-                    )));
+                    return Err(StoreError::Conflict(format!("scope '{}' already exists", added.value)));
                 }
                 app.scopes.push(added.clone());
                 Ok(())
@@ -316,11 +268,11 @@ fn validate_permission_value(value: &str) -> AdminResult<()> {
     let ok = !value.is_empty()
         && value.len() <= 120
         && !value.starts_with('.')
-        && value
-            .chars()
-            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\' && c != '/');
+        && value.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\' && c != '/');
     if !ok || value == ".default" {
-        return Err(AdminError::Invalid(format!("'{value}' is not a valid permission value (printable ASCII, no spaces, quotes, slashes)")));
+        return Err(AdminError::Invalid(format!(
+            "'{value}' is not a valid permission value (printable ASCII, no spaces, quotes, slashes)"
+        )));
     }
     Ok(())
 }
@@ -339,18 +291,11 @@ pub async fn create_secret(
     now: UnixTime,
 ) -> AdminResult<CreatedSecret> {
     if !(1..=730).contains(&lifetime_days) {
-        return Err(AdminError::Invalid(
-            "secret lifetime must be 1 to 730 days (Entra's maximum is 24 months)".into(),
-        ));
+        return Err(AdminError::Invalid("secret lifetime must be 1 to 730 days (Entra's maximum is 24 months)".into()));
     }
-    let app = store
-        .app(app_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
+    let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
     if app.is_public_client {
-        return Err(AdminError::Invalid(
-            "public clients cannot have secrets".into(),
-        ));
+        return Err(AdminError::Invalid("public clients cannot have secrets".into()));
     }
     let value = generate_secret();
     let secret = ClientSecret {
@@ -382,22 +327,14 @@ pub async fn add_certificate(
 ) -> AdminResult<ClientCertificate> {
     let (_, cert) = x509_parser::parse_x509_certificate(der)
         .map_err(|e| AdminError::Invalid(format!("not an X.509 certificate: {e}")))?;
-    if !matches!(
-        cert.public_key().parsed(),
-        Ok(x509_parser::public_key::PublicKey::RSA(_))
-    ) {
-        return Err(AdminError::Invalid(
-            "only RSA certificates are supported for client assertions".into(),
-        ));
+    if !matches!(cert.public_key().parsed(), Ok(x509_parser::public_key::PublicKey::RSA(_))) {
+        return Err(AdminError::Invalid("only RSA certificates are supported for client assertions".into()));
     }
     let expires_at = cert.validity().not_after.timestamp();
     if expires_at <= now {
         return Err(AdminError::Invalid("certificate has expired".into()));
     }
-    let app = store
-        .app(app_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
+    let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
     let certificate = ClientCertificate {
         key_id: Uuid::new_v4(),
         app_id,
@@ -432,25 +369,15 @@ pub async fn grant_app_role(
         .app(resource_app_id)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("resource app {resource_app_id}")))?;
-    let role = resource.role_by_value(role_value).ok_or_else(|| {
-        AdminError::NotFound(format!("app role '{role_value}' on {resource_app_id}"))
-    })?;
-    if !role
-        .allowed_member_types
-        .contains(&AllowedMemberType::Application)
-    {
-        return Err(AdminError::Invalid(format!(
-            "app role '{role_value}' cannot be granted to applications"
-        )));
+    let role = resource
+        .role_by_value(role_value)
+        .ok_or_else(|| AdminError::NotFound(format!("app role '{role_value}' on {resource_app_id}")))?;
+    if !role.allowed_member_types.contains(&AllowedMemberType::Application) {
+        return Err(AdminError::Invalid(format!("app role '{role_value}' cannot be granted to applications")));
     }
-    let sp = store
-        .service_principal(tenant_id, client_app_id)
-        .await?
-        .ok_or_else(|| {
-            AdminError::NotFound(format!(
-                "service principal of app {client_app_id} in tenant {tenant_id}"
-            ))
-        })?;
+    let sp = store.service_principal(tenant_id, client_app_id).await?.ok_or_else(|| {
+        AdminError::NotFound(format!("service principal of app {client_app_id} in tenant {tenant_id}"))
+    })?;
     let grant = AppRoleGrant {
         id: Uuid::new_v4(),
         tenant_id,

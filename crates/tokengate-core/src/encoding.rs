@@ -72,10 +72,6 @@ mod tests {
         let raw = sha256(b"x");
         let padded = format!("{}=", b64url(raw));
         assert_eq!(b64url_decode_padded(&padded), Some(raw.to_vec()));
-        assert_eq!(
-            b64url_decode(&padded),
-            None,
-            "strict decoding rejects padding"
-        );
+        assert_eq!(b64url_decode(&padded), None, "strict decoding rejects padding");
     }
 }

@@ -17,19 +17,8 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    pub fn new(
-        status: u16,
-        error: &'static str,
-        code: u32,
-        description: impl Into<String>,
-    ) -> Self {
-        OAuthError {
-            error,
-            code,
-            status,
-            description: description.into(),
-            retry_after: None,
-        }
+    pub fn new(status: u16, error: &'static str, code: u32, description: impl Into<String>) -> Self {
+        OAuthError { error, code, status, description: description.into(), retry_after: None }
     }
 
     pub fn invalid_request(code: u32, description: impl Into<String>) -> Self {
@@ -85,11 +74,7 @@ impl OAuthError {
 
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} AADSTS{}: {}",
-            self.error, self.code, self.description
-        )
+        write!(f, "{} AADSTS{}: {}", self.error, self.code, self.description)
     }
 }
 

@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use aws_lc_rs::signature::{
-    UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256,
-};
+use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -156,9 +154,7 @@ pub fn parse_compact(token: &str, max_len: usize) -> Result<CompactJws<'_>, JwsE
         return Err(JwsError::TooLarge);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwsError::Segments);
     };
     if h.is_empty() || p.is_empty() || s.is_empty() {
@@ -167,19 +163,12 @@ pub fn parse_compact(token: &str, max_len: usize) -> Result<CompactJws<'_>, JwsE
     let header_bytes = b64url_decode(h).ok_or(JwsError::Base64)?;
     let payload_bytes = b64url_decode(p).ok_or(JwsError::Base64)?;
     let signature = b64url_decode(s).ok_or(JwsError::Base64)?;
-    let header: UniqueObject =
-        serde_json::from_slice(&header_bytes).map_err(|e| JwsError::Json(e.to_string()))?;
-    let claims: UniqueObject =
-        serde_json::from_slice(&payload_bytes).map_err(|e| JwsError::Json(e.to_string()))?;
+    let header: UniqueObject = serde_json::from_slice(&header_bytes).map_err(|e| JwsError::Json(e.to_string()))?;
+    let claims: UniqueObject = serde_json::from_slice(&payload_bytes).map_err(|e| JwsError::Json(e.to_string()))?;
     if header.get("crit").is_some() {
         return Err(JwsError::Crit);
     }
-    Ok(CompactJws {
-        header,
-        claims,
-        signing_input: &token[..h.len() + 1 + p.len()],
-        signature,
-    })
+    Ok(CompactJws { header, claims, signing_input: &token[..h.len() + 1 + p.len()], signature })
 }
 
 impl CompactJws<'_> {
@@ -220,46 +209,21 @@ mod tests {
 
     #[test]
     fn rejects_structural_problems() {
-        assert_eq!(
-            parse_compact("a.b", MAX_JWS_LEN).err(),
-            Some(JwsError::Segments)
-        );
-        assert_eq!(
-            parse_compact("a.b.c.d", MAX_JWS_LEN).err(),
-            Some(JwsError::Segments)
-        );
-        assert_eq!(
-            parse_compact("..", MAX_JWS_LEN).err(),
-            Some(JwsError::Segments)
-        );
+        assert_eq!(parse_compact("a.b", MAX_JWS_LEN).err(), Some(JwsError::Segments));
+        assert_eq!(parse_compact("a.b.c.d", MAX_JWS_LEN).err(), Some(JwsError::Segments));
+        assert_eq!(parse_compact("..", MAX_JWS_LEN).err(), Some(JwsError::Segments));
         let padded = format!("{}=.{}.{}", b64url("{}"), b64url("{}"), b64url("x"));
-        assert_eq!(
-            parse_compact(&padded, MAX_JWS_LEN).err(),
-            Some(JwsError::Base64)
-        );
+        assert_eq!(parse_compact(&padded, MAX_JWS_LEN).err(), Some(JwsError::Base64));
         let big = "a".repeat(MAX_JWS_LEN + 1);
-        assert_eq!(
-            parse_compact(&big, MAX_JWS_LEN).err(),
-            Some(JwsError::TooLarge)
-        );
-        assert!(matches!(
-            parse_compact(&token("[1]", "{}"), MAX_JWS_LEN),
-            Err(JwsError::Json(_))
-        ));
+        assert_eq!(parse_compact(&big, MAX_JWS_LEN).err(), Some(JwsError::TooLarge));
+        assert!(matches!(parse_compact(&token("[1]", "{}"), MAX_JWS_LEN), Err(JwsError::Json(_))));
         assert!(matches!(
             parse_compact(&token(r#"{"alg":"RS256","alg":"none"}"#, "{}"), MAX_JWS_LEN),
             Err(JwsError::Json(_))
         ));
-        assert!(matches!(
-            parse_compact(&token("{}", r#"{"sub":"a","sub":"b"}"#), MAX_JWS_LEN),
-            Err(JwsError::Json(_))
-        ));
+        assert!(matches!(parse_compact(&token("{}", r#"{"sub":"a","sub":"b"}"#), MAX_JWS_LEN), Err(JwsError::Json(_))));
         assert_eq!(
-            parse_compact(
-                &token(r#"{"alg":"RS256","crit":["exp"]}"#, "{}"),
-                MAX_JWS_LEN
-            )
-            .err(),
+            parse_compact(&token(r#"{"alg":"RS256","crit":["exp"]}"#, "{}"), MAX_JWS_LEN).err(),
             Some(JwsError::Crit)
         );
     }
@@ -270,17 +234,11 @@ mod tests {
         let jws = parse_compact(&t, MAX_JWS_LEN).unwrap();
         assert!(jws.algorithm(&[JwsAlgorithm::Rs256]).is_err());
         let t = token(r#"{"alg":"none"}"#, "{}");
-        assert!(parse_compact(&t, MAX_JWS_LEN)
-            .unwrap()
-            .algorithm(&[JwsAlgorithm::Rs256])
-            .is_err());
+        assert!(parse_compact(&t, MAX_JWS_LEN).unwrap().algorithm(&[JwsAlgorithm::Rs256]).is_err());
         let t = token(r#"{"alg":"PS256"}"#, "{}");
         let jws = parse_compact(&t, MAX_JWS_LEN).unwrap();
         assert!(jws.algorithm(&[JwsAlgorithm::Rs256]).is_err());
-        assert_eq!(
-            jws.algorithm(&[JwsAlgorithm::Rs256, JwsAlgorithm::Ps256]),
-            Ok(JwsAlgorithm::Ps256)
-        );
+        assert_eq!(jws.algorithm(&[JwsAlgorithm::Rs256, JwsAlgorithm::Ps256]), Ok(JwsAlgorithm::Ps256));
     }
 
     #[test]

@@ -20,12 +20,7 @@ struct Window {
 
 impl FailureLimiter {
     pub fn new(max_failures: u32, window_secs: i64, max_keys: usize) -> Self {
-        FailureLimiter {
-            windows: DashMap::new(),
-            max_failures,
-            window_secs,
-            max_keys,
-        }
+        FailureLimiter { windows: DashMap::new(), max_failures, window_secs, max_keys }
     }
 
     /// `Err(retry_after_secs)` when `key` has used up its failures in the current window.
@@ -46,15 +41,9 @@ impl FailureLimiter {
                 self.windows.clear();
             }
         }
-        let mut entry = self.windows.entry(key.to_owned()).or_insert(Window {
-            start: now,
-            failures: 0,
-        });
+        let mut entry = self.windows.entry(key.to_owned()).or_insert(Window { start: now, failures: 0 });
         if now >= entry.start + self.window_secs {
-            *entry = Window {
-                start: now,
-                failures: 0,
-            };
+            *entry = Window { start: now, failures: 0 };
         }
         entry.failures = entry.failures.saturating_add(1);
     }

@@ -45,41 +45,19 @@ mod tests {
 
     #[test]
     fn one_default_scope() {
-        assert_eq!(
-            client_credentials_resource("api://x/.default").unwrap(),
-            "api://x"
-        );
-        assert_eq!(
-            client_credentials_resource("api://x/.default openid").unwrap(),
-            "api://x"
-        );
-        assert_eq!(
-            client_credentials_resource("api://x/.default api://x/.default").unwrap(),
-            "api://x"
-        );
+        assert_eq!(client_credentials_resource("api://x/.default").unwrap(), "api://x");
+        assert_eq!(client_credentials_resource("api://x/.default openid").unwrap(), "api://x");
+        assert_eq!(client_credentials_resource("api://x/.default api://x/.default").unwrap(), "api://x");
     }
 
     #[test]
     fn rejects_like_entra() {
+        assert_eq!(client_credentials_resource("api://x/read").unwrap_err().code, codes::CC_SCOPE_WITHOUT_DEFAULT);
         assert_eq!(
-            client_credentials_resource("api://x/read")
-                .unwrap_err()
-                .code,
-            codes::CC_SCOPE_WITHOUT_DEFAULT
-        );
-        assert_eq!(
-            client_credentials_resource("api://x/.default api://y/.default")
-                .unwrap_err()
-                .code,
+            client_credentials_resource("api://x/.default api://y/.default").unwrap_err().code,
             codes::MULTIPLE_RESOURCES
         );
-        assert_eq!(
-            client_credentials_resource("").unwrap_err().code,
-            codes::INVALID_SCOPE
-        );
-        assert_eq!(
-            client_credentials_resource("/.default").unwrap_err().code,
-            codes::INVALID_SCOPE
-        );
+        assert_eq!(client_credentials_resource("").unwrap_err().code, codes::INVALID_SCOPE);
+        assert_eq!(client_credentials_resource("/.default").unwrap_err().code, codes::INVALID_SCOPE);
     }
 }

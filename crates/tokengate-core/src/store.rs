@@ -14,9 +14,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::audit::{AuditEvent, AuditSource};
-use crate::directory::{
-    AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, ServicePrincipal, Tenant,
-};
+use crate::directory::{AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, ServicePrincipal, Tenant};
 use crate::keys::StoredSigningKey;
 use crate::UnixTime;
 
@@ -53,28 +51,12 @@ pub trait AppStore: Send + Sync {
     async fn app(&self, app_id: Uuid) -> StoreResult<Option<AppRegistration>>;
     /// The app (of any tenant) whose App ID URI this is, as seen from `tenant_id`: its home
     /// tenant first, then apps with a service principal in `tenant_id`.
-    async fn app_by_identifier_uri(
-        &self,
-        tenant_id: Uuid,
-        uri: &str,
-    ) -> StoreResult<Option<AppRegistration>>;
+    async fn app_by_identifier_uri(&self, tenant_id: Uuid, uri: &str) -> StoreResult<Option<AppRegistration>>;
     async fn apps(&self, tenant_id: Uuid) -> StoreResult<Vec<AppRegistration>>;
-    async fn update_app(
-        &self,
-        app_id: Uuid,
-        change: AppChange<'_>,
-        audit: &AuditEvent,
-    ) -> StoreResult<AppRegistration>;
-    async fn insert_service_principal(
-        &self,
-        sp: &ServicePrincipal,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
-    async fn service_principal(
-        &self,
-        tenant_id: Uuid,
-        app_id: Uuid,
-    ) -> StoreResult<Option<ServicePrincipal>>;
+    async fn update_app(&self, app_id: Uuid, change: AppChange<'_>, audit: &AuditEvent)
+        -> StoreResult<AppRegistration>;
+    async fn insert_service_principal(&self, sp: &ServicePrincipal, audit: &AuditEvent) -> StoreResult<()>;
+    async fn service_principal(&self, tenant_id: Uuid, app_id: Uuid) -> StoreResult<Option<ServicePrincipal>>;
 }
 
 #[async_trait]
@@ -82,34 +64,16 @@ pub trait CredentialStore: Send + Sync {
     async fn insert_secret(&self, secret: &ClientSecret, audit: &AuditEvent) -> StoreResult<()>;
     async fn secrets(&self, app_id: Uuid) -> StoreResult<Vec<ClientSecret>>;
     /// `NotFound` if no such secret on that app.
-    async fn delete_secret(
-        &self,
-        app_id: Uuid,
-        key_id: Uuid,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
-    async fn insert_certificate(
-        &self,
-        cert: &ClientCertificate,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
+    async fn delete_secret(&self, app_id: Uuid, key_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+    async fn insert_certificate(&self, cert: &ClientCertificate, audit: &AuditEvent) -> StoreResult<()>;
     async fn certificates(&self, app_id: Uuid) -> StoreResult<Vec<ClientCertificate>>;
-    async fn delete_certificate(
-        &self,
-        app_id: Uuid,
-        key_id: Uuid,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
+    async fn delete_certificate(&self, app_id: Uuid, key_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
 }
 
 #[async_trait]
 pub trait GrantStore: Send + Sync {
     /// `Conflict` if the principal already holds that role.
-    async fn insert_app_role_grant(
-        &self,
-        grant: &AppRoleGrant,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
+    async fn insert_app_role_grant(&self, grant: &AppRoleGrant, audit: &AuditEvent) -> StoreResult<()>;
     /// Grants held by `principal_id`, optionally only those on one resource app.
     async fn app_role_grants(
         &self,
@@ -121,20 +85,12 @@ pub trait GrantStore: Send + Sync {
 
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
-    async fn insert_signing_key(
-        &self,
-        key: &StoredSigningKey,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
+    async fn insert_signing_key(&self, key: &StoredSigningKey, audit: &AuditEvent) -> StoreResult<()>;
     async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
     /// Rotation in one transaction: `promote` becomes active (or `new_active` is inserted as
     /// active), every kid in `retire` becomes retired until `retire_after`, `drop` are deleted,
     /// and `new_next` is inserted as next.
-    async fn rotate_signing_keys(
-        &self,
-        rotation: &KeyRotation,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
+    async fn rotate_signing_keys(&self, rotation: &KeyRotation, audit: &AuditEvent) -> StoreResult<()>;
     /// Emergency removal. `NotFound` if absent.
     async fn delete_signing_key(&self, kid: &str, audit: &AuditEvent) -> StoreResult<()>;
 }
@@ -197,12 +153,6 @@ pub trait Store:
 }
 
 impl<T> Store for T where
-    T: TenantStore
-        + AppStore
-        + CredentialStore
-        + GrantStore
-        + SigningKeyStore
-        + ReplayStore
-        + AuditStore
+    T: TenantStore + AppStore + CredentialStore + GrantStore + SigningKeyStore + ReplayStore + AuditStore
 {
 }

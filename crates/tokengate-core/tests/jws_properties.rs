@@ -20,12 +20,7 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 fn token_of(header: &str, payload: &str, signature: &[u8]) -> String {
-    format!(
-        "{}.{}.{}",
-        b64url(header),
-        b64url(payload),
-        b64url(signature)
-    )
+    format!("{}.{}.{}", b64url(header), b64url(payload), b64url(signature))
 }
 
 /// JSON values that survive a serialise/parse round trip exactly: floats are small dyadic
@@ -57,12 +52,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// A JSON object (unique member names by construction) with no `crit` member.
 fn json_object() -> impl Strategy<Value = BTreeMap<String, Value>> {
     prop::collection::btree_map(
-        prop_oneof![
-            "[a-z]{1,6}",
-            Just("alg".to_string()),
-            Just("exp".to_string()),
-            any::<String>()
-        ],
+        prop_oneof!["[a-z]{1,6}", Just("alg".to_string()), Just("exp".to_string()), any::<String>()],
         json_value(),
         0..8,
     )
@@ -92,11 +82,7 @@ fn key_text(name: &str, escaped: bool) -> String {
 }
 
 fn b64url_char() -> impl Strategy<Value = char> {
-    prop::sample::select(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-            .chars()
-            .collect::<Vec<_>>(),
-    )
+    prop::sample::select("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".chars().collect::<Vec<_>>())
 }
 
 /// What `UniqueObject::numeric_date` must answer for a JSON number spelled `text`, computed
@@ -131,13 +117,8 @@ fn number_literal() -> impl Strategy<Value = String> {
         Just("1e999".to_string()),
         Just("-1e999".to_string()),
         Just("1e-999".to_string()),
-        (
-            any::<bool>(),
-            "[1-9][0-9]{0,24}",
-            prop::option::of("[0-9]{1,12}"),
-            prop::option::of(-40i32..40)
-        )
-            .prop_map(|(neg, int, frac, exp)| {
+        (any::<bool>(), "[1-9][0-9]{0,24}", prop::option::of("[0-9]{1,12}"), prop::option::of(-40i32..40)).prop_map(
+            |(neg, int, frac, exp)| {
                 let mut s = String::new();
                 if neg {
                     s.push('-');
@@ -151,9 +132,9 @@ fn number_literal() -> impl Strategy<Value = String> {
                     s.push_str(&format!("e{exp}"));
                 }
                 s
-            }),
-        (any::<bool>(), -999i32..999)
-            .prop_map(|(neg, e)| format!("{}1.5e{e}", if neg { "-" } else { "" })),
+            }
+        ),
+        (any::<bool>(), -999i32..999).prop_map(|(neg, e)| format!("{}1.5e{e}", if neg { "-" } else { "" })),
     ]
 }
 
@@ -389,11 +370,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let shapes = [
         format!(r#"{{"a":{}{}}}"#, "[".repeat(depth), "]".repeat(depth)),
         format!(r#"{{"a":{}"#, "[".repeat(depth)),
-        format!(
-            r#"{}1{}"#,
-            r#"{"a":"#.repeat(depth / 5),
-            "}".repeat(depth / 5)
-        ),
+        format!(r#"{}1{}"#, r#"{"a":"#.repeat(depth / 5), "}".repeat(depth / 5)),
         format!(r#"{{"a":{}"#, r#"[{"b":"#.repeat(depth / 6)),
     ];
     let handle = std::thread::Builder::new()
@@ -404,11 +381,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
                     let token = format!("{}.{}.{}", b64url(header), b64url(payload), b64url("s"));
                     assert!(token.len() <= MAX_JWS_LEN, "{} bytes", token.len());
                     let result = parse_compact(&token, MAX_JWS_LEN);
-                    assert!(
-                        matches!(result, Err(JwsError::Json(_))),
-                        "{result:?} for {}…",
-                        &shape[..40]
-                    );
+                    assert!(matches!(result, Err(JwsError::Json(_))), "{result:?} for {}…", &shape[..40]);
                 }
             }
         })

@@ -23,9 +23,7 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::connect(url).await?))
     } else if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(Arc::new(
-            SqliteStore::open(std::path::Path::new(path)).await?,
-        ))
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
     } else {
         Err(StoreError::Invalid(format!(
             "unsupported store URL scheme in '{}': use sqlite://PATH or postgres://...",
@@ -36,9 +34,7 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 
 pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
         _ => StoreError::Backend(e.to_string()),
     }
 }

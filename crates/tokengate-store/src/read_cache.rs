@@ -18,8 +18,8 @@ use tokengate_core::directory::{
 };
 use tokengate_core::keys::StoredSigningKey;
 use tokengate_core::store::{
-    AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, GrantStore, KeyRotation,
-    ReplayStore, SigningKeyStore, Store, StoreResult, TenantStore, UseRecord,
+    AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, GrantStore, KeyRotation, ReplayStore,
+    SigningKeyStore, Store, StoreResult, TenantStore, UseRecord,
 };
 use uuid::Uuid;
 
@@ -32,16 +32,11 @@ struct TtlMap<K, V> {
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
     fn new() -> Self {
-        TtlMap {
-            entries: DashMap::new(),
-        }
+        TtlMap { entries: DashMap::new() }
     }
 
     fn get(&self, key: &K, ttl: Duration) -> Option<V> {
-        self.entries
-            .get(key)
-            .filter(|e| e.0.elapsed() < ttl)
-            .map(|e| e.1.clone())
+        self.entries.get(key).filter(|e| e.0.elapsed() < ttl).map(|e| e.1.clone())
     }
 
     fn put(&self, key: K, value: V) {
@@ -124,11 +119,7 @@ impl AppStore for ReadCachedStore {
         }
         Ok(found)
     }
-    async fn app_by_identifier_uri(
-        &self,
-        tenant_id: Uuid,
-        uri: &str,
-    ) -> StoreResult<Option<AppRegistration>> {
+    async fn app_by_identifier_uri(&self, tenant_id: Uuid, uri: &str) -> StoreResult<Option<AppRegistration>> {
         let key = (tenant_id, uri.to_owned());
         if let Some(app) = self.apps_by_uri.get(&key, self.ttl) {
             return Ok(Some(app));
@@ -152,20 +143,12 @@ impl AppStore for ReadCachedStore {
         self.invalidate();
         r
     }
-    async fn insert_service_principal(
-        &self,
-        sp: &ServicePrincipal,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    async fn insert_service_principal(&self, sp: &ServicePrincipal, audit: &AuditEvent) -> StoreResult<()> {
         let r = self.inner.insert_service_principal(sp, audit).await;
         self.invalidate();
         r
     }
-    async fn service_principal(
-        &self,
-        tenant_id: Uuid,
-        app_id: Uuid,
-    ) -> StoreResult<Option<ServicePrincipal>> {
+    async fn service_principal(&self, tenant_id: Uuid, app_id: Uuid) -> StoreResult<Option<ServicePrincipal>> {
         if let Some(sp) = self.principals.get(&(tenant_id, app_id), self.ttl) {
             return Ok(Some(sp));
         }
@@ -194,21 +177,12 @@ impl CredentialStore for ReadCachedStore {
         }
         Ok(found)
     }
-    async fn delete_secret(
-        &self,
-        app_id: Uuid,
-        key_id: Uuid,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    async fn delete_secret(&self, app_id: Uuid, key_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
         let r = self.inner.delete_secret(app_id, key_id, audit).await;
         self.invalidate();
         r
     }
-    async fn insert_certificate(
-        &self,
-        cert: &ClientCertificate,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    async fn insert_certificate(&self, cert: &ClientCertificate, audit: &AuditEvent) -> StoreResult<()> {
         let r = self.inner.insert_certificate(cert, audit).await;
         self.invalidate();
         r
@@ -223,12 +197,7 @@ impl CredentialStore for ReadCachedStore {
         }
         Ok(found)
     }
-    async fn delete_certificate(
-        &self,
-        app_id: Uuid,
-        key_id: Uuid,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    async fn delete_certificate(&self, app_id: Uuid, key_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
         let r = self.inner.delete_certificate(app_id, key_id, audit).await;
         self.invalidate();
         r
@@ -237,11 +206,7 @@ impl CredentialStore for ReadCachedStore {
 
 #[async_trait]
 impl GrantStore for ReadCachedStore {
-    async fn insert_app_role_grant(
-        &self,
-        grant: &AppRoleGrant,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    async fn insert_app_role_grant(&self, grant: &AppRoleGrant, audit: &AuditEvent) -> StoreResult<()> {
         let r = self.inner.insert_app_role_grant(grant, audit).await;
         self.invalidate();
         r
@@ -257,10 +222,7 @@ impl GrantStore for ReadCachedStore {
         }
         // Empty results are cached too: the key space is bounded by real principals, and a
         // client with no roles asks as often as one with roles.
-        let found = self
-            .inner
-            .app_role_grants(principal_id, resource_app_id)
-            .await?;
+        let found = self.inner.app_role_grants(principal_id, resource_app_id).await?;
         self.grants.put(key, found.clone());
         Ok(found)
     }
@@ -273,21 +235,13 @@ impl GrantStore for ReadCachedStore {
 
 #[async_trait]
 impl SigningKeyStore for ReadCachedStore {
-    async fn insert_signing_key(
-        &self,
-        key: &StoredSigningKey,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    async fn insert_signing_key(&self, key: &StoredSigningKey, audit: &AuditEvent) -> StoreResult<()> {
         self.inner.insert_signing_key(key, audit).await
     }
     async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
         self.inner.signing_keys().await
     }
-    async fn rotate_signing_keys(
-        &self,
-        rotation: &KeyRotation,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
+    async fn rotate_signing_keys(&self, rotation: &KeyRotation, audit: &AuditEvent) -> StoreResult<()> {
         self.inner.rotate_signing_keys(rotation, audit).await
     }
     async fn delete_signing_key(&self, kid: &str, audit: &AuditEvent) -> StoreResult<()> {
@@ -305,9 +259,7 @@ impl ReplayStore for ReadCachedStore {
         expires_at: i64,
         now: i64,
     ) -> StoreResult<UseRecord> {
-        self.inner
-            .record_use(namespace, id, fingerprint, expires_at, now)
-            .await
+        self.inner.record_use(namespace, id, fingerprint, expires_at, now).await
     }
 }
 

@@ -35,13 +35,11 @@ impl AuditRow {
         Ok(AuditEvent {
             id: uuid(&self.id)?,
             at_ms: self.at_ms,
-            source: AuditSource::parse(&self.source).ok_or_else(|| {
-                StoreError::Backend(format!("corrupt audit source {:?}", self.source))
-            })?,
+            source: AuditSource::parse(&self.source)
+                .ok_or_else(|| StoreError::Backend(format!("corrupt audit source {:?}", self.source)))?,
             action: self.action,
-            outcome: Outcome::parse(&self.outcome).ok_or_else(|| {
-                StoreError::Backend(format!("corrupt audit outcome {:?}", self.outcome))
-            })?,
+            outcome: Outcome::parse(&self.outcome)
+                .ok_or_else(|| StoreError::Backend(format!("corrupt audit outcome {:?}", self.outcome)))?,
             reason: self.reason,
             tenant_id: self.tenant_id,
             client_id: self.client_id,
@@ -63,12 +61,5 @@ pub(crate) fn stored_key(
     created_at: i64,
     retire_after: Option<i64>,
 ) -> Result<StoredSigningKey, StoreError> {
-    Ok(StoredSigningKey {
-        kid,
-        state: key_state(&state)?,
-        sealed_private_key,
-        cert_der,
-        created_at,
-        retire_after,
-    })
+    Ok(StoredSigningKey { kid, state: key_state(&state)?, sealed_private_key, cert_der, created_at, retire_after })
 }

@@ -33,10 +33,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(backend_error)?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(SqliteStore { pool })
     }
 }

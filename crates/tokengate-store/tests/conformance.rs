@@ -17,12 +17,7 @@ fn audit(action: &str) -> AuditEvent {
 }
 
 fn tenant(domain: &str) -> Tenant {
-    Tenant {
-        id: Uuid::new_v4(),
-        display_name: "Contoso".into(),
-        domains: vec![domain.into()],
-        created_at: 1,
-    }
+    Tenant { id: Uuid::new_v4(), display_name: "Contoso".into(), domains: vec![domain.into()], created_at: 1 }
 }
 
 fn app(tenant_id: Uuid, uri: &str) -> AppRegistration {
@@ -60,92 +55,39 @@ fn key(kid: &str, state: KeyState, created_at: i64) -> StoredSigningKey {
 }
 
 async fn audit_count(store: &dyn Store) -> usize {
-    store
-        .audit_events(&AuditQuery {
-            limit: 10_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .len()
+    store.audit_events(&AuditQuery { limit: 10_000, ..Default::default() }).await.unwrap().len()
 }
 
 async fn tenants_and_domains(store: &dyn Store) {
     let t = tenant("Contoso.Example");
-    store
-        .insert_tenant(&t, &audit("tenant.created"))
-        .await
-        .unwrap();
+    store.insert_tenant(&t, &audit("tenant.created")).await.unwrap();
     let found = store.tenant(t.id).await.unwrap().unwrap();
-    assert_eq!(
-        found.domains,
-        vec!["contoso.example".to_string()],
-        "domains are case-insensitive"
-    );
-    assert_eq!(
-        store
-            .tenant_by_domain("CONTOSO.example")
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
-        t.id
-    );
+    assert_eq!(found.domains, vec!["contoso.example".to_string()], "domains are case-insensitive");
+    assert_eq!(store.tenant_by_domain("CONTOSO.example").await.unwrap().unwrap().id, t.id);
     assert_eq!(store.tenant_by_domain("other.example").await.unwrap(), None);
     let dup = tenant("contoso.example");
-    assert!(matches!(
-        store.insert_tenant(&dup, &audit("x")).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(
-        store.tenant(dup.id).await.unwrap().is_none(),
-        "failed insert left nothing behind"
-    );
+    assert!(matches!(store.insert_tenant(&dup, &audit("x")).await, Err(StoreError::Conflict(_))));
+    assert!(store.tenant(dup.id).await.unwrap().is_none(), "failed insert left nothing behind");
     assert!(store.tenants().await.unwrap().iter().any(|x| x.id == t.id));
 }
 
 async fn apps_and_identifier_uris(store: &dyn Store) {
     let t = tenant(&format!("{}.example", Uuid::new_v4()));
-    store
-        .insert_tenant(&t, &audit("tenant.created"))
-        .await
-        .unwrap();
+    store.insert_tenant(&t, &audit("tenant.created")).await.unwrap();
     let a = app(t.id, "api://orders");
     store.insert_app(&a, &audit("app.created")).await.unwrap();
     assert_eq!(store.app(a.app_id).await.unwrap().unwrap(), a);
-    assert_eq!(
-        store
-            .app_by_identifier_uri(t.id, "api://orders/")
-            .await
-            .unwrap()
-            .unwrap()
-            .app_id,
-        a.app_id
-    );
+    assert_eq!(store.app_by_identifier_uri(t.id, "api://orders/").await.unwrap().unwrap().app_id, a.app_id);
     let clash = app(t.id, "api://orders");
     let before = audit_count(store).await;
-    assert!(matches!(
-        store.insert_app(&clash, &audit("app.created")).await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(store.insert_app(&clash, &audit("app.created")).await, Err(StoreError::Conflict(_))));
     assert!(store.app(clash.app_id).await.unwrap().is_none());
-    assert_eq!(
-        audit_count(store).await,
-        before,
-        "no audit record for a change that did not happen"
-    );
+    assert_eq!(audit_count(store).await, before, "no audit record for a change that did not happen");
 
     // Another tenant sees the app only once it has a service principal there.
     let other = tenant(&format!("{}.example", Uuid::new_v4()));
-    store
-        .insert_tenant(&other, &audit("tenant.created"))
-        .await
-        .unwrap();
-    assert!(store
-        .app_by_identifier_uri(other.id, "api://orders")
-        .await
-        .unwrap()
-        .is_none());
+    store.insert_tenant(&other, &audit("tenant.created")).await.unwrap();
+    assert!(store.app_by_identifier_uri(other.id, "api://orders").await.unwrap().is_none());
     let sp = ServicePrincipal {
         object_id: Uuid::new_v4(),
         tenant_id: other.id,
@@ -153,35 +95,11 @@ async fn apps_and_identifier_uris(store: &dyn Store) {
         display_name: "orders".into(),
         created_at: 3,
     };
-    store
-        .insert_service_principal(&sp, &audit("sp.created"))
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .app_by_identifier_uri(other.id, "api://orders")
-            .await
-            .unwrap()
-            .unwrap()
-            .app_id,
-        a.app_id
-    );
-    assert_eq!(
-        store
-            .service_principal(other.id, a.app_id)
-            .await
-            .unwrap()
-            .unwrap(),
-        sp
-    );
-    let dup_sp = ServicePrincipal {
-        object_id: Uuid::new_v4(),
-        ..sp.clone()
-    };
-    assert!(matches!(
-        store.insert_service_principal(&dup_sp, &audit("x")).await,
-        Err(StoreError::Conflict(_))
-    ));
+    store.insert_service_principal(&sp, &audit("sp.created")).await.unwrap();
+    assert_eq!(store.app_by_identifier_uri(other.id, "api://orders").await.unwrap().unwrap().app_id, a.app_id);
+    assert_eq!(store.service_principal(other.id, a.app_id).await.unwrap().unwrap(), sp);
+    let dup_sp = ServicePrincipal { object_id: Uuid::new_v4(), ..sp.clone() };
+    assert!(matches!(store.insert_service_principal(&dup_sp, &audit("x")).await, Err(StoreError::Conflict(_))));
 
     // Compare-and-swap updates: concurrent changes all land.
     let mut handles = Vec::new();
@@ -207,33 +125,14 @@ async fn apps_and_identifier_uris(store: &dyn Store) {
         h.await.unwrap();
     }
     let updated = store.app(a.app_id).await.unwrap().unwrap();
-    assert_eq!(
-        updated.identifier_uris.len(),
-        9,
-        "no lost update: {:?}",
-        updated.identifier_uris
-    );
-    assert!(store
-        .app_by_identifier_uri(t.id, "api://orders-5")
-        .await
-        .unwrap()
-        .is_some());
+    assert_eq!(updated.identifier_uris.len(), 9, "no lost update: {:?}", updated.identifier_uris);
+    assert!(store.app_by_identifier_uri(t.id, "api://orders-5").await.unwrap().is_some());
     let err = store
-        .update_app(
-            a.app_id,
-            &|_: &mut AppRegistration| Err(StoreError::Invalid("nope".into())),
-            &audit("x"),
-        )
+        .update_app(a.app_id, &|_: &mut AppRegistration| Err(StoreError::Invalid("nope".into())), &audit("x"))
         .await;
     assert_eq!(err, Err(StoreError::Invalid("nope".into())));
     assert_eq!(
-        store
-            .update_app(
-                Uuid::new_v4(),
-                &|_: &mut AppRegistration| Ok(()),
-                &audit("x")
-            )
-            .await,
+        store.update_app(Uuid::new_v4(), &|_: &mut AppRegistration| Ok(()), &audit("x")).await,
         Err(StoreError::NotFound)
     );
     assert_eq!(store.apps(t.id).await.unwrap().len(), 1);
@@ -241,10 +140,7 @@ async fn apps_and_identifier_uris(store: &dyn Store) {
 
 async fn credentials_and_grants(store: &dyn Store) {
     let t = tenant(&format!("{}.example", Uuid::new_v4()));
-    store
-        .insert_tenant(&t, &audit("tenant.created"))
-        .await
-        .unwrap();
+    store.insert_tenant(&t, &audit("tenant.created")).await.unwrap();
     let a = app(t.id, &format!("api://{}", Uuid::new_v4()));
     store.insert_app(&a, &audit("app.created")).await.unwrap();
     let secret = ClientSecret {
@@ -256,21 +152,10 @@ async fn credentials_and_grants(store: &dyn Store) {
         created_at: 5,
         expires_at: 50,
     };
-    store
-        .insert_secret(&secret, &audit("secret.created"))
-        .await
-        .unwrap();
+    store.insert_secret(&secret, &audit("secret.created")).await.unwrap();
     assert_eq!(store.secrets(a.app_id).await.unwrap(), vec![secret.clone()]);
-    assert_eq!(
-        store
-            .delete_secret(a.app_id, Uuid::new_v4(), &audit("x"))
-            .await,
-        Err(StoreError::NotFound)
-    );
-    store
-        .delete_secret(a.app_id, secret.key_id, &audit("secret.deleted"))
-        .await
-        .unwrap();
+    assert_eq!(store.delete_secret(a.app_id, Uuid::new_v4(), &audit("x")).await, Err(StoreError::NotFound));
+    store.delete_secret(a.app_id, secret.key_id, &audit("secret.deleted")).await.unwrap();
     assert!(store.secrets(a.app_id).await.unwrap().is_empty());
 
     let cert = ClientCertificate {
@@ -283,18 +168,9 @@ async fn credentials_and_grants(store: &dyn Store) {
         created_at: 5,
         expires_at: 50,
     };
-    store
-        .insert_certificate(&cert, &audit("certificate.created"))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.certificates(a.app_id).await.unwrap(),
-        vec![cert.clone()]
-    );
-    store
-        .delete_certificate(a.app_id, cert.key_id, &audit("certificate.deleted"))
-        .await
-        .unwrap();
+    store.insert_certificate(&cert, &audit("certificate.created")).await.unwrap();
+    assert_eq!(store.certificates(a.app_id).await.unwrap(), vec![cert.clone()]);
+    store.delete_certificate(a.app_id, cert.key_id, &audit("certificate.deleted")).await.unwrap();
     assert!(store.certificates(a.app_id).await.unwrap().is_empty());
 
     let principal = Uuid::new_v4();
@@ -306,62 +182,24 @@ async fn credentials_and_grants(store: &dyn Store) {
         app_role_id: a.app_roles[0].id,
         created_at: 6,
     };
-    store
-        .insert_app_role_grant(&grant, &audit("grant.created"))
-        .await
-        .unwrap();
-    let dup = AppRoleGrant {
-        id: Uuid::new_v4(),
-        ..grant.clone()
-    };
-    assert!(matches!(
-        store.insert_app_role_grant(&dup, &audit("x")).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert_eq!(
-        store
-            .app_role_grants(principal, Some(a.app_id))
-            .await
-            .unwrap(),
-        vec![grant.clone()]
-    );
-    assert!(store
-        .app_role_grants(principal, Some(Uuid::new_v4()))
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(
-        store.app_role_grants(principal, None).await.unwrap().len(),
-        1
-    );
-    store
-        .delete_app_role_grant(grant.id, &audit("grant.deleted"))
-        .await
-        .unwrap();
-    assert!(store
-        .app_role_grants(principal, None)
-        .await
-        .unwrap()
-        .is_empty());
+    store.insert_app_role_grant(&grant, &audit("grant.created")).await.unwrap();
+    let dup = AppRoleGrant { id: Uuid::new_v4(), ..grant.clone() };
+    assert!(matches!(store.insert_app_role_grant(&dup, &audit("x")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.app_role_grants(principal, Some(a.app_id)).await.unwrap(), vec![grant.clone()]);
+    assert!(store.app_role_grants(principal, Some(Uuid::new_v4())).await.unwrap().is_empty());
+    assert_eq!(store.app_role_grants(principal, None).await.unwrap().len(), 1);
+    store.delete_app_role_grant(grant.id, &audit("grant.deleted")).await.unwrap();
+    assert!(store.app_role_grants(principal, None).await.unwrap().is_empty());
 }
 
 async fn signing_key_rotation(store: &dyn Store) {
     let prefix = Uuid::new_v4().simple().to_string();
     let k = |s: &str| format!("{prefix}-{s}");
-    store
-        .insert_signing_key(&key(&k("a"), KeyState::Active, 1), &audit("key.created"))
-        .await
-        .unwrap();
-    store
-        .insert_signing_key(&key(&k("n"), KeyState::Next, 2), &audit("key.created"))
-        .await
-        .unwrap();
+    store.insert_signing_key(&key(&k("a"), KeyState::Active, 1), &audit("key.created")).await.unwrap();
+    store.insert_signing_key(&key(&k("n"), KeyState::Next, 2), &audit("key.created")).await.unwrap();
     let mut old = key(&k("old"), KeyState::Retired, 0);
     old.retire_after = Some(10);
-    store
-        .insert_signing_key(&old, &audit("key.created"))
-        .await
-        .unwrap();
+    store.insert_signing_key(&old, &audit("key.created")).await.unwrap();
     let rotation = KeyRotation {
         promote: Some(k("n")),
         new_active: None,
@@ -370,33 +208,15 @@ async fn signing_key_rotation(store: &dyn Store) {
         drop: vec![k("old")],
         new_next: Some(key(&k("n2"), KeyState::Next, 3)),
     };
-    store
-        .rotate_signing_keys(&rotation, &audit("key.rotated"))
-        .await
-        .unwrap();
-    let mine: Vec<StoredSigningKey> = store
-        .signing_keys()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|x| x.kid.starts_with(&prefix))
-        .collect();
-    let state = |kid: &str| {
-        mine.iter()
-            .find(|x| x.kid == kid)
-            .map(|x| (x.state, x.retire_after))
-    };
+    store.rotate_signing_keys(&rotation, &audit("key.rotated")).await.unwrap();
+    let mine: Vec<StoredSigningKey> =
+        store.signing_keys().await.unwrap().into_iter().filter(|x| x.kid.starts_with(&prefix)).collect();
+    let state = |kid: &str| mine.iter().find(|x| x.kid == kid).map(|x| (x.state, x.retire_after));
     assert_eq!(state(&k("a")), Some((KeyState::Retired, Some(500))));
     assert_eq!(state(&k("n")), Some((KeyState::Active, None)));
     assert_eq!(state(&k("n2")), Some((KeyState::Next, None)));
     assert_eq!(state(&k("old")), None);
-    assert_eq!(
-        mine.iter()
-            .find(|x| x.kid == k("n"))
-            .unwrap()
-            .sealed_private_key,
-        vec![1, 2, 3]
-    );
+    assert_eq!(mine.iter().find(|x| x.kid == k("n")).unwrap().sealed_private_key, vec![1, 2, 3]);
 
     // A rotation that cannot apply (promoting a key that is not `next`) changes nothing.
     let bad = KeyRotation {
@@ -407,60 +227,28 @@ async fn signing_key_rotation(store: &dyn Store) {
         drop: vec![],
         new_next: None,
     };
-    assert!(matches!(
-        store.rotate_signing_keys(&bad, &audit("key.rotated")).await,
-        Err(StoreError::Conflict(_))
-    ));
-    let again: Vec<StoredSigningKey> = store
-        .signing_keys()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|x| x.kid.starts_with(&prefix))
-        .collect();
+    assert!(matches!(store.rotate_signing_keys(&bad, &audit("key.rotated")).await, Err(StoreError::Conflict(_))));
+    let again: Vec<StoredSigningKey> =
+        store.signing_keys().await.unwrap().into_iter().filter(|x| x.kid.starts_with(&prefix)).collect();
     assert_eq!(again, mine, "failed rotation rolled back entirely");
 
-    assert_eq!(
-        store.delete_signing_key("no-such-kid", &audit("x")).await,
-        Err(StoreError::NotFound)
-    );
-    store
-        .delete_signing_key(&k("n2"), &audit("key.removed"))
-        .await
-        .unwrap();
+    assert_eq!(store.delete_signing_key("no-such-kid", &audit("x")).await, Err(StoreError::NotFound));
+    store.delete_signing_key(&k("n2"), &audit("key.removed")).await.unwrap();
 }
 
 async fn replay_protection(store: &dyn Store) {
     let ns = format!("assertion:{}", Uuid::new_v4());
+    assert_eq!(store.record_use(&ns, "jti-1", b"a", 100, 10).await.unwrap(), UseRecord::First);
+    assert_eq!(store.record_use(&ns, "jti-1", b"a", 100, 20).await.unwrap(), UseRecord::Repeated);
+    assert_eq!(store.record_use(&ns, "jti-1", b"b", 100, 20).await.unwrap(), UseRecord::Conflicting);
+    assert_eq!(store.record_use(&ns, "jti-2", b"a", 100, 20).await.unwrap(), UseRecord::First);
     assert_eq!(
-        store.record_use(&ns, "jti-1", b"a", 100, 10).await.unwrap(),
-        UseRecord::First
-    );
-    assert_eq!(
-        store.record_use(&ns, "jti-1", b"a", 100, 20).await.unwrap(),
-        UseRecord::Repeated
-    );
-    assert_eq!(
-        store.record_use(&ns, "jti-1", b"b", 100, 20).await.unwrap(),
-        UseRecord::Conflicting
-    );
-    assert_eq!(
-        store.record_use(&ns, "jti-2", b"a", 100, 20).await.unwrap(),
-        UseRecord::First
-    );
-    assert_eq!(
-        store
-            .record_use("other", "jti-1", b"b", 100, 20)
-            .await
-            .unwrap(),
+        store.record_use("other", "jti-1", b"b", 100, 20).await.unwrap(),
         UseRecord::First,
         "namespaces are separate"
     );
     assert_eq!(
-        store
-            .record_use(&ns, "jti-1", b"b", 300, 101)
-            .await
-            .unwrap(),
+        store.record_use(&ns, "jti-1", b"b", 300, 101).await.unwrap(),
         UseRecord::First,
         "expired record no longer counts"
     );
@@ -494,23 +282,13 @@ async fn audit_log(store: &dyn Store) {
     }
     store.append_audit(&events).await.unwrap();
     let read = store
-        .audit_events(&AuditQuery {
-            source: Some(AuditSource::Issuer),
-            action: Some(action.clone()),
-            limit: 10,
-        })
+        .audit_events(&AuditQuery { source: Some(AuditSource::Issuer), action: Some(action.clone()), limit: 10 })
         .await
         .unwrap();
     assert_eq!(read.len(), 3);
     assert_eq!(read[0], events[2], "newest first, every field round-trips");
-    let limited = store
-        .audit_events(&AuditQuery {
-            action: Some(action),
-            limit: 2,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let limited =
+        store.audit_events(&AuditQuery { action: Some(action), limit: 2, ..Default::default() }).await.unwrap();
     assert_eq!(limited.len(), 2);
     store.append_audit(&[]).await.unwrap();
 }

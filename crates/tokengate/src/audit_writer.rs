@@ -30,10 +30,7 @@ impl AuditSink {
 
 /// Starts the writer task. It ends when `shutdown` flips (after draining what was queued) or
 /// when every `AuditSink` is dropped.
-pub fn start(
-    store: Arc<dyn Store>,
-    mut shutdown: watch::Receiver<bool>,
-) -> (AuditSink, JoinHandle<()>) {
+pub fn start(store: Arc<dyn Store>, mut shutdown: watch::Receiver<bool>) -> (AuditSink, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE_CAPACITY);
     let handle = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);

@@ -89,10 +89,8 @@ pub struct ServeConfig {
 
 /// Reads, overrides and validates. `Err` lists every problem found.
 pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<ServeConfig, Vec<String>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
-    let mut file: FileConfig =
-        toml::from_str(&text).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    let mut file: FileConfig = toml::from_str(&text).map_err(|e| vec![format!("{}: {e}", path.display())])?;
     let base = path.parent().unwrap_or(Path::new("."));
     apply_env(&mut file, env);
     validate(file, base, env)
@@ -119,11 +117,7 @@ fn apply_env(file: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>) {
     }
 }
 
-fn validate(
-    file: FileConfig,
-    base: &Path,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<ServeConfig, Vec<String>> {
+fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<ServeConfig, Vec<String>> {
     let mut problems = Vec::new();
     let resolve = |p: &Path| {
         if p.is_absolute() {
@@ -133,10 +127,7 @@ fn validate(
         }
     };
 
-    let store_url = file
-        .store
-        .url
-        .unwrap_or_else(|| "sqlite://tokengate.db".into());
+    let store_url = file.store.url.unwrap_or_else(|| "sqlite://tokengate.db".into());
     if !(store_url.starts_with("sqlite://")
         || store_url.starts_with("postgres://")
         || store_url.starts_with("postgresql://"))
@@ -148,22 +139,17 @@ fn validate(
         _ => store_url,
     };
 
-    let listen_text = file
-        .issuer
-        .listen
-        .unwrap_or_else(|| "127.0.0.1:8443".into());
+    let listen_text = file.issuer.listen.unwrap_or_else(|| "127.0.0.1:8443".into());
     let issuer_listen = listen_text
         .parse::<SocketAddr>()
-        .map_err(|_| {
-            problems.push(format!(
-                "issuer.listen '{listen_text}' is not an address like 127.0.0.1:8443"
-            ))
-        })
+        .map_err(|_| problems.push(format!("issuer.listen '{listen_text}' is not an address like 127.0.0.1:8443")))
         .ok();
 
     if let Some(url) = &file.issuer.public_url {
         if !url.starts_with("https://") || url.trim_end_matches('/').matches('/').count() > 2 {
-            problems.push(format!("issuer.public_url '{url}' must be an https:// origin without a path (MSAL refuses http)"));
+            problems.push(format!(
+                "issuer.public_url '{url}' must be an https:// origin without a path (MSAL refuses http)"
+            ));
         }
     }
     let mut existing_file = |name: &str, value: Option<PathBuf>| -> Option<PathBuf> {
@@ -193,34 +179,23 @@ fn validate(
 
     let defaults = TokenSettings::default();
     let settings = TokenSettings {
-        access_token_lifetime_min: file
-            .tokens
-            .access_token_lifetime_min
-            .unwrap_or(defaults.access_token_lifetime_min),
-        access_token_lifetime_max: file
-            .tokens
-            .access_token_lifetime_max
-            .unwrap_or(defaults.access_token_lifetime_max),
+        access_token_lifetime_min: file.tokens.access_token_lifetime_min.unwrap_or(defaults.access_token_lifetime_min),
+        access_token_lifetime_max: file.tokens.access_token_lifetime_max.unwrap_or(defaults.access_token_lifetime_max),
         clock_skew: file.tokens.clock_skew.unwrap_or(defaults.clock_skew),
     };
     if let Err(e) = settings.validate() {
         problems.push(format!("tokens: {e}"));
     }
 
-    let encryption_key = match (
-        env("TOKENGATE_KEY_ENCRYPTION_KEY"),
-        file.keys.encryption_key_file,
-    ) {
-        (Some(v), _) => decode_key(v.trim())
-            .map_err(|e| problems.push(format!("TOKENGATE_KEY_ENCRYPTION_KEY: {e}")))
-            .ok(),
+    let encryption_key = match (env("TOKENGATE_KEY_ENCRYPTION_KEY"), file.keys.encryption_key_file) {
+        (Some(v), _) => {
+            decode_key(v.trim()).map_err(|e| problems.push(format!("TOKENGATE_KEY_ENCRYPTION_KEY: {e}"))).ok()
+        }
         (None, Some(p)) => {
             let p = resolve(&p);
             match std::fs::read_to_string(&p) {
                 Ok(text) => decode_key(text.trim())
-                    .map_err(|e| {
-                        problems.push(format!("keys.encryption_key_file '{}': {e}", p.display()))
-                    })
+                    .map_err(|e| problems.push(format!("keys.encryption_key_file '{}': {e}", p.display())))
                     .ok(),
                 Err(e) => {
                     problems.push(format!("keys.encryption_key_file '{}': {e}", p.display()));
@@ -242,11 +217,7 @@ fn validate(
         None => None,
         Some(text) => text
             .parse::<SocketAddr>()
-            .map_err(|_| {
-                problems.push(format!(
-                    "admin.listen '{text}' is not an address like 127.0.0.1:8081"
-                ))
-            })
+            .map_err(|_| problems.push(format!("admin.listen '{text}' is not an address like 127.0.0.1:8081")))
             .ok(),
     };
     let client_failures_per_minute = file.rate_limit.client_failures_per_minute.unwrap_or(20);
@@ -256,9 +227,7 @@ fn validate(
     }
 
     match (issuer_listen, tls_cert, tls_key, encryption_key) {
-        (Some(issuer_listen), Some(tls_cert), Some(tls_key), Some(encryption_key))
-            if problems.is_empty() =>
-        {
+        (Some(issuer_listen), Some(tls_cert), Some(tls_key), Some(encryption_key)) if problems.is_empty() => {
             Ok(ServeConfig {
                 store_url,
                 issuer_listen,
@@ -301,19 +270,10 @@ mod tests {
         .unwrap();
         let problems = load(&path, &|_| None).unwrap_err();
         let text = problems.join("\n");
-        for expected in [
-            "store.url",
-            "issuer.listen",
-            "public_url",
-            "tls_cert",
-            "tls_key",
-            "tokens",
-            "key-encryption key",
-        ] {
-            assert!(
-                text.contains(expected),
-                "missing problem about {expected}: {text}"
-            );
+        for expected in
+            ["store.url", "issuer.listen", "public_url", "tls_cert", "tls_key", "tokens", "key-encryption key"]
+        {
+            assert!(text.contains(expected), "missing problem about {expected}: {text}");
         }
         std::fs::write(&path, "[issuer]\nunknown_field = 1\n").unwrap();
         assert!(load(&path, &|_| None).unwrap_err()[0].contains("unknown field"));
@@ -326,13 +286,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("tokengate.toml");
         std::fs::write(&path, "[issuer]\nlisten = \"bad\"\n").unwrap();
-        let env =
-            |name: &str| (name == "TOKENGATE_ISSUER_LISTEN").then(|| "127.0.0.1:9999".to_string());
+        let env = |name: &str| (name == "TOKENGATE_ISSUER_LISTEN").then(|| "127.0.0.1:9999".to_string());
         let problems = load(&path, &env).unwrap_err();
-        assert!(
-            !problems.iter().any(|p| p.contains("issuer.listen")),
-            "{problems:?}"
-        );
+        assert!(!problems.iter().any(|p| p.contains("issuer.listen")), "{problems:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

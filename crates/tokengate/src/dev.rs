@@ -82,14 +82,10 @@ pub fn store_url(data_dir: &Path) -> String {
 pub fn key_encryption_key(data_dir: &Path) -> Result<KeyEncryptionKey, String> {
     let path = data_dir.join("master.key");
     if !path.exists() {
-        write_private(
-            &path,
-            &format!("{}\n", b64(KeyEncryptionKey::generate_bytes())),
-        )?;
+        write_private(&path, &format!("{}\n", b64(KeyEncryptionKey::generate_bytes())))?;
     }
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let bytes =
-        crate::config::decode_key(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = crate::config::decode_key(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
     KeyEncryptionKey::from_bytes(&bytes).map_err(|e| e.to_string())
 }
 
@@ -99,11 +95,8 @@ fn write_private(path: &Path, content: &str) -> Result<(), String> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(content.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut f = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(content.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     f.sync_all().map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -115,49 +108,27 @@ fn write_atomic(path: &Path, content: &str) -> Result<(), String> {
 }
 
 fn ensure_tls(data_dir: &Path, now: i64) -> Result<(), String> {
-    let (ca, cert, key) = (
-        data_dir.join("ca.pem"),
-        data_dir.join("server.pem"),
-        data_dir.join("server-key.pem"),
-    );
+    let (ca, cert, key) = (data_dir.join("ca.pem"), data_dir.join("server.pem"), data_dir.join("server-key.pem"));
     if ca.exists() && cert.exists() && key.exists() {
         return Ok(());
     }
     let generated = generate_local_ca(now).map_err(|e| e.to_string())?;
     write_private(&key, &generated.server_key_pem)?;
-    std::fs::write(&cert, &generated.server_cert_pem)
-        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    std::fs::write(&cert, &generated.server_cert_pem).map_err(|e| format!("{}: {e}", cert.display()))?;
     std::fs::write(&ca, &generated.ca_cert_pem).map_err(|e| format!("{}: {e}", ca.display()))
 }
 
 async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, String> {
     let e = |e: admin::AdminError| e.to_string();
     let tenant_domain = "demo.tokengate.test".to_string();
-    let tenant = admin::create_tenant(
-        store,
-        "tokengate demo",
-        std::slice::from_ref(&tenant_domain),
-        now,
-    )
-    .await
-    .map_err(e)?;
+    let tenant =
+        admin::create_tenant(store, "tokengate demo", std::slice::from_ref(&tenant_domain), now).await.map_err(e)?;
 
     let api_uri = "api://tokengate-demo-api".to_string();
-    let (api, _) = demo_app(
-        store,
-        tenant.id,
-        "Demo API",
-        vec![api_uri.clone()],
-        false,
-        vec![],
-        now,
-    )
-    .await?;
+    let (api, _) = demo_app(store, tenant.id, "Demo API", vec![api_uri.clone()], false, vec![], now).await?;
     let scopes = ["Demo.Read", "Demo.Write"];
     for s in scopes {
-        admin::add_scope(store, api.app_id, s, &format!("{s} on the demo API"), now)
-            .await
-            .map_err(e)?;
+        admin::add_scope(store, api.app_id, s, &format!("{s} on the demo API"), now).await.map_err(e)?;
     }
     let roles = [
         ("Demo.Read.All", vec![AllowedMemberType::Application]),
@@ -165,9 +136,7 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
         ("Demo.Admin", vec![AllowedMemberType::User]),
     ];
     for (value, members) in &roles {
-        admin::add_app_role(store, api.app_id, value, value, members.clone(), now)
-            .await
-            .map_err(e)?;
+        admin::add_app_role(store, api.app_id, value, value, members.clone(), now).await.map_err(e)?;
     }
 
     let (client, _) = demo_app(
@@ -176,22 +145,15 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
         "Demo daemon",
         vec![],
         false,
-        vec![RedirectUri {
-            platform: RedirectPlatform::Web,
-            uri: "https://localhost/callback".into(),
-        }],
+        vec![RedirectUri { platform: RedirectPlatform::Web, uri: "https://localhost/callback".into() }],
         now,
     )
     .await?;
-    let secret = admin::create_secret(store, client.app_id, "dev", 365, now)
-        .await
-        .map_err(e)?;
+    let secret = admin::create_secret(store, client.app_id, "dev", 365, now).await.map_err(e)?;
     let (cert_path, thumbprint) = client_certificate(store, data_dir, client.app_id, now).await?;
     let granted = vec!["Demo.Read.All".to_string()];
     for role in &granted {
-        admin::grant_app_role(store, tenant.id, client.app_id, api.app_id, role, now)
-            .await
-            .map_err(e)?;
+        admin::grant_app_role(store, tenant.id, client.app_id, api.app_id, role, now).await.map_err(e)?;
     }
 
     let (public, _) = demo_app(
@@ -200,55 +162,22 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
         "Demo CLI",
         vec![],
         true,
-        vec![RedirectUri {
-            platform: RedirectPlatform::PublicClient,
-            uri: "http://localhost".into(),
-        }],
+        vec![RedirectUri { platform: RedirectPlatform::PublicClient, uri: "http://localhost".into() }],
         now,
     )
     .await?;
 
     // The control plane's own API and an admin client holding Tokengate.Admin.
     let admin_uri = "api://tokengate-admin".to_string();
-    let (admin_api, _) = demo_app(
-        store,
-        tenant.id,
-        "tokengate admin API",
-        vec![admin_uri.clone()],
-        false,
-        vec![],
-        now,
-    )
-    .await?;
+    let (admin_api, _) =
+        demo_app(store, tenant.id, "tokengate admin API", vec![admin_uri.clone()], false, vec![], now).await?;
     for role in [ADMIN_ROLE, AUDITOR_ROLE] {
         let members = vec![AllowedMemberType::Application, AllowedMemberType::User];
-        admin::add_app_role(store, admin_api.app_id, role, role, members, now)
-            .await
-            .map_err(e)?;
+        admin::add_app_role(store, admin_api.app_id, role, role, members, now).await.map_err(e)?;
     }
-    let (admin_client, _) = demo_app(
-        store,
-        tenant.id,
-        "tokengate admin client",
-        vec![],
-        false,
-        vec![],
-        now,
-    )
-    .await?;
-    let admin_secret = admin::create_secret(store, admin_client.app_id, "dev", 365, now)
-        .await
-        .map_err(e)?;
-    admin::grant_app_role(
-        store,
-        tenant.id,
-        admin_client.app_id,
-        admin_api.app_id,
-        ADMIN_ROLE,
-        now,
-    )
-    .await
-    .map_err(e)?;
+    let (admin_client, _) = demo_app(store, tenant.id, "tokengate admin client", vec![], false, vec![], now).await?;
+    let admin_secret = admin::create_secret(store, admin_client.app_id, "dev", 365, now).await.map_err(e)?;
+    admin::grant_app_role(store, tenant.id, admin_client.app_id, admin_api.app_id, ADMIN_ROLE, now).await.map_err(e)?;
 
     Ok(DevSeed {
         tenant_id: tenant.id,
@@ -266,10 +195,7 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
             certificate_thumbprint: thumbprint,
             granted_app_roles: granted,
         },
-        public_client: DevPublicClient {
-            client_id: public.app_id,
-            redirect_uri: "http://localhost".into(),
-        },
+        public_client: DevPublicClient { client_id: public.app_id, redirect_uri: "http://localhost".into() },
         admin: DevAdminClient {
             client_id: admin_client.app_id,
             client_secret: admin_secret.value,
@@ -288,13 +214,7 @@ async fn demo_app(
     is_public_client: bool,
     redirect_uris: Vec<RedirectUri>,
     now: i64,
-) -> Result<
-    (
-        tokengate_core::directory::AppRegistration,
-        tokengate_core::directory::ServicePrincipal,
-    ),
-    String,
-> {
+) -> Result<(tokengate_core::directory::AppRegistration, tokengate_core::directory::ServicePrincipal), String> {
     let new = NewApp {
         display_name: name.into(),
         identifier_uris,
@@ -304,9 +224,7 @@ async fn demo_app(
         redirect_uris,
         single_use_client_assertions: false,
     };
-    admin::create_app(store, tenant_id, new, now)
-        .await
-        .map_err(|e| e.to_string())
+    admin::create_app(store, tenant_id, new, now).await.map_err(|e| e.to_string())
 }
 
 /// An RSA key + self-signed certificate for the confidential client, written as one PEM (key
@@ -317,22 +235,12 @@ async fn client_certificate(
     app_id: Uuid,
     now: i64,
 ) -> Result<(PathBuf, String), String> {
-    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-        .map_err(|e| e.to_string())?;
-    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key)
-        .map_err(|e| e.to_string())?
-        .as_ref()
-        .to_vec();
-    let der =
-        self_signed_certificate(&pkcs8, "tokengate demo daemon", now).map_err(|e| e.to_string())?;
-    admin::add_certificate(store, app_id, "dev certificate", &der, now)
-        .await
-        .map_err(|e| e.to_string())?;
+    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|e| e.to_string())?;
+    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key).map_err(|e| e.to_string())?.as_ref().to_vec();
+    let der = self_signed_certificate(&pkcs8, "tokengate demo daemon", now).map_err(|e| e.to_string())?;
+    admin::add_certificate(store, app_id, "dev certificate", &der, now).await.map_err(|e| e.to_string())?;
     let path = data_dir.join("confidential-client.pem");
-    write_private(
-        &path,
-        &format!("{}{}", pem("PRIVATE KEY", &pkcs8), pem("CERTIFICATE", &der)),
-    )?;
+    write_private(&path, &format!("{}{}", pem("PRIVATE KEY", &pkcs8), pem("CERTIFICATE", &der)))?;
     let path = std::fs::canonicalize(&path).map_err(|e| e.to_string())?;
     Ok((path, hex_upper(&sha1(&der))))
 }
@@ -343,12 +251,9 @@ fn load_or_create_seed_file(data_dir: &Path) -> Result<Option<DevSeed>, String> 
         return Ok(None);
     }
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        format!(
-            "{}: {e} (delete the data dir to start afresh)",
-            path.display()
-        )
-    })
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| format!("{}: {e} (delete the data dir to start afresh)", path.display()))
 }
 
 pub async fn run(opts: DevOptions) -> Result<(), String> {
@@ -358,9 +263,7 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     let now = crate::state::now();
     ensure_tls(&dir, now)?;
     let kek = Arc::new(key_encryption_key(&dir)?);
-    let store = tokengate_store::open_store(&store_url(&dir))
-        .await
-        .map_err(|e| format!("store: {e}"))?;
+    let store = tokengate_store::open_store(&store_url(&dir)).await.map_err(|e| format!("store: {e}"))?;
 
     let seed = match load_or_create_seed_file(&dir)? {
         Some(seed) => seed,
@@ -389,13 +292,7 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
 
-    let dev_json = dev_json(
-        &seed,
-        &dir,
-        &running.base_url,
-        running.admin_addr,
-        opts.gateway_port,
-    );
+    let dev_json = dev_json(&seed, &dir, &running.base_url, running.admin_addr, opts.gateway_port);
     let text = serde_json::to_string_pretty(&dev_json).map_err(|e| e.to_string())?;
     write_atomic(&dir.join("dev.json"), &text)?;
     println!("{}", quickstart(&seed, &dir, &running.base_url));

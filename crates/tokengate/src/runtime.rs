@@ -50,10 +50,7 @@ pub struct Running {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("signing keys: {0}")]
     Keys(#[from] signing_keys::KeyServiceError),
 }
@@ -65,16 +62,9 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
 
     let issuer_listener = TcpListener::bind(opts.issuer_listen)
         .await
-        .map_err(|source| StartError::Bind {
-            addr: opts.issuer_listen,
-            source,
-        })?;
-    let issuer_addr = issuer_listener
-        .local_addr()
-        .map_err(|source| StartError::Bind {
-            addr: opts.issuer_listen,
-            source,
-        })?;
+        .map_err(|source| StartError::Bind { addr: opts.issuer_listen, source })?;
+    let issuer_addr =
+        issuer_listener.local_addr().map_err(|source| StartError::Bind { addr: opts.issuer_listen, source })?;
     let base_url = opts
         .issuer_public_url
         .clone()
@@ -88,19 +78,13 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     let (audit, audit_writer) = audit_writer::start(opts.store.clone(), audit_stop_rx);
     // The token endpoint reads through a short-lived cache; changes made elsewhere (CLI, other
     // nodes) show within DIRECTORY_CACHE_TTL.
-    let hot_store: Arc<dyn Store> = Arc::new(ReadCachedStore::new(
-        opts.store.clone(),
-        DIRECTORY_CACHE_TTL,
-    ));
+    let hot_store: Arc<dyn Store> = Arc::new(ReadCachedStore::new(opts.store.clone(), DIRECTORY_CACHE_TTL));
     let state = Arc::new(IssuerState {
         store: hot_store,
         keys: ring.clone(),
         settings: opts.settings,
         base_url: base_url.clone(),
-        limits: CredentialGuessLimits::per_minute(
-            opts.client_failures_per_minute,
-            opts.ip_failures_per_minute,
-        ),
+        limits: CredentialGuessLimits::per_minute(opts.client_failures_per_minute, opts.ip_failures_per_minute),
         audit,
         tenants: TenantCache::default(),
         documents: Default::default(),
@@ -114,30 +98,22 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
 
     let mut admin_addr = None;
     if let Some(addr) = opts.admin_listen {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind { addr, source })?;
-        admin_addr = Some(
-            listener
-                .local_addr()
-                .map_err(|source| StartError::Bind { addr, source })?,
-        );
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        admin_addr = Some(listener.local_addr().map_err(|source| StartError::Bind { addr, source })?);
         let ready_rx = shutdown_rx.clone();
-        let admin = Router::new()
-            .route("/healthz", get(|| async { "ok\n" }))
-            .route(
-                "/readyz",
-                get(move || {
-                    let stopping = *ready_rx.borrow();
-                    async move {
-                        if stopping {
-                            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "stopping\n")
-                        } else {
-                            (axum::http::StatusCode::OK, "ready\n")
-                        }
+        let admin = Router::new().route("/healthz", get(|| async { "ok\n" })).route(
+            "/readyz",
+            get(move || {
+                let stopping = *ready_rx.borrow();
+                async move {
+                    if stopping {
+                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "stopping\n")
+                    } else {
+                        (axum::http::StatusCode::OK, "ready\n")
                     }
-                }),
-            );
+                }
+            }),
+        );
         listeners.push(server::spawn(listener, admin, None, shutdown_rx.clone()));
     }
     listeners.push(signing_keys::spawn_reloader(
@@ -147,15 +123,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         opts.key_reload,
         shutdown_rx,
     ));
-    Ok(Running {
-        issuer_addr,
-        admin_addr,
-        base_url,
-        shutdown,
-        listeners,
-        audit_stop,
-        audit_writer,
-    })
+    Ok(Running { issuer_addr, admin_addr, base_url, shutdown, listeners, audit_stop, audit_writer })
 }
 
 impl Running {
@@ -166,10 +134,7 @@ impl Running {
             let _ = handle.await;
         }
         let _ = self.audit_stop.send(true);
-        if tokio::time::timeout(Duration::from_secs(30), self.audit_writer)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(Duration::from_secs(30), self.audit_writer).await.is_err() {
             tracing::error!("audit writer did not finish within 30 s");
         }
     }

@@ -23,21 +23,13 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// A TLS handshake that has not finished by then is dropped (slowloris).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub fn tls_config(
-    cert_pem_path: &Path,
-    key_pem_path: &Path,
-) -> Result<Arc<rustls::ServerConfig>, String> {
-    let cert_pem =
-        std::fs::read(cert_pem_path).map_err(|e| format!("{}: {e}", cert_pem_path.display()))?;
-    let key_pem =
-        std::fs::read(key_pem_path).map_err(|e| format!("{}: {e}", key_pem_path.display()))?;
+pub fn tls_config(cert_pem_path: &Path, key_pem_path: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
+    let cert_pem = std::fs::read(cert_pem_path).map_err(|e| format!("{}: {e}", cert_pem_path.display()))?;
+    let key_pem = std::fs::read(key_pem_path).map_err(|e| format!("{}: {e}", key_pem_path.display()))?;
     tls_config_from_pem(&cert_pem, &key_pem)
 }
 
-pub fn tls_config_from_pem(
-    cert_pem: &[u8],
-    key_pem: &[u8],
-) -> Result<Arc<rustls::ServerConfig>, String> {
+pub fn tls_config_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::ServerConfig>, String> {
     let certs = rustls_pemfile::certs(&mut &cert_pem[..])
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("certificate PEM: {e}"))?;
@@ -47,14 +39,13 @@ pub fn tls_config_from_pem(
     let key = rustls_pemfile::private_key(&mut &key_pem[..])
         .map_err(|e| format!("private key PEM: {e}"))?
         .ok_or("private key PEM holds no private key")?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .map_err(|e| format!("certificate and key do not fit together: {e}"))?;
+    let mut config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| format!("certificate and key do not fit together: {e}"))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -91,34 +82,26 @@ pub fn spawn(
                 let builder = Builder::new(TokioExecutor::new());
                 match acceptor {
                     Some(acceptor) => {
-                        let tls =
-                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream))
-                                .await
-                            {
-                                Ok(Ok(tls)) => tls,
-                                Ok(Err(e)) => {
-                                    tracing::debug!(error = %e, %peer, "TLS handshake failed");
-                                    return;
-                                }
-                                Err(_) => return,
-                            };
-                        let conn =
-                            builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                        let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                            Ok(Ok(tls)) => tls,
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => return,
+                        };
+                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
                     None => {
-                        let conn =
-                            builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
                 }
             });
         }
         drop(listener);
-        if tokio::time::timeout(DRAIN, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
             tracing::warn!("drain window elapsed with connections still open");
         }
     })

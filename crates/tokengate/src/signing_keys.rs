@@ -22,21 +22,11 @@ pub enum KeyServiceError {
     NoActiveKey,
 }
 
-fn new_stored_key(
-    kek: &KeyEncryptionKey,
-    state: KeyState,
-    now: i64,
-) -> Result<StoredSigningKey, KeyServiceError> {
-    let (key, pkcs8) = SigningKey::generate(now).map_err(|e| KeyServiceError::Key {
-        kid: "new".into(),
-        reason: e.to_string(),
-    })?;
-    let sealed = kek
-        .seal(&key.kid, &pkcs8)
-        .map_err(|e| KeyServiceError::Key {
-            kid: key.kid.clone(),
-            reason: e.to_string(),
-        })?;
+fn new_stored_key(kek: &KeyEncryptionKey, state: KeyState, now: i64) -> Result<StoredSigningKey, KeyServiceError> {
+    let (key, pkcs8) =
+        SigningKey::generate(now).map_err(|e| KeyServiceError::Key { kid: "new".into(), reason: e.to_string() })?;
+    let sealed =
+        kek.seal(&key.kid, &pkcs8).map_err(|e| KeyServiceError::Key { kid: key.kid.clone(), reason: e.to_string() })?;
     Ok(StoredSigningKey {
         kid: key.kid.clone(),
         state,
@@ -48,26 +38,15 @@ fn new_stored_key(
 }
 
 /// On first start: an active key and a next key, so the next rotation is already published.
-pub async fn ensure_keys(
-    store: &dyn Store,
-    kek: &KeyEncryptionKey,
-    now: i64,
-) -> Result<(), KeyServiceError> {
+pub async fn ensure_keys(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Result<(), KeyServiceError> {
     let keys = store.signing_keys().await?;
     if keys.iter().any(|k| k.state == KeyState::Active) {
         return Ok(());
     }
     let has_next = keys.iter().any(|k| k.state == KeyState::Next);
     let rotation = KeyRotation {
-        promote: keys
-            .iter()
-            .find(|k| k.state == KeyState::Next)
-            .map(|k| k.kid.clone()),
-        new_active: if has_next {
-            None
-        } else {
-            Some(new_stored_key(kek, KeyState::Active, now)?)
-        },
+        promote: keys.iter().find(|k| k.state == KeyState::Next).map(|k| k.kid.clone()),
+        new_active: if has_next { None } else { Some(new_stored_key(kek, KeyState::Active, now)?) },
         retire: vec![],
         retire_after: now,
         drop: vec![],
@@ -98,16 +77,11 @@ pub async fn load_keys(
         }
         let pkcs8 = kek
             .open(&k.kid, &k.sealed_private_key)
-            .map_err(|e| KeyServiceError::Key {
-                kid: k.kid.clone(),
-                reason: e.to_string(),
-            })?;
-        let key = Arc::new(SigningKey::from_parts(&pkcs8, &k.cert_der).map_err(|e| {
-            KeyServiceError::Key {
-                kid: k.kid.clone(),
-                reason: e.to_string(),
-            }
-        })?);
+            .map_err(|e| KeyServiceError::Key { kid: k.kid.clone(), reason: e.to_string() })?;
+        let key = Arc::new(
+            SigningKey::from_parts(&pkcs8, &k.cert_der)
+                .map_err(|e| KeyServiceError::Key { kid: k.kid.clone(), reason: e.to_string() })?,
+        );
         if k.state == KeyState::Active && active.as_ref().is_none_or(|(t, _)| k.created_at >= *t) {
             active = Some((k.created_at, key.clone()));
         }
@@ -117,11 +91,7 @@ pub async fn load_keys(
     Ok((active, published))
 }
 
-pub async fn load_key_ring(
-    store: &dyn Store,
-    kek: &KeyEncryptionKey,
-    now: i64,
-) -> Result<KeyRing, KeyServiceError> {
+pub async fn load_key_ring(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Result<KeyRing, KeyServiceError> {
     let (active, published) = load_keys(store, kek, now).await?;
     Ok(KeyRing::new(active, published))
 }
@@ -140,11 +110,7 @@ pub async fn rotate(
         Some(_) => None,
         None => Some(new_stored_key(kek, KeyState::Active, now)?),
     };
-    let active_kid = plan
-        .promote
-        .clone()
-        .or_else(|| new_active.as_ref().map(|k| k.kid.clone()))
-        .unwrap_or_default();
+    let active_kid = plan.promote.clone().or_else(|| new_active.as_ref().map(|k| k.kid.clone())).unwrap_or_default();
     let rotation = KeyRotation {
         promote: plan.promote,
         new_active,
@@ -173,15 +139,8 @@ pub async fn remove(
     now: i64,
 ) -> Result<(), KeyServiceError> {
     let keys = store.signing_keys().await?;
-    let was_active = keys
-        .iter()
-        .any(|k| k.kid == kid && k.state == KeyState::Active);
-    let audit = AuditEvent::admin(
-        "key.removed",
-        None,
-        json!({"kid": kid, "was_active": was_active}),
-        now,
-    );
+    let was_active = keys.iter().any(|k| k.kid == kid && k.state == KeyState::Active);
+    let audit = AuditEvent::admin("key.removed", None, json!({"kid": kid, "was_active": was_active}), now);
     store.delete_signing_key(kid, &audit).await?;
     if was_active {
         rotate(store, kek, max_token_age, now).await?;
@@ -225,12 +184,7 @@ pub fn spawn_reloader(
                         drop: expired.clone(),
                         new_next: None,
                     };
-                    let audit = AuditEvent::admin(
-                        "key.expired_removed",
-                        None,
-                        json!({"kids": expired}),
-                        now,
-                    );
+                    let audit = AuditEvent::admin("key.expired_removed", None, json!({"kids": expired}), now);
                     if let Err(e) = store.rotate_signing_keys(&rotation, &audit).await {
                         tracing::warn!(error = %e, "could not drop expired keys");
                     }

@@ -35,10 +35,7 @@ pub fn bearer_token<'a>(
         return Err(Rejection::MalformedRequest);
     }
     let token = rest.trim_matches(' ');
-    if token.is_empty()
-        || !token.bytes().all(is_b64token_char)
-        || token.trim_end_matches('=').contains('=')
-    {
+    if token.is_empty() || !token.bytes().all(is_b64token_char) || token.trim_end_matches('=').contains('=') {
         return Err(Rejection::MalformedRequest);
     }
     Ok(token)
@@ -61,48 +58,21 @@ mod tests {
     #[test]
     fn rfc6750_cases() {
         assert_eq!(run(&[], false), Err(Rejection::NoToken));
-        assert_eq!(
-            run(&[], true),
-            Err(Rejection::NoToken),
-            "query-only token is not accepted"
-        );
+        assert_eq!(run(&[], true), Err(Rejection::NoToken), "query-only token is not accepted");
         assert_eq!(run(&["Basic dXNlcjpwYXNz"], false), Err(Rejection::NoToken));
         assert_eq!(run(&["Negotiate abc"], false), Err(Rejection::NoToken));
-        assert_eq!(
-            run(&["bearer abc.def.ghi"], false),
-            Ok("abc.def.ghi".into()),
-            "scheme is case-insensitive"
-        );
+        assert_eq!(run(&["bearer abc.def.ghi"], false), Ok("abc.def.ghi".into()), "scheme is case-insensitive");
         assert_eq!(run(&["BEARER abc"], false), Ok("abc".into()));
         assert_eq!(run(&["Bearer"], false), Err(Rejection::MalformedRequest));
         assert_eq!(run(&["Bearer "], false), Err(Rejection::MalformedRequest));
-        assert_eq!(
-            run(&["Bearer a b"], false),
-            Err(Rejection::MalformedRequest)
-        );
-        assert_eq!(
-            run(&["Bearer a=b"], false),
-            Err(Rejection::MalformedRequest)
-        );
-        assert_eq!(
-            run(&["Bearer a", "Bearer b"], false),
-            Err(Rejection::MalformedRequest)
-        );
-        assert_eq!(
-            run(&["Bearer abc"], true),
-            Err(Rejection::MalformedRequest),
-            "header + query token"
-        );
-        assert_eq!(
-            run(&["Bearer a\u{7f}"], false),
-            Err(Rejection::MalformedRequest)
-        );
+        assert_eq!(run(&["Bearer a b"], false), Err(Rejection::MalformedRequest));
+        assert_eq!(run(&["Bearer a=b"], false), Err(Rejection::MalformedRequest));
+        assert_eq!(run(&["Bearer a", "Bearer b"], false), Err(Rejection::MalformedRequest));
+        assert_eq!(run(&["Bearer abc"], true), Err(Rejection::MalformedRequest), "header + query token");
+        assert_eq!(run(&["Bearer a\u{7f}"], false), Err(Rejection::MalformedRequest));
         let big = format!("Bearer {}", "a".repeat(DEFAULT_MAX_TOKEN_LEN + 1));
         assert_eq!(run(&[&big], false), Err(Rejection::TokenTooLarge));
         let invalid_utf8: &[u8] = &[b'B', 0xff];
-        assert_eq!(
-            bearer_token(&[invalid_utf8], false, 100),
-            Err(Rejection::MalformedRequest)
-        );
+        assert_eq!(bearer_token(&[invalid_utf8], false, 100), Err(Rejection::MalformedRequest));
     }
 }

@@ -115,10 +115,7 @@ impl Requirements {
         }
         for c in &self.claims {
             if c.equals.is_none() && c.one_of.is_none() && c.contains.is_none() {
-                out.push(format!(
-                    "claim condition on '{}' needs equals, one_of or contains",
-                    c.claim
-                ));
+                out.push(format!("claim condition on '{}' needs equals, one_of or contains", c.claim));
             }
         }
         out
@@ -136,27 +133,13 @@ pub fn evaluate(req: &Requirements, t: &VerifiedToken) -> Result<(), Rejection> 
     if t.aud_is_array && !req.allow_audience_array {
         return Err(Rejection::AudienceMismatch);
     }
-    if !t
-        .aud
-        .iter()
-        .any(|a| req.audiences.iter().any(|r| r == &**a))
-    {
+    if !t.aud.iter().any(|a| req.audiences.iter().any(|r| r == &**a)) {
         return Err(Rejection::AudienceMismatch);
     }
-    if !req.tenants.is_empty()
-        && !t
-            .tid
-            .as_deref()
-            .is_some_and(|tid| req.tenants.iter().any(|r| r == tid))
-    {
+    if !req.tenants.is_empty() && !t.tid.as_deref().is_some_and(|tid| req.tenants.iter().any(|r| r == tid)) {
         return Err(Rejection::TenantNotAllowed);
     }
-    if !req.versions.is_empty()
-        && !t
-            .ver
-            .as_deref()
-            .is_some_and(|v| req.versions.iter().any(|r| r == v))
-    {
+    if !req.versions.is_empty() && !t.ver.as_deref().is_some_and(|v| req.versions.iter().any(|r| r == v)) {
         return Err(Rejection::VersionMismatch);
     }
 
@@ -187,11 +170,7 @@ pub fn evaluate(req: &Requirements, t: &VerifiedToken) -> Result<(), Rejection> 
     if let Some(missing) = req.groups_all.iter().find(|g| !has(&t.groups, g)) {
         return Err(Rejection::Insufficient(missing.clone()));
     }
-    if let Some(failed) = req
-        .claims
-        .iter()
-        .find(|c| !c.holds(t.extra_claim(&c.claim)))
-    {
+    if let Some(failed) = req.claims.iter().find(|c| !c.holds(t.extra_claim(&c.claim))) {
         return Err(Rejection::Insufficient(format!("claim:{}", failed.claim)));
     }
     Ok(())
@@ -199,9 +178,7 @@ pub fn evaluate(req: &Requirements, t: &VerifiedToken) -> Result<(), Rejection> 
 
 /// Claim names conditions across all routes need copied into verified tokens.
 pub fn condition_claims<'a>(all: impl Iterator<Item = &'a Requirements>) -> Vec<String> {
-    let mut names: Vec<String> = all
-        .flat_map(|r| r.claims.iter().map(|c| c.claim.clone()))
-        .collect();
+    let mut names: Vec<String> = all.flat_map(|r| r.claims.iter().map(|c| c.claim.clone())).collect();
     names.sort();
     names.dedup();
     names
@@ -248,11 +225,7 @@ mod tests {
     use serde_json::json;
 
     fn req() -> Requirements {
-        Requirements {
-            issuers: vec!["entra".into()],
-            audiences: vec!["api-id".into()],
-            ..Default::default()
-        }
+        Requirements { issuers: vec!["entra".into()], audiences: vec!["api-id".into()], ..Default::default() }
     }
 
     #[test]
@@ -260,193 +233,62 @@ mod tests {
         let t = token();
         assert_eq!(evaluate(&req(), &t), Ok(()));
         assert_eq!(
-            evaluate(
-                &Requirements {
-                    issuers: vec!["other".into()],
-                    ..req()
-                },
-                &t
-            ),
+            evaluate(&Requirements { issuers: vec!["other".into()], ..req() }, &t),
             Err(Rejection::IssuerNotAllowedOnRoute)
         );
         assert_eq!(
-            evaluate(
-                &Requirements {
-                    audiences: vec!["api://x".into()],
-                    ..req()
-                },
-                &t
-            ),
+            evaluate(&Requirements { audiences: vec!["api://x".into()], ..req() }, &t),
             Err(Rejection::AudienceMismatch)
         );
         assert_eq!(
-            evaluate(
-                &Requirements {
-                    tenants: vec!["t2".into()],
-                    ..req()
-                },
-                &t
-            ),
+            evaluate(&Requirements { tenants: vec!["t2".into()], ..req() }, &t),
             Err(Rejection::TenantNotAllowed)
         );
         assert_eq!(
-            evaluate(
-                &Requirements {
-                    versions: vec!["1.0".into()],
-                    ..req()
-                },
-                &t
-            ),
+            evaluate(&Requirements { versions: vec!["1.0".into()], ..req() }, &t),
             Err(Rejection::VersionMismatch)
         );
         let mut arr = token();
         arr.aud = boxed(&["api-id", "other"]);
         arr.aud_is_array = true;
-        assert_eq!(
-            evaluate(&req(), &arr),
-            Err(Rejection::AudienceMismatch),
-            "arrays refused unless allowed"
-        );
-        assert_eq!(
-            evaluate(
-                &Requirements {
-                    allow_audience_array: true,
-                    ..req()
-                },
-                &arr
-            ),
-            Ok(())
-        );
+        assert_eq!(evaluate(&req(), &arr), Err(Rejection::AudienceMismatch), "arrays refused unless allowed");
+        assert_eq!(evaluate(&Requirements { allow_audience_array: true, ..req() }, &arr), Ok(()));
     }
 
     #[test]
     fn permissions_are_insufficient_scope() {
         let t = token();
-        let any = Requirements {
-            scopes_any: vec!["Orders.Read".into()],
-            roles_any: vec!["Orders.Read.All".into()],
-            ..req()
-        };
+        let any =
+            Requirements { scopes_any: vec!["Orders.Read".into()], roles_any: vec!["Orders.Read.All".into()], ..req() };
         assert_eq!(evaluate(&any, &t), Ok(()), "scope satisfies scope-or-role");
         let mut app = token();
         app.scopes = boxed(&[]);
         app.roles = boxed(&["Orders.Read.All"]);
         assert_eq!(evaluate(&any, &app), Ok(()), "role satisfies scope-or-role");
-        let write = Requirements {
-            scopes_any: vec!["Orders.Write".into()],
-            ..req()
-        };
+        let write = Requirements { scopes_any: vec!["Orders.Write".into()], ..req() };
+        assert_eq!(evaluate(&write, &t), Err(Rejection::Insufficient("Orders.Write".into())));
+        assert!(evaluate(&Requirements { roles_all: vec!["Admin".into()], ..req() }, &t).is_err());
+        assert!(evaluate(&Requirements { groups_any: vec!["g2".into()], ..req() }, &t).is_err());
+        assert_eq!(evaluate(&Requirements { groups_all: vec!["g1".into()], ..req() }, &t), Ok(()));
+        assert!(evaluate(&Requirements { token_kind: TokenKind::AppOnly, ..req() }, &t).is_err());
+        assert_eq!(evaluate(&Requirements { token_kind: TokenKind::AppOnly, ..req() }, &app), Ok(()));
+        assert!(evaluate(&Requirements { token_kind: TokenKind::Delegated, ..req() }, &app).is_err());
+        let cond = |c: ClaimCondition| Requirements { claims: vec![c], ..req() };
+        let base = ClaimCondition { claim: "department".into(), equals: None, one_of: None, contains: None };
+        assert_eq!(evaluate(&cond(ClaimCondition { equals: Some(json!("sales")), ..base.clone() }), &t), Ok(()));
+        assert!(evaluate(&cond(ClaimCondition { equals: Some(json!("hr")), ..base.clone() }), &t).is_err());
         assert_eq!(
-            evaluate(&write, &t),
-            Err(Rejection::Insufficient("Orders.Write".into()))
-        );
-        assert!(evaluate(
-            &Requirements {
-                roles_all: vec!["Admin".into()],
-                ..req()
-            },
-            &t
-        )
-        .is_err());
-        assert!(evaluate(
-            &Requirements {
-                groups_any: vec!["g2".into()],
-                ..req()
-            },
-            &t
-        )
-        .is_err());
-        assert_eq!(
-            evaluate(
-                &Requirements {
-                    groups_all: vec!["g1".into()],
-                    ..req()
-                },
-                &t
-            ),
+            evaluate(&cond(ClaimCondition { one_of: Some(vec![json!("hr"), json!("sales")]), ..base.clone() }), &t),
             Ok(())
         );
-        assert!(evaluate(
-            &Requirements {
-                token_kind: TokenKind::AppOnly,
-                ..req()
-            },
-            &t
-        )
-        .is_err());
-        assert_eq!(
-            evaluate(
-                &Requirements {
-                    token_kind: TokenKind::AppOnly,
-                    ..req()
-                },
-                &app
-            ),
-            Ok(())
+        assert!(
+            evaluate(&cond(ClaimCondition { claim: "missing".into(), equals: Some(json!(1)), ..base }), &t).is_err()
         );
-        assert!(evaluate(
-            &Requirements {
-                token_kind: TokenKind::Delegated,
-                ..req()
-            },
-            &app
-        )
-        .is_err());
-        let cond = |c: ClaimCondition| Requirements {
-            claims: vec![c],
-            ..req()
-        };
-        let base = ClaimCondition {
-            claim: "department".into(),
-            equals: None,
-            one_of: None,
-            contains: None,
-        };
-        assert_eq!(
-            evaluate(
-                &cond(ClaimCondition {
-                    equals: Some(json!("sales")),
-                    ..base.clone()
-                }),
-                &t
-            ),
-            Ok(())
-        );
-        assert!(evaluate(
-            &cond(ClaimCondition {
-                equals: Some(json!("hr")),
-                ..base.clone()
-            }),
-            &t
-        )
-        .is_err());
-        assert_eq!(
-            evaluate(
-                &cond(ClaimCondition {
-                    one_of: Some(vec![json!("hr"), json!("sales")]),
-                    ..base.clone()
-                }),
-                &t
-            ),
-            Ok(())
-        );
-        assert!(evaluate(
-            &cond(ClaimCondition {
-                claim: "missing".into(),
-                equals: Some(json!(1)),
-                ..base
-            }),
-            &t
-        )
-        .is_err());
     }
 
     #[test]
     fn config_problems_are_listed() {
-        let r = Requirements {
-            versions: vec!["3".into()],
-            ..Default::default()
-        };
+        let r = Requirements { versions: vec!["3".into()], ..Default::default() };
         assert_eq!(r.problems().len(), 3);
         assert!(req().problems().is_empty());
     }

@@ -59,19 +59,11 @@ impl RevocationSet {
             return Some(RevokedBy::TokenId);
         }
         if let (Some(tid), Some(oid)) = (t.tid.as_deref(), t.oid.as_deref()) {
-            if r.subjects_before
-                .get(tid)
-                .and_then(|m| m.get(oid))
-                .is_some_and(|cut| issued < *cut)
-            {
+            if r.subjects_before.get(tid).and_then(|m| m.get(oid)).is_some_and(|cut| issued < *cut) {
                 return Some(RevokedBy::Subject);
             }
         }
-        if t.client_id
-            .as_deref()
-            .and_then(|c| r.clients_before.get(c))
-            .is_some_and(|cut| issued < *cut)
-        {
+        if t.client_id.as_deref().and_then(|c| r.clients_before.get(c)).is_some_and(|cut| issued < *cut) {
             return Some(RevokedBy::Client);
         }
         if r.keys.contains(&*t.kid) {
@@ -118,22 +110,12 @@ mod tests {
         assert_eq!(set.check(&t), Some(RevokedBy::TokenId));
         set.replace(Revocations::default());
         set.update(|r| {
-            r.subjects_before
-                .entry("t1".into())
-                .or_default()
-                .insert("o".into(), 2);
+            r.subjects_before.entry("t1".into()).or_default().insert("o".into(), 2);
         });
-        assert_eq!(
-            set.check(&t),
-            Some(RevokedBy::Subject),
-            "issued at 1, cut-off 2"
-        );
+        assert_eq!(set.check(&t), Some(RevokedBy::Subject), "issued at 1, cut-off 2");
         set.replace(Revocations::default());
         set.update(|r| {
-            r.subjects_before
-                .entry("t1".into())
-                .or_default()
-                .insert("o".into(), 1);
+            r.subjects_before.entry("t1".into()).or_default().insert("o".into(), 1);
         });
         assert_eq!(set.check(&t), None, "issued at the cut-off: still valid");
         set.replace(Revocations::default());

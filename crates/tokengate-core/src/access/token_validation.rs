@@ -55,10 +55,7 @@ impl VerifiedToken {
     }
 
     pub fn extra_claim(&self, name: &str) -> Option<&Value> {
-        self.extra
-            .iter()
-            .find(|(n, _)| &**n == name)
-            .map(|(_, v)| v)
+        self.extra.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
     }
 }
 
@@ -95,34 +92,22 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
     // Which trusted issuer claims to have signed this (verified below by its key).
     let iss = str_claim("iss")?.ok_or(Rejection::UntrustedIssuer)?;
     let tid = str_claim("tid")?;
-    let (issuer, pattern) = ctx
-        .issuers
-        .find(iss, tid)
-        .ok_or(Rejection::UntrustedIssuer)?;
+    let (issuer, material, version) = ctx.issuers.find(iss, tid).ok_or(Rejection::UntrustedIssuer)?;
 
     // Algorithm from the issuer's allow-list only, never from the token alone.
-    let alg = jws
-        .algorithm(&issuer.algorithms)
-        .map_err(|_| Rejection::AlgorithmNotAllowed)?;
+    let alg = jws.algorithm(&issuer.algorithms).map_err(|_| Rejection::AlgorithmNotAllowed)?;
     let kid = match jws.header.get("kid").or_else(|| jws.header.get("x5t")) {
         Some(Value::String(k)) => k.as_str(),
         _ => return Err(Rejection::UnknownKey.into()),
     };
-    let keys = issuer.keys();
-    let Some(key) = keys.get(kid) else {
+    let Some(key) = material.keys.get(kid) else {
         return Err(VerifyFailure::UnknownKey(issuer.clone()));
     };
     let verifier = key.verifier(alg).ok_or(Rejection::AlgorithmNotAllowed)?;
-    verifier
-        .verify_sig(jws.signing_input.as_bytes(), &jws.signature)
-        .map_err(|_| Rejection::BadSignature)?;
+    verifier.verify_sig(jws.signing_input.as_bytes(), &jws.signature).map_err(|_| Rejection::BadSignature)?;
 
     // From here on the claims are the issuer's.
-    let number = |name: &'static str| {
-        claims
-            .numeric_date(name)
-            .map_err(|_| Rejection::BadClaim(name))
-    };
+    let number = |name: &'static str| claims.numeric_date(name).map_err(|_| Rejection::BadClaim(name));
     let exp = number("exp")?.ok_or(Rejection::BadClaim("exp"))?;
     if ctx.now >= exp + ctx.skew {
         return Err(Rejection::Expired.into());
@@ -137,21 +122,16 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
 
     if issuer.kind != IssuerKind::Oidc {
         // Entra-shaped: a GUID tid that is the tenant named in iss, and the key's own issuer.
-        let tid = tid
-            .filter(|t| is_guid(t))
-            .ok_or(Rejection::BadClaim("tid"))?;
+        let tid = tid.filter(|t| is_guid(t)).ok_or(Rejection::BadClaim("tid"))?;
         if !iss.split('/').any(|segment| segment == tid) {
             return Err(Rejection::BadClaim("tid").into());
         }
         // Entra's v2 JWKS names the issuer each key signs for; honour it. A v1 token signed by
         // the same key carries the v1 issuer, which the v2 key metadata cannot name.
         if let Some(key_issuer) = &key.issuer {
-            let v1_token_with_v2_key_metadata = pattern.version == Some("1.0")
-                && key_issuer.trim_end_matches('/').ends_with("/v2.0");
-            let key_pattern = super::trusted_issuer::IssuerPattern {
-                template: key_issuer.clone(),
-                version: None,
-            };
+            let v1_token_with_v2_key_metadata =
+                version == Some("1.0") && key_issuer.trim_end_matches('/').ends_with("/v2.0");
+            let key_pattern = super::trusted_issuer::IssuerPattern { template: key_issuer.clone(), version: None };
             if !v1_token_with_v2_key_metadata && !key_pattern.matches(iss, Some(tid)) {
                 return Err(Rejection::UntrustedIssuer.into());
             }
@@ -164,7 +144,7 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
     }
 
     let ver = str_claim("ver")?;
-    if let Some(required) = pattern.version {
+    if let Some(required) = version {
         if ver != Some(required) {
             return Err(Rejection::VersionMismatch.into());
         }
@@ -177,20 +157,13 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
     let scopes = split_scopes(scp);
     let roles = string_array(claims, "roles")?;
     let groups = string_array(claims, "groups")?;
-    let groups_overage = claims
-        .get("_claim_names")
-        .and_then(|v| v.get("groups"))
-        .is_some();
+    let groups_overage = claims.get("_claim_names").and_then(|v| v.get("groups")).is_some();
 
     // ID tokens are not access tokens: they carry a nonce and neither scp nor roles.
-    if claims.get("nonce").is_some()
-        || (issuer.kind != IssuerKind::Oidc && scopes.is_empty() && roles.is_empty())
-    {
+    if claims.get("nonce").is_some() || (issuer.kind != IssuerKind::Oidc && scopes.is_empty() && roles.is_empty()) {
         return Err(Rejection::IdToken.into());
     }
-    let cae_capable = string_array(claims, "xms_cc")?
-        .iter()
-        .any(|c| &**c == "cp1");
+    let cae_capable = string_array(claims, "xms_cc")?.iter().any(|c| &**c == "cp1");
     let client_id = match str_claim("azp")? {
         Some(azp) => Some(azp),
         None => str_claim("appid")?,
@@ -198,11 +171,7 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
     let extra = ctx
         .extra_claims
         .iter()
-        .filter_map(|name| {
-            claims
-                .get(name)
-                .map(|v| (Box::from(name.as_str()), v.clone()))
-        })
+        .filter_map(|name| claims.get(name).map(|v| (Box::from(name.as_str()), v.clone())))
         .collect();
     Ok(VerifiedToken {
         issuer: issuer.name.clone(),
@@ -254,24 +223,14 @@ fn string_array(claims: &UniqueObject, name: &'static str) -> Result<Box<[Box<st
 }
 
 fn split_scopes(scp: Option<&str>) -> Box<[Box<str>]> {
-    scp.map(|s| {
-        s.split(' ')
-            .filter(|x| !x.is_empty())
-            .map(Box::from)
-            .collect()
-    })
-    .unwrap_or_default()
+    scp.map(|s| s.split(' ').filter(|x| !x.is_empty()).map(Box::from).collect()).unwrap_or_default()
 }
 
 /// Which algorithms a kind of issuer accepts by default.
 pub fn default_algorithms(kind: IssuerKind) -> Vec<JwsAlgorithm> {
     match kind {
         IssuerKind::Builtin | IssuerKind::Entra => vec![JwsAlgorithm::Rs256],
-        IssuerKind::Oidc => vec![
-            JwsAlgorithm::Rs256,
-            JwsAlgorithm::Ps256,
-            JwsAlgorithm::Es256,
-        ],
+        IssuerKind::Oidc => vec![JwsAlgorithm::Rs256, JwsAlgorithm::Ps256, JwsAlgorithm::Es256],
     }
 }
 

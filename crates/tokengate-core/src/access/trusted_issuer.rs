@@ -54,57 +54,62 @@ pub fn is_guid(text: &str) -> bool {
     text.len() == 36 && Uuid::parse_str(text).is_ok_and(|u| u.hyphenated().to_string() == text)
 }
 
+/// What an issuer's metadata says: the `iss` values it uses and its keys. Replaced as a whole
+/// when the metadata is refetched, so a request always sees one consistent version.
+#[derive(Default)]
+pub struct IssuerMaterial {
+    pub patterns: Vec<IssuerPattern>,
+    pub keys: KeySnapshot,
+}
+
+impl IssuerMaterial {
+    pub fn matching_pattern(&self, iss: &str, tid: Option<&str>) -> Option<&IssuerPattern> {
+        self.patterns.iter().find(|p| p.matches(iss, tid))
+    }
+}
+
 pub struct TrustedIssuer {
     pub name: Arc<str>,
     pub kind: IssuerKind,
-    pub patterns: Vec<IssuerPattern>,
     /// Tenant allow-list (`tid`); `None` accepts any tenant the patterns accept.
     pub tenants: Option<HashSet<String>>,
     pub algorithms: Vec<JwsAlgorithm>,
-    keys: ArcSwap<KeySnapshot>,
+    material: ArcSwap<IssuerMaterial>,
 }
 
 impl std::fmt::Debug for TrustedIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrustedIssuer")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
+        f.debug_struct("TrustedIssuer").field("name", &self.name).field("kind", &self.kind).finish_non_exhaustive()
     }
 }
 
 impl TrustedIssuer {
-    pub fn new(
-        name: &str,
-        kind: IssuerKind,
-        patterns: Vec<IssuerPattern>,
-        tenants: Option<HashSet<String>>,
-        algorithms: Vec<JwsAlgorithm>,
-    ) -> Self {
+    pub fn new(name: &str, kind: IssuerKind, tenants: Option<HashSet<String>>, algorithms: Vec<JwsAlgorithm>) -> Self {
         TrustedIssuer {
             name: Arc::from(name),
             kind,
-            patterns,
             tenants,
             algorithms,
-            keys: ArcSwap::from_pointee(KeySnapshot::default()),
+            material: ArcSwap::from_pointee(IssuerMaterial::default()),
         }
     }
 
-    pub fn keys(&self) -> arc_swap::Guard<Arc<KeySnapshot>> {
-        self.keys.load()
+    pub fn material(&self) -> Arc<IssuerMaterial> {
+        self.material.load_full()
     }
 
-    pub fn replace_keys(&self, snapshot: KeySnapshot) {
-        self.keys.store(Arc::new(snapshot));
+    pub fn replace_material(&self, material: IssuerMaterial) {
+        self.material.store(Arc::new(material));
+    }
+
+    /// Keeps the patterns, replaces the keys.
+    pub fn replace_keys(&self, keys: KeySnapshot) {
+        let patterns = self.material.load().patterns.clone();
+        self.material.store(Arc::new(IssuerMaterial { patterns, keys }));
     }
 
     pub fn has_keys(&self) -> bool {
-        !self.keys.load().keys.is_empty()
-    }
-
-    pub fn matching_pattern(&self, iss: &str, tid: Option<&str>) -> Option<&IssuerPattern> {
-        self.patterns.iter().find(|p| p.matches(iss, tid))
+        !self.material.load().keys.keys.is_empty()
     }
 }
 
@@ -115,15 +120,18 @@ pub struct TrustedIssuers {
 }
 
 impl TrustedIssuers {
-    /// The issuer and pattern an (unverified) `iss` + `tid` claim to come from.
+    /// The issuer an (unverified) `iss` + `tid` claim to come from, its current material and
+    /// the token version that `iss` stands for.
     pub fn find(
         &self,
         iss: &str,
         tid: Option<&str>,
-    ) -> Option<(&Arc<TrustedIssuer>, &IssuerPattern)> {
-        self.issuers
-            .iter()
-            .find_map(|i| i.matching_pattern(iss, tid).map(|p| (i, p)))
+    ) -> Option<(&Arc<TrustedIssuer>, Arc<IssuerMaterial>, Option<&'static str>)> {
+        self.issuers.iter().find_map(|i| {
+            let material = i.material();
+            let version = material.matching_pattern(iss, tid)?.version;
+            Some((i, material, version))
+        })
     }
 
     pub fn by_name(&self, name: &str) -> Option<&Arc<TrustedIssuer>> {
@@ -139,42 +147,21 @@ mod tests {
 
     #[test]
     fn template_substitutes_only_a_guid_tid() {
-        let p = IssuerPattern {
-            template: "https://login.example/{tenantid}/v2.0".into(),
-            version: Some("2.0"),
-        };
+        let p = IssuerPattern { template: "https://login.example/{tenantid}/v2.0".into(), version: Some("2.0") };
         assert!(p.matches(&format!("https://login.example/{TID}/v2.0"), Some(TID)));
         assert!(!p.matches(&format!("https://login.example/{TID}/v2.0"), None));
         assert!(
-            !p.matches(
-                &format!("https://login.example/{TID}/v2.0"),
-                Some("72f988bf-86f1-41af-91ab-2d7cd011db48")
-            ),
+            !p.matches(&format!("https://login.example/{TID}/v2.0"), Some("72f988bf-86f1-41af-91ab-2d7cd011db48")),
             "tid must be the one in iss"
         );
+        assert!(!p.matches("https://login.example/{tenantid}/v2.0", Some("{tenantid}")), "literal template refused");
+        assert!(!p.matches("https://login.example/contoso.com/v2.0", Some("contoso.com")));
         assert!(
-            !p.matches("https://login.example/{tenantid}/v2.0", Some("{tenantid}")),
-            "literal template refused"
-        );
-        assert!(!p.matches(
-            "https://login.example/contoso.com/v2.0",
-            Some("contoso.com")
-        ));
-        assert!(
-            !p.matches(
-                &format!("https://login.example/{}/v2.0", TID.to_uppercase()),
-                Some(&TID.to_uppercase())
-            ),
+            !p.matches(&format!("https://login.example/{}/v2.0", TID.to_uppercase()), Some(&TID.to_uppercase())),
             "non-canonical GUID"
         );
-        let fixed = IssuerPattern {
-            template: format!("https://login.example/{TID}/v2.0"),
-            version: Some("2.0"),
-        };
-        assert!(fixed.matches(
-            &format!("https://login.example/{TID}/v2.0"),
-            Some("anything")
-        ));
+        let fixed = IssuerPattern { template: format!("https://login.example/{TID}/v2.0"), version: Some("2.0") };
+        assert!(fixed.matches(&format!("https://login.example/{TID}/v2.0"), Some("anything")));
         assert!(!fixed.matches(&format!("https://login.example/{TID}/v2.0/"), Some(TID)));
     }
 }

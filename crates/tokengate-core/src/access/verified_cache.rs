@@ -17,10 +17,7 @@ pub struct VerifiedCache {
 
 impl VerifiedCache {
     pub fn new(capacity: usize) -> Self {
-        VerifiedCache {
-            entries: DashMap::with_capacity(capacity.min(65_536)),
-            capacity,
-        }
+        VerifiedCache { entries: DashMap::with_capacity(capacity.min(65_536)), capacity }
     }
 
     pub fn key(token: &str) -> [u8; 32] {
@@ -78,10 +75,7 @@ mod tests {
         assert_eq!(cache.len(), 2, "capacity holds");
         assert!(cache.get(&VerifiedCache::key("a"), 50, 0).is_some());
         assert!(cache.get(&VerifiedCache::key("c"), 50, 0).is_none());
-        assert!(
-            cache.get(&VerifiedCache::key("a"), 100, 0).is_none(),
-            "expired entries are not served"
-        );
+        assert!(cache.get(&VerifiedCache::key("a"), 100, 0).is_none(), "expired entries are not served");
         assert_eq!(cache.sweep(200, 0), 0);
     }
 }

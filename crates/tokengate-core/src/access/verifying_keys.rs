@@ -59,8 +59,7 @@ pub enum JwksError {
 /// Parses a JWKS document, keeping keys usable with `allowed` algorithms. Keys without `kid`,
 /// private or symmetric keys, and keys marked for encryption are skipped.
 pub fn parse_jwks(bytes: &[u8], allowed: &[JwsAlgorithm]) -> Result<KeySnapshot, JwksError> {
-    let doc: JwkDocument =
-        serde_json::from_slice(bytes).map_err(|e| JwksError::Document(e.to_string()))?;
+    let doc: JwkDocument = serde_json::from_slice(bytes).map_err(|e| JwksError::Document(e.to_string()))?;
     let mut keys = HashMap::new();
     for jwk in doc.keys {
         if let Some(key) = parse_jwk(&jwk, allowed) {
@@ -75,11 +74,8 @@ pub fn parse_jwks(bytes: &[u8], allowed: &[JwsAlgorithm]) -> Result<KeySnapshot,
 
 fn parse_jwk(jwk: &serde_json::Value, allowed: &[JwsAlgorithm]) -> Option<VerifyingKey> {
     let field = |name: &str| jwk.get(name).and_then(|v| v.as_str());
-    let kid = field("kid")
-        .filter(|k| !k.is_empty() && k.len() <= MAX_KID_LEN)?
-        .to_owned();
-    if field("use").is_some_and(|u| u != "sig") || jwk.get("d").is_some() || jwk.get("k").is_some()
-    {
+    let kid = field("kid").filter(|k| !k.is_empty() && k.len() <= MAX_KID_LEN)?.to_owned();
+    if field("use").is_some_and(|u| u != "sig") || jwk.get("d").is_some() || jwk.get("k").is_some() {
         return None;
     }
     let declared_alg = field("alg").and_then(JwsAlgorithm::parse);
@@ -88,16 +84,12 @@ fn parse_jwk(jwk: &serde_json::Value, allowed: &[JwsAlgorithm]) -> Option<Verify
         "RSA" => {
             let n = b64url_decode(field("n")?)?;
             let e = b64url_decode(field("e")?)?;
-            let spki =
-                AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(&RsaPublicKeyComponents {
-                    n: &n[..],
-                    e: &e[..],
-                })
-                .ok()?;
-            for alg in allowed
-                .iter()
-                .filter(|a| matches!(a, JwsAlgorithm::Rs256 | JwsAlgorithm::Ps256))
-            {
+            let spki = AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(&RsaPublicKeyComponents {
+                n: &n[..],
+                e: &e[..],
+            })
+            .ok()?;
+            for alg in allowed.iter().filter(|a| matches!(a, JwsAlgorithm::Rs256 | JwsAlgorithm::Ps256)) {
                 if declared_alg.is_some_and(|d| d != *alg) {
                     continue;
                 }
@@ -125,11 +117,7 @@ fn parse_jwk(jwk: &serde_json::Value, allowed: &[JwsAlgorithm]) -> Option<Verify
     if parsed.is_empty() {
         return None;
     }
-    Some(VerifyingKey {
-        kid,
-        issuer: field("issuer").map(str::to_owned),
-        parsed,
-    })
+    Some(VerifyingKey { kid, issuer: field("issuer").map(str::to_owned), parsed })
 }
 
 #[cfg(test)]
@@ -154,16 +142,10 @@ mod tests {
         assert_eq!(snapshot.keys.len(), 1);
         let k = snapshot.get(&key.kid).unwrap();
         assert!(k.verifier(JwsAlgorithm::Rs256).is_some());
-        assert!(
-            k.verifier(JwsAlgorithm::Ps256).is_none(),
-            "only allowed algorithms are parsed"
-        );
+        assert!(k.verifier(JwsAlgorithm::Ps256).is_none(), "only allowed algorithms are parsed");
         assert_eq!(k.issuer.as_deref(), Some("https://x/{tenantid}/v2.0"));
         assert!(snapshot.get(&"k".repeat(MAX_KID_LEN + 1)).is_none());
-        assert_eq!(
-            parse_jwks(b"{\"keys\":[]}", &[JwsAlgorithm::Rs256]).err(),
-            Some(JwksError::NoUsableKey)
-        );
+        assert_eq!(parse_jwks(b"{\"keys\":[]}", &[JwsAlgorithm::Rs256]).err(), Some(JwksError::NoUsableKey));
         assert!(parse_jwks(b"[]", &[JwsAlgorithm::Rs256]).is_err());
     }
 }

@@ -19,10 +19,7 @@ use client_assertion::{verify_client_assertion, AssertionContext, JWT_BEARER_ASS
 pub enum PresentedCredential {
     None,
     Secret(String),
-    Assertion {
-        assertion_type: String,
-        assertion: String,
-    },
+    Assertion { assertion_type: String, assertion: String },
 }
 
 /// How the client proved itself: Entra's `azpacr`/`appidacr`.
@@ -70,9 +67,7 @@ pub async fn authenticate_confidential_client(
     ctx: &ClientAuthContext<'_>,
 ) -> Result<AuthenticatedClient, OAuthError> {
     // Checked before any credential is looked at, so a locked-out guesser learns nothing more.
-    limits
-        .check(ctx.client_id, ctx.client_ip, ctx.now)
-        .map_err(OAuthError::rate_limited)?;
+    limits.check(ctx.client_id, ctx.client_ip, ctx.now).map_err(OAuthError::rate_limited)?;
     let result = authenticate(store, credential, ctx).await;
     if let Err(e) = &result {
         if e.error == "invalid_client" {
@@ -139,7 +134,13 @@ async fn authenticate(
             };
             let fingerprint = crate::encoding::sha256(assertion.as_bytes());
             let usage = store
-                .record_use(&format!("assertion:{}", app.app_id), &verified.jti, &fingerprint, verified.expires_at + ctx.skew, ctx.now)
+                .record_use(
+                    &format!("assertion:{}", app.app_id),
+                    &verified.jti,
+                    &fingerprint,
+                    verified.expires_at + ctx.skew,
+                    ctx.now,
+                )
                 .await
                 .map_err(backend)?;
             let replayed = match usage {
@@ -164,18 +165,12 @@ async fn authenticate(
 
 fn matching_secret_id(secret: &str, stored: &[crate::directory::ClientSecret]) -> Option<Uuid> {
     let hash = crate::secrets::hash_secret(secret);
-    stored
-        .iter()
-        .find(|s| s.secret_hash == hash)
-        .map(|s| s.key_id)
+    stored.iter().find(|s| s.secret_hash == hash).map(|s| s.key_id)
 }
 
 /// The client app as visible from the request's tenant; `None` when it does not exist there
 /// (callers must answer exactly as for a wrong credential).
-async fn find_client(
-    store: &dyn Store,
-    ctx: &ClientAuthContext<'_>,
-) -> Result<Option<AppRegistration>, OAuthError> {
+async fn find_client(store: &dyn Store, ctx: &ClientAuthContext<'_>) -> Result<Option<AppRegistration>, OAuthError> {
     let Ok(app_id) = Uuid::parse_str(ctx.client_id) else {
         return Ok(None);
     };
@@ -188,10 +183,7 @@ async fn find_client(
     if app.tenant_id == ctx.tenant.id {
         return Ok(Some(app));
     }
-    let sp = store
-        .service_principal(ctx.tenant.id, app.app_id)
-        .await
-        .map_err(backend)?;
+    let sp = store.service_principal(ctx.tenant.id, app.app_id).await.map_err(backend)?;
     Ok(sp.map(|_| app))
 }
 

@@ -34,12 +34,7 @@ pub async fn issue(
     parameter: ResourceParameter<'_>,
     now: UnixTime,
 ) -> Result<IssuedAccessToken, OAuthError> {
-    let Issuer {
-        store,
-        keys,
-        settings,
-        base_url,
-    } = *issuer;
+    let Issuer { store, keys, settings, base_url } = *issuer;
     let identifier = match parameter {
         ResourceParameter::Scope(scope) => client_credentials_resource(scope)?,
         ResourceParameter::Resource(resource) if !resource.is_empty() => resource.to_owned(),
@@ -61,25 +56,18 @@ pub async fn issue(
             ),
         )
     })?;
-    let principal = store
-        .service_principal(tenant.id, client.app.app_id)
-        .await
-        .map_err(backend)?
-        .ok_or_else(|| {
-            OAuthError::new(
-                400,
-                "unauthorized_client",
-                codes::APP_NOT_FOUND,
-                format!(
-                    "Application with identifier '{}' was not found in the directory '{}'.",
-                    client.app.app_id, tenant.id
-                ),
-            )
-        })?;
-    let grants = store
-        .app_role_grants(principal.object_id, Some(resource.app_id))
-        .await
-        .map_err(backend)?;
+    let principal = store.service_principal(tenant.id, client.app.app_id).await.map_err(backend)?.ok_or_else(|| {
+        OAuthError::new(
+            400,
+            "unauthorized_client",
+            codes::APP_NOT_FOUND,
+            format!(
+                "Application with identifier '{}' was not found in the directory '{}'.",
+                client.app.app_id, tenant.id
+            ),
+        )
+    })?;
+    let grants = store.app_role_grants(principal.object_id, Some(resource.app_id)).await.map_err(backend)?;
     let roles = granted_application_roles(&resource, grants.iter().map(|g| g.app_role_id));
 
     let version = resource.token_version();
@@ -111,12 +99,7 @@ pub async fn issue(
         .active
         .sign_jwt(&claims, version == TokenVersion::V1)
         .map_err(|e| OAuthError::server_error(format!("signing failed: {e}")))?;
-    Ok(IssuedAccessToken {
-        access_token,
-        expires_in: lifetime,
-        claims,
-        resource_app_id: resource.app_id,
-    })
+    Ok(IssuedAccessToken { access_token, expires_in: lifetime, claims, resource_app_id: resource.app_id })
 }
 
 /// The resource an identifier (App ID URI or client id) names, if it is visible in `tenant`.
@@ -126,30 +109,18 @@ async fn find_resource(
     identifier: &str,
 ) -> Result<Option<AppRegistration>, OAuthError> {
     let trimmed = identifier.trim_end_matches('/');
-    let by_guid = Uuid::parse_str(trimmed).ok().or_else(|| {
-        trimmed
-            .strip_prefix("api://")
-            .and_then(|g| Uuid::parse_str(g).ok())
-    });
+    let by_guid =
+        Uuid::parse_str(trimmed).ok().or_else(|| trimmed.strip_prefix("api://").and_then(|g| Uuid::parse_str(g).ok()));
     let app = match by_guid {
         Some(id) => store.app(id).await.map_err(backend)?,
         None => None,
     };
     let app = match app {
         Some(app) => Some(app),
-        None => store
-            .app_by_identifier_uri(tenant.id, trimmed)
-            .await
-            .map_err(backend)?,
+        None => store.app_by_identifier_uri(tenant.id, trimmed).await.map_err(backend)?,
     };
     let Some(app) = app else { return Ok(None) };
-    if app.tenant_id == tenant.id
-        || store
-            .service_principal(tenant.id, app.app_id)
-            .await
-            .map_err(backend)?
-            .is_some()
-    {
+    if app.tenant_id == tenant.id || store.service_principal(tenant.id, app.app_id).await.map_err(backend)?.is_some() {
         Ok(Some(app))
     } else {
         Ok(None)
@@ -158,19 +129,13 @@ async fn find_resource(
 
 /// Values of the enabled application-assignable roles among `granted` role ids, in the
 /// resource's declaration order.
-pub fn granted_application_roles(
-    resource: &AppRegistration,
-    granted: impl Iterator<Item = Uuid>,
-) -> Vec<String> {
+pub fn granted_application_roles(resource: &AppRegistration, granted: impl Iterator<Item = Uuid>) -> Vec<String> {
     let granted: Vec<Uuid> = granted.collect();
     resource
         .app_roles
         .iter()
         .filter(|r| {
-            r.enabled
-                && r.allowed_member_types
-                    .contains(&AllowedMemberType::Application)
-                && granted.contains(&r.id)
+            r.enabled && r.allowed_member_types.contains(&AllowedMemberType::Application) && granted.contains(&r.id)
         })
         .map(|r| r.value.clone())
         .collect()
@@ -202,12 +167,7 @@ mod tests {
                 role(1, "A", true, vec![AllowedMemberType::Application]),
                 role(2, "B", false, vec![AllowedMemberType::Application]),
                 role(3, "C", true, vec![AllowedMemberType::User]),
-                role(
-                    4,
-                    "D",
-                    true,
-                    vec![AllowedMemberType::User, AllowedMemberType::Application],
-                ),
+                role(4, "D", true, vec![AllowedMemberType::User, AllowedMemberType::Application]),
                 role(5, "E", true, vec![AllowedMemberType::Application]),
             ],
             redirect_uris: vec![],
@@ -216,9 +176,6 @@ mod tests {
             created_at: 0,
         };
         let granted = [1, 2, 3, 4].map(Uuid::from_u128);
-        assert_eq!(
-            granted_application_roles(&app, granted.into_iter()),
-            vec!["A", "D"]
-        );
+        assert_eq!(granted_application_roles(&app, granted.into_iter()), vec!["A", "D"]);
     }
 }

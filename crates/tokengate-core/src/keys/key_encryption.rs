@@ -25,9 +25,7 @@ pub enum SealError {
 impl KeyEncryptionKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
         let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| SealError::BadKeyLength)?;
-        Ok(KeyEncryptionKey {
-            key: LessSafeKey::new(unbound),
-        })
+        Ok(KeyEncryptionKey { key: LessSafeKey::new(unbound) })
     }
 
     pub fn generate_bytes() -> [u8; 32] {
@@ -40,11 +38,7 @@ impl KeyEncryptionKey {
         let nonce_bytes = random_bytes::<NONCE_LEN>();
         let mut buf = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::from(label.as_bytes()),
-                &mut buf,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(label.as_bytes()), &mut buf)
             .map_err(|_| SealError::Seal)?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + buf.len());
         out.push(VERSION);
@@ -62,11 +56,7 @@ impl KeyEncryptionKey {
         let mut buf = sealed[1 + NONCE_LEN..].to_vec();
         let plain = self
             .key
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::from(label.as_bytes()),
-                &mut buf,
-            )
+            .open_in_place(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(label.as_bytes()), &mut buf)
             .map_err(|_| SealError::Open)?;
         Ok(plain.to_vec())
     }
@@ -82,11 +72,7 @@ mod tests {
         let sealed = kek.seal("kid1", b"private").unwrap();
         assert!(!sealed.windows(7).any(|w| w == b"private"));
         assert_eq!(kek.open("kid1", &sealed).unwrap(), b"private");
-        assert_eq!(
-            kek.open("kid2", &sealed),
-            Err(SealError::Open),
-            "label is bound"
-        );
+        assert_eq!(kek.open("kid2", &sealed), Err(SealError::Open), "label is bound");
         let other = KeyEncryptionKey::from_bytes(&[8u8; 32]).unwrap();
         assert_eq!(other.open("kid1", &sealed), Err(SealError::Open));
         let mut tampered = sealed.clone();

@@ -21,14 +21,7 @@ impl KeySet {
     /// tenant issuer or the `{tenantid}` template for `common`); `None` omits it (v1 keys).
     pub fn jwks(&self, issuer: Option<&str>) -> JwkSet {
         JwkSet {
-            keys: self
-                .published
-                .iter()
-                .map(|k| Jwk {
-                    issuer: issuer.map(str::to_owned),
-                    ..k.jwk.clone()
-                })
-                .collect(),
+            keys: self.published.iter().map(|k| Jwk { issuer: issuer.map(str::to_owned), ..k.jwk.clone() }).collect(),
         }
     }
 }
@@ -39,13 +32,7 @@ pub struct KeyRing {
 
 impl KeyRing {
     pub fn new(active: Arc<SigningKey>, published: Vec<Arc<SigningKey>>) -> Self {
-        KeyRing {
-            current: ArcSwap::from_pointee(KeySet {
-                active,
-                published,
-                generation: 1,
-            }),
-        }
+        KeyRing { current: ArcSwap::from_pointee(KeySet { active, published, generation: 1 }) }
     }
 
     pub fn current(&self) -> Arc<KeySet> {
@@ -57,20 +44,12 @@ impl KeyRing {
         let old = self.current.load();
         let same = old.active.kid == active.kid
             && old.published.len() == published.len()
-            && old
-                .published
-                .iter()
-                .zip(&published)
-                .all(|(a, b)| a.kid == b.kid);
+            && old.published.iter().zip(&published).all(|(a, b)| a.kid == b.kid);
         if same {
             return false;
         }
         let generation = old.generation + 1;
-        self.current.store(Arc::new(KeySet {
-            active,
-            published,
-            generation,
-        }));
+        self.current.store(Arc::new(KeySet { active, published, generation }));
         true
     }
 }

@@ -21,22 +21,11 @@ pub struct RotationPlan {
 
 /// `max_token_lifetime` is the longest lifetime of anything the active key may have signed,
 /// plus clock skew.
-pub fn plan_rotation(
-    keys: &[StoredSigningKey],
-    now: UnixTime,
-    max_token_lifetime: i64,
-) -> RotationPlan {
-    let next = keys
-        .iter()
-        .filter(|k| k.state == KeyState::Next)
-        .max_by_key(|k| k.created_at);
+pub fn plan_rotation(keys: &[StoredSigningKey], now: UnixTime, max_token_lifetime: i64) -> RotationPlan {
+    let next = keys.iter().filter(|k| k.state == KeyState::Next).max_by_key(|k| k.created_at);
     RotationPlan {
         promote: next.map(|k| k.kid.clone()),
-        retire: keys
-            .iter()
-            .filter(|k| k.state == KeyState::Active)
-            .map(|k| k.kid.clone())
-            .collect(),
+        retire: keys.iter().filter(|k| k.state == KeyState::Active).map(|k| k.kid.clone()).collect(),
         retire_after: now + max_token_lifetime,
         drop: expired_retired(keys, now),
         publish_new_next: true,
@@ -55,12 +44,7 @@ pub fn expired_retired(keys: &[StoredSigningKey], now: UnixTime) -> Vec<String> 
 mod tests {
     use super::*;
 
-    fn key(
-        kid: &str,
-        state: KeyState,
-        created_at: UnixTime,
-        retire_after: Option<UnixTime>,
-    ) -> StoredSigningKey {
+    fn key(kid: &str, state: KeyState, created_at: UnixTime, retire_after: Option<UnixTime>) -> StoredSigningKey {
         StoredSigningKey {
             kid: kid.into(),
             state,

@@ -41,9 +41,7 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -62,8 +60,7 @@ impl SigningKey {
     }
 
     pub fn from_parts(pkcs8: &[u8], cert_der: &[u8]) -> Result<SigningKey, KeyError> {
-        let key_pair =
-            RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| KeyError::Rejected(e.to_string()))?;
+        let key_pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| KeyError::Rejected(e.to_string()))?;
         let (n, e) = rsa_public_components(cert_der)?;
         let kid = b64url(sha1(cert_der));
         let jwk = Jwk {
@@ -77,9 +74,7 @@ impl SigningKey {
             issuer: None,
         };
         let header_v2 = b64url(format!(r#"{{"typ":"JWT","alg":"RS256","kid":"{kid}"}}"#));
-        let header_v1 = b64url(format!(
-            r#"{{"typ":"JWT","alg":"RS256","x5t":"{kid}","kid":"{kid}"}}"#
-        ));
+        let header_v1 = b64url(format!(r#"{{"typ":"JWT","alg":"RS256","x5t":"{kid}","kid":"{kid}"}}"#));
         Ok(SigningKey {
             kid,
             cert_der: cert_der.to_vec(),
@@ -94,60 +89,32 @@ impl SigningKey {
     /// Signs `claims` as a compact JWS (RS256). `v1_header` adds `x5t` as Entra's v1 tokens do.
     pub fn sign_jwt<C: Serialize>(&self, claims: &C, v1_header: bool) -> Result<String, KeyError> {
         let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Serialize(e.to_string()))?;
-        let header = if v1_header {
-            &self.header_v1
-        } else {
-            &self.header_v2
-        };
+        let header = if v1_header { &self.header_v1 } else { &self.header_v2 };
         let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 350);
         token.push_str(header);
         token.push('.');
-        base64::Engine::encode_string(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            &payload,
-            &mut token,
-        );
+        base64::Engine::encode_string(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &payload, &mut token);
         let mut signature = vec![0u8; self.key_pair.public_modulus_len()];
         self.key_pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &self.rng,
-                token.as_bytes(),
-                &mut signature,
-            )
+            .sign(&RSA_PKCS1_SHA256, &self.rng, token.as_bytes(), &mut signature)
             .map_err(|_| KeyError::Sign)?;
         token.push('.');
-        base64::Engine::encode_string(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            &signature,
-            &mut token,
-        );
+        base64::Engine::encode_string(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &signature, &mut token);
         Ok(token)
     }
 }
 
 /// Self-signed certificate for `pkcs8`, valid from a day before `now` for five years.
-pub fn self_signed_certificate(
-    pkcs8: &[u8],
-    common_name: &str,
-    now: UnixTime,
-) -> Result<Vec<u8>, KeyError> {
-    let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
-        &rustls_pki_types_pkcs8(pkcs8),
-        &rcgen::PKCS_RSA_SHA256,
-    )
-    .map_err(|e| KeyError::Certificate(e.to_string()))?;
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
+pub fn self_signed_certificate(pkcs8: &[u8], common_name: &str, now: UnixTime) -> Result<Vec<u8>, KeyError> {
+    let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&rustls_pki_types_pkcs8(pkcs8), &rcgen::PKCS_RSA_SHA256)
         .map_err(|e| KeyError::Certificate(e.to_string()))?;
+    let mut params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| KeyError::Certificate(e.to_string()))?;
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, common_name);
+    params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
     params.not_before = unix_to_offset(now - 86_400)?;
     params.not_after = unix_to_offset(now + 5 * 365 * 86_400)?;
-    let cert = params
-        .self_signed(&key)
-        .map_err(|e| KeyError::Certificate(e.to_string()))?;
+    let cert = params.self_signed(&key).map_err(|e| KeyError::Certificate(e.to_string()))?;
     Ok(cert.der().to_vec())
 }
 
@@ -161,21 +128,18 @@ pub(crate) fn unix_to_offset(t: UnixTime) -> Result<time::OffsetDateTime, KeyErr
 
 /// RSA modulus and exponent (big-endian, no leading zeros) of a certificate's public key.
 pub fn rsa_public_components(cert_der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), KeyError> {
-    let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
-        .map_err(|e| KeyError::Certificate(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(cert_der).map_err(|e| KeyError::Certificate(e.to_string()))?;
     match cert.public_key().parsed() {
-        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => Ok((
-            strip_leading_zeros(rsa.modulus).to_vec(),
-            strip_leading_zeros(rsa.exponent).to_vec(),
-        )),
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
+            Ok((strip_leading_zeros(rsa.modulus).to_vec(), strip_leading_zeros(rsa.exponent).to_vec()))
+        }
         _ => Err(KeyError::Certificate("not an RSA public key".into())),
     }
 }
 
 /// PKCS#1 `RSAPublicKey` DER of a certificate (what aws-lc-rs verifies with).
 pub fn rsa_public_key_der(cert_der: &[u8]) -> Result<Vec<u8>, KeyError> {
-    let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
-        .map_err(|e| KeyError::Certificate(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(cert_der).map_err(|e| KeyError::Certificate(e.to_string()))?;
     Ok(cert.public_key().subject_public_key.data.to_vec())
 }
 

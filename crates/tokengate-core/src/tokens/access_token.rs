@@ -41,20 +41,12 @@ pub fn app_only_claims(t: AppOnlyToken<'_>, settings: &TokenSettings) -> AccessT
         appidacr: if v1 { acr.clone() } else { None },
         azp: if v1 { None } else { client },
         azpacr: if v1 { None } else { acr },
-        idp: if v1 {
-            Some(issuer_v1(t.base_url, t.tenant_id))
-        } else {
-            None
-        },
+        idp: if v1 { Some(issuer_v1(t.base_url, t.tenant_id)) } else { None },
         idtyp: None,
         name: None,
         oid: t.service_principal_oid.to_owned(),
         rh: format!("1.A{}.", opaque(40)),
-        roles: if t.roles.is_empty() {
-            None
-        } else {
-            Some(t.roles)
-        },
+        roles: if t.roles.is_empty() { None } else { Some(t.roles) },
         scp: None,
         sub: t.service_principal_oid.to_owned(),
         tid: t.tenant_id.to_owned(),

@@ -17,29 +17,21 @@ pub struct TokenSettings {
 
 impl Default for TokenSettings {
     fn default() -> Self {
-        TokenSettings {
-            access_token_lifetime_min: 3600,
-            access_token_lifetime_max: 5400,
-            clock_skew: 300,
-        }
+        TokenSettings { access_token_lifetime_min: 3600, access_token_lifetime_max: 5400, clock_skew: 300 }
     }
 }
 
 impl TokenSettings {
     /// Entra allows 10 minutes to 1 day.
     pub fn validate(&self) -> Result<(), String> {
-        let (min, max) = (
-            self.access_token_lifetime_min,
-            self.access_token_lifetime_max,
-        );
+        let (min, max) = (self.access_token_lifetime_min, self.access_token_lifetime_max);
         if !(600..=86_400).contains(&min) || !(600..=86_400).contains(&max) || min > max {
-            return Err(format!("access token lifetime must lie within 600..=86400 s with min <= max (got {min}..{max})"));
+            return Err(format!(
+                "access token lifetime must lie within 600..=86400 s with min <= max (got {min}..{max})"
+            ));
         }
         if !(0..=3600).contains(&self.clock_skew) {
-            return Err(format!(
-                "clock skew must lie within 0..=3600 s (got {})",
-                self.clock_skew
-            ));
+            return Err(format!("clock skew must lie within 0..=3600 s (got {})", self.clock_skew));
         }
         Ok(())
     }
@@ -51,8 +43,7 @@ impl TokenSettings {
 
     pub fn draw_lifetime(&self) -> i64 {
         use rand::Rng;
-        rand::thread_rng()
-            .gen_range(self.access_token_lifetime_min..=self.access_token_lifetime_max)
+        rand::thread_rng().gen_range(self.access_token_lifetime_min..=self.access_token_lifetime_max)
     }
 }
 

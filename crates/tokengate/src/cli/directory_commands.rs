@@ -157,9 +157,7 @@ fn err(e: impl std::fmt::Display) -> String {
 pub async fn tenant(store: &Arc<dyn Store>, command: TenantCommand) -> Result<(), String> {
     match command {
         TenantCommand::Create { name, domains } => {
-            let t = admin::create_tenant(store.as_ref(), &name, &domains, now())
-                .await
-                .map_err(err)?;
+            let t = admin::create_tenant(store.as_ref(), &name, &domains, now()).await.map_err(err)?;
             println!("tenant {} created ({})", t.id, t.domains.join(", "));
         }
         TenantCommand::List => {
@@ -172,23 +170,14 @@ pub async fn tenant(store: &Arc<dyn Store>, command: TenantCommand) -> Result<()
 }
 
 fn parse_redirect(text: &str) -> Result<RedirectUri, String> {
-    let (platform, uri) = text
-        .split_once('=')
-        .ok_or_else(|| format!("redirect URI '{text}' must be PLATFORM=URI"))?;
+    let (platform, uri) = text.split_once('=').ok_or_else(|| format!("redirect URI '{text}' must be PLATFORM=URI"))?;
     let platform = match platform {
         "web" => RedirectPlatform::Web,
         "spa" => RedirectPlatform::Spa,
         "public" => RedirectPlatform::PublicClient,
-        other => {
-            return Err(format!(
-                "unknown redirect platform '{other}' (web, spa, public)"
-            ))
-        }
+        other => return Err(format!("unknown redirect platform '{other}' (web, spa, public)")),
     };
-    Ok(RedirectUri {
-        platform,
-        uri: uri.to_owned(),
-    })
+    Ok(RedirectUri { platform, uri: uri.to_owned() })
 }
 
 pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), String> {
@@ -206,10 +195,7 @@ pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), Stri
         } => {
             let sign_in_audience = SignInAudience::parse(&audience)
                 .ok_or_else(|| format!("unknown audience '{audience}' (single, multi)"))?;
-            let redirect_uris = redirect_uris
-                .iter()
-                .map(|r| parse_redirect(r))
-                .collect::<Result<Vec<_>, _>>()?;
+            let redirect_uris = redirect_uris.iter().map(|r| parse_redirect(r)).collect::<Result<Vec<_>, _>>()?;
             let new = NewApp {
                 display_name: name,
                 identifier_uris,
@@ -219,72 +205,38 @@ pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), Stri
                 redirect_uris,
                 single_use_client_assertions: single_use_assertions,
             };
-            let (app, sp) = admin::create_app(store, tenant, new, now())
-                .await
-                .map_err(err)?;
-            println!(
-                "app {} created (service principal {})",
-                app.app_id, sp.object_id
-            );
+            let (app, sp) = admin::create_app(store, tenant, new, now()).await.map_err(err)?;
+            println!("app {} created (service principal {})", app.app_id, sp.object_id);
         }
         AppCommand::List { tenant } => {
             for a in store.apps(tenant).await.map_err(err)? {
-                println!(
-                    "{}  {}  {}",
-                    a.app_id,
-                    a.display_name,
-                    a.identifier_uris.join(",")
-                );
+                println!("{}  {}  {}", a.app_id, a.display_name, a.identifier_uris.join(","));
             }
         }
         AppCommand::Show { app_id } => {
-            let app = store
-                .app(app_id)
-                .await
-                .map_err(err)?
-                .ok_or_else(|| format!("app {app_id} not found"))?;
+            let app = store.app(app_id).await.map_err(err)?.ok_or_else(|| format!("app {app_id} not found"))?;
             println!("{}", serde_json::to_string_pretty(&app).map_err(err)?);
         }
         AppCommand::Provision { app_id, tenant } => {
-            let sp = admin::provision_service_principal(store, tenant, app_id, now())
-                .await
-                .map_err(err)?;
-            println!(
-                "service principal {} of app {app_id} created in tenant {tenant}",
-                sp.object_id
-            );
+            let sp = admin::provision_service_principal(store, tenant, app_id, now()).await.map_err(err)?;
+            println!("service principal {} of app {app_id} created in tenant {tenant}", sp.object_id);
         }
-        AppCommand::AddScope {
-            app_id,
-            value,
-            display_name,
-        } => {
+        AppCommand::AddScope { app_id, value, display_name } => {
             let display = display_name.unwrap_or_else(|| value.clone());
-            let scope = admin::add_scope(store, app_id, &value, &display, now())
-                .await
-                .map_err(err)?;
+            let scope = admin::add_scope(store, app_id, &value, &display, now()).await.map_err(err)?;
             println!("scope {} added ({})", scope.value, scope.id);
         }
-        AppCommand::AddRole {
-            app_id,
-            value,
-            display_name,
-            members,
-        } => {
+        AppCommand::AddRole { app_id, value, display_name, members } => {
             let mut allowed = Vec::new();
             for m in members.split(',').map(str::trim) {
                 allowed.push(match m {
                     "application" => AllowedMemberType::Application,
                     "user" => AllowedMemberType::User,
-                    other => {
-                        return Err(format!("unknown member type '{other}' (application, user)"))
-                    }
+                    other => return Err(format!("unknown member type '{other}' (application, user)")),
                 });
             }
             let display = display_name.unwrap_or_else(|| value.clone());
-            let role = admin::add_app_role(store, app_id, &value, &display, allowed, now())
-                .await
-                .map_err(err)?;
+            let role = admin::add_app_role(store, app_id, &value, &display, allowed, now()).await.map_err(err)?;
             println!("app role {} added ({})", role.value, role.id);
         }
     }
@@ -295,21 +247,13 @@ pub async fn secret(store: &Arc<dyn Store>, command: SecretCommand) -> Result<()
     let store = store.as_ref();
     match command {
         SecretCommand::Create { app_id, name, days } => {
-            let created = admin::create_secret(store, app_id, &name, days, now())
-                .await
-                .map_err(err)?;
-            println!(
-                "secret {} created, expires at {} (unix)",
-                created.secret.key_id, created.secret.expires_at
-            );
+            let created = admin::create_secret(store, app_id, &name, days, now()).await.map_err(err)?;
+            println!("secret {} created, expires at {} (unix)", created.secret.key_id, created.secret.expires_at);
             println!("value (shown once, store it now): {}", created.value);
         }
         SecretCommand::List { app_id } => {
             for s in store.secrets(app_id).await.map_err(err)? {
-                println!(
-                    "{}  {}  hint {}...  expires {}",
-                    s.key_id, s.display_name, s.hint, s.expires_at
-                );
+                println!("{}  {}  hint {}...  expires {}", s.key_id, s.display_name, s.hint, s.expires_at);
             }
         }
         SecretCommand::Delete { app_id, key_id } => {
@@ -319,10 +263,7 @@ pub async fn secret(store: &Arc<dyn Store>, command: SecretCommand) -> Result<()
                 serde_json::json!({"app_id": app_id, "key_id": key_id}),
                 now(),
             );
-            store
-                .delete_secret(app_id, key_id, &audit)
-                .await
-                .map_err(err)?;
+            store.delete_secret(app_id, key_id, &audit).await.map_err(err)?;
             println!("secret {key_id} deleted");
         }
     }
@@ -338,14 +279,8 @@ pub async fn cert(store: &Arc<dyn Store>, command: CertCommand) -> Result<(), St
                 .next()
                 .ok_or_else(|| format!("{} holds no CERTIFICATE", pem.display()))?
                 .map_err(|e| format!("{}: {e}", pem.display()))?;
-            let cert = admin::add_certificate(store, app_id, &name, der.as_ref(), now())
-                .await
-                .map_err(err)?;
-            println!(
-                "certificate {} added, thumbprint {}",
-                cert.key_id,
-                hex_upper(&cert.thumbprint_sha1)
-            );
+            let cert = admin::add_certificate(store, app_id, &name, der.as_ref(), now()).await.map_err(err)?;
+            println!("certificate {} added, thumbprint {}", cert.key_id, hex_upper(&cert.thumbprint_sha1));
         }
         CertCommand::List { app_id } => {
             for c in store.certificates(app_id).await.map_err(err)? {
@@ -365,10 +300,7 @@ pub async fn cert(store: &Arc<dyn Store>, command: CertCommand) -> Result<(), St
                 serde_json::json!({"app_id": app_id, "key_id": key_id}),
                 now(),
             );
-            store
-                .delete_certificate(app_id, key_id, &audit)
-                .await
-                .map_err(err)?;
+            store.delete_certificate(app_id, key_id, &audit).await.map_err(err)?;
             println!("certificate {key_id} deleted");
         }
     }
@@ -378,15 +310,8 @@ pub async fn cert(store: &Arc<dyn Store>, command: CertCommand) -> Result<(), St
 pub async fn grant(store: &Arc<dyn Store>, command: GrantCommand) -> Result<(), String> {
     let store = store.as_ref();
     match command {
-        GrantCommand::AppRole {
-            tenant,
-            client,
-            resource,
-            role,
-        } => {
-            let g = admin::grant_app_role(store, tenant, client, resource, &role, now())
-                .await
-                .map_err(err)?;
+        GrantCommand::AppRole { tenant, client, resource, role } => {
+            let g = admin::grant_app_role(store, tenant, client, resource, &role, now()).await.map_err(err)?;
             println!("grant {} created: {role} on {resource} to {client}", g.id);
         }
         GrantCommand::List { tenant, client } => {
@@ -395,21 +320,12 @@ pub async fn grant(store: &Arc<dyn Store>, command: GrantCommand) -> Result<(), 
                 .await
                 .map_err(err)?
                 .ok_or_else(|| format!("app {client} has no service principal in {tenant}"))?;
-            for g in store
-                .app_role_grants(sp.object_id, None)
-                .await
-                .map_err(err)?
-            {
+            for g in store.app_role_grants(sp.object_id, None).await.map_err(err)? {
                 let role = store
                     .app(g.resource_app_id)
                     .await
                     .map_err(err)?
-                    .and_then(|app| {
-                        app.app_roles
-                            .iter()
-                            .find(|r| r.id == g.app_role_id)
-                            .map(|r| r.value.clone())
-                    })
+                    .and_then(|app| app.app_roles.iter().find(|r| r.id == g.app_role_id).map(|r| r.value.clone()))
                     .unwrap_or_else(|| g.app_role_id.to_string());
                 println!("{}  {}  on {}", g.id, role, g.resource_app_id);
             }
@@ -421,10 +337,7 @@ pub async fn grant(store: &Arc<dyn Store>, command: GrantCommand) -> Result<(), 
                 serde_json::json!({"grant_id": grant_id}),
                 now(),
             );
-            store
-                .delete_app_role_grant(grant_id, &audit)
-                .await
-                .map_err(err)?;
+            store.delete_app_role_grant(grant_id, &audit).await.map_err(err)?;
             println!("grant {grant_id} revoked");
         }
     }

@@ -20,35 +20,26 @@ pub enum KeyCommand {
     Remove { kid: String },
 }
 
-pub async fn keys(
-    store: &Arc<dyn Store>,
-    kek: Option<KeyEncryptionKey>,
-    command: KeyCommand,
-) -> Result<(), String> {
+pub async fn keys(store: &Arc<dyn Store>, kek: Option<KeyEncryptionKey>, command: KeyCommand) -> Result<(), String> {
     let need_kek = || {
-        kek.as_ref().ok_or("this command needs the key-encryption key (TOKENGATE_KEY_ENCRYPTION_KEY, --config or --dev-dir)")
+        kek.as_ref()
+            .ok_or("this command needs the key-encryption key (TOKENGATE_KEY_ENCRYPTION_KEY, --config or --dev-dir)")
     };
     let max_age = TokenSettings::default().max_token_age();
     match command {
         KeyCommand::List => {
             for k in store.signing_keys().await.map_err(|e| e.to_string())? {
-                let until = k
-                    .retire_after
-                    .map(|t| format!("  published until {t}"))
-                    .unwrap_or_default();
+                let until = k.retire_after.map(|t| format!("  published until {t}")).unwrap_or_default();
                 println!("{}  {}{}", k.kid, k.state.as_str(), until);
             }
         }
         KeyCommand::Rotate => {
-            let active = signing_keys::rotate(store.as_ref(), need_kek()?, max_age, now())
-                .await
-                .map_err(|e| e.to_string())?;
+            let active =
+                signing_keys::rotate(store.as_ref(), need_kek()?, max_age, now()).await.map_err(|e| e.to_string())?;
             println!("rotated: {active} is now active; running issuers pick it up within their reload period");
         }
         KeyCommand::Remove { kid } => {
-            signing_keys::remove(store.as_ref(), need_kek()?, &kid, max_age, now())
-                .await
-                .map_err(|e| e.to_string())?;
+            signing_keys::remove(store.as_ref(), need_kek()?, &kid, max_age, now()).await.map_err(|e| e.to_string())?;
             println!("key {kid} removed");
         }
     }

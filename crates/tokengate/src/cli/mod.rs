@@ -119,9 +119,7 @@ pub enum Command {
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOKENGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -130,36 +128,15 @@ pub fn init_logging(format: LogFormat) {
 
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Dev {
-            data_dir,
-            issuer_port,
-            gateway_port,
-            admin_port,
-        } => {
-            dev::run(dev::DevOptions {
-                data_dir,
-                issuer_port,
-                gateway_port,
-                admin_port,
-            })
-            .await
+        Command::Dev { data_dir, issuer_port, gateway_port, admin_port } => {
+            dev::run(dev::DevOptions { data_dir, issuer_port, gateway_port, admin_port }).await
         }
         Command::Serve { config, check } => serve(config, check).await,
-        Command::Tenant { store, command } => {
-            directory_commands::tenant(&open(&store).await?.0, command).await
-        }
-        Command::App { store, command } => {
-            directory_commands::app(&open(&store).await?.0, command).await
-        }
-        Command::Secret { store, command } => {
-            directory_commands::secret(&open(&store).await?.0, command).await
-        }
-        Command::Cert { store, command } => {
-            directory_commands::cert(&open(&store).await?.0, command).await
-        }
-        Command::Grant { store, command } => {
-            directory_commands::grant(&open(&store).await?.0, command).await
-        }
+        Command::Tenant { store, command } => directory_commands::tenant(&open(&store).await?.0, command).await,
+        Command::App { store, command } => directory_commands::app(&open(&store).await?.0, command).await,
+        Command::Secret { store, command } => directory_commands::secret(&open(&store).await?.0, command).await,
+        Command::Cert { store, command } => directory_commands::cert(&open(&store).await?.0, command).await,
+        Command::Grant { store, command } => directory_commands::grant(&open(&store).await?.0, command).await,
         Command::Keys { store, command } => {
             let (store, kek) = open(&store).await?;
             key_commands::keys(&store, kek, command).await
@@ -169,22 +146,14 @@ pub async fn run(cli: Cli) -> Result<(), String> {
 
 async fn serve(path: PathBuf, check_only: bool) -> Result<(), String> {
     let cfg = config::load(&path, &|name| std::env::var(name).ok()).map_err(|problems| {
-        format!(
-            "{} has {} problem(s):\n  - {}",
-            path.display(),
-            problems.len(),
-            problems.join("\n  - ")
-        )
+        format!("{} has {} problem(s):\n  - {}", path.display(), problems.len(), problems.join("\n  - "))
     })?;
     if check_only {
         println!("{}: configuration is valid", path.display());
         return Ok(());
     }
-    let store = tokengate_store::open_store(&cfg.store_url)
-        .await
-        .map_err(|e| format!("store: {e}"))?;
-    let kek =
-        Arc::new(KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(|e| e.to_string())?);
+    let store = tokengate_store::open_store(&cfg.store_url).await.map_err(|e| format!("store: {e}"))?;
+    let kek = Arc::new(KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(|e| e.to_string())?);
     let tls = crate::server::tls_config(&cfg.tls_cert, &cfg.tls_key)?;
     let running = runtime::start(runtime::RuntimeOptions {
         store,
@@ -211,36 +180,24 @@ async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionK
     if let Some(config_path) = &args.config {
         let cfg = config::load(config_path, &|name| std::env::var(name).ok())
             .map_err(|p| format!("{}: {}", config_path.display(), p.join("; ")))?;
-        let store = tokengate_store::open_store(&cfg.store_url)
-            .await
-            .map_err(|e| e.to_string())?;
-        return Ok((
-            store,
-            KeyEncryptionKey::from_bytes(&cfg.encryption_key).ok(),
-        ));
+        let store = tokengate_store::open_store(&cfg.store_url).await.map_err(|e| e.to_string())?;
+        return Ok((store, KeyEncryptionKey::from_bytes(&cfg.encryption_key).ok()));
     }
     if let Some(url) = &args.store {
-        let store = tokengate_store::open_store(url)
-            .await
-            .map_err(|e| e.to_string())?;
+        let store = tokengate_store::open_store(url).await.map_err(|e| e.to_string())?;
         let kek = std::env::var("TOKENGATE_KEY_ENCRYPTION_KEY")
             .ok()
             .and_then(|v| config::decode_key(v.trim()).ok())
             .and_then(|b| KeyEncryptionKey::from_bytes(&b).ok());
         return Ok((store, kek));
     }
-    let dir = args
-        .dev_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("./tokengate-dev"));
+    let dir = args.dev_dir.clone().unwrap_or_else(|| PathBuf::from("./tokengate-dev"));
     if !dir.join("tokengate.db").exists() {
         return Err(format!(
             "no store: {} holds no tokengate dev data; pass --dev-dir DIR, --config FILE or --store URL",
             dir.display()
         ));
     }
-    let store = tokengate_store::open_store(&dev::store_url(&dir))
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = tokengate_store::open_store(&dev::store_url(&dir)).await.map_err(|e| e.to_string())?;
     Ok((store, Some(dev::key_encryption_key(&dir)?)))
 }

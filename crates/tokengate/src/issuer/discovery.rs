@@ -10,9 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokengate_core::tokens::{issuer_v1, issuer_v2};
 use tokengate_core::OAuthError;
-use tokengate_proto::discovery::{
-    InstanceDiscovery, InstanceMetadata, OpenIdConfiguration, OpenIdConfigurationV1,
-};
+use tokengate_proto::discovery::{InstanceDiscovery, InstanceMetadata, OpenIdConfiguration, OpenIdConfigurationV1};
 
 use super::error_response::{oauth_error_response, RequestIds};
 use super::tenant_resolution::TenantSegment;
@@ -44,19 +42,11 @@ pub async fn openid_configuration_v1(
     serve(&s, &t, Document::ConfigV1, &h).await
 }
 
-pub async fn jwks_v2(
-    State(s): State<Arc<IssuerState>>,
-    Path(t): Path<String>,
-    h: HeaderMap,
-) -> Response {
+pub async fn jwks_v2(State(s): State<Arc<IssuerState>>, Path(t): Path<String>, h: HeaderMap) -> Response {
     serve(&s, &t, Document::KeysV2, &h).await
 }
 
-pub async fn jwks_v1(
-    State(s): State<Arc<IssuerState>>,
-    Path(t): Path<String>,
-    h: HeaderMap,
-) -> Response {
+pub async fn jwks_v1(State(s): State<Arc<IssuerState>>, Path(t): Path<String>, h: HeaderMap) -> Response {
     serve(&s, &t, Document::KeysV1, &h).await
 }
 
@@ -71,13 +61,7 @@ async fn serve(state: &IssuerState, segment: &str, doc: Document, headers: &Head
             e.error = "invalid_tenant";
             return oauth_error_response(&e, &ids, &state.base_url);
         }
-        Err(e) => {
-            return oauth_error_response(
-                &OAuthError::server_error(e.to_string()),
-                &ids,
-                &state.base_url,
-            )
-        }
+        Err(e) => return oauth_error_response(&OAuthError::server_error(e.to_string()), &ids, &state.base_url),
     };
     // The tenant id (or alias) that appears in URLs and the issuer.
     let (path_tenant, issuer_tenant) = match &resolved {
@@ -88,35 +72,19 @@ async fn serve(state: &IssuerState, segment: &str, doc: Document, headers: &Head
     let cache_key = format!("{}:{}", doc as u8, path_tenant);
     // Copy out of the map before inserting: holding a DashMap read guard across an insert into
     // the same shard deadlocks.
-    let cached = state
-        .documents
-        .get(&cache_key)
-        .filter(|entry| entry.0 == generation)
-        .map(|entry| entry.1.clone());
+    let cached = state.documents.get(&cache_key).filter(|entry| entry.0 == generation).map(|entry| entry.1.clone());
     let body = match cached {
         Some(body) => body,
         None => {
             let rendered = render(state, doc, &path_tenant, &issuer_tenant);
-            state
-                .documents
-                .insert(cache_key, (generation, rendered.clone()));
+            state.documents.insert(cache_key, (generation, rendered.clone()));
             rendered
         }
     };
-    let mut response = (
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body,
-    )
-        .into_response();
+    let mut response = ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response();
     let h = response.headers_mut();
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("max-age=86400, private"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=86400, private"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
 }
 
@@ -125,12 +93,7 @@ fn render(state: &IssuerState, doc: Document, path_tenant: &str, issuer_tenant: 
     let json = match doc {
         Document::ConfigV2 => serde_json::to_vec(&config_v2(base, path_tenant, issuer_tenant)),
         Document::ConfigV1 => serde_json::to_vec(&config_v1(base, path_tenant, issuer_tenant)),
-        Document::KeysV2 => serde_json::to_vec(
-            &state
-                .keys
-                .current()
-                .jwks(Some(&issuer_v2(base, issuer_tenant))),
-        ),
+        Document::KeysV2 => serde_json::to_vec(&state.keys.current().jwks(Some(&issuer_v2(base, issuer_tenant)))),
         Document::KeysV1 => serde_json::to_vec(&state.keys.current().jwks(None)),
     };
     Bytes::from(json.unwrap_or_default())
@@ -188,11 +151,7 @@ fn config_v2(base: &str, t: &str, issuer_tenant: &str) -> OpenIdConfiguration {
             "email",
         ]),
         kerberos_endpoint: format!("{base}/{t}/kerberos"),
-        tenant_region_scope: if issuer_tenant == TENANT_TEMPLATE {
-            None
-        } else {
-            Some("NA".into())
-        },
+        tenant_region_scope: if issuer_tenant == TENANT_TEMPLATE { None } else { Some("NA".into()) },
         cloud_instance_name: host_of(base).to_owned(),
         cloud_graph_host_name: "graph.windows.net".into(),
         msgraph_host: "graph.microsoft.com".into(),
@@ -209,17 +168,8 @@ fn config_v1(base: &str, t: &str, issuer_tenant: &str) -> OpenIdConfigurationV1 
     v2.device_authorization_endpoint = format!("{base}/{t}/oauth2/devicecode");
     v2.end_session_endpoint = format!("{base}/{t}/oauth2/logout");
     v2.scopes_supported = strings(&["openid"]);
-    v2.response_types_supported = strings(&[
-        "code",
-        "id_token",
-        "code id_token",
-        "token id_token",
-        "token",
-    ]);
-    OpenIdConfigurationV1 {
-        base: v2,
-        check_session_iframe: format!("{base}/{t}/oauth2/checksession"),
-    }
+    v2.response_types_supported = strings(&["code", "id_token", "code id_token", "token id_token", "token"]);
+    OpenIdConfigurationV1 { base: v2, check_session_iframe: format!("{base}/{t}/oauth2/checksession") }
 }
 
 #[derive(Deserialize)]
@@ -261,22 +211,12 @@ pub async fn instance_discovery(
         }],
     };
     let mut response = axum::Json(body).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("max-age=86400, private"),
-    );
-    response.headers_mut().insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=86400, private"));
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
 }
 
 /// A tenant segment safe to echo in an error message.
 fn printable(segment: &str) -> String {
-    segment
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .take(64)
-        .collect()
+    segment.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).take(64).collect()
 }

@@ -24,17 +24,13 @@ impl RequestIds {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| Uuid::parse_str(v).ok())
             .unwrap_or_else(Uuid::new_v4);
-        RequestIds {
-            trace_id: Uuid::new_v4(),
-            correlation_id,
-        }
+        RequestIds { trace_id: Uuid::new_v4(), correlation_id }
     }
 }
 
 pub fn entra_timestamp() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let format =
-        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
     now.format(&format).unwrap_or_default()
 }
 
@@ -68,10 +64,7 @@ pub fn oauth_error_response(e: &OAuthError, ids: &RequestIds, base_url: &str) ->
 }
 
 pub fn no_store(headers: &mut HeaderMap) {
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
@@ -99,9 +92,5 @@ pub async fn error_page(Query(q): Query<ErrorPageQuery>) -> impl IntoResponse {
 }
 
 pub async fn not_found() -> impl IntoResponse {
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "not found\n",
-    )
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found\n")
 }

@@ -18,10 +18,7 @@ pub struct Form {
 impl Form {
     pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
         if body.len() > MAX_FORM_BYTES {
-            return Err(OAuthError::invalid_request(
-                codes::MALFORMED_REQUEST,
-                "The request body is too large.",
-            ));
+            return Err(OAuthError::invalid_request(codes::MALFORMED_REQUEST, "The request body is too large."));
         }
         if std::str::from_utf8(body).is_err() {
             return Err(OAuthError::invalid_request(
@@ -34,16 +31,10 @@ impl Form {
             if name.is_empty() {
                 continue;
             }
-            if params
-                .insert(name.to_string(), value.into_owned())
-                .is_some()
-            {
+            if params.insert(name.to_string(), value.into_owned()).is_some() {
                 return Err(OAuthError::invalid_request(
                     codes::DUPLICATE_PARAMETER,
-                    format!(
-                        "The request contains the parameter '{}' more than once.",
-                        printable(&name)
-                    ),
+                    format!("The request contains the parameter '{}' more than once.", printable(&name)),
                 ));
             }
         }
@@ -67,10 +58,7 @@ impl Form {
 
 /// A parameter name safe to echo: bounded and printable.
 fn printable(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(64)
-        .collect()
+    name.chars().filter(|c| c.is_ascii_graphic()).take(64).collect()
 }
 
 #[cfg(test)]
@@ -79,18 +67,11 @@ mod tests {
 
     #[test]
     fn parses_and_rejects_duplicates() {
-        let f =
-            Form::parse(b"grant_type=client_credentials&scope=api%3A%2F%2Fx%2F.default").unwrap();
+        let f = Form::parse(b"grant_type=client_credentials&scope=api%3A%2F%2Fx%2F.default").unwrap();
         assert_eq!(f.get("scope"), Some("api://x/.default"));
-        assert_eq!(
-            f.require("client_id").unwrap_err().code,
-            codes::MISSING_PARAMETER
-        );
+        assert_eq!(f.require("client_id").unwrap_err().code, codes::MISSING_PARAMETER);
         let e = Form::parse(b"client_id=a&client_id=b").unwrap_err();
-        assert_eq!(
-            (e.status, e.error, e.code),
-            (400, "invalid_request", codes::DUPLICATE_PARAMETER)
-        );
+        assert_eq!((e.status, e.error, e.code), (400, "invalid_request", codes::DUPLICATE_PARAMETER));
         assert!(Form::parse(&vec![b'a'; MAX_FORM_BYTES + 1]).is_err());
         assert!(Form::parse(&[0xff, 0xfe]).is_err());
     }

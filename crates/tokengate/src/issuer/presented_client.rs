@@ -21,9 +21,7 @@ pub fn presented_client(headers: &HeaderMap, form: &Form) -> Result<PresentedCli
     let assertion = form.get("client_assertion").filter(|s| !s.is_empty());
     let assertion_type = form.get("client_assertion_type").filter(|s| !s.is_empty());
 
-    let count = usize::from(basic.is_some())
-        + usize::from(form_secret.is_some())
-        + usize::from(assertion.is_some());
+    let count = usize::from(basic.is_some()) + usize::from(form_secret.is_some()) + usize::from(assertion.is_some());
     if count > 1 {
         return Err(OAuthError::invalid_request(
             codes::TWO_CREDENTIALS,
@@ -59,10 +57,7 @@ pub fn presented_client(headers: &HeaderMap, form: &Form) -> Result<PresentedCli
     } else {
         PresentedCredential::None
     };
-    Ok(PresentedClient {
-        client_id,
-        credential,
-    })
+    Ok(PresentedClient { client_id, credential })
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
@@ -70,12 +65,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     let Some(value) = values.next() else {
         return Ok(None);
     };
-    let malformed = || {
-        OAuthError::invalid_request(
-            codes::MALFORMED_REQUEST,
-            "The Authorization header is malformed.",
-        )
-    };
+    let malformed = || OAuthError::invalid_request(codes::MALFORMED_REQUEST, "The Authorization header is malformed.");
     if values.next().is_some() {
         return Err(malformed());
     }
@@ -88,10 +78,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
     let unescape = |s: &str| -> String {
-        form_urlencoded::parse(format!("v={s}").as_bytes())
-            .map(|(_, v)| v.into_owned())
-            .next()
-            .unwrap_or_default()
+        form_urlencoded::parse(format!("v={s}").as_bytes()).map(|(_, v)| v.into_owned()).next().unwrap_or_default()
     };
     Ok(Some((unescape(id), unescape(secret))))
 }
@@ -120,36 +107,12 @@ mod tests {
     #[test]
     fn two_credentials_or_ids_are_invalid_request() {
         let form = Form::parse(b"client_id=abc&client_secret=s").unwrap();
-        assert_eq!(
-            presented_client(&basic("abc", "s"), &form)
-                .err()
-                .unwrap()
-                .code,
-            codes::TWO_CREDENTIALS
-        );
+        assert_eq!(presented_client(&basic("abc", "s"), &form).err().unwrap().code, codes::TWO_CREDENTIALS);
         let form = Form::parse(b"client_id=abc&client_secret=s&client_assertion=x").unwrap();
-        assert_eq!(
-            presented_client(&HeaderMap::new(), &form)
-                .err()
-                .unwrap()
-                .code,
-            codes::TWO_CREDENTIALS
-        );
+        assert_eq!(presented_client(&HeaderMap::new(), &form).err().unwrap().code, codes::TWO_CREDENTIALS);
         let form = Form::parse(b"client_id=other").unwrap();
-        assert_eq!(
-            presented_client(&basic("abc", "s"), &form)
-                .err()
-                .unwrap()
-                .error,
-            "invalid_request"
-        );
+        assert_eq!(presented_client(&basic("abc", "s"), &form).err().unwrap().error, "invalid_request");
         let form = Form::parse(b"client_secret=s").unwrap();
-        assert_eq!(
-            presented_client(&HeaderMap::new(), &form)
-                .err()
-                .unwrap()
-                .code,
-            codes::MISSING_PARAMETER
-        );
+        assert_eq!(presented_client(&HeaderMap::new(), &form).err().unwrap().code, codes::MISSING_PARAMETER);
     }
 }

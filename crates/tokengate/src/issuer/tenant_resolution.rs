@@ -23,11 +23,7 @@ pub struct TenantCache {
 }
 
 impl TenantCache {
-    pub async fn resolve(
-        &self,
-        store: &dyn Store,
-        segment: &str,
-    ) -> Result<Option<TenantSegment>, StoreError> {
+    pub async fn resolve(&self, store: &dyn Store, segment: &str) -> Result<Option<TenantSegment>, StoreError> {
         let lower = segment.to_ascii_lowercase();
         match lower.as_str() {
             "common" => return Ok(Some(TenantSegment::MultiTenant("common"))),

@@ -78,55 +78,29 @@ async fn token(
 ) -> Response {
     let started = Instant::now();
     let ids = RequestIds::from_headers(&headers);
-    let client_ip = peer
-        .map(|Extension(PeerAddr(a))| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let mut trail = Trail {
-        grant: "unknown",
-        ..Default::default()
-    };
-    let result = handle(
-        &state, &segment, endpoint, &client_ip, &headers, body, &mut trail,
-    )
-    .await;
+    let client_ip = peer.map(|Extension(PeerAddr(a))| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let mut trail = Trail { grant: "unknown", ..Default::default() };
+    let result = handle(&state, &segment, endpoint, &client_ip, &headers, body, &mut trail).await;
 
     let (response, outcome, reason, status) = match result {
         Ok(issued) => {
             trail.subject = Some(issued.claims.oid.clone());
             trail.token_id = Some(issued.claims.uti.clone());
-            trail
-                .detail
-                .insert("resource".into(), issued.resource_app_id.to_string().into());
-            trail
-                .detail
-                .insert("ver".into(), issued.claims.ver.clone().into());
+            trail.detail.insert("resource".into(), issued.resource_app_id.to_string().into());
+            trail.detail.insert("ver".into(), issued.claims.ver.clone().into());
             let response = success_response(&issued, endpoint, &trail, &ids);
             (response, Outcome::Allowed, None, 200)
         }
         Err(e) => {
-            let outcome = if e.status >= 500 {
-                Outcome::Error
-            } else {
-                Outcome::Denied
-            };
+            let outcome = if e.status >= 500 { Outcome::Error } else { Outcome::Denied };
             if e.status >= 500 {
                 tracing::error!(trace_id = %ids.trace_id, error = %e, "token request failed");
             }
-            (
-                oauth_error_response(&e, &ids, &state.base_url),
-                outcome,
-                Some(format!("AADSTS{}", e.code)),
-                e.status,
-            )
+            (oauth_error_response(&e, &ids, &state.base_url), outcome, Some(format!("AADSTS{}", e.code)), e.status)
         }
     };
 
-    let mut event = AuditEvent::new(
-        AuditSource::Issuer,
-        format!("token.{}", trail.grant),
-        outcome,
-        now_ms(),
-    );
+    let mut event = AuditEvent::new(AuditSource::Issuer, format!("token.{}", trail.grant), outcome, now_ms());
     event.reason = reason;
     event.tenant_id = trail.tenant_id;
     event.client_id = trail.client_id;
@@ -135,9 +109,7 @@ async fn token(
     event.client_ip = Some(client_ip);
     event.status = Some(status);
     event.latency_us = Some(started.elapsed().as_micros() as i64);
-    trail
-        .detail
-        .insert("trace_id".into(), ids.trace_id.to_string().into());
+    trail.detail.insert("trace_id".into(), ids.trace_id.to_string().into());
     event.detail = serde_json::Value::Object(trail.detail);
     state.audit.record(event).await;
     response
@@ -190,21 +162,11 @@ async fn handle(
         Endpoint::V1 => ResourceParameter::Resource(form.require("resource")?),
     };
     if let ResourceParameter::Scope(scope) = &parameter {
-        trail.detail.insert(
-            "scope".into(),
-            scope.chars().take(1024).collect::<String>().into(),
-        );
+        trail.detail.insert("scope".into(), scope.chars().take(1024).collect::<String>().into());
     }
 
     let presented = presented_client(headers, &form)?;
-    trail.client_id = Some(
-        presented
-            .client_id
-            .chars()
-            .filter(|c| c.is_ascii_graphic())
-            .take(64)
-            .collect(),
-    );
+    trail.client_id = Some(presented.client_id.chars().filter(|c| c.is_ascii_graphic()).take(64).collect());
     let now = now();
     let audiences = assertion_audiences(&state.base_url, segment, &tenant);
     let ctx = ClientAuthContext {
@@ -215,35 +177,19 @@ async fn handle(
         now,
         skew: state.settings.clock_skew,
     };
-    let client = authenticate_confidential_client(
-        state.store.as_ref(),
-        &state.limits,
-        &presented.credential,
-        &ctx,
-    )
-    .await?;
+    let client =
+        authenticate_confidential_client(state.store.as_ref(), &state.limits, &presented.credential, &ctx).await?;
     if let Some(id) = client.credential_id {
-        trail
-            .detail
-            .insert("credential_id".into(), id.to_string().into());
+        trail.detail.insert("credential_id".into(), id.to_string().into());
     }
-    trail
-        .detail
-        .insert("auth".into(), client.method.acr().into());
-    let issuer = Issuer {
-        store: state.store.as_ref(),
-        keys: &state.keys,
-        settings: &state.settings,
-        base_url: &state.base_url,
-    };
+    trail.detail.insert("auth".into(), client.method.acr().into());
+    let issuer =
+        Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
     client_credentials::issue(&issuer, &tenant, &client, parameter, now).await
 }
 
 async fn read_form(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
         return Err(OAuthError::invalid_request(
@@ -255,10 +201,7 @@ async fn read_form(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> 
         .collect()
         .await
         .map_err(|_| {
-            OAuthError::invalid_request(
-                codes::MALFORMED_REQUEST,
-                "The request body is too large or was cut off.",
-            )
+            OAuthError::invalid_request(codes::MALFORMED_REQUEST, "The request body is too large or was cut off.")
         })?
         .to_bytes();
     Form::parse(&bytes)
@@ -280,12 +223,7 @@ fn assertion_audiences(base: &str, segment: &str, tenant: &Tenant) -> Vec<String
     out
 }
 
-fn success_response(
-    issued: &IssuedAccessToken,
-    endpoint: Endpoint,
-    trail: &Trail,
-    ids: &RequestIds,
-) -> Response {
+fn success_response(issued: &IssuedAccessToken, endpoint: Endpoint, trail: &Trail, ids: &RequestIds) -> Response {
     let expires_in = issued.expires_in.max(0) as u64;
     let body = match endpoint {
         Endpoint::V2 => serde_json::to_vec(&TokenResponse {
@@ -311,20 +249,12 @@ fn success_response(
     };
     let mut response = (StatusCode::OK, body.unwrap_or_default()).into_response();
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     no_store(h);
     add_request_ids(h, ids);
     response
 }
 
 fn trail_scope(trail: &Trail) -> String {
-    trail
-        .detail
-        .get("scope")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_owned()
+    trail.detail.get("scope").and_then(|v| v.as_str()).unwrap_or_default().to_owned()
 }

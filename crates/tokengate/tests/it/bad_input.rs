@@ -12,9 +12,7 @@ async fn token_endpoint_rejects_bad_requests_like_entra() {
     let with_client = |mut v: Vec<(&'static str, &'static str)>| -> Vec<(String, String)> {
         v.push(("client_id", Box::leak(id.clone().into_boxed_str())));
         v.push(("client_secret", Box::leak(secret.clone().into_boxed_str())));
-        v.into_iter()
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
-            .collect()
+        v.into_iter().map(|(a, b)| (a.to_owned(), b.to_owned())).collect()
     };
     let post = |form: Vec<(String, String)>| {
         let s = &s;
@@ -30,39 +28,17 @@ async fn token_endpoint_rejects_bad_requests_like_entra() {
         assert_eq!(aadsts(&got.1), code, "{}", got.1);
     };
 
+    expect(post(with_client(cc("api://tokengate-demo-api/Demo.Read"))).await, 400, "invalid_scope", 1002012);
     expect(
-        post(with_client(cc("api://tokengate-demo-api/Demo.Read"))).await,
-        400,
-        "invalid_scope",
-        1002012,
-    );
-    expect(
-        post(with_client(cc(
-            "api://tokengate-demo-api/.default api://tokengate-admin/.default",
-        )))
-        .await,
+        post(with_client(cc("api://tokengate-demo-api/.default api://tokengate-admin/.default"))).await,
         400,
         "invalid_scope",
         700022,
     );
+    expect(post(with_client(cc("api://no-such-api/.default"))).await, 400, "invalid_resource", 500011);
+    expect(post(with_client(vec![("grant_type", "client_credentials")])).await, 400, "invalid_request", 900144);
     expect(
-        post(with_client(cc("api://no-such-api/.default"))).await,
-        400,
-        "invalid_resource",
-        500011,
-    );
-    expect(
-        post(with_client(vec![("grant_type", "client_credentials")])).await,
-        400,
-        "invalid_request",
-        900144,
-    );
-    expect(
-        post(with_client(vec![(
-            "scope",
-            "api://tokengate-demo-api/.default",
-        )]))
-        .await,
+        post(with_client(vec![("scope", "api://tokengate-demo-api/.default")])).await,
         400,
         "invalid_request",
         900144,
@@ -71,13 +47,7 @@ async fn token_endpoint_rejects_bad_requests_like_entra() {
         post(with_client(
             cc("api://tokengate-demo-api/.default")
                 .into_iter()
-                .map(|(a, b)| {
-                    if a == "grant_type" {
-                        (a, "password")
-                    } else {
-                        (a, b)
-                    }
-                })
+                .map(|(a, b)| if a == "grant_type" { (a, "password") } else { (a, b) })
                 .collect(),
         ))
         .await,
@@ -90,31 +60,17 @@ async fn token_endpoint_rejects_bad_requests_like_entra() {
     expect(post(v2_with_resource).await, 400, "invalid_request", 901002);
 
     // Duplicated parameter.
-    let body = format!("grant_type=client_credentials&client_id={id}&client_id={id}&client_secret=x&scope=a%2F.default");
-    let r = s
-        .http
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let body =
+        format!("grant_type=client_credentials&client_id={id}&client_id={id}&client_secret=x&scope=a%2F.default");
+    let r =
+        s.http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
 
     // Oversized body: refused with 400, not buffered without bound.
-    let big = format!(
-        "grant_type=client_credentials&scope={}",
-        "a".repeat(200 * 1024)
-    );
-    let r = s
-        .http
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
+    let big = format!("grant_type=client_credentials&scope={}", "a".repeat(200 * 1024));
+    let r =
+        s.http.post(&url).header("content-type", "application/x-www-form-urlencoded").body(big).send().await.unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
 
@@ -141,10 +97,7 @@ async fn token_endpoint_rejects_bad_requests_like_entra() {
         .http
         .post(&url)
         .header("authorization", "Basic !!!notbase64")
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("scope", "api://tokengate-demo-api/.default"),
-        ])
+        .form(&[("grant_type", "client_credentials"), ("scope", "api://tokengate-demo-api/.default")])
         .send()
         .await
         .unwrap();
@@ -152,13 +105,7 @@ async fn token_endpoint_rejects_bad_requests_like_entra() {
 
     // `common` cannot tell which tenant a client-credentials token is for.
     let common = format!("{}/common/oauth2/v2.0/token", s.base_url());
-    let r = s
-        .http
-        .post(common)
-        .form(&with_client(cc("api://tokengate-demo-api/.default")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.http.post(common).form(&with_client(cc("api://tokengate-demo-api/.default"))).send().await.unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(aadsts(&r.json::<Value>().await.unwrap()), 50059);
 

@@ -4,43 +4,24 @@ use crate::harness::*;
 
 fn assert_v2_app_only_shape(s: &DevServer, claims: &Value, azpacr: &str) {
     let client_id = s.s("/confidential_client/client_id");
-    assert_eq!(
-        claims["aud"],
-        s.s("/api/app_id"),
-        "v2 aud is the resource's client id"
-    );
+    assert_eq!(claims["aud"], s.s("/api/app_id"), "v2 aud is the resource's client id");
     assert_eq!(claims["iss"], s.s("/issuer"));
     assert_eq!(claims["azp"], client_id);
     assert_eq!(claims["azpacr"], azpacr);
     assert_eq!(claims["ver"], "2.0");
     assert_eq!(claims["tid"], s.s("/tenant_id"));
-    assert_eq!(
-        claims["sub"], claims["oid"],
-        "app-only sub = service principal oid"
-    );
-    assert!(
-        claims.get("scp").is_none(),
-        "app-only tokens never carry scp"
-    );
+    assert_eq!(claims["sub"], claims["oid"], "app-only sub = service principal oid");
+    assert!(claims.get("scp").is_none(), "app-only tokens never carry scp");
     assert!(claims.get("appid").is_none());
-    assert_eq!(
-        claims["roles"],
-        s.dev["confidential_client"]["granted_app_roles"]
-    );
+    assert_eq!(claims["roles"], s.dev["confidential_client"]["granted_app_roles"]);
     assert_eq!(claims["iat"], claims["nbf"]);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let iat = claims["iat"].as_i64().unwrap();
     assert!((now - 300 - iat).abs() <= 5, "iat back-dated by 300 s");
     let lifetime = claims["exp"].as_i64().unwrap() - now;
-    assert!(
-        (3595..=5405).contains(&lifetime),
-        "lifetime 60–90 min, got {lifetime}"
-    );
+    assert!((3595..=5405).contains(&lifetime), "lifetime 60–90 min, got {lifetime}");
     for opaque in ["aio", "rh", "uti"] {
-        assert!(
-            claims[opaque].as_str().is_some_and(|v| !v.is_empty()),
-            "{opaque}"
-        );
+        assert!(claims[opaque].as_str().is_some_and(|v| !v.is_empty()), "{opaque}");
     }
     // Claim order as Entra's (aud first, ver last among the always-present ones).
     let keys: Vec<&String> = claims.as_object().unwrap().keys().collect();
@@ -50,15 +31,8 @@ fn assert_v2_app_only_shape(s: &DevServer, claims: &Value, azpacr: &str) {
 #[tokio::test]
 async fn secret_in_body_and_basic_both_issue_verifiable_v2_tokens() {
     let s = DevServer::start().await;
-    let jwks: Value = s
-        .http
-        .get(format!("{}/discovery/v2.0/keys", s.authority()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value =
+        s.http.get(format!("{}/discovery/v2.0/keys", s.authority())).send().await.unwrap().json().await.unwrap();
 
     let r = s
         .http
@@ -77,10 +51,7 @@ async fn secret_in_body_and_basic_both_issue_verifiable_v2_tokens() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store, no-cache");
     assert_eq!(r.headers()["pragma"], "no-cache");
-    assert_eq!(
-        r.headers()["client-request-id"],
-        "7c9c5a4c-1f5e-4b1e-9d7e-8d7f5b0a1c2d"
-    );
+    assert_eq!(r.headers()["client-request-id"], "7c9c5a4c-1f5e-4b1e-9d7e-8d7f5b0a1c2d");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["scope"], s.api_scope(), "scope echoed verbatim");
@@ -98,14 +69,8 @@ async fn secret_in_body_and_basic_both_issue_verifiable_v2_tokens() {
     let r = s
         .http
         .post(s.token_url())
-        .basic_auth(
-            s.s("/confidential_client/client_id"),
-            Some(s.s("/confidential_client/client_secret")),
-        )
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("scope", &s.api_scope()),
-        ])
+        .basic_auth(s.s("/confidential_client/client_id"), Some(s.s("/confidential_client/client_secret")))
+        .form(&[("grant_type", "client_credentials"), ("scope", &s.api_scope())])
         .send()
         .await
         .unwrap();
@@ -116,11 +81,7 @@ async fn secret_in_body_and_basic_both_issue_verifiable_v2_tokens() {
     assert_ne!(claims["uti"], claims2["uti"], "every token has its own uti");
 
     // The client id GUID also names the resource; the tenant's domain names the tenant.
-    let url = format!(
-        "{}/{}/oauth2/v2.0/token",
-        s.base_url(),
-        s.s("/tenant_domain")
-    );
+    let url = format!("{}/{}/oauth2/v2.0/token", s.base_url(), s.s("/tenant_domain"));
     let scope = format!("{}/.default", s.s("/api/app_id"));
     let (status, body) = s
         .post_form(
@@ -134,10 +95,7 @@ async fn secret_in_body_and_basic_both_issue_verifiable_v2_tokens() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        verify_with_jwks(body["access_token"].as_str().unwrap(), &jwks)["aud"],
-        s.s("/api/app_id")
-    );
+    assert_eq!(verify_with_jwks(body["access_token"].as_str().unwrap(), &jwks)["aud"], s.s("/api/app_id"));
 }
 
 #[tokio::test]
@@ -174,34 +132,20 @@ async fn wrong_secret_and_unknown_client_are_indistinguishable() {
     assert_eq!(aadsts(&wrong), 7000215);
     assert_eq!(aadsts(&missing), 7000215);
     let first_line = |b: &Value| {
-        b["error_description"]
-            .as_str()
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .replace(&client_id, "X")
-            .replace(&unknown, "X")
+        b["error_description"].as_str().unwrap().lines().next().unwrap().replace(&client_id, "X").replace(&unknown, "X")
     };
     assert_eq!(first_line(&wrong), first_line(&missing));
     // Entra's full error body.
     for field in ["timestamp", "trace_id", "correlation_id", "error_uri"] {
         assert!(wrong[field].is_string(), "{field}");
     }
-    assert!(wrong["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("\r\nTrace ID: "));
+    assert!(wrong["error_description"].as_str().unwrap().contains("\r\nTrace ID: "));
 
     // No credential at all.
     let (status, body) = s
         .post_form(
             &s.token_url(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &client_id),
-                ("scope", &scope),
-            ],
+            &[("grant_type", "client_credentials"), ("client_id", &client_id), ("scope", &scope)],
         )
         .await;
     assert_eq!((status, aadsts(&body)), (401, 7000218));
@@ -233,11 +177,7 @@ async fn secret_guessing_is_rate_limited_per_client() {
         }
         assert_eq!(r.status(), 401);
     }
-    assert_eq!(
-        limited,
-        Some(20),
-        "the 21st guess within a minute is refused"
-    );
+    assert_eq!(limited, Some(20), "the 21st guess within a minute is refused");
     // Once limited, even the right secret is refused: the guesser learns nothing.
     let (status, body) = s.secret_token().await;
     assert_eq!(status, 429);
@@ -279,28 +219,14 @@ async fn v1_endpoint_and_v1_resources() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        body["expires_in"]
-            .as_str()
-            .map(|v| v.parse::<u64>().is_ok()),
+        body["expires_in"].as_str().map(|v| v.parse::<u64>().is_ok()),
         Some(true),
         "v1 answers with string numbers"
     );
-    assert_eq!(
-        decode_jwt(body["access_token"].as_str().unwrap()).1["ver"],
-        "2.0"
-    );
+    assert_eq!(decode_jwt(body["access_token"].as_str().unwrap()).1["ver"], "2.0");
 
     // A resource registered with accessTokenAcceptedVersion 1 (Entra's default) gets v1 tokens.
-    let out = s.cli(&[
-        "app",
-        "create",
-        "--tenant",
-        &tid,
-        "--name",
-        "Legacy API",
-        "--identifier-uri",
-        "api://legacy",
-    ]);
+    let out = s.cli(&["app", "create", "--tenant", &tid, "--name", "Legacy API", "--identifier-uri", "api://legacy"]);
     let legacy = out.split_whitespace().nth(1).unwrap().to_owned();
     s.cli(&["app", "add-role", &legacy, "--value", "Legacy.Read"]);
     s.cli(&[
@@ -337,15 +263,8 @@ async fn v1_endpoint_and_v1_resources() {
     assert_eq!(claims["appidacr"], "1");
     assert!(claims.get("azp").is_none());
     assert_eq!(claims["roles"], serde_json::json!(["Legacy.Read"]));
-    let jwks: Value = s
-        .http
-        .get(format!("{}/common/discovery/keys", s.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value =
+        s.http.get(format!("{}/common/discovery/keys", s.base_url())).send().await.unwrap().json().await.unwrap();
     verify_with_jwks(token, &jwks);
 
     // A resource with no role granted to this client: token without `roles` (as Entra).
@@ -374,10 +293,7 @@ async fn v1_endpoint_and_v1_resources() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert!(decode_jwt(body["access_token"].as_str().unwrap())
-        .1
-        .get("roles")
-        .is_none());
+    assert!(decode_jwt(body["access_token"].as_str().unwrap()).1.get("roles").is_none());
 }
 
 #[tokio::test]
@@ -385,14 +301,7 @@ async fn multi_tenant_apps_get_tokens_in_tenants_that_consented() {
     let s = DevServer::start().await;
     let home = s.s("/tenant_id");
     let id_of = |out: String| out.split_whitespace().nth(1).unwrap().to_owned();
-    let other = id_of(s.cli(&[
-        "tenant",
-        "create",
-        "--name",
-        "Fabrikam",
-        "--domain",
-        "fabrikam.test",
-    ]));
+    let other = id_of(s.cli(&["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.test"]));
     let api = id_of(s.cli(&[
         "app",
         "create",
@@ -408,22 +317,10 @@ async fn multi_tenant_apps_get_tokens_in_tenants_that_consented() {
         "2",
     ]));
     s.cli(&["app", "add-role", &api, "--value", "Saas.Read"]);
-    let client = id_of(s.cli(&[
-        "app",
-        "create",
-        "--tenant",
-        &home,
-        "--name",
-        "SaaS worker",
-        "--audience",
-        "multi",
-    ]));
+    let client = id_of(s.cli(&["app", "create", "--tenant", &home, "--name", "SaaS worker", "--audience", "multi"]));
     let secret_out = s.cli(&["secret", "create", &client]);
-    let secret = secret_out
-        .lines()
-        .find_map(|l| l.strip_prefix("value (shown once, store it now): "))
-        .unwrap()
-        .to_owned();
+    let secret =
+        secret_out.lines().find_map(|l| l.strip_prefix("value (shown once, store it now): ")).unwrap().to_owned();
     let other_token_url = format!("{}/fabrikam.test/oauth2/v2.0/token", s.base_url());
     let form = [
         ("grant_type", "client_credentials"),
@@ -438,14 +335,7 @@ async fn multi_tenant_apps_get_tokens_in_tenants_that_consented() {
 
     // A single-tenant app cannot be provisioned elsewhere.
     let refused = std::process::Command::new(BIN)
-        .args([
-            "app",
-            "provision",
-            &s.s("/api/app_id"),
-            "--tenant",
-            &other,
-            "--dev-dir",
-        ])
+        .args(["app", "provision", &s.s("/api/app_id"), "--tenant", &other, "--dev-dir"])
         .arg(&s.dir)
         .output()
         .unwrap();
@@ -458,18 +348,7 @@ async fn multi_tenant_apps_get_tokens_in_tenants_that_consented() {
     assert_eq!((status, aadsts(&body)), (400, 500011), "{body}");
 
     s.cli(&["app", "provision", &api, "--tenant", &other]);
-    s.cli(&[
-        "grant",
-        "app-role",
-        "--tenant",
-        &other,
-        "--client",
-        &client,
-        "--resource",
-        &api,
-        "--role",
-        "Saas.Read",
-    ]);
+    s.cli(&["grant", "app-role", "--tenant", &other, "--client", &client, "--resource", &api, "--role", "Saas.Read"]);
     let (status, body) = s.post_form(&other_token_url, &form).await;
     assert_eq!(status, 200, "{body}");
     let claims = decode_jwt(body["access_token"].as_str().unwrap()).1;
@@ -484,8 +363,5 @@ async fn multi_tenant_apps_get_tokens_in_tenants_that_consented() {
     let home_claims = decode_jwt(body["access_token"].as_str().unwrap()).1;
     assert_eq!(home_claims["tid"], home);
     assert!(home_claims.get("roles").is_none());
-    assert_ne!(
-        home_claims["oid"], claims["oid"],
-        "one service principal per tenant"
-    );
+    assert_ne!(home_claims["oid"], claims["oid"], "one service principal per tenant");
 }

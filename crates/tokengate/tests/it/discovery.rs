@@ -7,15 +7,7 @@ async fn v2_discovery_keys_and_instance_metadata_match_entra() {
     let s = DevServer::start().await;
     let tid = s.s("/tenant_id");
     let base = s.base_url();
-    let r = s
-        .http
-        .get(format!(
-            "{}/v2.0/.well-known/openid-configuration",
-            s.authority()
-        ))
-        .send()
-        .await
-        .unwrap();
+    let r = s.http.get(format!("{}/v2.0/.well-known/openid-configuration", s.authority())).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "max-age=86400, private");
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
@@ -26,20 +18,10 @@ async fn v2_discovery_keys_and_instance_metadata_match_entra() {
     assert_eq!(d["jwks_uri"], format!("{base}/{tid}/discovery/v2.0/keys"));
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],
-        serde_json::json!([
-            "client_secret_post",
-            "private_key_jwt",
-            "client_secret_basic"
-        ])
+        serde_json::json!(["client_secret_post", "private_key_jwt", "client_secret_basic"])
     );
-    assert_eq!(
-        d["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256"])
-    );
-    assert_eq!(
-        d["subject_types_supported"],
-        serde_json::json!(["pairwise"])
-    );
+    assert_eq!(d["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
+    assert_eq!(d["subject_types_supported"], serde_json::json!(["pairwise"]));
     assert_eq!(d["request_uri_parameter_supported"], false);
     for field in [
         "authorization_endpoint",
@@ -57,10 +39,7 @@ async fn v2_discovery_keys_and_instance_metadata_match_entra() {
     // The same tenant by its verified domain.
     let by_domain: Value = s
         .http
-        .get(format!(
-            "{base}/{}/v2.0/.well-known/openid-configuration",
-            s.s("/tenant_domain")
-        ))
+        .get(format!("{base}/{}/v2.0/.well-known/openid-configuration", s.s("/tenant_domain")))
         .send()
         .await
         .unwrap()
@@ -72,9 +51,7 @@ async fn v2_discovery_keys_and_instance_metadata_match_entra() {
     // `common`: issuer template, endpoints keep `common`.
     let common: Value = s
         .http
-        .get(format!(
-            "{base}/common/v2.0/.well-known/openid-configuration"
-        ))
+        .get(format!("{base}/common/v2.0/.well-known/openid-configuration"))
         .send()
         .await
         .unwrap()
@@ -82,18 +59,12 @@ async fn v2_discovery_keys_and_instance_metadata_match_entra() {
         .await
         .unwrap();
     assert_eq!(common["issuer"], format!("{base}/{{tenantid}}/v2.0"));
-    assert_eq!(
-        common["token_endpoint"],
-        format!("{base}/common/oauth2/v2.0/token")
-    );
+    assert_eq!(common["token_endpoint"], format!("{base}/common/oauth2/v2.0/token"));
 
     // v1 discovery: v1 issuer and endpoints.
     let v1: Value = s
         .http
-        .get(format!(
-            "{}/.well-known/openid-configuration",
-            s.authority()
-        ))
+        .get(format!("{}/.well-known/openid-configuration", s.authority()))
         .send()
         .await
         .unwrap()
@@ -105,15 +76,7 @@ async fn v2_discovery_keys_and_instance_metadata_match_entra() {
     assert_eq!(v1["jwks_uri"], format!("{base}/common/discovery/keys"));
 
     // JWKS: RSA, kid = x5t = base64url(SHA-1(cert)), issuer per tenant, never private parts.
-    let jwks: Value = s
-        .http
-        .get(d["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = s.http.get(d["jwks_uri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2, "active and next key are both published");
     for k in keys {
@@ -122,28 +85,15 @@ async fn v2_discovery_keys_and_instance_metadata_match_entra() {
         assert_eq!(k["e"], "AQAB");
         assert_eq!(k["kid"], k["x5t"]);
         let der = tokengate_core::encoding::b64_decode(k["x5c"][0].as_str().unwrap()).unwrap();
-        assert_eq!(
-            k["x5t"],
-            tokengate_core::encoding::b64url(tokengate_core::encoding::sha1(&der))
-        );
+        assert_eq!(k["x5t"], tokengate_core::encoding::b64url(tokengate_core::encoding::sha1(&der)));
         assert_eq!(k["issuer"], d["issuer"]);
         for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
             assert!(k.get(private).is_none(), "JWKS leaks {private}");
         }
     }
-    let common_keys: Value = s
-        .http
-        .get(format!("{base}/common/discovery/v2.0/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        common_keys["keys"][0]["issuer"],
-        format!("{base}/{{tenantid}}/v2.0")
-    );
+    let common_keys: Value =
+        s.http.get(format!("{base}/common/discovery/v2.0/keys")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(common_keys["keys"][0]["issuer"], format!("{base}/{{tenantid}}/v2.0"));
 
     // MSAL instance discovery.
     let host = base.trim_start_matches("https://");
@@ -152,10 +102,7 @@ async fn v2_discovery_keys_and_instance_metadata_match_entra() {
         .get(format!("{base}/common/discovery/instance"))
         .query(&[
             ("api-version", "1.1"),
-            (
-                "authorization_endpoint",
-                &format!("{}/oauth2/v2.0/authorize", s.authority()),
-            ),
+            ("authorization_endpoint", &format!("{}/oauth2/v2.0/authorize", s.authority())),
         ])
         .send()
         .await
@@ -164,10 +111,7 @@ async fn v2_discovery_keys_and_instance_metadata_match_entra() {
         .await
         .unwrap();
     assert_eq!(inst["api-version"], "1.1");
-    assert_eq!(
-        inst["tenant_discovery_endpoint"],
-        format!("{}/v2.0/.well-known/openid-configuration", s.authority())
-    );
+    assert_eq!(inst["tenant_discovery_endpoint"], format!("{}/v2.0/.well-known/openid-configuration", s.authority()));
     assert_eq!(inst["metadata"][0]["aliases"], serde_json::json!([host]));
 }
 
@@ -175,32 +119,14 @@ async fn v2_discovery_keys_and_instance_metadata_match_entra() {
 async fn unknown_tenant_is_aadsts90002() {
     let s = DevServer::start().await;
     let base = s.base_url();
-    for tenant in [
-        "00000000-0000-0000-0000-000000000001",
-        "nosuch.example",
-        "x%00y",
-    ] {
-        let r = s
-            .http
-            .get(format!(
-                "{base}/{tenant}/v2.0/.well-known/openid-configuration"
-            ))
-            .send()
-            .await
-            .unwrap();
+    for tenant in ["00000000-0000-0000-0000-000000000001", "nosuch.example", "x%00y"] {
+        let r = s.http.get(format!("{base}/{tenant}/v2.0/.well-known/openid-configuration")).send().await.unwrap();
         assert_eq!(r.status(), 400, "{tenant}");
         let body: Value = r.json().await.unwrap();
         assert_eq!(aadsts(&body), 90002);
-        assert_eq!(
-            body["error"], "invalid_tenant",
-            "Entra's error name on metadata endpoints"
-        );
-        let (status, body) = s
-            .post_form(
-                &format!("{base}/{tenant}/oauth2/v2.0/token"),
-                &[("grant_type", "client_credentials")],
-            )
-            .await;
+        assert_eq!(body["error"], "invalid_tenant", "Entra's error name on metadata endpoints");
+        let (status, body) =
+            s.post_form(&format!("{base}/{tenant}/oauth2/v2.0/token"), &[("grant_type", "client_credentials")]).await;
         assert_eq!((status, aadsts(&body)), (400, 90002));
     }
 }

@@ -27,25 +27,14 @@ impl DevServer {
         let child = Command::new(BIN)
             .args(["dev", "--data-dir"])
             .arg(&dir)
-            .args([
-                "--issuer-port",
-                "0",
-                "--gateway-port",
-                "0",
-                "--admin-port",
-                "0",
-            ])
+            .args(["--issuer-port", "0", "--gateway-port", "0", "--admin-port", "0"])
             .env("TOKENGATE_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("tokengate starts");
-        let mut server = DevServer {
-            dir: dir.clone(),
-            dev: Value::Null,
-            child: Some(child),
-            http: reqwest::Client::new(),
-        };
+        let mut server =
+            DevServer { dir: dir.clone(), dev: Value::Null, child: Some(child), http: reqwest::Client::new() };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(text) = std::fs::read_to_string(dir.join("dev.json")) {
@@ -54,20 +43,10 @@ impl DevServer {
                     break;
                 }
             }
-            if let Some(status) = server
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!(
-                    "tokengate dev exited early with {status}: {}",
-                    server.stderr()
-                );
+            if let Some(status) = server.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("tokengate dev exited early with {status}: {}", server.stderr());
             }
-            assert!(
-                Instant::now() < deadline,
-                "dev.json did not appear within 60 s"
-            );
+            assert!(Instant::now() < deadline, "dev.json did not appear within 60 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let ca = std::fs::read(server.dev["ca_cert"].as_str().unwrap()).unwrap();
@@ -110,58 +89,33 @@ impl DevServer {
     }
 
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let r = self
-            .http
-            .post(url)
-            .form(form)
-            .send()
-            .await
-            .expect("request");
+        let r = self.http.post(url).form(form).send().await.expect("request");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     /// client_credentials with the confidential client's secret.
     pub async fn secret_token(&self) -> (u16, Value) {
-        let (id, secret, scope) = (
-            self.s("/confidential_client/client_id"),
-            self.s("/confidential_client/client_secret"),
-            self.api_scope(),
-        );
+        let (id, secret, scope) =
+            (self.s("/confidential_client/client_id"), self.s("/confidential_client/client_secret"), self.api_scope());
         self.post_form(
             &self.token_url(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &id),
-                ("client_secret", &secret),
-                ("scope", &scope),
-            ],
+            &[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", &secret), ("scope", &scope)],
         )
         .await
     }
 
     /// Runs a CLI command against this server's data dir.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(BIN)
-            .args(args)
-            .arg("--dev-dir")
-            .arg(&self.dir)
-            .output()
-            .expect("cli runs");
-        assert!(
-            out.status.success(),
-            "tokengate {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new(BIN).args(args).arg("--dev-dir").arg(&self.dir).output().expect("cli runs");
+        assert!(out.status.success(), "tokengate {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// SIGTERM and wait (bounded) for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -199,9 +153,7 @@ pub fn https_client(ca_pem: &[u8]) -> reqwest::Client {
 pub fn decode_jwt(token: &str) -> (Value, Value) {
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3, "compact JWS");
-    let part = |p: &str| {
-        serde_json::from_slice(&tokengate_core::encoding::b64url_decode(p).unwrap()).unwrap()
-    };
+    let part = |p: &str| serde_json::from_slice(&tokengate_core::encoding::b64url_decode(p).unwrap()).unwrap();
     (part(parts[0]), part(parts[1]))
 }
 
@@ -225,24 +177,15 @@ pub fn verify_with_jwks(token: &str, jwks: &Value) -> Value {
 }
 
 pub fn aadsts(body: &Value) -> u64 {
-    body["error_codes"][0]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no error_codes in {body}"))
+    body["error_codes"][0].as_u64().unwrap_or_else(|| panic!("no error_codes in {body}"))
 }
 
 pub fn read_pem_parts(path: &Path) -> (Vec<u8>, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap();
-    let key = match rustls_pemfile::private_key(&mut &bytes[..])
-        .unwrap()
-        .unwrap()
-    {
+    let key = match rustls_pemfile::private_key(&mut &bytes[..]).unwrap().unwrap() {
         rustls_pki_types::PrivateKeyDer::Pkcs8(k) => k.secret_pkcs8_der().to_vec(),
         other => panic!("unexpected key type {other:?}"),
     };
-    let cert = rustls_pemfile::certs(&mut &bytes[..])
-        .next()
-        .unwrap()
-        .unwrap()
-        .to_vec();
+    let cert = rustls_pemfile::certs(&mut &bytes[..]).next().unwrap().unwrap().to_vec();
     (key, cert)
 }

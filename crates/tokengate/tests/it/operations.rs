@@ -13,15 +13,7 @@ async fn key_rotation_publishes_ahead_and_keeps_old_keys_until_tokens_expire() {
     let (_, body) = s.secret_token().await;
     let old_token = body["access_token"].as_str().unwrap().to_owned();
     let old_kid = decode_jwt(&old_token).0["kid"].as_str().unwrap().to_owned();
-    let before: Value = s
-        .http
-        .get(&jwks_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before: Value = s.http.get(&jwks_url).send().await.unwrap().json().await.unwrap();
     let next_kid = before["keys"]
         .as_array()
         .unwrap()
@@ -31,10 +23,7 @@ async fn key_rotation_publishes_ahead_and_keeps_old_keys_until_tokens_expire() {
         .expect("a next key is published ahead");
 
     let out = s.cli(&["keys", "rotate"]);
-    assert!(
-        out.contains(&next_kid),
-        "the published next key becomes active: {out}"
-    );
+    assert!(out.contains(&next_kid), "the published next key becomes active: {out}");
 
     // The running issuer picks the rotation up by itself (reload period 5 s in dev).
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -47,26 +36,9 @@ async fn key_rotation_publishes_ahead_and_keeps_old_keys_until_tokens_expire() {
         assert!(Instant::now() < deadline, "new key not used within 30 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let after: Value = s
-        .http
-        .get(&jwks_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let kids: Vec<&str> = after["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        kids.len(),
-        3,
-        "retired, active and a new next key: {kids:?}"
-    );
+    let after: Value = s.http.get(&jwks_url).send().await.unwrap().json().await.unwrap();
+    let kids: Vec<&str> = after["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids.len(), 3, "retired, active and a new next key: {kids:?}");
     verify_with_jwks(&old_token, &after);
     verify_with_jwks(&new_token, &after);
 
@@ -74,27 +46,11 @@ async fn key_rotation_publishes_ahead_and_keeps_old_keys_until_tokens_expire() {
     s.cli(&["keys", "remove", &old_kid]);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let jwks: Value = s
-            .http
-            .get(&jwks_url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if !jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|k| k["kid"] == old_kid.as_str())
-        {
+        let jwks: Value = s.http.get(&jwks_url).send().await.unwrap().json().await.unwrap();
+        if !jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == old_kid.as_str()) {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "removed key still published after 30 s"
-        );
+        assert!(Instant::now() < deadline, "removed key still published after 30 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let listed = s.cli(&["keys", "list"]);
@@ -125,31 +81,18 @@ async fn audit_records_every_decision_and_the_store_holds_nothing_usable() {
     let status = s.terminate();
     assert!(status.success(), "exit status {status}");
 
-    let store = tokengate_store::SqliteStore::open(&s.dir.join("tokengate.db"))
-        .await
-        .unwrap();
+    let store = tokengate_store::SqliteStore::open(&s.dir.join("tokengate.db")).await.unwrap();
     let events = store
-        .audit_events(&AuditQuery {
-            action: Some("token.client_credentials".into()),
-            limit: 100,
-            ..Default::default()
-        })
+        .audit_events(&AuditQuery { action: Some("token.client_credentials".into()), limit: 100, ..Default::default() })
         .await
         .unwrap();
-    let allowed = events
-        .iter()
-        .find(|e| e.token_id.as_deref() == Some(uti.as_str()))
-        .expect("issued token audited by uti");
+    let allowed =
+        events.iter().find(|e| e.token_id.as_deref() == Some(uti.as_str())).expect("issued token audited by uti");
     assert_eq!(allowed.status, Some(200));
-    assert_eq!(
-        allowed.client_id.as_deref(),
-        Some(s.s("/confidential_client/client_id").as_str())
-    );
+    assert_eq!(allowed.client_id.as_deref(), Some(s.s("/confidential_client/client_id").as_str()));
     assert_eq!(allowed.client_ip.as_deref(), Some("127.0.0.1"));
-    let denied = events
-        .iter()
-        .find(|e| e.reason.as_deref() == Some("AADSTS7000215"))
-        .expect("denial audited with reason");
+    let denied =
+        events.iter().find(|e| e.reason.as_deref() == Some("AADSTS7000215")).expect("denial audited with reason");
     assert_eq!(denied.status, Some(401));
 
     // A dump of the database holds no secret, token or private key.
@@ -158,14 +101,8 @@ async fn audit_records_every_decision_and_the_store_holds_nothing_usable() {
         dump.extend(wal);
     }
     let contains = |needle: &str| dump.windows(needle.len()).any(|w| w == needle.as_bytes());
-    assert!(
-        !contains(&s.s("/confidential_client/client_secret")),
-        "client secret stored in clear"
-    );
-    assert!(
-        !contains(&s.s("/admin/client_secret")),
-        "admin secret stored in clear"
-    );
+    assert!(!contains(&s.s("/confidential_client/client_secret")), "client secret stored in clear");
+    assert!(!contains(&s.s("/admin/client_secret")), "admin secret stored in clear");
     assert!(!contains("wrong-secret-value"), "presented secret stored");
     assert!(!contains(&token), "access token stored");
     assert!(!contains("PRIVATE KEY"), "PEM private key stored");
@@ -173,10 +110,7 @@ async fn audit_records_every_decision_and_the_store_holds_nothing_usable() {
     // Restart on the same dir: same tenant, same clients, the old secret still works.
     let dir = s.dir.clone();
     let tenant = s.s("/tenant_id");
-    std::mem::forget(std::mem::replace(
-        &mut s.dir,
-        std::env::temp_dir().join("tokengate-it-moved"),
-    ));
+    std::mem::forget(std::mem::replace(&mut s.dir, std::env::temp_dir().join("tokengate-it-moved")));
     drop(s);
     let again = DevServer::start_in(dir).await;
     assert_eq!(again.s("/tenant_id"), tenant);
@@ -188,51 +122,23 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
     let dir = std::env::temp_dir().join(format!("tokengate-serve-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.toml");
-    std::fs::write(
-        &bad,
-        "[issuer]\nlisten = \"nope\"\ntls_cert = \"missing.pem\"\n[tokens]\nclock_skew = -1\n",
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&bad)
-        .output()
+    std::fs::write(&bad, "[issuer]\nlisten = \"nope\"\ntls_cert = \"missing.pem\"\n[tokens]\nclock_skew = -1\n")
         .unwrap();
+    let out = Command::new(BIN).args(["serve", "--config"]).arg(&bad).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    for expected in [
-        "issuer.listen",
-        "tls_cert",
-        "tls_key",
-        "clock skew",
-        "key-encryption key",
-    ] {
-        assert!(
-            err.contains(expected),
-            "problem about {expected} not listed: {err}"
-        );
+    for expected in ["issuer.listen", "tls_cert", "tls_key", "clock skew", "key-encryption key"] {
+        assert!(err.contains(expected), "problem about {expected} not listed: {err}");
     }
 
     // A real config: certificate files from a dev data dir, its own SQLite file and key.
     let dev = DevServer::start().await;
-    let (ca, cert, key) = (
-        dev.dir.join("ca.pem"),
-        dev.dir.join("server.pem"),
-        dev.dir.join("server-key.pem"),
-    );
-    for (from, to) in [
-        (&ca, "ca.pem"),
-        (&cert, "server.pem"),
-        (&key, "server-key.pem"),
-    ] {
+    let (ca, cert, key) = (dev.dir.join("ca.pem"), dev.dir.join("server.pem"), dev.dir.join("server-key.pem"));
+    for (from, to) in [(&ca, "ca.pem"), (&cert, "server.pem"), (&key, "server-key.pem")] {
         std::fs::copy(from, dir.join(to)).unwrap();
     }
     drop(dev);
-    std::fs::write(
-        dir.join("kek"),
-        format!("{}\n", tokengate_core::encoding::b64([7u8; 32])),
-    )
-    .unwrap();
+    std::fs::write(dir.join("kek"), format!("{}\n", tokengate_core::encoding::b64([7u8; 32]))).unwrap();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -243,44 +149,20 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
         format!("[store]\nurl = \"sqlite://tokengate.db\"\n[issuer]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n[keys]\nencryption_key_file = \"kek\"\n"),
     )
     .unwrap();
-    let check = Command::new(BIN)
-        .args(["serve", "--check", "--config"])
-        .arg(&good)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    let check = Command::new(BIN).args(["serve", "--check", "--config"]).arg(&good).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
 
     // Directory set-up through the CLI against the same config.
     let cli = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .args(args)
-            .arg("--config")
-            .arg(&good)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new(BIN).args(args).arg("--config").arg(&good).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let tenant = cli(&[
-        "tenant",
-        "create",
-        "--name",
-        "Fabrikam",
-        "--domain",
-        "fabrikam.test",
-    ])
-    .split_whitespace()
-    .nth(1)
-    .unwrap()
-    .to_owned();
+    let tenant = cli(&["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.test"])
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
     let api = cli(&[
         "app",
         "create",
@@ -298,17 +180,11 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
     .unwrap()
     .to_owned();
     cli(&["app", "add-role", &api, "--value", "Inventory.Read"]);
-    let client = cli(&["app", "create", "--tenant", &tenant, "--name", "Worker"])
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_owned();
+    let client =
+        cli(&["app", "create", "--tenant", &tenant, "--name", "Worker"]).split_whitespace().nth(1).unwrap().to_owned();
     let secret_out = cli(&["secret", "create", &client, "--days", "30"]);
-    let secret = secret_out
-        .lines()
-        .find_map(|l| l.strip_prefix("value (shown once, store it now): "))
-        .unwrap()
-        .to_owned();
+    let secret =
+        secret_out.lines().find_map(|l| l.strip_prefix("value (shown once, store it now): ")).unwrap().to_owned();
     cli(&[
         "grant",
         "app-role",
@@ -321,22 +197,12 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
         "--role",
         "Inventory.Read",
     ]);
-    assert!(
-        cli(&["grant", "list", "--tenant", &tenant, "--client", &client])
-            .contains("Inventory.Read")
-    );
+    assert!(cli(&["grant", "list", "--tenant", &tenant, "--client", &client]).contains("Inventory.Read"));
     assert!(cli(&["secret", "list", &client]).contains(&secret[..3]));
-    assert!(
-        !cli(&["secret", "list", &client]).contains(&secret),
-        "secret values are never shown again"
-    );
+    assert!(!cli(&["secret", "list", &client]).contains(&secret), "secret values are never shown again");
 
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&good)
-        .env("TOKENGATE_LOG", "warn")
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(BIN).args(["serve", "--config"]).arg(&good).env("TOKENGATE_LOG", "warn").spawn().unwrap();
     let http = https_client(&std::fs::read(dir.join("ca.pem")).unwrap());
     let url = format!("https://127.0.0.1:{port}/fabrikam.test/oauth2/v2.0/token");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -361,9 +227,7 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
     let claims = decode_jwt(body["access_token"].as_str().unwrap()).1;
     assert_eq!(claims["roles"], serde_json::json!(["Inventory.Read"]));
     assert_eq!(claims["tid"], tenant);
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(st) = child.try_wait().unwrap() {

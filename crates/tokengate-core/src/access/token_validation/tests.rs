@@ -7,7 +7,7 @@ use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNIN
 use serde_json::{json, Value};
 
 use super::*;
-use crate::access::trusted_issuer::{IssuerPattern, TrustedIssuer};
+use crate::access::trusted_issuer::{IssuerMaterial, IssuerPattern, TrustedIssuer};
 use crate::access::verifying_keys::parse_jwks;
 use crate::encoding::b64url;
 use crate::keys::SigningKey;
@@ -24,39 +24,19 @@ struct Fixture {
 
 fn fixture_with(tenants: Option<HashSet<String>>, key_issuer: Option<&str>) -> Fixture {
     let (key, _) = SigningKey::generate(NOW).unwrap();
-    let issuer = TrustedIssuer::new(
-        "entra",
-        IssuerKind::Entra,
-        vec![
-            IssuerPattern {
-                template: format!("{BASE}/{{tenantid}}/v2.0"),
-                version: Some("2.0"),
-            },
-            IssuerPattern {
-                template: format!("{BASE}/{{tenantid}}/"),
-                version: Some("1.0"),
-            },
-        ],
-        tenants,
-        vec![JwsAlgorithm::Rs256],
-    );
+    let issuer = TrustedIssuer::new("entra", IssuerKind::Entra, tenants, vec![JwsAlgorithm::Rs256]);
     let mut jwk = serde_json::to_value(&key.jwk).unwrap();
     if let Some(i) = key_issuer {
         jwk["issuer"] = json!(i);
     }
-    issuer.replace_keys(
-        parse_jwks(
-            json!({"keys": [jwk]}).to_string().as_bytes(),
-            &[JwsAlgorithm::Rs256],
-        )
-        .unwrap(),
-    );
-    Fixture {
-        key,
-        issuers: TrustedIssuers {
-            issuers: vec![Arc::new(issuer)],
-        },
-    }
+    issuer.replace_material(IssuerMaterial {
+        patterns: vec![
+            IssuerPattern { template: format!("{BASE}/{{tenantid}}/v2.0"), version: Some("2.0") },
+            IssuerPattern { template: format!("{BASE}/{{tenantid}}/"), version: Some("1.0") },
+        ],
+        keys: parse_jwks(json!({"keys": [jwk]}).to_string().as_bytes(), &[JwsAlgorithm::Rs256]).unwrap(),
+    });
+    Fixture { key, issuers: TrustedIssuers { issuers: vec![Arc::new(issuer)] } }
 }
 
 fn fixture() -> Fixture {
@@ -130,19 +110,10 @@ fn algorithms_come_from_the_allow_list_and_keys_are_bound_to_their_type() {
     let parts: Vec<&str> = good.split('.').collect();
     // alg none, with and without a signature segment.
     let none = b64url(json!({"alg": "none", "kid": f.key.kid}).to_string());
-    assert_eq!(
-        check(&f, &format!("{none}.{}.", parts[1]), NOW),
-        Err(Rejection::MalformedToken)
-    );
-    assert_eq!(
-        check(&f, &format!("{none}.{}.{}", parts[1], parts[2]), NOW),
-        Err(Rejection::AlgorithmNotAllowed)
-    );
+    assert_eq!(check(&f, &format!("{none}.{}.", parts[1]), NOW), Err(Rejection::MalformedToken));
+    assert_eq!(check(&f, &format!("{none}.{}.{}", parts[1], parts[2]), NOW), Err(Rejection::AlgorithmNotAllowed));
     // Missing signature.
-    assert_eq!(
-        check(&f, &format!("{}.{}.", parts[0], parts[1]), NOW),
-        Err(Rejection::MalformedToken)
-    );
+    assert_eq!(check(&f, &format!("{}.{}.", parts[0], parts[1]), NOW), Err(Rejection::MalformedToken));
     // HS256/384/512 keyed with the RSA public key (the classic confusion): never considered.
     for alg in ["HS256", "HS384", "HS512"] {
         let header = b64url(json!({"alg": alg, "typ": "JWT", "kid": f.key.kid}).to_string());
@@ -161,25 +132,15 @@ fn algorithms_come_from_the_allow_list_and_keys_are_bound_to_their_type() {
     let ps = sign_with_header(&f, &json!({"alg": "PS256", "kid": f.key.kid}), &claims());
     assert_eq!(check(&f, &ps, NOW), Err(Rejection::AlgorithmNotAllowed));
     // A tampered payload fails the signature.
-    let tampered = format!(
-        "{}.{}.{}",
-        parts[0],
-        b64url(with(claims(), "roles", json!(["Admin"])).to_string()),
-        parts[2]
-    );
+    let tampered =
+        format!("{}.{}.{}", parts[0], b64url(with(claims(), "roles", json!(["Admin"])).to_string()), parts[2]);
     assert_eq!(check(&f, &tampered, NOW), Err(Rejection::BadSignature));
 }
 
 #[test]
 fn unknown_and_hostile_kids_are_exact_lookups() {
     let f = fixture();
-    for kid in [
-        "nope",
-        "../../etc/passwd",
-        "' OR 1=1 --",
-        "a\u{0}b",
-        &"k".repeat(10 * 1024),
-    ] {
+    for kid in ["nope", "../../etc/passwd", "' OR 1=1 --", "a\u{0}b", &"k".repeat(10 * 1024)] {
         let t = sign_with_header(&f, &json!({"alg": "RS256", "kid": kid}), &claims());
         assert_eq!(check(&f, &t, NOW), Err(Rejection::UnknownKey), "{kid:.20}");
     }
@@ -187,134 +148,59 @@ fn unknown_and_hostile_kids_are_exact_lookups() {
     // carries that key in `jwk`/`x5c`/`jku`/`x5u` still needs a kid we know.
     let (attacker, _) = SigningKey::generate(NOW).unwrap();
     let header = json!({"alg": "RS256", "kid": attacker.kid, "jwk": attacker.jwk, "jku": "https://evil/keys", "x5u": "https://evil/cert", "x5c": attacker.jwk.x5c});
-    assert_eq!(
-        check(&f, &sign_with_header(&f, &header, &claims()), NOW),
-        Err(Rejection::UnknownKey)
-    );
+    assert_eq!(check(&f, &sign_with_header(&f, &header, &claims()), NOW), Err(Rejection::UnknownKey));
     // The attacker's key under our kid: signature fails.
     let forged = attacker.sign_jwt(&claims(), false).unwrap();
     let parts: Vec<&str> = forged.split('.').collect();
     let ours = b64url(json!({"typ": "JWT", "alg": "RS256", "kid": f.key.kid}).to_string());
-    assert_eq!(
-        check(&f, &format!("{ours}.{}.{}", parts[1], parts[2]), NOW),
-        Err(Rejection::BadSignature)
-    );
+    assert_eq!(check(&f, &format!("{ours}.{}.{}", parts[1], parts[2]), NOW), Err(Rejection::BadSignature));
 }
 
 #[test]
 fn lifetimes_with_skew_plus_minus_one_second() {
     let f = fixture();
     let at = |c: Value| check(&f, &sign(&f, &c), NOW);
-    assert_eq!(
-        at(with(claims(), "exp", json!(NOW - 301))),
-        Err(Rejection::Expired)
-    );
+    assert_eq!(at(with(claims(), "exp", json!(NOW - 301))), Err(Rejection::Expired));
     assert!(at(with(claims(), "exp", json!(NOW - 299))).is_ok());
-    assert_eq!(
-        at(with(claims(), "nbf", json!(NOW + 301))),
-        Err(Rejection::NotYetValid)
-    );
+    assert_eq!(at(with(claims(), "nbf", json!(NOW + 301))), Err(Rejection::NotYetValid));
     assert!(at(with(claims(), "nbf", json!(NOW + 299))).is_ok());
-    assert_eq!(
-        at(with(claims(), "iat", json!(NOW + 301))),
-        Err(Rejection::IssuedInFuture)
-    );
+    assert_eq!(at(with(claims(), "iat", json!(NOW + 301))), Err(Rejection::IssuedInFuture));
     assert!(at(with(claims(), "iat", json!(NOW + 299))).is_ok());
     // A bad claim is invalid, never "absent".
-    assert_eq!(
-        at(without(claims(), "exp")),
-        Err(Rejection::BadClaim("exp"))
-    );
-    assert_eq!(
-        at(with(claims(), "exp", json!("tomorrow"))),
-        Err(Rejection::BadClaim("exp"))
-    );
-    assert_eq!(
-        at(with(claims(), "exp", json!(1e300))),
-        Err(Rejection::BadClaim("exp"))
-    );
-    assert_eq!(
-        at(with(claims(), "nbf", json!(null))),
-        Err(Rejection::BadClaim("nbf"))
-    );
-    assert_eq!(
-        at(with(claims(), "roles", json!("Orders.Read.All"))),
-        Err(Rejection::BadClaim("roles"))
-    );
-    assert_eq!(
-        at(with(claims(), "scp", json!(["a"]))),
-        Err(Rejection::BadClaim("scp"))
-    );
-    assert_eq!(
-        at(with(claims(), "oid", json!(5))),
-        Err(Rejection::BadClaim("oid"))
-    );
-    assert_eq!(
-        at(with(claims(), "aud", json!([]))),
-        Err(Rejection::BadClaim("aud"))
-    );
-    assert_eq!(
-        at(with(claims(), "aud", json!(["a", 1]))),
-        Err(Rejection::BadClaim("aud"))
-    );
-    assert!(
-        at(with(claims(), "exp", json!((NOW + 10) as f64 + 0.5))).is_ok(),
-        "float exp within range"
-    );
+    assert_eq!(at(without(claims(), "exp")), Err(Rejection::BadClaim("exp")));
+    assert_eq!(at(with(claims(), "exp", json!("tomorrow"))), Err(Rejection::BadClaim("exp")));
+    assert_eq!(at(with(claims(), "exp", json!(1e300))), Err(Rejection::BadClaim("exp")));
+    assert_eq!(at(with(claims(), "nbf", json!(null))), Err(Rejection::BadClaim("nbf")));
+    assert_eq!(at(with(claims(), "roles", json!("Orders.Read.All"))), Err(Rejection::BadClaim("roles")));
+    assert_eq!(at(with(claims(), "scp", json!(["a"]))), Err(Rejection::BadClaim("scp")));
+    assert_eq!(at(with(claims(), "oid", json!(5))), Err(Rejection::BadClaim("oid")));
+    assert_eq!(at(with(claims(), "aud", json!([]))), Err(Rejection::BadClaim("aud")));
+    assert_eq!(at(with(claims(), "aud", json!(["a", 1]))), Err(Rejection::BadClaim("aud")));
+    assert!(at(with(claims(), "exp", json!((NOW + 10) as f64 + 0.5))).is_ok(), "float exp within range");
 }
 
 #[test]
 fn issuer_and_tenant() {
     let f = fixture();
     let at = |c: Value| check(&f, &sign(&f, &c), NOW);
-    assert_eq!(
-        at(with(
-            claims(),
-            "iss",
-            json!("https://evil.example/{TID}/v2.0")
-        )),
-        Err(Rejection::UntrustedIssuer)
-    );
-    assert_eq!(
-        at(without(claims(), "iss")),
-        Err(Rejection::UntrustedIssuer)
-    );
+    assert_eq!(at(with(claims(), "iss", json!("https://evil.example/{TID}/v2.0"))), Err(Rejection::UntrustedIssuer));
+    assert_eq!(at(without(claims(), "iss")), Err(Rejection::UntrustedIssuer));
     // tid differs from the tenant in iss.
-    assert_eq!(
-        at(with(claims(), "tid", json!(OTHER_TID))),
-        Err(Rejection::UntrustedIssuer)
-    );
+    assert_eq!(at(with(claims(), "tid", json!(OTHER_TID))), Err(Rejection::UntrustedIssuer));
     // Non-GUID tid, literal template.
-    let c = with(
-        with(claims(), "tid", json!("contoso.com")),
-        "iss",
-        json!(format!("{BASE}/contoso.com/v2.0")),
-    );
+    let c = with(with(claims(), "tid", json!("contoso.com")), "iss", json!(format!("{BASE}/contoso.com/v2.0")));
     assert_eq!(at(c), Err(Rejection::UntrustedIssuer));
-    let c = with(
-        with(claims(), "tid", json!("{tenantid}")),
-        "iss",
-        json!(format!("{BASE}/{{tenantid}}/v2.0")),
-    );
+    let c = with(with(claims(), "tid", json!("{tenantid}")), "iss", json!(format!("{BASE}/{{tenantid}}/v2.0")));
     assert_eq!(at(c), Err(Rejection::UntrustedIssuer));
-    assert_eq!(
-        at(without(claims(), "tid")),
-        Err(Rejection::UntrustedIssuer)
-    );
+    assert_eq!(at(without(claims(), "tid")), Err(Rejection::UntrustedIssuer));
 
     // Tenant allow-list on the issuer.
     let only_other = fixture_with(Some(HashSet::from([OTHER_TID.to_string()])), None);
-    assert_eq!(
-        check(&only_other, &sign(&only_other, &claims()), NOW),
-        Err(Rejection::TenantNotAllowed)
-    );
+    assert_eq!(check(&only_other, &sign(&only_other, &claims()), NOW), Err(Rejection::TenantNotAllowed));
 
     // The key's own `issuer` is honoured: a key published for one tenant cannot sign for another.
     let pinned = fixture_with(None, Some(&format!("{BASE}/{OTHER_TID}/v2.0")));
-    assert_eq!(
-        check(&pinned, &sign(&pinned, &claims()), NOW),
-        Err(Rejection::UntrustedIssuer)
-    );
+    assert_eq!(check(&pinned, &sign(&pinned, &claims()), NOW), Err(Rejection::UntrustedIssuer));
 }
 
 #[test]
@@ -323,38 +209,20 @@ fn versions_follow_the_metadata() {
     let at = |c: Value| check(&f, &sign(&f, &c), NOW);
     // A v1 token (v1 issuer) claiming ver 2.0, and the reverse.
     let v1_iss = format!("{BASE}/{TID}/");
-    assert_eq!(
-        at(with(claims(), "iss", json!(v1_iss))),
-        Err(Rejection::VersionMismatch)
-    );
-    assert_eq!(
-        at(with(claims(), "ver", json!("1.0"))),
-        Err(Rejection::VersionMismatch)
-    );
+    assert_eq!(at(with(claims(), "iss", json!(v1_iss))), Err(Rejection::VersionMismatch));
+    assert_eq!(at(with(claims(), "ver", json!("1.0"))), Err(Rejection::VersionMismatch));
     let v1 = with(with(claims(), "iss", json!(v1_iss)), "ver", json!("1.0"));
     let t = at(v1).unwrap();
-    assert_eq!(
-        t.ver.as_deref(),
-        Some("1.0"),
-        "v1 token signed by a key with v2 metadata is accepted"
-    );
+    assert_eq!(t.ver.as_deref(), Some("1.0"), "v1 token signed by a key with v2 metadata is accepted");
 }
 
 #[test]
 fn id_tokens_are_not_access_tokens() {
     let f = fixture();
     let at = |c: Value| check(&f, &sign(&f, &c), NOW);
-    assert_eq!(
-        at(with(claims(), "nonce", json!("n"))),
-        Err(Rejection::IdToken)
-    );
+    assert_eq!(at(with(claims(), "nonce", json!("n"))), Err(Rejection::IdToken));
     assert_eq!(at(without(claims(), "roles")), Err(Rejection::IdToken));
-    assert!(at(with(
-        without(claims(), "roles"),
-        "scp",
-        json!("Orders.Read")
-    ))
-    .is_ok());
+    assert!(at(with(without(claims(), "roles"), "scp", json!("Orders.Read"))).is_ok());
 }
 
 #[test]
@@ -369,17 +237,8 @@ fn malformed_input_is_invalid_and_never_panics() {
         format!("{header}.{}.{}.a.b", parts[1], parts[2]),
         format!("{header}=.{}.{}", parts[1], parts[2]),
         format!("{header}.{}!.{}", parts[1], parts[2]),
-        format!(
-            "{}.{}.{}",
-            b64url(r#"{"alg":"RS256","alg":"none"}"#),
-            parts[1],
-            parts[2]
-        ),
-        format!(
-            "{header}.{}.{}",
-            b64url(r#"{"iss":"a","iss":"b"}"#),
-            parts[2]
-        ),
+        format!("{}.{}.{}", b64url(r#"{"alg":"RS256","alg":"none"}"#), parts[1], parts[2]),
+        format!("{header}.{}.{}", b64url(r#"{"iss":"a","iss":"b"}"#), parts[2]),
         format!(
             "{}.{}.{}",
             b64url(json!({"alg": "RS256", "kid": f.key.kid, "crit": ["exp"]}).to_string()),
@@ -407,45 +266,25 @@ fn es256_with_zero_signature_is_rejected() {
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
     let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
     let point = pair.public_key().as_ref().to_vec();
-    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "ec1", "x": b64url(&point[1..33]), "y": b64url(&point[33..65])});
-    let issuer = TrustedIssuer::new(
-        "oidc",
-        IssuerKind::Oidc,
-        vec![IssuerPattern {
-            template: "https://idp.example".into(),
-            version: None,
-        }],
-        None,
-        vec![JwsAlgorithm::Es256],
-    );
-    issuer.replace_keys(
-        parse_jwks(
-            json!({"keys": [jwk]}).to_string().as_bytes(),
-            &[JwsAlgorithm::Es256],
-        )
-        .unwrap(),
-    );
+    let jwk =
+        json!({"kty": "EC", "crv": "P-256", "kid": "ec1", "x": b64url(&point[1..33]), "y": b64url(&point[33..65])});
+    let issuer = TrustedIssuer::new("oidc", IssuerKind::Oidc, None, vec![JwsAlgorithm::Es256]);
+    issuer.replace_material(IssuerMaterial {
+        patterns: vec![IssuerPattern { template: "https://idp.example".into(), version: None }],
+        keys: parse_jwks(json!({"keys": [jwk]}).to_string().as_bytes(), &[JwsAlgorithm::Es256]).unwrap(),
+    });
     let f = Fixture {
         key: SigningKey::generate(NOW).unwrap().0,
-        issuers: TrustedIssuers {
-            issuers: vec![Arc::new(issuer)],
-        },
+        issuers: TrustedIssuers { issuers: vec![Arc::new(issuer)] },
     };
     let c = json!({"iss": "https://idp.example", "aud": "a", "exp": NOW + 60, "scope": "read"});
-    let input = format!(
-        "{}.{}",
-        b64url(json!({"alg": "ES256", "kid": "ec1"}).to_string()),
-        b64url(c.to_string())
-    );
+    let input = format!("{}.{}", b64url(json!({"alg": "ES256", "kid": "ec1"}).to_string()), b64url(c.to_string()));
     for sig in [vec![0u8; 64], {
         let mut s = vec![0xffu8; 64];
         s[0] = 0xff;
         s
     }] {
-        assert_eq!(
-            check(&f, &format!("{input}.{}", b64url(&sig)), NOW),
-            Err(Rejection::BadSignature)
-        );
+        assert_eq!(check(&f, &format!("{input}.{}", b64url(&sig)), NOW), Err(Rejection::BadSignature));
     }
     let good = pair.sign(&rng, input.as_bytes()).unwrap();
     let t = check(&f, &format!("{input}.{}", b64url(good.as_ref())), NOW).unwrap();

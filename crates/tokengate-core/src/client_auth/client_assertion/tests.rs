@@ -17,10 +17,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key)
-        .unwrap()
-        .as_ref()
-        .to_vec();
+    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key).unwrap().as_ref().to_vec();
     let der = self_signed_certificate(&pkcs8, "client", NOW).unwrap();
     let cert = ClientCertificate {
         key_id: Uuid::new_v4(),
@@ -36,20 +33,10 @@ fn fixture() -> Fixture {
 }
 
 fn sign(f: &Fixture, header: serde_json::Value, claims: serde_json::Value) -> String {
-    let input = format!(
-        "{}.{}",
-        b64url(header.to_string()),
-        b64url(claims.to_string())
-    );
-    let alg = if header["alg"] == "PS256" {
-        &RSA_PSS_SHA256
-    } else {
-        &RSA_PKCS1_SHA256
-    };
+    let input = format!("{}.{}", b64url(header.to_string()), b64url(claims.to_string()));
+    let alg = if header["alg"] == "PS256" { &RSA_PSS_SHA256 } else { &RSA_PKCS1_SHA256 };
     let mut sig = vec![0; f.key.public_modulus_len()];
-    f.key
-        .sign(alg, &SystemRandom::new(), input.as_bytes(), &mut sig)
-        .unwrap();
+    f.key.sign(alg, &SystemRandom::new(), input.as_bytes(), &mut sig).unwrap();
     format!("{input}.{}", b64url(sig))
 }
 
@@ -59,12 +46,7 @@ fn claims() -> serde_json::Value {
 
 fn verify(f: &Fixture, token: &str) -> Result<VerifiedAssertion, OAuthError> {
     let audiences = vec![AUD.to_string()];
-    let ctx = AssertionContext {
-        client_id: CLIENT,
-        accepted_audiences: &audiences,
-        now: NOW,
-        skew: 300,
-    };
+    let ctx = AssertionContext { client_id: CLIENT, accepted_audiences: &audiences, now: NOW, skew: 300 };
     verify_client_assertion(token, std::slice::from_ref(&f.cert), &ctx)
 }
 
@@ -75,11 +57,7 @@ fn msal_python_ps256_padded_x5t_s256() {
     let mut c = claims();
     c["exp"] = json!((NOW + 600) as f64 + 0.5);
     c["iat"] = json!(NOW as f64 + 0.25);
-    let t = sign(
-        &f,
-        json!({"alg": "PS256", "typ": "JWT", "x5t#S256": x5t}),
-        c,
-    );
+    let t = sign(&f, json!({"alg": "PS256", "typ": "JWT", "x5t#S256": x5t}), c);
     let v = verify(&f, &t).unwrap();
     assert_eq!(v.jti, "j1");
     assert_eq!(v.expires_at, NOW + 600);
@@ -88,19 +66,11 @@ fn msal_python_ps256_padded_x5t_s256() {
 #[test]
 fn azure_identity_rs256_sha1_x5t_and_x5c_chain() {
     let f = fixture();
-    let t = sign(
-        &f,
-        json!({"alg": "RS256", "x5t": b64url(&f.cert.thumbprint_sha1)}),
-        claims(),
-    );
+    let t = sign(&f, json!({"alg": "RS256", "x5t": b64url(&f.cert.thumbprint_sha1)}), claims());
     assert!(verify(&f, &t).is_ok());
     // x5c with PEM-style embedded newlines, no thumbprint.
     let body = b64(&f.cert.der);
-    let wrapped: String = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| String::from_utf8_lossy(c).into_owned() + "\n")
-        .collect();
+    let wrapped: String = body.as_bytes().chunks(64).map(|c| String::from_utf8_lossy(c).into_owned() + "\n").collect();
     let t = sign(&f, json!({"alg": "RS256", "x5c": [wrapped]}), claims());
     assert!(verify(&f, &t).is_ok());
 }
@@ -117,17 +87,10 @@ fn rejections() {
     let mut c = claims();
     c["iss"] = json!("x");
     c["sub"] = json!("x");
-    assert_eq!(
-        code(&sign(&f, h.clone(), c)),
-        codes::ASSERTION_CLIENT_MISMATCH
-    );
+    assert_eq!(code(&sign(&f, h.clone(), c)), codes::ASSERTION_CLIENT_MISMATCH);
     let mut c = claims();
     c["aud"] = json!([AUD]);
-    assert_eq!(
-        code(&sign(&f, h.clone(), c)),
-        codes::ASSERTION_MALFORMED,
-        "array aud refused"
-    );
+    assert_eq!(code(&sign(&f, h.clone(), c)), codes::ASSERTION_MALFORMED, "array aud refused");
     let mut c = claims();
     c["aud"] = json!("https://evil.example/token");
     assert_eq!(code(&sign(&f, h.clone(), c)), codes::ASSERTION_INVALID);
@@ -139,11 +102,7 @@ fn rejections() {
     assert_eq!(code(&sign(&f, h.clone(), c)), codes::ASSERTION_EXPIRED);
     let mut c = claims();
     c["exp"] = json!(NOW + 86_400);
-    assert_eq!(
-        code(&sign(&f, h.clone(), c)),
-        codes::ASSERTION_INVALID,
-        "far exp refused"
-    );
+    assert_eq!(code(&sign(&f, h.clone(), c)), codes::ASSERTION_INVALID, "far exp refused");
     let mut c = claims();
     c["exp"] = json!("soon");
     assert_eq!(code(&sign(&f, h.clone(), c)), codes::ASSERTION_MALFORMED);
@@ -155,11 +114,7 @@ fn rejections() {
     assert_eq!(code(&sign(&f, h.clone(), c)), codes::ASSERTION_INVALID);
 
     // alg none / HS256: refused before any key is looked at.
-    let none = format!(
-        "{}.{}.",
-        b64url(json!({"alg":"none"}).to_string()),
-        b64url(claims().to_string())
-    );
+    let none = format!("{}.{}.", b64url(json!({"alg":"none"}).to_string()), b64url(claims().to_string()));
     assert_eq!(code(&none), codes::ASSERTION_MALFORMED);
     let hs = format!(
         "{}.{}.{}",
@@ -171,11 +126,7 @@ fn rejections() {
 
     // A key that is not registered, even with a valid self-consistent signature.
     let other = fixture();
-    let t = sign(
-        &other,
-        json!({"alg": "RS256", "x5t": b64url(&other.cert.thumbprint_sha1)}),
-        claims(),
-    );
+    let t = sign(&other, json!({"alg": "RS256", "x5t": b64url(&other.cert.thumbprint_sha1)}), claims());
     assert_eq!(code(&t), codes::ASSERTION_SIGNATURE_INVALID);
     // Registered thumbprint, but signed by another key.
     let t = sign(&other, h.clone(), claims());
