@@ -64,7 +64,13 @@ function init(args)
 end
 
 if token_file then
+  local verify_done = false
   function request()
+    if not verify_done then
+      verify_done = true
+      -- wrk calls thread 0's request() once before the run to count pipelined requests: not sent
+      if tid == 0 then return requests[1] end
+    end
     if t0 == nil then t0 = now_us() end
     idx = idx + 1
     if idx > ntok then

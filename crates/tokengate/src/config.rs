@@ -23,6 +23,16 @@ pub struct FileConfig {
     pub admin: AdminSection,
     #[serde(default)]
     pub rate_limit: RateLimitSection,
+    /// The gateway listener; off when absent.
+    pub gateway: Option<GatewaySection>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySection {
+    pub listen: Option<String>,
+    /// Policy file (trusted issuers and routes), hot-reloaded.
+    pub policy_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -85,6 +95,14 @@ pub struct ServeConfig {
     pub admin_listen: Option<SocketAddr>,
     pub client_failures_per_minute: u32,
     pub ip_failures_per_minute: u32,
+    pub gateway: Option<ServeGateway>,
+}
+
+#[derive(Debug)]
+pub struct ServeGateway {
+    pub listen: SocketAddr,
+    pub policy_path: PathBuf,
+    pub policy: crate::gateway::policy_file::PolicyFile,
 }
 
 /// Reads, overrides and validates. `Err` lists every problem found.
@@ -226,6 +244,39 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
         problems.push("rate_limit budgets must be at least 1".into());
     }
 
+    let gateway = match file.gateway {
+        None => None,
+        Some(g) => {
+            let listen_text = g.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+            let listen = listen_text
+                .parse::<SocketAddr>()
+                .map_err(|_| {
+                    problems.push(format!("gateway.listen '{listen_text}' is not an address like 127.0.0.1:8080"))
+                })
+                .ok();
+            let policy = match g.policy_file {
+                None => {
+                    problems.push("gateway.policy_file is required (trusted issuers and routes)".into());
+                    None
+                }
+                Some(p) => {
+                    let p = resolve(&p);
+                    match crate::gateway::policy_file::load(&p) {
+                        Ok(policy) => Some((p, policy)),
+                        Err(found) => {
+                            problems.extend(found.into_iter().map(|f| format!("gateway policy {}: {f}", p.display())));
+                            None
+                        }
+                    }
+                }
+            };
+            match (listen, policy) {
+                (Some(listen), Some((policy_path, policy))) => Some(ServeGateway { listen, policy_path, policy }),
+                _ => None,
+            }
+        }
+    };
+
     match (issuer_listen, tls_cert, tls_key, encryption_key) {
         (Some(issuer_listen), Some(tls_cert), Some(tls_key), Some(encryption_key)) if problems.is_empty() => {
             Ok(ServeConfig {
@@ -240,6 +291,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                 admin_listen,
                 client_failures_per_minute,
                 ip_failures_per_minute,
+                gateway,
             })
         }
         _ => Err(problems),

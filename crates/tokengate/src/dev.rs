@@ -20,14 +20,19 @@ use tokengate_core::store::Store;
 use tokengate_core::tokens::TokenSettings;
 use uuid::Uuid;
 
-use crate::runtime::{self, RuntimeOptions};
+use crate::runtime::{self, GatewayOptions, RuntimeOptions};
 
 pub struct DevOptions {
     pub data_dir: PathBuf,
     pub issuer_port: u16,
     pub gateway_port: u16,
     pub admin_port: u16,
+    /// Where the demo route sends requests; the built-in echo upstream when absent.
+    pub upstream: Option<String>,
 }
+
+/// Path prefix of the demo route.
+pub const DEMO_ROUTE: &str = "/demo/";
 
 /// What `dev` created once and reuses on every later run (kept in `seed.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -227,6 +232,55 @@ async fn demo_app(
     admin::create_app(store, tenant_id, new, now).await.map_err(|e| e.to_string())
 }
 
+/// The gateway policy `dev` starts with (rewritten on every start; edit it while running to try
+/// policies — it is hot-reloaded).
+fn gateway_policy(seed: &DevSeed, upstream: Option<&str>) -> String {
+    let upstream = upstream.unwrap_or("echo");
+    format!(
+        r#"# tokengate gateway policy, written by `tokengate dev` on every start.
+# Edit it while tokengate runs: valid changes apply within a second (see README).
+
+[[issuer]]
+name = "tokengate"
+kind = "builtin"
+tenants = ["{tenant}"]
+
+# The demo API: a token for it (aud = its client id or App ID URI) with the app role
+# Demo.Read.All (app-only) or the delegated scope Demo.Read.
+[[route]]
+name = "demo"
+path_prefix = "{route}"
+upstream = "{upstream}"
+[route.require]
+issuers = ["tokengate"]
+audiences = ["{api_id}", "{api_uri}"]
+roles_any = ["Demo.Read.All"]
+scopes_any = ["Demo.Read"]
+
+# Writes need Demo.Write.All (or Demo.Write).
+[[route]]
+name = "demo-write"
+path_prefix = "/demo-write/"
+upstream = "{upstream}"
+[route.require]
+issuers = ["tokengate"]
+audiences = ["{api_id}", "{api_uri}"]
+roles_any = ["Demo.Write.All"]
+scopes_any = ["Demo.Write"]
+
+[[route]]
+name = "public"
+path_prefix = "/public/"
+upstream = "{upstream}"
+public = true
+"#,
+        tenant = seed.tenant_id,
+        route = DEMO_ROUTE,
+        api_id = seed.api.app_id,
+        api_uri = seed.api.app_id_uri,
+    )
+}
+
 /// An RSA key + self-signed certificate for the confidential client, written as one PEM (key
 /// then certificate, the form azure-identity's `CertificateCredential` reads) and registered.
 async fn client_certificate(
@@ -277,6 +331,10 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
 
     let tls = crate::server::tls_config(&dir.join("server.pem"), &dir.join("server-key.pem"))?;
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let policy_path = dir.join("gateway.toml");
+    std::fs::write(&policy_path, gateway_policy(&seed, opts.upstream.as_deref()))
+        .map_err(|e| format!("{}: {e}", policy_path.display()))?;
+    let policy = crate::gateway::policy_file::load(&policy_path).map_err(|p| p.join("; "))?;
     let running = runtime::start(RuntimeOptions {
         store,
         kek,
@@ -288,14 +346,20 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
         client_failures_per_minute: 20,
         ip_failures_per_minute: 100,
         key_reload: Duration::from_secs(5),
+        gateway: Some(GatewayOptions {
+            listen: SocketAddr::new(loopback, opts.gateway_port),
+            policy,
+            policy_path: Some(policy_path),
+            tls: None,
+        }),
     })
     .await
     .map_err(|e| e.to_string())?;
 
-    let dev_json = dev_json(&seed, &dir, &running.base_url, running.admin_addr, opts.gateway_port);
+    let dev_json = dev_json(&seed, &dir, &running.base_url, running.admin_addr, running.gateway_addr);
     let text = serde_json::to_string_pretty(&dev_json).map_err(|e| e.to_string())?;
     write_atomic(&dir.join("dev.json"), &text)?;
-    println!("{}", quickstart(&seed, &dir, &running.base_url));
+    println!("{}", quickstart(&seed, &dir, &running.base_url, running.gateway_addr));
 
     runtime::shutdown_signal().await;
     tracing::info!("shutting down");
@@ -308,7 +372,7 @@ fn dev_json(
     dir: &Path,
     base_url: &str,
     admin: Option<SocketAddr>,
-    _gateway_port: u16,
+    gateway: Option<SocketAddr>,
 ) -> serde_json::Value {
     let authority = format!("{base_url}/{}", seed.tenant_id);
     serde_json::json!({
@@ -318,10 +382,13 @@ fn dev_json(
         "issuer": format!("{authority}/v2.0"),
         "token_endpoint": format!("{authority}/oauth2/v2.0/token"),
         "ca_cert": dir.join("ca.pem"),
-        // The gateway arrives with its own issue; until then there is no gateway listener.
-        "gateway_url": serde_json::Value::Null,
+        "gateway_url": gateway.map(|g| format!("http://{g}")),
+        "gateway_policy": dir.join("gateway.toml"),
         "admin_url": admin.map(|a| format!("http://{a}")),
-        "api": seed.api,
+        "api": {
+            "app_id": seed.api.app_id, "app_id_uri": seed.api.app_id_uri, "scopes": seed.api.scopes,
+            "app_roles": seed.api.app_roles, "demo_route": DEMO_ROUTE,
+        },
         "confidential_client": seed.confidential_client,
         "public_client": seed.public_client,
         "admin": { "client_id": seed.admin.client_id, "client_secret": seed.admin.client_secret,
@@ -329,7 +396,8 @@ fn dev_json(
     })
 }
 
-fn quickstart(seed: &DevSeed, dir: &Path, base_url: &str) -> String {
+fn quickstart(seed: &DevSeed, dir: &Path, base_url: &str, gateway: Option<SocketAddr>) -> String {
+    let gateway = gateway.map(|g| format!("http://{g}")).unwrap_or_default();
     let authority = format!("{base_url}/{}", seed.tenant_id);
     let ca = dir.join("ca.pem");
     let cc = &seed.confidential_client;
@@ -355,6 +423,13 @@ app = msal.ConfidentialClientApplication("{client_id}", client_credential="{secr
     authority="{authority}", instance_discovery=False)
 print(app.acquire_token_for_client(scopes=["{api}/.default"]))'
 
+Call the demo API through the gateway (policy: {dir}/gateway.toml, hot-reloaded):
+
+  TOKEN=$(curl -s --cacert {ca} {authority}/oauth2/v2.0/token -d grant_type=client_credentials \
+    -d client_id={client_id} --data-urlencode 'client_secret={secret}' \
+    --data-urlencode 'scope={api}/.default' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -H "Authorization: Bearer $TOKEN" {gateway}{route}hello
+
 Keys: {authority}/discovery/v2.0/keys   Discovery: {authority}/v2.0/.well-known/openid-configuration
 Press Ctrl-C to stop.
 "#,
@@ -363,5 +438,6 @@ Press Ctrl-C to stop.
         client_id = cc.client_id,
         secret = cc.client_secret,
         api = seed.api.app_id_uri,
+        route = DEMO_ROUTE,
     )
 }

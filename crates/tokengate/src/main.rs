@@ -1,9 +1,11 @@
 //! tokengate: Entra ID token-based access control for APIs — issuer, gateway, control plane.
 
+mod admin;
 mod audit_writer;
 mod cli;
 mod config;
 mod dev;
+mod gateway;
 mod issuer;
 mod runtime;
 mod server;

@@ -1,11 +1,13 @@
 //! Starting and stopping the listeners one process runs, shared by `dev` and `serve`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::Router;
+use arc_swap::ArcSwap;
+use tokengate_core::access::revocation::RevocationSet;
+use tokengate_core::access::verified_cache::VerifiedCache;
 use tokengate_core::keys::KeyEncryptionKey;
 use tokengate_core::rate_limit::CredentialGuessLimits;
 use tokengate_core::store::Store;
@@ -16,6 +18,10 @@ use tokio::task::JoinHandle;
 
 use tokengate_store::ReadCachedStore;
 
+use crate::admin::{self, AdminState};
+use crate::gateway::metrics::GatewayMetrics;
+use crate::gateway::policy_file::PolicyFile;
+use crate::gateway::{self, ActivePolicy, BuiltinKeys, GatewayState};
 use crate::issuer::tenant_resolution::TenantCache;
 use crate::state::IssuerState;
 use crate::{audit_writer, issuer, server, signing_keys};
@@ -35,11 +41,22 @@ pub struct RuntimeOptions {
     pub client_failures_per_minute: u32,
     pub ip_failures_per_minute: u32,
     pub key_reload: Duration,
+    pub gateway: Option<GatewayOptions>,
+}
+
+/// The gateway listener and its policy.
+pub struct GatewayOptions {
+    pub listen: SocketAddr,
+    pub policy: PolicyFile,
+    /// Watched for changes (hot reload) when given.
+    pub policy_path: Option<PathBuf>,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 pub struct Running {
     pub issuer_addr: SocketAddr,
     pub admin_addr: Option<SocketAddr>,
+    pub gateway_addr: Option<SocketAddr>,
     pub base_url: String,
     shutdown: watch::Sender<bool>,
     listeners: Vec<JoinHandle<()>>,
@@ -53,6 +70,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("signing keys: {0}")]
     Keys(#[from] signing_keys::KeyServiceError),
+    #[error("gateway policy:\n  - {}", .0.join("\n  - "))]
+    Gateway(Vec<String>),
 }
 
 pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
@@ -85,7 +104,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         settings: opts.settings,
         base_url: base_url.clone(),
         limits: CredentialGuessLimits::per_minute(opts.client_failures_per_minute, opts.ip_failures_per_minute),
-        audit,
+        audit: audit.clone(),
         tenants: TenantCache::default(),
         documents: Default::default(),
     });
@@ -96,24 +115,37 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         shutdown_rx.clone(),
     )];
 
+    let mut gateway_addr = None;
+    let mut gateway_state = None;
+    if let Some(g) = opts.gateway {
+        let builtin = BuiltinKeys { ring: ring.clone(), base_url: base_url.clone() };
+        let base_dir = g.policy_path.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())).unwrap_or_default();
+        let policy = ActivePolicy::build(&g.policy, &base_dir, Some(&builtin), None).map_err(StartError::Gateway)?;
+        let cache_capacity = g.policy.settings.verified_cache_entries;
+        let state = Arc::new(GatewayState {
+            policy: ArcSwap::from_pointee(policy),
+            policy_path: g.policy_path,
+            builtin_keys: Some(builtin),
+            cache: VerifiedCache::new(cache_capacity),
+            revocations: Arc::new(RevocationSet::default()),
+            audit: audit.clone(),
+            metrics: Arc::new(GatewayMetrics::new()),
+            scheme: if g.tls.is_some() { "https" } else { "http" },
+        });
+        let listener =
+            TcpListener::bind(g.listen).await.map_err(|source| StartError::Bind { addr: g.listen, source })?;
+        gateway_addr = Some(listener.local_addr().map_err(|source| StartError::Bind { addr: g.listen, source })?);
+        listeners.push(server::spawn(listener, gateway::router(state.clone()), g.tls, shutdown_rx.clone()));
+        listeners.push(gateway::hot_reload::spawn(state.clone(), shutdown_rx.clone()));
+        listeners.push(spawn_cache_sweeper(state.clone(), shutdown_rx.clone()));
+        gateway_state = Some(state);
+    }
+
     let mut admin_addr = None;
     if let Some(addr) = opts.admin_listen {
         let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
         admin_addr = Some(listener.local_addr().map_err(|source| StartError::Bind { addr, source })?);
-        let ready_rx = shutdown_rx.clone();
-        let admin = Router::new().route("/healthz", get(|| async { "ok\n" })).route(
-            "/readyz",
-            get(move || {
-                let stopping = *ready_rx.borrow();
-                async move {
-                    if stopping {
-                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "stopping\n")
-                    } else {
-                        (axum::http::StatusCode::OK, "ready\n")
-                    }
-                }
-            }),
-        );
+        let admin = admin::router(AdminState { stopping: shutdown_rx.clone(), gateway: gateway_state.clone() });
         listeners.push(server::spawn(listener, admin, None, shutdown_rx.clone()));
     }
     listeners.push(signing_keys::spawn_reloader(
@@ -123,7 +155,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         opts.key_reload,
         shutdown_rx,
     ));
-    Ok(Running { issuer_addr, admin_addr, base_url, shutdown, listeners, audit_stop, audit_writer })
+    Ok(Running { issuer_addr, admin_addr, gateway_addr, base_url, shutdown, listeners, audit_stop, audit_writer })
 }
 
 impl Running {
@@ -138,6 +170,21 @@ impl Running {
             tracing::error!("audit writer did not finish within 30 s");
         }
     }
+}
+
+/// Drops expired tokens from the verified-token cache every 30 s.
+fn spawn_cache_sweeper(state: Arc<GatewayState>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                _ = shutdown.changed() => return,
+            }
+            let skew = state.policy.load().settings.clock_skew;
+            let remaining = state.cache.sweep(crate::state::now(), skew);
+            state.metrics.verified_cache_entries.set(remaining as i64);
+        }
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

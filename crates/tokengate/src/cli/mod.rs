@@ -57,12 +57,15 @@ pub enum Command {
         /// HTTPS issuer port (0 = pick a free one; the actual port goes into dev.json).
         #[arg(long, default_value_t = 8443)]
         issuer_port: u16,
-        /// Gateway port (the gateway listener arrives with the gateway issue).
+        /// Gateway port (plain HTTP on loopback).
         #[arg(long, default_value_t = 8080)]
         gateway_port: u16,
-        /// Admin port: health and readiness for now.
+        /// Admin port: health, readiness, metrics.
         #[arg(long, default_value_t = 8081)]
         admin_port: u16,
+        /// Put your own service behind the demo route (e.g. http://127.0.0.1:3000) instead of the built-in echo.
+        #[arg(long)]
+        upstream: Option<String>,
     },
     /// Run from a config file (TOML; TOKENGATE_* environment variables override it).
     Serve {
@@ -128,8 +131,8 @@ pub fn init_logging(format: LogFormat) {
 
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Dev { data_dir, issuer_port, gateway_port, admin_port } => {
-            dev::run(dev::DevOptions { data_dir, issuer_port, gateway_port, admin_port }).await
+        Command::Dev { data_dir, issuer_port, gateway_port, admin_port, upstream } => {
+            dev::run(dev::DevOptions { data_dir, issuer_port, gateway_port, admin_port, upstream }).await
         }
         Command::Serve { config, check } => serve(config, check).await,
         Command::Tenant { store, command } => directory_commands::tenant(&open(&store).await?.0, command).await,
@@ -166,10 +169,16 @@ async fn serve(path: PathBuf, check_only: bool) -> Result<(), String> {
         client_failures_per_minute: cfg.client_failures_per_minute,
         ip_failures_per_minute: cfg.ip_failures_per_minute,
         key_reload: std::time::Duration::from_secs(cfg.key_reload_seconds),
+        gateway: cfg.gateway.map(|g| runtime::GatewayOptions {
+            listen: g.listen,
+            policy: g.policy,
+            policy_path: Some(g.policy_path),
+            tls: None,
+        }),
     })
     .await
     .map_err(|e| e.to_string())?;
-    tracing::info!(issuer = %running.base_url, listen = %running.issuer_addr, admin = ?running.admin_addr, "tokengate serving");
+    tracing::info!(issuer = %running.base_url, listen = %running.issuer_addr, gateway = ?running.gateway_addr, admin = ?running.admin_addr, "tokengate serving");
     runtime::shutdown_signal().await;
     running.stop().await;
     Ok(())

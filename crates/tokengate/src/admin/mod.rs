@@ -1,0 +1,45 @@
+//! The admin listener (loopback by default): health, readiness and Prometheus metrics. The
+//! control-plane issue adds the admin API here.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use tokio::sync::watch;
+
+use crate::gateway::GatewayState;
+
+#[derive(Clone)]
+pub struct AdminState {
+    pub stopping: watch::Receiver<bool>,
+    pub gateway: Option<Arc<GatewayState>>,
+}
+
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readiness))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Not ready while stopping, or while a trusted remote issuer has no keys yet.
+async fn readiness(State(s): State<AdminState>) -> impl IntoResponse {
+    if *s.stopping.borrow() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "stopping\n");
+    }
+    if let Some(gw) = &s.gateway {
+        if !gw.policy.load().ready() {
+            return (StatusCode::SERVICE_UNAVAILABLE, "waiting for issuer keys\n");
+        }
+    }
+    (StatusCode::OK, "ready\n")
+}
+
+async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
+    let body = s.gateway.as_ref().map(|g| g.metrics.render()).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
+}

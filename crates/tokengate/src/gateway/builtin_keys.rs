@@ -1,0 +1,52 @@
+//! The built-in issuer as a trusted issuer: its keys come straight from the in-process key ring
+//! (no HTTP), re-derived whenever the ring's generation changes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokengate_core::access::trusted_issuer::{
+    IssuerKind, IssuerMaterial, IssuerPattern, TrustedIssuer, TENANT_TEMPLATE,
+};
+use tokengate_core::access::verifying_keys::parse_jwks;
+use tokengate_core::jws::JwsAlgorithm;
+use tokengate_core::keys::KeyRing;
+use tokengate_core::tokens::{issuer_v1, issuer_v2};
+
+pub struct BuiltinIssuer {
+    pub issuer: Arc<TrustedIssuer>,
+    ring: Arc<KeyRing>,
+    base_url: String,
+    generation: AtomicU64,
+}
+
+impl BuiltinIssuer {
+    pub fn new(name: &str, tenants: Option<Vec<String>>, ring: Arc<KeyRing>, base_url: &str) -> Arc<BuiltinIssuer> {
+        let tenants = tenants.map(|t| t.into_iter().map(|x| x.to_ascii_lowercase()).collect());
+        let this = Arc::new(BuiltinIssuer {
+            issuer: Arc::new(TrustedIssuer::new(name, IssuerKind::Builtin, tenants, vec![JwsAlgorithm::Rs256])),
+            ring,
+            base_url: base_url.to_owned(),
+            generation: AtomicU64::new(0),
+        });
+        this.sync();
+        this
+    }
+
+    /// Re-derives the keys if the ring changed; returns whether it did.
+    pub fn sync(&self) -> bool {
+        let set = self.ring.current();
+        if self.generation.swap(set.generation, Ordering::AcqRel) == set.generation {
+            return false;
+        }
+        let jwks = serde_json::to_vec(&set.jwks(None)).unwrap_or_default();
+        let keys = parse_jwks(&jwks, &[JwsAlgorithm::Rs256]).unwrap_or_default();
+        self.issuer.replace_material(IssuerMaterial {
+            patterns: vec![
+                IssuerPattern { template: issuer_v2(&self.base_url, TENANT_TEMPLATE), version: Some("2.0") },
+                IssuerPattern { template: issuer_v1(&self.base_url, TENANT_TEMPLATE), version: Some("1.0") },
+            ],
+            keys,
+        });
+        true
+    }
+}

@@ -1,0 +1,57 @@
+//! Prometheus metrics of the gateway, served on the admin listener at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: String,
+    pub outcome: String,
+    pub reason: String,
+}
+
+pub struct GatewayMetrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub latency_seconds: Histogram,
+    pub verified_cache_entries: Gauge,
+    pub key_refetches: Counter,
+}
+
+impl GatewayMetrics {
+    pub fn new() -> GatewayMetrics {
+        let mut registry = Registry::with_prefix("tokengate_gateway");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency_seconds =
+            Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]);
+        let verified_cache_entries = Gauge::default();
+        let key_refetches = Counter::default();
+        registry.register("requests", "Requests by route, outcome and reason", requests.clone());
+        registry.register("request_duration_seconds", "Time from request to response headers", latency_seconds.clone());
+        registry.register(
+            "verified_cache_entries",
+            "Tokens in the verified-token cache",
+            verified_cache_entries.clone(),
+        );
+        registry.register("unknown_kid_refetches", "Key refetches triggered by an unknown kid", key_refetches.clone());
+        GatewayMetrics { registry, requests, latency_seconds, verified_cache_entries, key_refetches }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for GatewayMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

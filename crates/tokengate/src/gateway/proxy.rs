@@ -1,0 +1,149 @@
+//! Forwarding to upstreams over pooled connections: HTTP/1.1 and HTTP/2 (TLS by ALPN, or h2c),
+//! bodies streamed both ways, WebSocket upgrades spliced. Upstream failures are the upstream's:
+//! refused or reset → 502, timed out → 504 — never 401.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use super::forwarding_headers::remove_hop_by_hop;
+
+pub struct UpstreamClients {
+    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>,
+    h2c: Client<HttpConnector, Body>,
+    timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// Refused, reset, TLS or protocol failure: 502.
+    Unavailable,
+    /// No response within the timeout: 504.
+    TimedOut,
+}
+
+impl UpstreamFailure {
+    pub fn status(self) -> StatusCode {
+        match self {
+            UpstreamFailure::Unavailable => StatusCode::BAD_GATEWAY,
+            UpstreamFailure::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            UpstreamFailure::Unavailable => "upstream_unavailable",
+            UpstreamFailure::TimedOut => "upstream_timeout",
+        }
+    }
+}
+
+impl UpstreamClients {
+    pub fn new(connect_timeout: Duration, timeout: Duration) -> Result<UpstreamClients, String> {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_nodelay(true);
+        connector.enforce_http(false);
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(connector.clone());
+        let http = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(https);
+        let h2c = Client::builder(TokioExecutor::new()).http2_only(true).build(connector);
+        Ok(UpstreamClients { http, h2c, timeout })
+    }
+
+    /// Sends `request` (headers already rewritten) to `base` + its path and query.
+    pub async fn forward(
+        &self,
+        base: &str,
+        http2_only: bool,
+        mut request: Request<Body>,
+    ) -> Result<Response<Body>, UpstreamFailure> {
+        let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let uri: Uri = format!("{base}{path_and_query}").parse().map_err(|_| UpstreamFailure::Unavailable)?;
+        *request.uri_mut() = uri;
+        // The client sets Host (HTTP/1.1) or :authority (HTTP/2) from the upstream URI.
+        request.headers_mut().remove(header::HOST);
+        let wants_upgrade = is_upgrade(request.headers());
+        let client_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut request));
+        if http2_only {
+            *request.version_mut() = axum::http::Version::HTTP_2;
+        } else {
+            *request.version_mut() = axum::http::Version::HTTP_11;
+        }
+
+        let sent = if http2_only { self.h2c.request(request) } else { self.http.request(request) };
+        let mut response = match tokio::time::timeout(self.timeout, sent).await {
+            Err(_) => return Err(UpstreamFailure::TimedOut),
+            Ok(Err(e)) => return Err(classify(&e)),
+            Ok(Ok(r)) => r,
+        };
+
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            if let Some(client_upgrade) = client_upgrade {
+                let upstream_upgrade = hyper::upgrade::on(&mut response);
+                tokio::spawn(async move {
+                    if let (Ok(client), Ok(upstream)) = (client_upgrade.await, upstream_upgrade.await) {
+                        let mut client = TokioIo::new(client);
+                        let mut upstream = TokioIo::new(upstream);
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+            return Ok(response.map(Body::new));
+        }
+        remove_hop_by_hop(response.headers_mut(), false);
+        Ok(response.map(Body::new))
+    }
+}
+
+pub fn is_upgrade(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE)
+        && headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+}
+
+fn classify(e: &hyper_util::client::legacy::Error) -> UpstreamFailure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return UpstreamFailure::TimedOut;
+            }
+        }
+        if s.to_string().contains("timed out") {
+            return UpstreamFailure::TimedOut;
+        }
+        source = s.source();
+    }
+    UpstreamFailure::Unavailable
+}
+
+/// A response for an upstream failure (never a 401: the caller's token was fine).
+pub fn failure_response(failure: UpstreamFailure) -> Response<Body> {
+    let mut r = Response::new(Body::from(match failure {
+        UpstreamFailure::Unavailable => "bad gateway: the upstream could not be reached\n",
+        UpstreamFailure::TimedOut => "gateway timeout: the upstream did not answer in time\n",
+    }));
+    *r.status_mut() = failure.status();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
