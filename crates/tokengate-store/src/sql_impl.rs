@@ -2,6 +2,31 @@
 //! Writes that carry an audit event commit it in the same transaction. Every transaction starts
 //! with a write so SQLite takes its write lock up front (no deadlocking lock upgrades).
 
+/// Rows per multi-row audit INSERT: 14 parameters each stays far below both dialects' limits.
+pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 128;
+const AUDIT_COLUMNS: usize = 14;
+
+/// `INSERT INTO audit_events (...) VALUES ($1..$14), ($15..$28), ...` for `rows` rows.
+pub(crate) fn multi_row_audit_insert(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, token_id, client_ip, status, latency_us, detail) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..AUDIT_COLUMNS {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * AUDIT_COLUMNS + col + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 macro_rules! impl_sql_store {
     ($store:ty) => {
         use async_trait::async_trait;
@@ -18,6 +43,7 @@ macro_rules! impl_sql_store {
         use uuid::Uuid;
 
         use crate::rows::{stored_key, uuid, AuditRow};
+        use crate::sql_impl::{multi_row_audit_insert, AUDIT_ROWS_PER_INSERT};
 
         const INSERT_AUDIT: &str = "INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, token_id, client_ip, status, latency_us, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
@@ -609,9 +635,30 @@ macro_rules! impl_sql_store {
                 if events.is_empty() {
                     return Ok(());
                 }
+                // Multi-row INSERTs: one statement per chunk instead of one per record (each
+                // statement is a hand-off to the driver; the gateway writes one record per request).
                 let mut tx = self.pool.begin().await.map_err(backend_error)?;
-                for e in events {
-                    Self::write_audit(&mut *tx, e).await?;
+                for chunk in events.chunks(AUDIT_ROWS_PER_INSERT) {
+                    let sql = multi_row_audit_insert(chunk.len());
+                    let mut query = sqlx::query(&sql);
+                    for e in chunk {
+                        query = query
+                            .bind(e.id.to_string())
+                            .bind(e.at_ms)
+                            .bind(e.source.as_str())
+                            .bind(&e.action)
+                            .bind(e.outcome.as_str())
+                            .bind(&e.reason)
+                            .bind(&e.tenant_id)
+                            .bind(&e.client_id)
+                            .bind(&e.subject)
+                            .bind(&e.token_id)
+                            .bind(&e.client_ip)
+                            .bind(e.status.map(i64::from))
+                            .bind(e.latency_us)
+                            .bind(e.detail.to_string());
+                    }
+                    query.execute(&mut *tx).await.map_err(backend_error)?;
                 }
                 tx.commit().await.map_err(backend_error)
             }

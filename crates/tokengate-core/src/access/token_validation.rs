@@ -196,7 +196,11 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
     })
 }
 
-fn audiences(claims: &UniqueObject) -> Result<(Box<[Box<str>]>, bool), Rejection> {
+/// Claim values, boxed compactly (one cached token should stay well under a kilobyte).
+pub type Strings = Box<[Box<str>]>;
+
+/// `aud` as a list, and whether the token sent it as an array.
+fn audiences(claims: &UniqueObject) -> Result<(Strings, bool), Rejection> {
     match claims.get("aud") {
         Some(Value::String(a)) => Ok((vec![Box::from(a.as_str())].into_boxed_slice(), false)),
         Some(Value::Array(items)) if !items.is_empty() => {
