@@ -108,6 +108,11 @@ impl TrustedIssuer {
         self.material.store(Arc::new(IssuerMaterial { patterns, keys }));
     }
 
+    /// Whether `kid` is still published (a cached verification is only as good as its key).
+    pub fn has_key(&self, kid: &str) -> bool {
+        self.material.load().keys.get(kid).is_some()
+    }
+
     pub fn has_keys(&self) -> bool {
         !self.material.load().keys.keys.is_empty()
     }

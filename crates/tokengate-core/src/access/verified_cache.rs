@@ -35,6 +35,10 @@ impl VerifiedCache {
         }
     }
 
+    pub fn remove(&self, key: &[u8; 32]) {
+        self.entries.remove(key);
+    }
+
     pub fn insert(&self, key: [u8; 32], token: Arc<VerifiedToken>) {
         if self.entries.len() < self.capacity {
             self.entries.insert(key, token);

@@ -271,7 +271,7 @@ async fn decide_and_forward(
             Ok(t) => t,
             Err(rejection) => return denied(route_name, &rejection, None),
         };
-        let token = match authenticate(gw, &policy, &presented).await {
+        let token = match authenticate(gw, &policy, &presented, &requirements.issuers).await {
             Ok(t) => t,
             Err(rejection) => return denied(route_name, &rejection, None),
         };
@@ -317,13 +317,25 @@ fn presented_token(policy: &ActivePolicy, request: &Request<Body>) -> Result<Str
     bearer_token(&values, query_token, policy.settings.max_token_bytes).map(str::to_owned)
 }
 
-/// Verifies the token (or takes it from the cache).
-async fn authenticate(gw: &GatewayState, policy: &ActivePolicy, token: &str) -> Result<Arc<VerifiedToken>, Rejection> {
+/// Verifies the token (or takes it from the cache). `route_issuers` are the issuers the route
+/// trusts: while one of them has not loaded its keys yet, a token no issuer recognises gets 503
+/// (it may be that issuer's), not 401.
+async fn authenticate(
+    gw: &GatewayState,
+    policy: &ActivePolicy,
+    token: &str,
+    route_issuers: &[String],
+) -> Result<Arc<VerifiedToken>, Rejection> {
     let skew = policy.settings.clock_skew;
     let now = now();
     let key = VerifiedCache::key(token);
     if let Some(hit) = gw.cache.get(&key, now, skew) {
-        return Ok(hit);
+        // A key that left its issuer's JWKS (rollover or emergency removal) takes its cached
+        // verifications with it.
+        if policy.issuers.by_name(&hit.issuer).is_some_and(|i| i.has_key(&hit.kid)) {
+            return Ok(hit);
+        }
+        gw.cache.remove(&key);
     }
     let ctx = ValidationContext {
         issuers: &policy.issuers,
@@ -334,6 +346,29 @@ async fn authenticate(gw: &GatewayState, policy: &ActivePolicy, token: &str) -> 
     };
     let verified = match verify(token, &ctx) {
         Ok(v) => v,
+        Err(VerifyFailure::Rejected(Rejection::UntrustedIssuer)) => {
+            let cold: Vec<&Arc<RemoteIssuer>> = policy
+                .remotes
+                .iter()
+                .filter(|r| !r.is_ready() && route_issuers.iter().any(|n| *n == r.config.name))
+                .collect();
+            if cold.is_empty() {
+                return Err(Rejection::UntrustedIssuer);
+            }
+            let mut loaded = false;
+            for remote in cold {
+                gw.metrics.key_refetches.inc();
+                loaded |= remote.refetch_for_unknown_kid().await == RefetchOutcome::Refetched;
+            }
+            if !loaded {
+                return Err(Rejection::KeysUnavailable);
+            }
+            match verify(token, &ctx) {
+                Ok(v) => v,
+                Err(VerifyFailure::Rejected(r)) => return Err(r),
+                Err(VerifyFailure::UnknownKey(_)) => return Err(Rejection::UnknownKey),
+            }
+        }
         Err(VerifyFailure::Rejected(r)) => return Err(r),
         Err(VerifyFailure::UnknownKey(issuer)) => {
             // One refetch (rate-limited per issuer), then one more try.

@@ -23,14 +23,25 @@ impl DevServer {
     }
 
     pub async fn start_in(dir: PathBuf) -> DevServer {
+        Self::start_with(dir, &[]).await
+    }
+
+    /// A dev server in front of `upstream` (its demo routes point there).
+    pub async fn start_with_upstream(upstream: &str) -> DevServer {
+        let dir = std::env::temp_dir().join(format!("tokengate-it-{}", Uuid::new_v4()));
+        Self::start_with(dir, &["--upstream", upstream]).await
+    }
+
+    pub async fn start_with(dir: PathBuf, extra: &[&str]) -> DevServer {
         let _ = std::fs::remove_file(dir.join("dev.json"));
         let child = Command::new(BIN)
             .args(["dev", "--data-dir"])
             .arg(&dir)
             .args(["--issuer-port", "0", "--gateway-port", "0", "--admin-port", "0"])
-            .env("TOKENGATE_LOG", "warn")
+            .args(extra)
+            .env("TOKENGATE_LOG", std::env::var("TG_IT_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(if std::env::var_os("TG_IT_STDERR").is_some() { Stdio::inherit() } else { Stdio::piped() })
             .spawn()
             .expect("tokengate starts");
         let mut server =
@@ -103,6 +114,39 @@ impl DevServer {
             &[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", &secret), ("scope", &scope)],
         )
         .await
+    }
+
+    pub fn gateway(&self, path: &str) -> String {
+        format!("{}{path}", self.s("/gateway_url"))
+    }
+
+    pub fn admin(&self, path: &str) -> String {
+        format!("{}{path}", self.s("/admin_url"))
+    }
+
+    /// An app-only token for the demo API (holds Demo.Read.All).
+    pub async fn demo_token(&self) -> String {
+        let (status, body) = self.secret_token().await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Replaces the gateway policy and waits (bounded) until `applied` says it took effect.
+    pub async fn set_policy<F, Fut>(&self, text: &str, applied: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let path = self.s("/gateway_policy");
+        // Make sure the modification time moves even within the same second.
+        let tmp = format!("{path}.new");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !applied().await {
+            assert!(Instant::now() < deadline, "policy change not applied within 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Runs a CLI command against this server's data dir.

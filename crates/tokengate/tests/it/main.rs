@@ -3,9 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
 mod harness;
+mod upstream;
 
 mod bad_input;
 mod client_assertion;
 mod client_credentials;
 mod discovery;
+mod gateway;
+mod gateway_remote_issuer;
 mod operations;
