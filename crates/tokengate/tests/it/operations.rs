@@ -143,10 +143,19 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
+    let gateway_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    std::fs::write(
+        dir.join("gateway.toml"),
+        "[[issuer]]\nname = \"local\"\nkind = \"builtin\"\n[[route]]\nname = \"inventory\"\npath_prefix = \"/inventory/\"\nupstream = \"echo\"\n[route.require]\nissuers = [\"local\"]\naudiences = [\"api://inventory\"]\nroles_any = [\"Inventory.Read\"]\n",
+    )
+    .unwrap();
     let good = dir.join("tokengate.toml");
     std::fs::write(
         &good,
-        format!("[store]\nurl = \"sqlite://tokengate.db\"\n[issuer]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n[keys]\nencryption_key_file = \"kek\"\n"),
+        format!("[store]\nurl = \"sqlite://tokengate.db\"\n[issuer]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n[keys]\nencryption_key_file = \"kek\"\n[gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\npolicy_file = \"gateway.toml\"\n"),
     )
     .unwrap();
     let check = Command::new(BIN).args(["serve", "--check", "--config"]).arg(&good).output().unwrap();
@@ -227,6 +236,26 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
     let claims = decode_jwt(body["access_token"].as_str().unwrap()).1;
     assert_eq!(claims["roles"], serde_json::json!(["Inventory.Read"]));
     assert_eq!(claims["tid"], tenant);
+    // The gateway of the same process validates that token (v2: aud is the client id, so the
+    // policy's App ID URI does not match) — and a v2 policy naming the client id would.
+    let token = body["access_token"].as_str().unwrap();
+    let gw = reqwest::Client::new();
+    let r = gw.get(format!("http://127.0.0.1:{gateway_port}/inventory/x")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 401, "aud is the API's client id for v2 tokens");
+    std::fs::write(
+        dir.join("gateway.toml"),
+        format!("[[issuer]]\nname = \"local\"\nkind = \"builtin\"\n[[route]]\nname = \"inventory\"\npath_prefix = \"/inventory/\"\nupstream = \"echo\"\n[route.require]\nissuers = [\"local\"]\naudiences = [\"api://inventory\", \"{api}\"]\nroles_any = [\"Inventory.Read\"]\n"),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = gw.get(format!("http://127.0.0.1:{gateway_port}/inventory/x")).bearer_auth(token).send().await.unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "policy not reloaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
