@@ -192,6 +192,42 @@ pub struct AppRoleGrant {
     pub created_at: UnixTime,
 }
 
+/// A user of a tenant. `object_id` is the `oid` of their tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub object_id: Uuid,
+    pub tenant_id: Uuid,
+    /// `user@domain`, stored lower-case; unique across tenants (as Entra's UPNs).
+    pub user_principal_name: String,
+    pub display_name: String,
+    /// Argon2id PHC string; never leaves the store except to be verified.
+    pub password_hash: String,
+    pub enabled: bool,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub object_id: Uuid,
+    pub tenant_id: Uuid,
+    pub display_name: String,
+    pub created_at: UnixTime,
+}
+
+/// Consent to delegated permissions (`oauth2PermissionGrant`): for one user, or tenant-wide
+/// (admin consent) when `principal_id` is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegatedGrant {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub client_app_id: Uuid,
+    pub resource_app_id: Uuid,
+    pub principal_id: Option<Uuid>,
+    /// Scope values (`Orders.Read`), sorted, no duplicates.
+    pub scopes: Vec<String>,
+    pub created_at: UnixTime,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod grants;
 pub mod jws;
 pub mod keys;
+pub mod passwords;
 pub mod rate_limit;
 pub mod scope;
 pub mod secrets;

@@ -14,7 +14,10 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::audit::{AuditEvent, AuditSource};
-use crate::directory::{AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, ServicePrincipal, Tenant};
+use crate::directory::{
+    AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, DelegatedGrant, Group, ServicePrincipal, Tenant,
+    User,
+};
 use crate::keys::StoredSigningKey;
 use crate::UnixTime;
 
@@ -83,6 +86,41 @@ pub trait GrantStore: Send + Sync {
     async fn delete_app_role_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
 }
 
+/// A change applied to a user inside `update_user` (compare-and-swap, like `update_app`).
+pub type UserChange<'a> = &'a (dyn Fn(&mut User) -> StoreResult<()> + Send + Sync);
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// `Conflict` if the object id or user principal name is taken.
+    async fn insert_user(&self, user: &User, audit: &AuditEvent) -> StoreResult<()>;
+    async fn user(&self, object_id: Uuid) -> StoreResult<Option<User>>;
+    /// By user principal name (case-insensitive).
+    async fn user_by_upn(&self, upn: &str) -> StoreResult<Option<User>>;
+    async fn users(&self, tenant_id: Uuid) -> StoreResult<Vec<User>>;
+    async fn update_user(
+        &self,
+        object_id: Uuid,
+        change: UserChange<'_>,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<User>;
+    async fn insert_group(&self, group: &Group, audit: &AuditEvent) -> StoreResult<()>;
+    async fn groups(&self, tenant_id: Uuid) -> StoreResult<Vec<Group>>;
+    /// `Conflict` if already a member.
+    async fn add_group_member(&self, group_id: Uuid, user_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+    /// Groups the user is a direct member of.
+    async fn groups_of(&self, user_id: Uuid) -> StoreResult<Vec<Group>>;
+    /// Adds scopes to the grant for (client, resource, principal), creating it if needed.
+    async fn grant_delegated(&self, grant: &DelegatedGrant, audit: &AuditEvent) -> StoreResult<DelegatedGrant>;
+    /// The user's own grant and the tenant-wide one for a client and resource.
+    async fn delegated_grants(
+        &self,
+        tenant_id: Uuid,
+        client_app_id: Uuid,
+        resource_app_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Vec<DelegatedGrant>>;
+}
+
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
     async fn insert_signing_key(&self, key: &StoredSigningKey, audit: &AuditEvent) -> StoreResult<()>;
@@ -148,11 +186,11 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything the product needs from one backend.
 pub trait Store:
-    TenantStore + AppStore + CredentialStore + GrantStore + SigningKeyStore + ReplayStore + AuditStore
+    TenantStore + AppStore + CredentialStore + GrantStore + UserStore + SigningKeyStore + ReplayStore + AuditStore
 {
 }
 
 impl<T> Store for T where
-    T: TenantStore + AppStore + CredentialStore + GrantStore + SigningKeyStore + ReplayStore + AuditStore
+    T: TenantStore + AppStore + CredentialStore + GrantStore + UserStore + SigningKeyStore + ReplayStore + AuditStore
 {
 }

@@ -14,12 +14,13 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use tokengate_core::audit::AuditEvent;
 use tokengate_core::directory::{
-    AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, ServicePrincipal, Tenant,
+    AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, DelegatedGrant, Group, ServicePrincipal, Tenant,
+    User,
 };
 use tokengate_core::keys::StoredSigningKey;
 use tokengate_core::store::{
     AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, GrantStore, KeyRotation, ReplayStore,
-    SigningKeyStore, Store, StoreResult, TenantStore, UseRecord,
+    SigningKeyStore, Store, StoreResult, TenantStore, UseRecord, UserChange, UserStore,
 };
 use uuid::Uuid;
 
@@ -230,6 +231,56 @@ impl GrantStore for ReadCachedStore {
         let r = self.inner.delete_app_role_grant(id, audit).await;
         self.invalidate();
         r
+    }
+}
+
+/// Users and consents are read on sign-in, not on the client-credentials hot path: no caching,
+/// so a disabled user or a withdrawn consent takes effect at once.
+#[async_trait]
+impl UserStore for ReadCachedStore {
+    async fn insert_user(&self, user: &User, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.insert_user(user, audit).await
+    }
+    async fn user(&self, object_id: Uuid) -> StoreResult<Option<User>> {
+        self.inner.user(object_id).await
+    }
+    async fn user_by_upn(&self, upn: &str) -> StoreResult<Option<User>> {
+        self.inner.user_by_upn(upn).await
+    }
+    async fn users(&self, tenant_id: Uuid) -> StoreResult<Vec<User>> {
+        self.inner.users(tenant_id).await
+    }
+    async fn update_user(
+        &self,
+        object_id: Uuid,
+        change: UserChange<'_>,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<User> {
+        self.inner.update_user(object_id, change, audit).await
+    }
+    async fn insert_group(&self, group: &Group, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.insert_group(group, audit).await
+    }
+    async fn groups(&self, tenant_id: Uuid) -> StoreResult<Vec<Group>> {
+        self.inner.groups(tenant_id).await
+    }
+    async fn add_group_member(&self, group_id: Uuid, user_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.add_group_member(group_id, user_id, audit).await
+    }
+    async fn groups_of(&self, user_id: Uuid) -> StoreResult<Vec<Group>> {
+        self.inner.groups_of(user_id).await
+    }
+    async fn grant_delegated(&self, grant: &DelegatedGrant, audit: &AuditEvent) -> StoreResult<DelegatedGrant> {
+        self.inner.grant_delegated(grant, audit).await
+    }
+    async fn delegated_grants(
+        &self,
+        tenant_id: Uuid,
+        client_app_id: Uuid,
+        resource_app_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Vec<DelegatedGrant>> {
+        self.inner.delegated_grants(tenant_id, client_app_id, resource_app_id, user_id).await
     }
 }
 

@@ -33,12 +33,13 @@ macro_rules! impl_sql_store {
         use sqlx::Row;
         use tokengate_core::audit::AuditEvent;
         use tokengate_core::directory::{
-            AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, ServicePrincipal, Tenant,
+            AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, DelegatedGrant, Group, ServicePrincipal,
+            Tenant, User,
         };
         use tokengate_core::keys::{KeyState, StoredSigningKey};
         use tokengate_core::store::{
             AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, GrantStore, KeyRotation, ReplayStore,
-            SigningKeyStore, StoreResult, TenantStore, UseRecord,
+            SigningKeyStore, StoreResult, TenantStore, UseRecord, UserChange, UserStore,
         };
         use uuid::Uuid;
 
@@ -492,6 +493,249 @@ macro_rules! impl_sql_store {
 
             async fn delete_app_role_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
                 self.delete_audited("DELETE FROM app_role_grants WHERE id = $1", &[&id.to_string()], audit).await
+            }
+        }
+
+
+        const USER_COLUMNS: &str = "object_id, tenant_id, upn, display_name, password_hash, enabled, version, created_at";
+
+        fn user_from_row<R: Row>(row: &R) -> StoreResult<(User, i64)>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+        {
+            let id = |name: &str| -> StoreResult<Uuid> { uuid(&row.try_get::<String, _>(name).map_err(backend_error)?) };
+            Ok((
+                User {
+                    object_id: id("object_id")?,
+                    tenant_id: id("tenant_id")?,
+                    user_principal_name: row.try_get("upn").map_err(backend_error)?,
+                    display_name: row.try_get("display_name").map_err(backend_error)?,
+                    password_hash: row.try_get("password_hash").map_err(backend_error)?,
+                    enabled: row.try_get::<i64, _>("enabled").map_err(backend_error)? != 0,
+                    created_at: row.try_get("created_at").map_err(backend_error)?,
+                },
+                row.try_get("version").map_err(backend_error)?,
+            ))
+        }
+
+        fn group_from_row<R: Row>(row: &R) -> StoreResult<Group>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+        {
+            Ok(Group {
+                object_id: uuid(&row.try_get::<String, _>("object_id").map_err(backend_error)?)?,
+                tenant_id: uuid(&row.try_get::<String, _>("tenant_id").map_err(backend_error)?)?,
+                display_name: row.try_get("display_name").map_err(backend_error)?,
+                created_at: row.try_get("created_at").map_err(backend_error)?,
+            })
+        }
+
+        fn delegated_from_row<R: Row>(row: &R) -> StoreResult<DelegatedGrant>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+        {
+            let id = |name: &str| -> StoreResult<Uuid> { uuid(&row.try_get::<String, _>(name).map_err(backend_error)?) };
+            let principal: String = row.try_get("principal_id").map_err(backend_error)?;
+            let scopes: String = row.try_get("scopes").map_err(backend_error)?;
+            Ok(DelegatedGrant {
+                id: id("id")?,
+                tenant_id: id("tenant_id")?,
+                client_app_id: id("client_app_id")?,
+                resource_app_id: id("resource_app_id")?,
+                principal_id: if principal.is_empty() { None } else { Some(uuid(&principal)?) },
+                scopes: scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                created_at: row.try_get("created_at").map_err(backend_error)?,
+            })
+        }
+
+        #[async_trait]
+        impl UserStore for $store {
+            async fn insert_user(&self, user: &User, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                sqlx::query("INSERT INTO users (object_id, tenant_id, upn, display_name, password_hash, enabled, version, created_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7)")
+                    .bind(user.object_id.to_string())
+                    .bind(user.tenant_id.to_string())
+                    .bind(user.user_principal_name.to_ascii_lowercase())
+                    .bind(&user.display_name)
+                    .bind(&user.password_hash)
+                    .bind(i64::from(user.enabled))
+                    .bind(user.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn user(&self, object_id: Uuid) -> StoreResult<Option<User>> {
+                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE object_id = $1"))
+                    .bind(object_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                row.as_ref().map(|r| user_from_row(r).map(|(u, _)| u)).transpose()
+            }
+
+            async fn user_by_upn(&self, upn: &str) -> StoreResult<Option<User>> {
+                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE upn = $1"))
+                    .bind(upn.to_ascii_lowercase())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                row.as_ref().map(|r| user_from_row(r).map(|(u, _)| u)).transpose()
+            }
+
+            async fn users(&self, tenant_id: Uuid) -> StoreResult<Vec<User>> {
+                sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY upn"))
+                    .bind(tenant_id.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .iter()
+                    .map(|r| user_from_row(r).map(|(u, _)| u))
+                    .collect()
+            }
+
+            async fn update_user(&self, object_id: Uuid, change: UserChange<'_>, audit: Option<&AuditEvent>) -> StoreResult<User> {
+                for _attempt in 0..16 {
+                    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE object_id = $1"))
+                        .bind(object_id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend_error)?;
+                    let Some(row) = row else { return Err(StoreError::NotFound) };
+                    let (mut user, version) = user_from_row(&row)?;
+                    change(&mut user)?;
+                    if user.object_id != object_id {
+                        return Err(StoreError::Invalid("the object id of a user cannot change".into()));
+                    }
+                    let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                    let done = sqlx::query("UPDATE users SET upn = $1, display_name = $2, password_hash = $3, enabled = $4, version = version + 1 WHERE object_id = $5 AND version = $6")
+                        .bind(user.user_principal_name.to_ascii_lowercase())
+                        .bind(&user.display_name)
+                        .bind(&user.password_hash)
+                        .bind(i64::from(user.enabled))
+                        .bind(object_id.to_string())
+                        .bind(version)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await.map_err(backend_error)?;
+                        continue;
+                    }
+                    if let Some(audit) = audit {
+                        Self::write_audit(&mut *tx, audit).await?;
+                    }
+                    tx.commit().await.map_err(backend_error)?;
+                    return Ok(user);
+                }
+                Err(StoreError::Backend("user update kept losing races; try again".into()))
+            }
+
+            async fn insert_group(&self, group: &Group, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                sqlx::query("INSERT INTO groups (object_id, tenant_id, display_name, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(group.object_id.to_string())
+                    .bind(group.tenant_id.to_string())
+                    .bind(&group.display_name)
+                    .bind(group.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn groups(&self, tenant_id: Uuid) -> StoreResult<Vec<Group>> {
+                sqlx::query("SELECT object_id, tenant_id, display_name, created_at FROM groups WHERE tenant_id = $1 ORDER BY display_name, object_id")
+                    .bind(tenant_id.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .iter()
+                    .map(group_from_row)
+                    .collect()
+            }
+
+            async fn add_group_member(&self, group_id: Uuid, user_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
+                    .bind(group_id.to_string())
+                    .bind(user_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn groups_of(&self, user_id: Uuid) -> StoreResult<Vec<Group>> {
+                sqlx::query("SELECT g.object_id, g.tenant_id, g.display_name, g.created_at FROM groups g JOIN group_members m ON m.group_id = g.object_id WHERE m.user_id = $1 ORDER BY g.display_name, g.object_id")
+                    .bind(user_id.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .iter()
+                    .map(group_from_row)
+                    .collect()
+            }
+
+            async fn grant_delegated(&self, grant: &DelegatedGrant, audit: &AuditEvent) -> StoreResult<DelegatedGrant> {
+                let principal = grant.principal_id.map(|p| p.to_string()).unwrap_or_default();
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                // Take the write lock first (SQLite), then merge scopes into any existing grant.
+                sqlx::query("INSERT INTO delegated_grants (id, tenant_id, client_app_id, resource_app_id, principal_id, scopes, created_at) VALUES ($1, $2, $3, $4, $5, '', $6) ON CONFLICT DO NOTHING")
+                    .bind(grant.id.to_string())
+                    .bind(grant.tenant_id.to_string())
+                    .bind(grant.client_app_id.to_string())
+                    .bind(grant.resource_app_id.to_string())
+                    .bind(&principal)
+                    .bind(grant.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                let row = sqlx::query("SELECT id, tenant_id, client_app_id, resource_app_id, principal_id, scopes, created_at FROM delegated_grants WHERE tenant_id = $1 AND client_app_id = $2 AND resource_app_id = $3 AND principal_id = $4")
+                    .bind(grant.tenant_id.to_string())
+                    .bind(grant.client_app_id.to_string())
+                    .bind(grant.resource_app_id.to_string())
+                    .bind(&principal)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                let mut merged = delegated_from_row(&row)?;
+                merged.scopes.extend(grant.scopes.iter().cloned());
+                merged.scopes.sort();
+                merged.scopes.dedup();
+                sqlx::query("UPDATE delegated_grants SET scopes = $1 WHERE id = $2")
+                    .bind(merged.scopes.join(" "))
+                    .bind(merged.id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)?;
+                Ok(merged)
+            }
+
+            async fn delegated_grants(&self, tenant_id: Uuid, client_app_id: Uuid, resource_app_id: Uuid, user_id: Uuid) -> StoreResult<Vec<DelegatedGrant>> {
+                sqlx::query("SELECT id, tenant_id, client_app_id, resource_app_id, principal_id, scopes, created_at FROM delegated_grants WHERE tenant_id = $1 AND client_app_id = $2 AND resource_app_id = $3 AND (principal_id = $4 OR principal_id = '') ORDER BY principal_id")
+                    .bind(tenant_id.to_string())
+                    .bind(client_app_id.to_string())
+                    .bind(resource_app_id.to_string())
+                    .bind(user_id.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .iter()
+                    .map(delegated_from_row)
+                    .collect()
             }
         }
 
