@@ -395,3 +395,188 @@ pub async fn grant_app_role(
     store.insert_app_role_grant(&grant, &audit).await?;
     Ok(grant)
 }
+
+/// A new user with an Argon2id-hashed password.
+pub async fn create_user(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    upn: &str,
+    display_name: &str,
+    password: &str,
+    now: UnixTime,
+) -> AdminResult<User> {
+    let tenant = store.tenant(tenant_id).await?.ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+    let upn = upn.trim().to_ascii_lowercase();
+    let Some((local, domain)) = upn.split_once('@') else {
+        return Err(AdminError::Invalid(format!("user principal name '{upn}' must look like name@domain")));
+    };
+    if local.is_empty() || upn.len() > 256 || upn.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AdminError::Invalid(format!("user principal name '{upn}' is not valid")));
+    }
+    if !tenant.domains.iter().any(|d| d == domain) {
+        return Err(AdminError::Invalid(format!(
+            "the domain of '{upn}' is not a verified domain of the tenant ({})",
+            tenant.domains.join(", ")
+        )));
+    }
+    let password_hash = crate::passwords::hash_password(password).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let user = User {
+        object_id: Uuid::new_v4(),
+        tenant_id,
+        user_principal_name: upn,
+        display_name: display_name.trim().to_owned(),
+        password_hash,
+        enabled: true,
+        created_at: now,
+    };
+    let audit = AuditEvent::admin(
+        "user.created",
+        Some(tenant_id),
+        json!({"object_id": user.object_id, "upn": user.user_principal_name}),
+        now,
+    );
+    store.insert_user(&user, &audit).await?;
+    Ok(user)
+}
+
+pub async fn set_user_enabled(store: &dyn Store, object_id: Uuid, enabled: bool, now: UnixTime) -> AdminResult<User> {
+    let user = store.user(object_id).await?.ok_or_else(|| AdminError::NotFound(format!("user {object_id}")))?;
+    let action = if enabled { "user.enabled" } else { "user.disabled" };
+    let audit = AuditEvent::admin(action, Some(user.tenant_id), json!({"object_id": object_id}), now);
+    Ok(store
+        .update_user(
+            object_id,
+            &move |u: &mut User| {
+                u.enabled = enabled;
+                Ok(())
+            },
+            Some(&audit),
+        )
+        .await?)
+}
+
+pub async fn create_group(store: &dyn Store, tenant_id: Uuid, display_name: &str, now: UnixTime) -> AdminResult<Group> {
+    if store.tenant(tenant_id).await?.is_none() {
+        return Err(AdminError::NotFound(format!("tenant {tenant_id}")));
+    }
+    if display_name.trim().is_empty() {
+        return Err(AdminError::Invalid("group display name must not be empty".into()));
+    }
+    let group =
+        Group { object_id: Uuid::new_v4(), tenant_id, display_name: display_name.trim().to_owned(), created_at: now };
+    let audit = AuditEvent::admin(
+        "group.created",
+        Some(tenant_id),
+        json!({"object_id": group.object_id, "name": group.display_name}),
+        now,
+    );
+    store.insert_group(&group, &audit).await?;
+    Ok(group)
+}
+
+pub async fn add_group_member(store: &dyn Store, group_id: Uuid, user_id: Uuid, now: UnixTime) -> AdminResult<()> {
+    let user = store.user(user_id).await?.ok_or_else(|| AdminError::NotFound(format!("user {user_id}")))?;
+    let groups = store.groups(user.tenant_id).await?;
+    if !groups.iter().any(|g| g.object_id == group_id) {
+        return Err(AdminError::NotFound(format!("group {group_id} in the user's tenant")));
+    }
+    let audit = AuditEvent::admin(
+        "group.member_added",
+        Some(user.tenant_id),
+        json!({"group_id": group_id, "user_id": user_id}),
+        now,
+    );
+    Ok(store.add_group_member(group_id, user_id, &audit).await?)
+}
+
+/// Assigns an app role of `resource_app_id` to a user or group (`principal_id`) of `tenant_id`.
+pub async fn assign_user_role(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    principal_id: Uuid,
+    resource_app_id: Uuid,
+    role_value: &str,
+    now: UnixTime,
+) -> AdminResult<AppRoleGrant> {
+    let resource = store
+        .app(resource_app_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("resource app {resource_app_id}")))?;
+    let role = resource
+        .role_by_value(role_value)
+        .ok_or_else(|| AdminError::NotFound(format!("app role '{role_value}' on {resource_app_id}")))?;
+    if !role.allowed_member_types.contains(&AllowedMemberType::User) {
+        return Err(AdminError::Invalid(format!("app role '{role_value}' cannot be assigned to users or groups")));
+    }
+    let is_user = store.user(principal_id).await?.is_some_and(|u| u.tenant_id == tenant_id);
+    let is_group = !is_user && store.groups(tenant_id).await?.iter().any(|g| g.object_id == principal_id);
+    if !is_user && !is_group {
+        return Err(AdminError::NotFound(format!("user or group {principal_id} in tenant {tenant_id}")));
+    }
+    let grant = AppRoleGrant {
+        id: Uuid::new_v4(),
+        tenant_id,
+        principal_id,
+        resource_app_id,
+        app_role_id: role.id,
+        created_at: now,
+    };
+    let audit = AuditEvent::admin(
+        "app_role.assigned",
+        Some(tenant_id),
+        json!({"principal_id": principal_id, "resource_app_id": resource_app_id, "role": role_value}),
+        now,
+    );
+    store.insert_app_role_grant(&grant, &audit).await?;
+    Ok(grant)
+}
+
+/// Consent to delegated scopes of a resource for a client: for one user, or tenant-wide (admin
+/// consent) when `user_id` is `None`. Scopes must be exposed by the resource.
+pub async fn grant_consent(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    client_app_id: Uuid,
+    resource_app_id: Uuid,
+    user_id: Option<Uuid>,
+    scopes: &[String],
+    now: UnixTime,
+) -> AdminResult<DelegatedGrant> {
+    let resource = store
+        .app(resource_app_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("resource app {resource_app_id}")))?;
+    if store.app(client_app_id).await?.is_none() {
+        return Err(AdminError::NotFound(format!("client app {client_app_id}")));
+    }
+    for scope in scopes {
+        if !resource.scopes.iter().any(|s| s.enabled && s.value == *scope) {
+            return Err(AdminError::Invalid(format!("'{scope}' is not a scope of {}", resource.display_name)));
+        }
+    }
+    if let Some(user) = user_id {
+        if !store.user(user).await?.is_some_and(|u| u.tenant_id == tenant_id) {
+            return Err(AdminError::NotFound(format!("user {user} in tenant {tenant_id}")));
+        }
+    }
+    let mut sorted = scopes.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let grant = DelegatedGrant {
+        id: Uuid::new_v4(),
+        tenant_id,
+        client_app_id,
+        resource_app_id,
+        principal_id: user_id,
+        scopes: sorted,
+        created_at: now,
+    };
+    let action = if user_id.is_some() { "consent.user" } else { "consent.admin" };
+    let audit = AuditEvent::admin(
+        action,
+        Some(tenant_id),
+        json!({"client_app_id": client_app_id, "resource_app_id": resource_app_id, "user_id": user_id, "scopes": grant.scopes}),
+        now,
+    );
+    Ok(store.grant_delegated(&grant, &audit).await?)
+}

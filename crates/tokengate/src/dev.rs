@@ -43,6 +43,22 @@ pub struct DevSeed {
     pub confidential_client: DevConfidentialClient,
     pub public_client: DevPublicClient,
     pub admin: DevAdminClient,
+    /// Added by a later version: dirs seeded before it get users on their next start.
+    #[serde(default)]
+    pub users: Option<DevUsers>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevUsers {
+    pub user: DevUser,
+    pub admin_user: DevUser,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevUser {
+    pub username: String,
+    pub password: String,
+    pub object_id: Uuid,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,6 +223,42 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
             app_id: admin_api.app_id,
             app_id_uri: admin_uri,
         },
+        users: None,
+    })
+}
+
+/// The demo user (holds Demo.Admin, member of "Demo Readers"; the public client has tenant-wide
+/// consent for Demo.Read) and an admin user holding Tokengate.Admin. Passwords are random and
+/// written to seed.json/dev.json only.
+async fn seed_users(store: &dyn Store, seed: &DevSeed, now: i64) -> Result<DevUsers, String> {
+    let e = |e: admin::AdminError| e.to_string();
+    let password = || tokengate_core::encoding::b64url(tokengate_core::encoding::random_bytes::<12>());
+    let user_password = password();
+    let upn = format!("demo@{}", seed.tenant_domain);
+    let user = admin::create_user(store, seed.tenant_id, &upn, "Demo User", &user_password, now).await.map_err(e)?;
+    admin::assign_user_role(store, seed.tenant_id, user.object_id, seed.api.app_id, "Demo.Admin", now)
+        .await
+        .map_err(e)?;
+    let group = admin::create_group(store, seed.tenant_id, "Demo Readers", now).await.map_err(e)?;
+    admin::add_group_member(store, group.object_id, user.object_id, now).await.map_err(e)?;
+    let read = ["Demo.Read".to_string()];
+    admin::grant_consent(store, seed.tenant_id, seed.public_client.client_id, seed.api.app_id, None, &read, now)
+        .await
+        .map_err(e)?;
+    let admin_password = password();
+    let admin_upn = format!("admin@{}", seed.tenant_domain);
+    let admin_user =
+        admin::create_user(store, seed.tenant_id, &admin_upn, "Demo Admin", &admin_password, now).await.map_err(e)?;
+    admin::assign_user_role(store, seed.tenant_id, admin_user.object_id, seed.admin.app_id, ADMIN_ROLE, now)
+        .await
+        .map_err(e)?;
+    Ok(DevUsers {
+        user: DevUser { username: user.user_principal_name, password: user_password, object_id: user.object_id },
+        admin_user: DevUser {
+            username: admin_user.user_principal_name,
+            password: admin_password,
+            object_id: admin_user.object_id,
+        },
     })
 }
 
@@ -319,15 +371,15 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     let kek = Arc::new(key_encryption_key(&dir)?);
     let store = tokengate_store::open_store(&store_url(&dir)).await.map_err(|e| format!("store: {e}"))?;
 
-    let seed = match load_or_create_seed_file(&dir)? {
+    let mut seed = match load_or_create_seed_file(&dir)? {
         Some(seed) => seed,
-        None => {
-            let seed = seed(store.as_ref(), &dir, now).await?;
-            let text = serde_json::to_string_pretty(&seed).map_err(|e| e.to_string())?;
-            write_atomic(&dir.join("seed.json"), &text)?;
-            seed
-        }
+        None => seed(store.as_ref(), &dir, now).await?,
     };
+    if seed.users.is_none() {
+        seed.users = Some(seed_users(store.as_ref(), &seed, now).await?);
+    }
+    let text = serde_json::to_string_pretty(&seed).map_err(|e| e.to_string())?;
+    write_atomic(&dir.join("seed.json"), &text)?;
 
     let tls = crate::server::tls_config(&dir.join("server.pem"), &dir.join("server-key.pem"))?;
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -393,6 +445,8 @@ fn dev_json(
         "public_client": seed.public_client,
         "admin": { "client_id": seed.admin.client_id, "client_secret": seed.admin.client_secret,
                    "app_id_uri": seed.admin.app_id_uri },
+        "user": seed.users.as_ref().map(|u| &u.user),
+        "admin_user": seed.users.as_ref().map(|u| serde_json::json!({"username": u.admin_user.username, "password": u.admin_user.password})),
     })
 }
 

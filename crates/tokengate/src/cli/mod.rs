@@ -4,6 +4,7 @@
 
 mod directory_commands;
 mod key_commands;
+mod user_commands;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -110,6 +111,27 @@ pub enum Command {
         #[command(subcommand)]
         command: directory_commands::GrantCommand,
     },
+    /// Users (password hashed with Argon2id) and their app-role assignments.
+    User {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: user_commands::UserCommand,
+    },
+    /// Groups and membership.
+    Group {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: user_commands::GroupCommand,
+    },
+    /// Consent to delegated permissions (per user or tenant-wide admin consent).
+    Consent {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: user_commands::ConsentCommand,
+    },
     /// Signing keys: list, rotate, emergency removal.
     Keys {
         #[command(flatten)]
@@ -140,6 +162,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Secret { store, command } => directory_commands::secret(&open(&store).await?.0, command).await,
         Command::Cert { store, command } => directory_commands::cert(&open(&store).await?.0, command).await,
         Command::Grant { store, command } => directory_commands::grant(&open(&store).await?.0, command).await,
+        Command::User { store, command } => user_commands::user(&open(&store).await?.0, command).await,
+        Command::Group { store, command } => user_commands::group(&open(&store).await?.0, command).await,
+        Command::Consent { store, command } => user_commands::consent(&open(&store).await?.0, command).await,
         Command::Keys { store, command } => {
             let (store, kek) = open(&store).await?;
             key_commands::keys(&store, kek, command).await

@@ -268,3 +268,118 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
     assert!(status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn users_groups_and_consent_through_the_cli() {
+    let s = DevServer::start().await;
+    let tid = s.s("/tenant_id");
+    let domain = s.s("/tenant_domain");
+    assert_eq!(s.s("/user/username"), format!("demo@{domain}"));
+    assert!(s.s("/user/password").len() >= 16);
+    assert!(s.s("/admin_user/username").starts_with("admin@"));
+    let listed = s.cli(&["user", "list", "--tenant", &tid]);
+    assert!(listed.contains(&s.s("/user/object_id")) && listed.contains("admin@"), "{listed}");
+
+    let run = |args: &[&str], password: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).arg("--dev-dir").arg(&s.dir);
+        if let Some(p) = password {
+            cmd.env("TOKENGATE_USER_PASSWORD", p);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(
+        &["user", "create", "--tenant", &tid, "--upn", &format!("Bob@{domain}"), "--name", "Bob"],
+        Some("a long enough password"),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bob = String::from_utf8_lossy(&out.stdout).split_whitespace().nth(1).unwrap().to_owned();
+    let refused = run(
+        &["user", "create", "--tenant", &tid, "--upn", "eve@elsewhere.example", "--name", "Eve"],
+        Some("a long enough password"),
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a verified domain"));
+    let no_password =
+        run(&["user", "create", "--tenant", &tid, "--upn", &format!("carol@{domain}"), "--name", "Carol"], None);
+    assert!(String::from_utf8_lossy(&no_password.stderr).contains("TOKENGATE_USER_PASSWORD"));
+    let weak = run(
+        &["user", "create", "--tenant", &tid, "--upn", &format!("carol@{domain}"), "--name", "Carol"],
+        Some("short"),
+    );
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("8 to 256"));
+
+    s.cli(&["user", "disable", &bob]);
+    assert!(s.cli(&["user", "list", "--tenant", &tid]).lines().any(|l| l.contains(&bob) && l.ends_with("disabled")));
+    let group =
+        s.cli(&["group", "create", "--tenant", &tid, "--name", "Ops"]).split_whitespace().nth(1).unwrap().to_owned();
+    s.cli(&["group", "add-member", &group, "--user", &bob]);
+    s.cli(&[
+        "user",
+        "assign-role",
+        "--tenant",
+        &tid,
+        "--principal",
+        &group,
+        "--resource",
+        &s.s("/api/app_id"),
+        "--role",
+        "Demo.Admin",
+    ]);
+    let app_only_role = run(
+        &[
+            "user",
+            "assign-role",
+            "--tenant",
+            &tid,
+            "--principal",
+            &bob,
+            "--resource",
+            &s.s("/api/app_id"),
+            "--role",
+            "Demo.Read.All",
+        ],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&app_only_role.stderr).contains("cannot be assigned to users"));
+    let consent = s.cli(&[
+        "consent",
+        "grant",
+        "--tenant",
+        &tid,
+        "--client",
+        &s.s("/public_client/client_id"),
+        "--resource",
+        &s.s("/api/app_id"),
+        "--scope",
+        "Demo.Write",
+        "--user",
+        &bob,
+    ]);
+    assert!(consent.contains("Demo.Write"));
+    let bad_scope = run(
+        &[
+            "consent",
+            "grant",
+            "--tenant",
+            &tid,
+            "--client",
+            &s.s("/public_client/client_id"),
+            "--resource",
+            &s.s("/api/app_id"),
+            "--scope",
+            "Nope",
+        ],
+        None,
+    );
+    assert!(!bad_scope.status.success());
+
+    // No password in clear in the store.
+    let mut dump = std::fs::read(s.dir.join("tokengate.db")).unwrap();
+    if let Ok(wal) = std::fs::read(s.dir.join("tokengate.db-wal")) {
+        dump.extend(wal);
+    }
+    for secret in [s.s("/user/password"), "a long enough password".to_owned()] {
+        assert!(!dump.windows(secret.len()).any(|w| w == secret.as_bytes()), "password stored in clear");
+    }
+}

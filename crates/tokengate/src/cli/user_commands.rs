@@ -1,0 +1,153 @@
+//! `user`, `group` and `consent` commands.
+
+use std::sync::Arc;
+
+use clap::Subcommand;
+use tokengate_core::directory_admin as admin;
+use tokengate_core::store::Store;
+use uuid::Uuid;
+
+use crate::state::now;
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password comes from TOKENGATE_USER_PASSWORD (never a flag: flags end up in shell history).
+    Create {
+        #[arg(long)]
+        tenant: Uuid,
+        /// user@verified-domain
+        #[arg(long)]
+        upn: String,
+        #[arg(long)]
+        name: String,
+    },
+    List {
+        #[arg(long)]
+        tenant: Uuid,
+    },
+    Disable {
+        object_id: Uuid,
+    },
+    Enable {
+        object_id: Uuid,
+    },
+    /// Assign an app role (allowed for users) to a user or group.
+    AssignRole {
+        #[arg(long)]
+        tenant: Uuid,
+        /// User or group object id.
+        #[arg(long)]
+        principal: Uuid,
+        #[arg(long)]
+        resource: Uuid,
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GroupCommand {
+    Create {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long)]
+        name: String,
+    },
+    List {
+        #[arg(long)]
+        tenant: Uuid,
+    },
+    AddMember {
+        group_id: Uuid,
+        #[arg(long)]
+        user: Uuid,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ConsentCommand {
+    /// Consent to delegated scopes for a client: tenant-wide (admin consent) or for one user.
+    Grant {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long)]
+        client: Uuid,
+        #[arg(long)]
+        resource: Uuid,
+        /// Scope value (repeatable).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Only for this user (default: tenant-wide).
+        #[arg(long)]
+        user: Option<Uuid>,
+    },
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+pub async fn user(store: &Arc<dyn Store>, command: UserCommand) -> Result<(), String> {
+    let store = store.as_ref();
+    match command {
+        UserCommand::Create { tenant, upn, name } => {
+            let password = std::env::var("TOKENGATE_USER_PASSWORD").map_err(|_| {
+                "set TOKENGATE_USER_PASSWORD to the new user's password (8 to 256 characters)".to_string()
+            })?;
+            let user = admin::create_user(store, tenant, &upn, &name, &password, now()).await.map_err(err)?;
+            println!("user {} created ({})", user.object_id, user.user_principal_name);
+        }
+        UserCommand::List { tenant } => {
+            for u in store.users(tenant).await.map_err(err)? {
+                let state = if u.enabled { "enabled" } else { "disabled" };
+                println!("{}  {}  {}  {state}", u.object_id, u.user_principal_name, u.display_name);
+            }
+        }
+        UserCommand::Disable { object_id } => {
+            admin::set_user_enabled(store, object_id, false, now()).await.map_err(err)?;
+            println!("user {object_id} disabled");
+        }
+        UserCommand::Enable { object_id } => {
+            admin::set_user_enabled(store, object_id, true, now()).await.map_err(err)?;
+            println!("user {object_id} enabled");
+        }
+        UserCommand::AssignRole { tenant, principal, resource, role } => {
+            let g = admin::assign_user_role(store, tenant, principal, resource, &role, now()).await.map_err(err)?;
+            println!("assignment {} created: {role} on {resource} to {principal}", g.id);
+        }
+    }
+    Ok(())
+}
+
+pub async fn group(store: &Arc<dyn Store>, command: GroupCommand) -> Result<(), String> {
+    let store = store.as_ref();
+    match command {
+        GroupCommand::Create { tenant, name } => {
+            let g = admin::create_group(store, tenant, &name, now()).await.map_err(err)?;
+            println!("group {} created ({})", g.object_id, g.display_name);
+        }
+        GroupCommand::List { tenant } => {
+            for g in store.groups(tenant).await.map_err(err)? {
+                println!("{}  {}", g.object_id, g.display_name);
+            }
+        }
+        GroupCommand::AddMember { group_id, user } => {
+            admin::add_group_member(store, group_id, user, now()).await.map_err(err)?;
+            println!("user {user} added to group {group_id}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn consent(store: &Arc<dyn Store>, command: ConsentCommand) -> Result<(), String> {
+    match command {
+        ConsentCommand::Grant { tenant, client, resource, scopes, user } => {
+            let g = admin::grant_consent(store.as_ref(), tenant, client, resource, user, &scopes, now())
+                .await
+                .map_err(err)?;
+            let whom = user.map(|u| format!("user {u}")).unwrap_or_else(|| "the whole tenant".into());
+            println!("consent {}: {} on {resource} for {client}, {whom}", g.id, g.scopes.join(" "));
+        }
+    }
+    Ok(())
+}
