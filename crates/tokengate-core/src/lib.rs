@@ -13,6 +13,7 @@ pub mod grants;
 pub mod jws;
 pub mod keys;
 pub mod passwords;
+pub mod pkce;
 pub mod rate_limit;
 pub mod scope;
 pub mod secrets;

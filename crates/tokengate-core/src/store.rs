@@ -18,6 +18,7 @@ use crate::directory::{
     AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, DelegatedGrant, Group, ServicePrincipal, Tenant,
     User,
 };
+use crate::grants::token_families::{AuthorizationCode, CodeRedemption, RefreshToken, ReusePolicy, RotationOutcome};
 use crate::keys::StoredSigningKey;
 use crate::UnixTime;
 
@@ -122,6 +123,34 @@ pub trait UserStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait DelegatedTokenStore: Send + Sync {
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// Spends a code. Of concurrent redemptions exactly one gets `Redeemed`; later ones get
+    /// `AlreadyRedeemed` (with the record, so its tokens can be revoked). Expired → `NotFound`.
+    async fn redeem_code(&self, code_hash: &[u8], now: UnixTime) -> StoreResult<CodeRedemption>;
+    /// Links the refresh-token family started by redeeming a code.
+    async fn set_code_family(&self, code_hash: &[u8], family_id: Uuid) -> StoreResult<()>;
+    async fn insert_refresh_token(&self, token: &RefreshToken, audit: &AuditEvent) -> StoreResult<()>;
+    /// Presents a refresh token and, if it may be used, makes `successor` the family's live token
+    /// — all in one transaction: after a crash there is exactly one live token per family (or
+    /// none, if the family was revoked). Reuse per `policy` revokes the family.
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        successor: &RefreshToken,
+        policy: ReusePolicy,
+        now: UnixTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<RotationOutcome>;
+    /// Revokes every token of a family (idempotent).
+    async fn revoke_family(&self, family_id: Uuid, now: UnixTime, audit: &AuditEvent) -> StoreResult<()>;
+    /// Remembers an access token minted for a family, so revoking the family can revoke it too.
+    async fn record_family_access_token(&self, family_id: Uuid, uti: &str, expires_at: UnixTime) -> StoreResult<()>;
+    /// `uti`s of unexpired access tokens of families revoked since `since`.
+    async fn revoked_access_tokens(&self, since: UnixTime, now: UnixTime) -> StoreResult<Vec<String>>;
+}
+
+#[async_trait]
 pub trait SigningKeyStore: Send + Sync {
     async fn insert_signing_key(&self, key: &StoredSigningKey, audit: &AuditEvent) -> StoreResult<()>;
     async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
@@ -186,11 +215,27 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything the product needs from one backend.
 pub trait Store:
-    TenantStore + AppStore + CredentialStore + GrantStore + UserStore + SigningKeyStore + ReplayStore + AuditStore
+    TenantStore
+    + AppStore
+    + CredentialStore
+    + GrantStore
+    + UserStore
+    + DelegatedTokenStore
+    + SigningKeyStore
+    + ReplayStore
+    + AuditStore
 {
 }
 
 impl<T> Store for T where
-    T: TenantStore + AppStore + CredentialStore + GrantStore + UserStore + SigningKeyStore + ReplayStore + AuditStore
+    T: TenantStore
+        + AppStore
+        + CredentialStore
+        + GrantStore
+        + UserStore
+        + DelegatedTokenStore
+        + SigningKeyStore
+        + ReplayStore
+        + AuditStore
 {
 }

@@ -17,10 +17,13 @@ use tokengate_core::directory::{
     AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, DelegatedGrant, Group, ServicePrincipal, Tenant,
     User,
 };
+use tokengate_core::grants::token_families::{
+    AuthorizationCode, CodeRedemption, RefreshToken, ReusePolicy, RotationOutcome,
+};
 use tokengate_core::keys::StoredSigningKey;
 use tokengate_core::store::{
-    AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, GrantStore, KeyRotation, ReplayStore,
-    SigningKeyStore, Store, StoreResult, TenantStore, UseRecord, UserChange, UserStore,
+    AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, DelegatedTokenStore, GrantStore, KeyRotation,
+    ReplayStore, SigningKeyStore, Store, StoreResult, TenantStore, UseRecord, UserChange, UserStore,
 };
 use uuid::Uuid;
 
@@ -281,6 +284,42 @@ impl UserStore for ReadCachedStore {
         user_id: Uuid,
     ) -> StoreResult<Vec<DelegatedGrant>> {
         self.inner.delegated_grants(tenant_id, client_app_id, resource_app_id, user_id).await
+    }
+}
+
+/// Codes and refresh tokens are single-use state: never cached.
+#[async_trait]
+impl DelegatedTokenStore for ReadCachedStore {
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        self.inner.insert_code(code).await
+    }
+    async fn redeem_code(&self, code_hash: &[u8], now: i64) -> StoreResult<CodeRedemption> {
+        self.inner.redeem_code(code_hash, now).await
+    }
+    async fn set_code_family(&self, code_hash: &[u8], family_id: Uuid) -> StoreResult<()> {
+        self.inner.set_code_family(code_hash, family_id).await
+    }
+    async fn insert_refresh_token(&self, token: &RefreshToken, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.insert_refresh_token(token, audit).await
+    }
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        successor: &RefreshToken,
+        policy: ReusePolicy,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<RotationOutcome> {
+        self.inner.rotate_refresh_token(presented_hash, successor, policy, now, audit).await
+    }
+    async fn revoke_family(&self, family_id: Uuid, now: i64, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.revoke_family(family_id, now, audit).await
+    }
+    async fn record_family_access_token(&self, family_id: Uuid, uti: &str, expires_at: i64) -> StoreResult<()> {
+        self.inner.record_family_access_token(family_id, uti, expires_at).await
+    }
+    async fn revoked_access_tokens(&self, since: i64, now: i64) -> StoreResult<Vec<String>> {
+        self.inner.revoked_access_tokens(since, now).await
     }
 }
 

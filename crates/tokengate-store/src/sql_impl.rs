@@ -39,9 +39,14 @@ macro_rules! impl_sql_store {
         use tokengate_core::keys::{KeyState, StoredSigningKey};
         use tokengate_core::store::{
             AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, GrantStore, KeyRotation, ReplayStore,
-            SigningKeyStore, StoreResult, TenantStore, UseRecord, UserChange, UserStore,
+            DelegatedTokenStore, SigningKeyStore, StoreResult, TenantStore, UseRecord, UserChange, UserStore,
         };
         use uuid::Uuid;
+
+        use tokengate_core::grants::token_families::{
+            AuthorizationCode, CodeRedemption, RefreshState, RefreshToken, ReusePolicy, RotationOutcome,
+        };
+        use tokengate_core::pkce::ChallengeMethod;
 
         use crate::rows::{stored_key, uuid, AuditRow};
         use crate::sql_impl::{multi_row_audit_insert, AUDIT_ROWS_PER_INSERT};
@@ -735,6 +740,300 @@ macro_rules! impl_sql_store {
                     .map_err(backend_error)?
                     .iter()
                     .map(delegated_from_row)
+                    .collect()
+            }
+        }
+
+
+        const CODE_COLUMNS: &str = "code_hash, tenant_id, client_id, user_id, redirect_uri, scopes, nonce, pkce_challenge, pkce_method, auth_time, created_at, expires_at, redeemed_at, family_id";
+        const REFRESH_COLUMNS: &str = "token_hash, family_id, tenant_id, client_id, user_id, scopes, state, issued_at, expires_at, rotated_at, parent_hash";
+
+        fn split_scopes(text: &str) -> Vec<String> {
+            text.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        }
+
+        fn code_from_row<R: Row>(row: &R) -> StoreResult<(AuthorizationCode, Option<i64>)>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+        {
+            let id = |name: &str| -> StoreResult<Uuid> { uuid(&row.try_get::<String, _>(name).map_err(backend_error)?) };
+            let family: Option<String> = row.try_get("family_id").map_err(backend_error)?;
+            let method: Option<String> = row.try_get("pkce_method").map_err(backend_error)?;
+            Ok((
+                AuthorizationCode {
+                    code_hash: row.try_get("code_hash").map_err(backend_error)?,
+                    tenant_id: id("tenant_id")?,
+                    client_id: id("client_id")?,
+                    user_id: id("user_id")?,
+                    redirect_uri: row.try_get("redirect_uri").map_err(backend_error)?,
+                    scopes: split_scopes(&row.try_get::<String, _>("scopes").map_err(backend_error)?),
+                    nonce: row.try_get("nonce").map_err(backend_error)?,
+                    pkce_challenge: row.try_get("pkce_challenge").map_err(backend_error)?,
+                    pkce_method: match method.as_deref() {
+                        None => None,
+                        Some(m) => Some(ChallengeMethod::parse(Some(m)).ok_or_else(|| StoreError::Backend(format!("corrupt PKCE method {m:?}")))?),
+                    },
+                    auth_time: row.try_get("auth_time").map_err(backend_error)?,
+                    created_at: row.try_get("created_at").map_err(backend_error)?,
+                    expires_at: row.try_get("expires_at").map_err(backend_error)?,
+                    family_id: family.as_deref().map(uuid).transpose()?,
+                },
+                row.try_get("redeemed_at").map_err(backend_error)?,
+            ))
+        }
+
+        fn refresh_from_row<R: Row>(row: &R) -> StoreResult<RefreshToken>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+        {
+            let id = |name: &str| -> StoreResult<Uuid> { uuid(&row.try_get::<String, _>(name).map_err(backend_error)?) };
+            let state: String = row.try_get("state").map_err(backend_error)?;
+            Ok(RefreshToken {
+                token_hash: row.try_get("token_hash").map_err(backend_error)?,
+                family_id: id("family_id")?,
+                tenant_id: id("tenant_id")?,
+                client_id: id("client_id")?,
+                user_id: id("user_id")?,
+                scopes: split_scopes(&row.try_get::<String, _>("scopes").map_err(backend_error)?),
+                state: RefreshState::parse(&state).ok_or_else(|| StoreError::Backend(format!("corrupt refresh state {state:?}")))?,
+                issued_at: row.try_get("issued_at").map_err(backend_error)?,
+                expires_at: row.try_get("expires_at").map_err(backend_error)?,
+                rotated_at: row.try_get("rotated_at").map_err(backend_error)?,
+                parent_hash: row.try_get("parent_hash").map_err(backend_error)?,
+            })
+        }
+
+        async fn insert_refresh<'c, E>(executor: E, t: &RefreshToken) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'c, Database = <$store as StoreDb>::Db>,
+        {
+            sqlx::query(&format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
+                .bind(&t.token_hash)
+                .bind(t.family_id.to_string())
+                .bind(t.tenant_id.to_string())
+                .bind(t.client_id.to_string())
+                .bind(t.user_id.to_string())
+                .bind(t.scopes.join(" "))
+                .bind(t.state.as_str())
+                .bind(t.issued_at)
+                .bind(t.expires_at)
+                .bind(t.rotated_at)
+                .bind(&t.parent_hash)
+                .execute(executor)
+                .await
+                .map_err(backend_error)?;
+            Ok(())
+        }
+
+        #[async_trait]
+        impl DelegatedTokenStore for $store {
+            async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
+                sqlx::query(&format!("INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL)"))
+                    .bind(&c.code_hash)
+                    .bind(c.tenant_id.to_string())
+                    .bind(c.client_id.to_string())
+                    .bind(c.user_id.to_string())
+                    .bind(&c.redirect_uri)
+                    .bind(c.scopes.join(" "))
+                    .bind(&c.nonce)
+                    .bind(&c.pkce_challenge)
+                    .bind(c.pkce_method.map(|m| m.as_str()))
+                    .bind(c.auth_time)
+                    .bind(c.created_at)
+                    .bind(c.expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                Ok(())
+            }
+
+            async fn redeem_code(&self, code_hash: &[u8], now: i64) -> StoreResult<CodeRedemption> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                // The compare-and-set that makes redemption single-use under concurrency.
+                let spent = sqlx::query("UPDATE authorization_codes SET redeemed_at = $1 WHERE code_hash = $2 AND redeemed_at IS NULL AND expires_at > $1")
+                    .bind(now)
+                    .bind(code_hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                let row = sqlx::query(&format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = $1"))
+                    .bind(code_hash)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                tx.commit().await.map_err(backend_error)?;
+                let Some(row) = row else { return Ok(CodeRedemption::NotFound) };
+                let (code, redeemed_at) = code_from_row(&row)?;
+                Ok(if spent.rows_affected() == 1 {
+                    CodeRedemption::Redeemed(Box::new(code))
+                } else if redeemed_at.is_some() {
+                    CodeRedemption::AlreadyRedeemed(Box::new(code))
+                } else {
+                    CodeRedemption::NotFound
+                })
+            }
+
+            async fn set_code_family(&self, code_hash: &[u8], family_id: Uuid) -> StoreResult<()> {
+                sqlx::query("UPDATE authorization_codes SET family_id = $1 WHERE code_hash = $2")
+                    .bind(family_id.to_string())
+                    .bind(code_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                Ok(())
+            }
+
+            async fn insert_refresh_token(&self, token: &RefreshToken, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                insert_refresh(&mut *tx, token).await?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn rotate_refresh_token(
+                &self,
+                presented_hash: &[u8],
+                successor: &RefreshToken,
+                policy: ReusePolicy,
+                now: i64,
+                audit: &AuditEvent,
+            ) -> StoreResult<RotationOutcome> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                // Write first (SQLite takes its lock here): the live token becomes rotated.
+                let claimed = sqlx::query("UPDATE refresh_tokens SET state = 'rotated', rotated_at = $1 WHERE token_hash = $2 AND state = 'active' AND expires_at > $1")
+                    .bind(now)
+                    .bind(presented_hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                let row = sqlx::query(&format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1"))
+                    .bind(presented_hash)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err(backend_error)?;
+                    return Ok(RotationOutcome::Invalid);
+                };
+                let presented = refresh_from_row(&row)?;
+                let family_revoked = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
+                    .bind(presented.family_id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend_error)?
+                    .is_some();
+                if family_revoked || presented.state == RefreshState::Revoked || presented.expires_at <= now {
+                    tx.rollback().await.map_err(backend_error)?;
+                    return Ok(RotationOutcome::Invalid);
+                }
+                let accept = if claimed.rows_affected() == 1 {
+                    true
+                } else {
+                    // Presented token was rotated before.
+                    match policy {
+                        ReusePolicy::EntraCompatible => true,
+                        ReusePolicy::RotateAndDetect { grace_seconds } => {
+                            let within_grace = presented.rotated_at.is_some_and(|t| now - t < grace_seconds);
+                            // Only the immediately previous token, whose successor was never used.
+                            let unused_successor = sqlx::query("SELECT token_hash FROM refresh_tokens WHERE parent_hash = $1 AND state = 'active'")
+                                .bind(presented_hash)
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(backend_error)?;
+                            match (within_grace, unused_successor) {
+                                (true, Some(row)) => {
+                                    // The client most likely lost the response: the unclaimed
+                                    // successor is withdrawn, a new one issued.
+                                    let hash: Vec<u8> = row.try_get("token_hash").map_err(backend_error)?;
+                                    sqlx::query("UPDATE refresh_tokens SET state = 'revoked' WHERE token_hash = $1")
+                                        .bind(hash)
+                                        .execute(&mut *tx)
+                                        .await
+                                        .map_err(backend_error)?;
+                                    true
+                                }
+                                _ => false,
+                            }
+                        }
+                    }
+                };
+                if !accept {
+                    // Reuse: the whole family goes, in this same transaction.
+                    sqlx::query("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = $1")
+                        .bind(presented.family_id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                    sqlx::query("INSERT INTO revoked_families (family_id, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(presented.family_id.to_string())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                    let mut reuse_audit = audit.clone();
+                    reuse_audit.action = "refresh_token.reuse_detected".into();
+                    reuse_audit.outcome = tokengate_core::audit::Outcome::Denied;
+                    Self::write_audit(&mut *tx, &reuse_audit).await?;
+                    tx.commit().await.map_err(backend_error)?;
+                    return Ok(RotationOutcome::ReuseDetected { family_id: presented.family_id });
+                }
+                let mut next = successor.clone();
+                next.family_id = presented.family_id;
+                next.parent_hash = Some(presented_hash.to_vec());
+                next.state = RefreshState::Active;
+                insert_refresh(&mut *tx, &next).await?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)?;
+                Ok(RotationOutcome::Rotated { presented: Box::new(presented) })
+            }
+
+            async fn revoke_family(&self, family_id: Uuid, now: i64, audit: &AuditEvent) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                sqlx::query("INSERT INTO revoked_families (family_id, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(family_id.to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                sqlx::query("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = $1")
+                    .bind(family_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn record_family_access_token(&self, family_id: Uuid, uti: &str, expires_at: i64) -> StoreResult<()> {
+                sqlx::query("INSERT INTO family_access_tokens (family_id, uti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(family_id.to_string())
+                    .bind(uti)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                Ok(())
+            }
+
+            async fn revoked_access_tokens(&self, since: i64, now: i64) -> StoreResult<Vec<String>> {
+                sqlx::query("SELECT a.uti FROM family_access_tokens a JOIN revoked_families f ON f.family_id = a.family_id WHERE f.revoked_at >= $1 AND a.expires_at > $2 ORDER BY a.uti")
+                    .bind(since)
+                    .bind(now)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("uti").map_err(backend_error))
                     .collect()
             }
         }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
 use tokengate_core::directory::*;
+use tokengate_core::grants::token_families::*;
 use tokengate_core::keys::{KeyState, StoredSigningKey};
+use tokengate_core::pkce::ChallengeMethod;
 use tokengate_core::store::{AuditQuery, KeyRotation, Store, StoreError, UseRecord};
 use tokengate_store::{PgStore, ReadCachedStore, SqliteStore};
 use uuid::Uuid;
@@ -364,6 +366,208 @@ async fn users_groups_and_consent(store: &dyn Store) {
     );
 }
 
+fn code(hash: &[u8], expires_at: i64) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: hash.to_vec(),
+        tenant_id: Uuid::new_v4(),
+        client_id: Uuid::new_v4(),
+        user_id: Uuid::new_v4(),
+        redirect_uri: "http://localhost:5000/cb".into(),
+        scopes: vec!["openid".into(), "api://x/Read".into()],
+        nonce: Some("n".into()),
+        pkce_challenge: Some("c".repeat(43)),
+        pkce_method: Some(ChallengeMethod::S256),
+        auth_time: 10,
+        created_at: 10,
+        expires_at,
+        family_id: None,
+    }
+}
+
+async fn authorization_codes(store: &dyn Store) {
+    let hash = Uuid::new_v4().as_bytes().to_vec();
+    let c = code(&hash, 100);
+    store.insert_code(&c).await.unwrap();
+    assert_eq!(store.redeem_code(&hash, 50).await.unwrap(), CodeRedemption::Redeemed(Box::new(c.clone())));
+    let family = Uuid::new_v4();
+    store.set_code_family(&hash, family).await.unwrap();
+    match store.redeem_code(&hash, 51).await.unwrap() {
+        CodeRedemption::AlreadyRedeemed(again) => {
+            assert_eq!(again.family_id, Some(family), "reuse reports the family to revoke")
+        }
+        other => panic!("second redemption: {other:?}"),
+    }
+    assert_eq!(store.redeem_code(b"unknown", 50).await.unwrap(), CodeRedemption::NotFound);
+    let late = Uuid::new_v4().as_bytes().to_vec();
+    store.insert_code(&code(&late, 100)).await.unwrap();
+    assert_eq!(store.redeem_code(&late, 100).await.unwrap(), CodeRedemption::NotFound, "expired");
+
+    // Parallel redemptions: exactly one wins.
+    let racing = Uuid::new_v4().as_bytes().to_vec();
+    store.insert_code(&code(&racing, 1000)).await.unwrap();
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let store: Arc<dyn Store> = STORE.with(|s| s.borrow().clone()).unwrap();
+        let racing = racing.clone();
+        handles.push(tokio::spawn(async move {
+            matches!(store.redeem_code(&racing, 20).await.unwrap(), CodeRedemption::Redeemed(_))
+        }));
+    }
+    let mut wins = 0;
+    for h in handles {
+        wins += usize::from(h.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
+fn refresh(family: Uuid, hash: &[u8], now: i64) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.to_vec(),
+        family_id: family,
+        tenant_id: Uuid::nil(),
+        client_id: Uuid::nil(),
+        user_id: Uuid::nil(),
+        scopes: vec!["openid".into(), "offline_access".into()],
+        state: RefreshState::Active,
+        issued_at: now,
+        expires_at: now + 1000,
+        rotated_at: None,
+        parent_hash: None,
+    }
+}
+
+async fn refresh_rotation(store: &dyn Store) {
+    let detect = ReusePolicy::RotateAndDetect { grace_seconds: 10 };
+    let family = Uuid::new_v4();
+    let (t1, t2, t3, t4) = (b"rt-1".to_vec(), b"rt-2".to_vec(), b"rt-3".to_vec(), b"rt-4".to_vec());
+    let tag = |h: &[u8]| [family.as_bytes().as_slice(), h].concat();
+    let (t1, t2, t3, t4) = (tag(&t1), tag(&t2), tag(&t3), tag(&t4));
+    store.insert_refresh_token(&refresh(family, &t1, 100), &audit("refresh_token.issued")).await.unwrap();
+    // Normal rotation: t1 → t2.
+    let out = store
+        .rotate_refresh_token(&t1, &refresh(Uuid::nil(), &t2, 110), detect, 110, &audit("refresh_token.rotated"))
+        .await
+        .unwrap();
+    assert!(matches!(out, RotationOutcome::Rotated { .. }), "{out:?}");
+    // The immediately previous token within the grace window, successor unused: accepted, t2 withdrawn.
+    let out = store
+        .rotate_refresh_token(&t1, &refresh(Uuid::nil(), &t3, 115), detect, 115, &audit("refresh_token.rotated"))
+        .await
+        .unwrap();
+    assert!(matches!(out, RotationOutcome::Rotated { .. }), "grace: {out:?}");
+    assert_eq!(
+        store.rotate_refresh_token(&t2, &refresh(Uuid::nil(), &t4, 116), detect, 116, &audit("x")).await.unwrap(),
+        RotationOutcome::Invalid,
+        "the withdrawn successor is dead, without revoking the family"
+    );
+    // t3 is live; rotate it, then replay t1 outside the grace window: the family is revoked.
+    let out = store
+        .rotate_refresh_token(&t3, &refresh(Uuid::nil(), &t4, 120), detect, 120, &audit("refresh_token.rotated"))
+        .await
+        .unwrap();
+    assert!(matches!(out, RotationOutcome::Rotated { .. }));
+    let out = store
+        .rotate_refresh_token(&t1, &refresh(Uuid::nil(), b"rt-x", 200), detect, 200, &audit("refresh_token.rotated"))
+        .await
+        .unwrap();
+    assert_eq!(out, RotationOutcome::ReuseDetected { family_id: family });
+    // Everything of the family is dead, including the live t4.
+    assert_eq!(
+        store.rotate_refresh_token(&t4, &refresh(Uuid::nil(), b"rt-y", 201), detect, 201, &audit("x")).await.unwrap(),
+        RotationOutcome::Invalid
+    );
+    store.record_family_access_token(family, "uti-of-family", 10_000).await.unwrap();
+    assert!(store.revoked_access_tokens(0, 300).await.unwrap().contains(&"uti-of-family".to_string()));
+    let audits = store
+        .audit_events(&AuditQuery {
+            action: Some("refresh_token.reuse_detected".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!audits.is_empty(), "reuse detection is audited with the revocation");
+
+    // Entra-compatible: old tokens stay usable.
+    let entra = Uuid::new_v4();
+    let (e1, e2, e3) = (tag(b"e1"), tag(b"e2"), tag(b"e3"));
+    store.insert_refresh_token(&refresh(entra, &e1, 100), &audit("refresh_token.issued")).await.unwrap();
+    assert!(matches!(
+        store
+            .rotate_refresh_token(&e1, &refresh(Uuid::nil(), &e2, 110), ReusePolicy::EntraCompatible, 110, &audit("r"))
+            .await
+            .unwrap(),
+        RotationOutcome::Rotated { .. }
+    ));
+    assert!(matches!(
+        store
+            .rotate_refresh_token(&e1, &refresh(Uuid::nil(), &e3, 500), ReusePolicy::EntraCompatible, 500, &audit("r"))
+            .await
+            .unwrap(),
+        RotationOutcome::Rotated { .. }
+    ));
+    // Expiry (sliding window) and revocation still apply.
+    assert_eq!(
+        store
+            .rotate_refresh_token(
+                &e1,
+                &refresh(Uuid::nil(), &tag(b"e4"), 2000),
+                ReusePolicy::EntraCompatible,
+                2000,
+                &audit("r")
+            )
+            .await
+            .unwrap(),
+        RotationOutcome::Invalid
+    );
+    store.revoke_family(entra, 600, &audit("refresh_family.revoked")).await.unwrap();
+    assert_eq!(
+        store
+            .rotate_refresh_token(
+                &e3,
+                &refresh(Uuid::nil(), &tag(b"e5"), 601),
+                ReusePolicy::EntraCompatible,
+                601,
+                &audit("r")
+            )
+            .await
+            .unwrap(),
+        RotationOutcome::Invalid
+    );
+
+    // Parallel use of one live token: exactly one rotation succeeds; the rest are reuse (the
+    // family is then revoked — two holders of one token is what theft looks like).
+    let racing = Uuid::new_v4();
+    let r0 = tag(racing.as_bytes());
+    store.insert_refresh_token(&refresh(racing, &r0, 100), &audit("refresh_token.issued")).await.unwrap();
+    let mut handles = Vec::new();
+    for i in 0..6u8 {
+        let store: Arc<dyn Store> = STORE.with(|s| s.borrow().clone()).unwrap();
+        let r0 = r0.clone();
+        let next = [r0.as_slice(), &[i]].concat();
+        handles.push(tokio::spawn(async move {
+            matches!(
+                store
+                    .rotate_refresh_token(
+                        &r0,
+                        &refresh(Uuid::nil(), &next, 105),
+                        ReusePolicy::RotateAndDetect { grace_seconds: 0 },
+                        105,
+                        &audit("r")
+                    )
+                    .await
+                    .unwrap(),
+                RotationOutcome::Rotated { .. }
+            )
+        }));
+    }
+    let mut rotated = 0;
+    for h in handles {
+        rotated += usize::from(h.await.unwrap());
+    }
+    assert_eq!(rotated, 1);
+}
+
 thread_local! {
     static STORE: std::cell::RefCell<Option<Arc<dyn Store>>> = const { std::cell::RefCell::new(None) };
 }
@@ -377,6 +581,8 @@ async fn run_suite(store: Arc<dyn Store>) {
     replay_protection(store.as_ref()).await;
     audit_log(store.as_ref()).await;
     users_groups_and_consent(store.as_ref()).await;
+    authorization_codes(store.as_ref()).await;
+    refresh_rotation(store.as_ref()).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
