@@ -555,7 +555,7 @@ pub async fn grant_consent(
         }
     }
     if let Some(user) = user_id {
-        if !store.user(user).await?.is_some_and(|u| u.tenant_id == tenant_id) {
+        if store.user(user).await?.is_none_or(|u| u.tenant_id != tenant_id) {
             return Err(AdminError::NotFound(format!("user {user} in tenant {tenant_id}")));
         }
     }
