@@ -12,7 +12,7 @@
 #   new-token  NEW_TOKENS fresh tokens per round, every request a token the gateway has not seen;
 #              a wrk thread stops at its first repeated token, the rate is counted over that window
 #   latency    nginx-proxy and tokengate paced at LATENCY_LOAD x nginx-proxy's max rps of the round
-#              (wrk Lua delay(); wrk2 is not in Debian), p50/p99 compared
+#              (a send schedule in wrk's Lua delay(); wrk2 is not in Debian), p50/p99 compared
 # plus tokengate's RSS idle and around each new-token run. The ratios against the targets of the
 # shared PERFORMANCE.md are printed and written to bench/out/gateway.md.
 #
@@ -410,6 +410,7 @@ log "checked: upstream and nginx-proxy answer the 100-byte body; ${GW_URL:+token
 
 sleep 1
 RSS_IDLE=$(rss_kb "$TG_PID")
+RSS_WARM=""
 
 # ---------------------------------------------------------------- measure
 SUBJECTS=(nginx-proxy)
@@ -424,6 +425,7 @@ url_of() {
 if ((WARMUP > 0)); then
   log "warm-up ${WARMUP}s each (not counted)"
   for s in "${SUBJECTS[@]}"; do wrk_run "$s-warmup" "$(url_of "$s")" "$WARMUP" -H "Authorization: Bearer $TOKEN"; done
+  RSS_WARM=$(rss_kb "$TG_PID")
 fi
 
 declare -A R   # R[scenario,subject,round] = value
@@ -437,6 +439,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     t0=$SECONDS
     fetch_tokens "$NEW_TOKENS" "$TOKFILE"
     log "round $r/$ROUNDS: fetched $NEW_TOKENS distinct fresh tokens in $((SECONDS - t0))s"
+    R[rssfetch,x,$r]=$(rss_kb "$TG_PID")
   fi
 
   # repeated token
@@ -448,6 +451,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     wrk_run "$s-repeated" "$(url_of "$s")" "$DURATION" -H "Authorization: Bearer $TOKEN"
     R[rep,$s,$r]=$W_RPS
     R[repp99,$s,$r]=$(kv p99_us)
+    [[ "$s" != tokengate ]] || R[rssrep,x,$r]=$(rss_kb "$TG_PID")
     log "round $r/$ROUNDS repeated   $s req/s: $W_RPS (p99 $(kv p99_us) us)"
   done
 
@@ -483,10 +487,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
   # latency at LATENCY_LOAD x nginx-proxy's max rps of this round, repeated token
   if [[ -n "$GW_URL" ]]; then
     rate=$(awk -v r="${R[rep,nginx-proxy,$r]}" -v l="$LATENCY_LOAD" 'BEGIN { printf "%.0f", r * l }')
-    delay_ms=$(awk -v c="$CONNECTIONS" -v r="$rate" 'BEGIN { printf "%.4f", c / r * 1000 }')
     R[latrate,x,$r]=$rate
     for s in nginx-proxy tokengate; do
-      wrk_run "$s-latency" "$(url_of "$s")" "$DURATION" WRK_DELAY_MS="$delay_ms" -H "Authorization: Bearer $TOKEN"
+      wrk_run "$s-latency" "$(url_of "$s")" "$DURATION" WRK_RATE="$rate" -H "Authorization: Bearer $TOKEN"
       R[latrps,$s,$r]=$(awk -v n="$(kv requests)" -v d="$(kv duration_us)" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
       R[p50,$s,$r]=$(kv p50_us)
       R[p99,$s,$r]=$(kv p99_us)
@@ -617,8 +620,9 @@ mkdir -p "$OUT_DIR"
     echo "## Latency at ${LATENCY_LOAD} × nginx-proxy's max rps (repeated token)"
     echo
     echo "wrk2 (constant rate) is not packaged in Debian. Approximation: \`wrk -c$CONNECTIONS\` with a Lua \`delay()\`"
-    echo "that waits a random 0–2×(c/rate) ms before each request on a connection, so both servers get the"
-    echo "same offered rate; latencies are wrk's (closed loop, not corrected for coordinated omission)."
+    echo "that holds each request until the next send slot of a fixed schedule (offered rate / $THREADS threads),"
+    echo "so both servers get the same offered rate; a thread that falls behind sends at once to catch up."
+    echo "Latencies are wrk's, from the actual send (not corrected for coordinated omission)."
     echo
     echo "| round | offered req/s | nginx-proxy achieved | tokengate achieved | nginx-proxy p50 ms | tokengate p50 ms | nginx-proxy p99 ms | tokengate p99 ms | nginx-proxy p99.9 ms | tokengate p99.9 ms |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -632,7 +636,9 @@ mkdir -p "$OUT_DIR"
     echo "| when | RSS MB |"
     echo "|---|---:|"
     echo "| idle, after start-up and the checks, before any load | $(mb "$RSS_IDLE") |"
+    [[ -z "$RSS_WARM" ]] || echo "| after the warm-up (repeated token, ${WARMUP}s) | $(mb "$RSS_WARM") |"
     for ((i = 0; i < ${#RSS_AFTER[@]}; i++)); do
+      echo "| round $((i + 1)): after fetching its $NEW_TOKENS tokens (issuer) / after repeated | $(mb "${R[rssfetch,x,$((i + 1))]:-}") / $(mb "${R[rssrep,x,$((i + 1))]:-}") |"
       echo "| round $((i + 1)): before / after new-token | $(mb "${RSS_BEFORE[$i]}") / $(mb "${RSS_AFTER[$i]}") |"
     done
     echo

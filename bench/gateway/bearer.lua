@@ -9,8 +9,12 @@
 --                       "fresh" request rate is then computed here over each thread's own window
 --                       (wrk's Requests/sec divides by the whole -d duration and is not used)
 --   WRK_DURATION=SECS   wrk -d, the window end for threads that did not run out of tokens
---   WRK_DELAY_MS=X      pace each connection: wait a random 0..2X ms (mean X) before each request
---                       (wrk2's constant rate is not in Debian; this is the approximation)
+--   WRK_RATE=R          pace the whole run at R requests/s (wrk2's constant rate is not in Debian;
+--                       this is the approximation): each thread hands out send slots every
+--                       WRK_THREADS/R s and delay() holds a connection until its slot. A thread
+--                       that falls behind sends at once (catching up, as wrk2 does); latency is
+--                       still measured from the actual send, i.e. not corrected for coordinated
+--                       omission.
 -- done() prints one line "TGBENCH key=value ..." that the script parses.
 local ffi = require("ffi")
 ffi.cdef [[
@@ -29,8 +33,8 @@ if token_file == "" then token_file = nil end
 local nthreads = tonumber(os.getenv("WRK_THREADS") or "")
 local stop_at_repeat = os.getenv("WRK_STOP_AT_REPEAT") == "1"
 local duration_s = tonumber(os.getenv("WRK_DURATION") or "")
-local delay_ms = tonumber(os.getenv("WRK_DELAY_MS") or "")
-if token_file and not nthreads then error("bearer.lua: WRK_TOKENS needs WRK_THREADS") end
+local rate = tonumber(os.getenv("WRK_RATE") or "")
+if (token_file or rate) and not nthreads then error("bearer.lua: WRK_TOKENS and WRK_RATE need WRK_THREADS") end
 
 -- ---------------------------------------------------------------- main state: setup / done
 local threads = {}
@@ -87,10 +91,18 @@ if token_file then
   end
 end
 
-if delay_ms and delay_ms > 0 then
+if rate and rate > 0 then
+  local interval_us = 1e6 * nthreads / rate
+  local next_slot = nil
   function delay()
-    -- uniform 0..2*delay_ms, rounded without bias (wrk's timer resolution is 1 ms)
-    return math.floor(math.random() * 2 * delay_ms + math.random())
+    local now = now_us()
+    if next_slot == nil or next_slot < now - 1e6 then next_slot = now end -- start, or >1 s behind
+    local slot = next_slot
+    next_slot = next_slot + interval_us
+    local ms = (slot - now) / 1000
+    if ms <= 0 then return 0 end
+    -- wrk's timers have 1 ms resolution: round up or down at random so the mean stays exact
+    return math.floor(ms + math.random())
   end
 end
 
@@ -103,7 +115,8 @@ function done(summary, latency, reqs)
     latency.max, latency.mean)
   if token_file then
     -- per-thread windows: from the thread's first request to its first repeated token (or to the
-    -- end of the run); fresh_rps = sum of fresh requests / window over the threads
+    -- end of the run); fresh_rps = sum over the threads of fresh requests / window (a request
+    -- still in flight when its thread stops counts: at most c/t per thread)
     local distinct, sent_all, fresh_all, fresh_rps, wmax, nwrapped = 0, 0, 0, 0, 0, 0
     for _, t in ipairs(threads) do
       local n, tstart, tstop = t:get("fresh"), t:get("t0"), t:get("t_stop")
@@ -117,6 +130,12 @@ function done(summary, latency, reqs)
         if w > 0 then fresh_rps = fresh_rps + n / w end
         if w > wmax then wmax = w end
       end
+    end
+    if nwrapped == 0 and summary.duration > 0 then
+      -- no thread ran out of tokens: every completed request was fresh, and wrk's own count over
+      -- its measured duration is exact (the per-thread count includes requests still in flight)
+      fresh_rps = summary.requests / (summary.duration / 1e6)
+      wmax = summary.duration / 1e6
     end
     line = line .. string.format(
       " tokens=%d sent=%d fresh=%d threads_wrapped=%d/%d window_s=%.3f fresh_rps=%.1f",

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 const QUEUE_CAPACITY: usize = 16_384;
-const MAX_BATCH: usize = 1_024;
+const MAX_BATCH: usize = 4_096;
 
 #[derive(Clone)]
 pub struct AuditSink {

@@ -80,7 +80,7 @@ CREATE TABLE replay_ids (
 CREATE INDEX replay_ids_expiry ON replay_ids(expires_at);
 CREATE TABLE audit_events (
     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
+    id TEXT NOT NULL,
     at_ms BIGINT NOT NULL,
     source TEXT NOT NULL,
     action TEXT NOT NULL,
