@@ -365,16 +365,7 @@ pub async fn grant_app_role(
     role_value: &str,
     now: UnixTime,
 ) -> AdminResult<AppRoleGrant> {
-    let resource = store
-        .app(resource_app_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("resource app {resource_app_id}")))?;
-    let role = resource
-        .role_by_value(role_value)
-        .ok_or_else(|| AdminError::NotFound(format!("app role '{role_value}' on {resource_app_id}")))?;
-    if !role.allowed_member_types.contains(&AllowedMemberType::Application) {
-        return Err(AdminError::Invalid(format!("app role '{role_value}' cannot be granted to applications")));
-    }
+    let role_id = assignable_role(store, resource_app_id, role_value, AllowedMemberType::Application).await?;
     let sp = store.service_principal(tenant_id, client_app_id).await?.ok_or_else(|| {
         AdminError::NotFound(format!("service principal of app {client_app_id} in tenant {tenant_id}"))
     })?;
@@ -383,7 +374,7 @@ pub async fn grant_app_role(
         tenant_id,
         principal_id: sp.object_id,
         resource_app_id,
-        app_role_id: role.id,
+        app_role_id: role_id,
         created_at: now,
     };
     let audit = AuditEvent::admin(
@@ -394,6 +385,30 @@ pub async fn grant_app_role(
     );
     store.insert_app_role_grant(&grant, &audit).await?;
     Ok(grant)
+}
+
+/// The id of `role_value` on the resource, if it may be given to `member` principals.
+async fn assignable_role(
+    store: &dyn Store,
+    resource_app_id: Uuid,
+    role_value: &str,
+    member: AllowedMemberType,
+) -> AdminResult<Uuid> {
+    let resource = store
+        .app(resource_app_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("resource app {resource_app_id}")))?;
+    let role = resource
+        .role_by_value(role_value)
+        .ok_or_else(|| AdminError::NotFound(format!("app role '{role_value}' on {resource_app_id}")))?;
+    if !role.allowed_member_types.contains(&member) {
+        let whom = match member {
+            AllowedMemberType::Application => "granted to applications",
+            AllowedMemberType::User => "assigned to users or groups",
+        };
+        return Err(AdminError::Invalid(format!("app role '{role_value}' cannot be {whom}")));
+    }
+    Ok(role.id)
 }
 
 /// A new user with an Argon2id-hashed password.
@@ -498,16 +513,7 @@ pub async fn assign_user_role(
     role_value: &str,
     now: UnixTime,
 ) -> AdminResult<AppRoleGrant> {
-    let resource = store
-        .app(resource_app_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("resource app {resource_app_id}")))?;
-    let role = resource
-        .role_by_value(role_value)
-        .ok_or_else(|| AdminError::NotFound(format!("app role '{role_value}' on {resource_app_id}")))?;
-    if !role.allowed_member_types.contains(&AllowedMemberType::User) {
-        return Err(AdminError::Invalid(format!("app role '{role_value}' cannot be assigned to users or groups")));
-    }
+    let role_id = assignable_role(store, resource_app_id, role_value, AllowedMemberType::User).await?;
     let is_user = store.user(principal_id).await?.is_some_and(|u| u.tenant_id == tenant_id);
     let is_group = !is_user && store.groups(tenant_id).await?.iter().any(|g| g.object_id == principal_id);
     if !is_user && !is_group {
@@ -518,7 +524,7 @@ pub async fn assign_user_role(
         tenant_id,
         principal_id,
         resource_app_id,
-        app_role_id: role.id,
+        app_role_id: role_id,
         created_at: now,
     };
     let audit = AuditEvent::admin(
