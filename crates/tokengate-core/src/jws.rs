@@ -53,7 +53,7 @@ impl<'de> Deserialize<'de> for UniqueObject {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
                 let mut map = BTreeMap::new();
-                while let Some((key, value)) = access.next_entry::<String, Value>()? {
+                while let Some((key, UniqueValue(value))) = access.next_entry::<String, UniqueValue>()? {
                     if map.insert(key, value).is_some() {
                         return Err(serde::de::Error::custom("duplicate member name"));
                     }
@@ -62,6 +62,65 @@ impl<'de> Deserialize<'de> for UniqueObject {
             }
         }
         deserializer.deserialize_map(UniqueVisitor)
+    }
+}
+
+/// A JSON value whose objects, at every depth, have unique member names (two parsers must never
+/// read different values from one token: `serde_json::Value` would keep the last duplicate).
+struct UniqueValue(Value);
+
+impl<'de> Deserialize<'de> for UniqueValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ValueVisitor;
+        impl<'de> Visitor<'de> for ValueVisitor {
+            type Value = UniqueValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<UniqueValue, E> {
+                Ok(UniqueValue(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<UniqueValue, E> {
+                Ok(UniqueValue(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<UniqueValue, E> {
+                Ok(UniqueValue(Value::from(v)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<UniqueValue, E> {
+                serde_json::Number::from_f64(v)
+                    .map(|n| UniqueValue(Value::Number(n)))
+                    .ok_or_else(|| E::custom("non-finite number"))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<UniqueValue, E> {
+                Ok(UniqueValue(Value::String(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<UniqueValue, E> {
+                Ok(UniqueValue(Value::String(v)))
+            }
+            fn visit_unit<E>(self) -> Result<UniqueValue, E> {
+                Ok(UniqueValue(Value::Null))
+            }
+            fn visit_none<E>(self) -> Result<UniqueValue, E> {
+                Ok(UniqueValue(Value::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(UniqueValue(v)) = seq.next_element::<UniqueValue>()? {
+                    items.push(v);
+                }
+                Ok(UniqueValue(Value::Array(items)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<UniqueValue, A::Error> {
+                let mut map = serde_json::Map::new();
+                while let Some((key, UniqueValue(value))) = access.next_entry::<String, UniqueValue>()? {
+                    if map.insert(key, value).is_some() {
+                        return Err(serde::de::Error::custom("duplicate member name"));
+                    }
+                }
+                Ok(UniqueValue(Value::Object(map)))
+            }
+        }
+        deserializer.deserialize_any(ValueVisitor)
     }
 }
 
@@ -85,8 +144,14 @@ impl UniqueObject {
         match self.0.get(name) {
             None => Ok(None),
             Some(Value::Number(n)) => {
+                // Integers get the same bound as floats: a date far outside any lifetime would only
+                // overflow the `exp + skew` arithmetic of callers.
                 if let Some(i) = n.as_i64() {
-                    Ok(Some(i))
+                    if (-1_000_000_000_000_000..1_000_000_000_000_000).contains(&i) {
+                        Ok(Some(i))
+                    } else {
+                        Err(BadClaim)
+                    }
                 } else if let Some(f) = n.as_f64() {
                     if f.is_finite() && f > -1e15 && f < 1e15 {
                         Ok(Some(f as i64))
@@ -222,6 +287,17 @@ mod tests {
             Err(JwsError::Json(_))
         ));
         assert!(matches!(parse_compact(&token("{}", r#"{"sub":"a","sub":"b"}"#), MAX_JWS_LEN), Err(JwsError::Json(_))));
+        assert!(
+            matches!(
+                parse_compact(&token("{}", r#"{"cnf":{"jkt":"a","jkt":"b"}}"#), MAX_JWS_LEN),
+                Err(JwsError::Json(_))
+            ),
+            "duplicates are refused at every depth"
+        );
+        assert!(matches!(
+            parse_compact(&token(r#"{"alg":"RS256","jwk":[{"kty":"RSA","kty":"oct"}]}"#, "{}"), MAX_JWS_LEN),
+            Err(JwsError::Json(_))
+        ));
         assert_eq!(
             parse_compact(&token(r#"{"alg":"RS256","crit":["exp"]}"#, "{}"), MAX_JWS_LEN).err(),
             Some(JwsError::Crit)
@@ -243,12 +319,13 @@ mod tests {
 
     #[test]
     fn numeric_dates_accept_floats_reject_strings() {
-        let t = token("{}", r#"{"a":1.9,"b":"5","c":1e300,"d":7}"#);
+        let t = token("{}", r#"{"a":1.9,"b":"5","c":1e300,"d":7,"e":9223372036854775807}"#);
         let jws = parse_compact(&t, MAX_JWS_LEN).unwrap();
         assert_eq!(jws.claims.numeric_date("a"), Ok(Some(1)));
         assert_eq!(jws.claims.numeric_date("b"), Err(BadClaim));
         assert_eq!(jws.claims.numeric_date("c"), Err(BadClaim));
         assert_eq!(jws.claims.numeric_date("d"), Ok(Some(7)));
+        assert_eq!(jws.claims.numeric_date("e"), Err(BadClaim), "no overflow in exp + skew later");
         assert_eq!(jws.claims.numeric_date("zz"), Ok(None));
     }
 }

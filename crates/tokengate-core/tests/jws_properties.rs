@@ -95,7 +95,8 @@ fn numeric_date_oracle(text: &str) -> Option<i64> {
     let integral = !text.contains(['.', 'e', 'E']);
     if integral {
         if let Ok(i) = text.parse::<i64>() {
-            return Some(i);
+            // Same bound as floats: larger dates would only overflow `exp + skew` downstream.
+            return (-1_000_000_000_000_000..1_000_000_000_000_000).contains(&i).then_some(i);
         }
     }
     let f: f64 = text.parse().ok()?;

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use http_body_util::{BodyExt, Limited};
 use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
-use tokengate_core::client_auth::{authenticate_confidential_client, ClientAuthContext};
+use tokengate_core::client_auth::{authenticate_confidential_client, ClientAuthContext, PresentedCredential};
 use tokengate_core::directory::Tenant;
 use tokengate_core::errors::codes;
 use tokengate_core::grants::client_credentials::{self, IssuedAccessToken, ResourceParameter};
@@ -168,7 +168,11 @@ async fn handle(
     let presented = presented_client(headers, &form)?;
     trail.client_id = Some(presented.client_id.chars().filter(|c| c.is_ascii_graphic()).take(64).collect());
     let now = now();
-    let audiences = assertion_audiences(&state.base_url, segment, &tenant);
+    // Only assertions name an audience; secret requests (the hot path) skip building the list.
+    let audiences = match presented.credential {
+        PresentedCredential::Assertion { .. } => assertion_audiences(&state.base_url, segment, &tenant),
+        _ => Vec::new(),
+    };
     let ctx = ClientAuthContext {
         tenant: &tenant,
         client_id: &presented.client_id,
