@@ -63,6 +63,7 @@ async fn forwards_identity_to_a_real_upstream_and_strips_spoofed_headers() {
     assert_eq!(r.status(), 200);
     let seen: Value = r.json().await.unwrap();
     assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["body_len"], 3 * 1024 * 1024, "the whole body reached the upstream");
 }
 
 #[tokio::test]

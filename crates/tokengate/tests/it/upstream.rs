@@ -70,6 +70,11 @@ async fn respond(mut request: Request<Incoming>) -> Result<Response<Full<Bytes>>
         r.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("upgrade"));
         return Ok(r);
     }
+    // Read the whole body, as a real service would: answering before the body has arrived makes
+    // the connection close under a client still sending (a 502 at the gateway, correctly).
+    let (parts, body) = request.into_parts();
+    let body_len = http_body_util::BodyExt::collect(body).await.map(|b| b.to_bytes().len()).unwrap_or(0);
+    let request = Request::from_parts(parts, ());
     let headers: serde_json::Map<String, serde_json::Value> = request
         .headers()
         .iter()
@@ -83,6 +88,7 @@ async fn respond(mut request: Request<Incoming>) -> Result<Response<Full<Bytes>>
         "method": request.method().as_str(),
         "path": request.uri().path(),
         "headers": headers,
+        "body_len": body_len,
     });
     Ok(Response::new(Full::new(Bytes::from(body.to_string()))))
 }
