@@ -30,6 +30,9 @@ pub struct AccessTokenClaims {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub name: Option<String>,
     pub oid: String,
+    /// v2 delegated tokens: the user's sign-in name.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub preferred_username: Option<String>,
     pub rh: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub roles: Option<Vec<String>>,
@@ -38,8 +41,46 @@ pub struct AccessTokenClaims {
     pub scp: Option<String>,
     pub sub: String,
     pub tid: String,
+    /// v1 delegated tokens: the user's name as `unique_name` and `upn`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub unique_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub upn: Option<String>,
     pub uti: String,
     pub ver: String,
+    /// Group object ids, when the app asks for them and there are at most 200.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub groups: Option<Vec<String>>,
+    /// Entra's overage form when there are more groups than fit in a token.
+    #[serde(rename = "_claim_names", skip_serializing_if = "Option::is_none", default)]
+    pub claim_names: Option<serde_json::Value>,
+    #[serde(rename = "_claim_sources", skip_serializing_if = "Option::is_none", default)]
+    pub claim_sources: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub xms_cc: Option<Vec<String>>,
+}
+
+/// ID token claims (OpenID Connect Core §2 as Entra's v2.0 endpoint issues them).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct IdTokenClaims {
+    /// The client id of the app that signed the user in.
+    pub aud: String,
+    pub iss: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub aio: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub nonce: Option<String>,
+    pub oid: String,
+    pub preferred_username: String,
+    pub rh: String,
+    /// Session id (for front-channel logout).
+    pub sid: String,
+    pub sub: String,
+    pub tid: String,
+    pub uti: String,
+    pub ver: String,
 }

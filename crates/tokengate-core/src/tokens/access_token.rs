@@ -45,13 +45,19 @@ pub fn app_only_claims(t: AppOnlyToken<'_>, settings: &TokenSettings) -> AccessT
         idtyp: None,
         name: None,
         oid: t.service_principal_oid.to_owned(),
+        preferred_username: None,
         rh: format!("1.A{}.", opaque(40)),
         roles: if t.roles.is_empty() { None } else { Some(t.roles) },
         scp: None,
         sub: t.service_principal_oid.to_owned(),
         tid: t.tenant_id.to_owned(),
+        unique_name: None,
+        upn: None,
         uti: new_uti(),
         ver: t.version.as_str().to_owned(),
+        groups: None,
+        claim_names: None,
+        claim_sources: None,
         xms_cc: None,
     }
 }
@@ -61,7 +67,7 @@ pub fn new_uti() -> String {
     b64url(random_bytes::<16>())
 }
 
-fn opaque(len_bytes: usize) -> String {
+pub(crate) fn opaque(len_bytes: usize) -> String {
     let bytes = random_bytes::<48>();
     b64url(&bytes[..len_bytes.min(48)])
 }

@@ -1,6 +1,7 @@
 //! What tokens look like: issuer URLs, lifetimes, and the claim sets of each token kind.
 
 pub mod access_token;
+pub mod delegated_token;
 
 use crate::directory::TokenVersion;
 
