@@ -61,8 +61,8 @@ START_TIMEOUT=120   # seconds to wait for a server to come up
 FETCH_CONNECTIONS=32
 DEFAULT_ROUTE="/demo/bench"   # path used when dev.json has no api.demo_route (issuer-only binary)
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 
 for v in ROUNDS DURATION THREADS CONNECTIONS WARMUP NEW_TOKENS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
@@ -75,19 +75,6 @@ done
 [[ $NGINX_WORKERS =~ ^(auto|[1-9][0-9]*)$ ]] || die "NGINX_WORKERS must be auto or a number"
 
 # ---------------------------------------------------------------- tools
-APT_UPDATED=0
-apt_install() { # apt_install PACKAGE...
-  if ((EUID != 0)); then die "missing packages ($*) and not root: apt-get install -y $*"; fi
-  if ((APT_UPDATED == 0)); then
-    log "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    APT_UPDATED=1
-  fi
-  log "apt-get install -y $*"
-  # Debian's postinst scripts may start the system nginx/apache2 services where an init system
-  # runs them; this script never uses those (its servers have their own configs and ports).
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
 APACHE_BIN=/usr/sbin/apache2
 OIDC_SO=/usr/lib/apache2/modules/mod_auth_openidc.so
 need=()
@@ -121,19 +108,6 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-bench-gw.XXXXXX")
 chmod 711 "$TMP"   # Apache's children (User www-data) read their CA file below it
 PIDS=()   # every process this script started, stopped by PID on exit
 
-stop_pid() { # TERM, wait up to 5 s, then KILL; also the process's direct children
-  local pid=$1 kids i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kids=$(pgrep -P "$pid" 2>/dev/null || true)
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  for k in $kids; do
-    for ((i = 0; i < 30; i++)); do kill -0 "$k" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$k" 2>/dev/null; then kill -KILL "$k" 2>/dev/null || true; fi
-  done
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   local rc=$? i
   trap - EXIT INT TERM
@@ -152,7 +126,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-urlenc() { jq -rn --arg s "$1" '$s|@uri'; }
 
 # render TEMPLATE OUT KEY=VALUE...: replace every @KEY@; fails if a placeholder is left
 render() {
@@ -503,10 +476,6 @@ done
 check_servers "after load"
 
 # ---------------------------------------------------------------- report
-median() { # median of the arguments (empty if none)
-  (($# > 0)) || { echo ""; return; }
-  printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 col() { # col KEY SUBJECT -> the non-empty per-round values
   local r
   for ((r = 1; r <= ROUNDS; r++)); do [[ -z "${R[$1,$2,$r]:-}" ]] || echo "${R[$1,$2,$r]}"; done

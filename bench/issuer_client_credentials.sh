@@ -44,8 +44,8 @@ OUT_MD="$OUT_DIR/issuer_client_credentials.md"
 HOST=127.0.0.1
 START_TIMEOUT=120   # seconds to wait for a server to come up
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 
 for v in ROUNDS DURATION THREADS CONNECTIONS WARMUP OPENSSL_SECONDS OIDC_WORKERS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
@@ -53,17 +53,6 @@ done
 ((ROUNDS >= 1 && DURATION >= 1 && OIDC_WORKERS >= 1)) || die "ROUNDS, DURATION and OIDC_WORKERS must be >= 1"
 
 # ---------------------------------------------------------------- tools
-APT_UPDATED=0
-apt_install() { # apt_install PACKAGE...
-  if ((EUID != 0)); then die "missing packages ($*) and not root: apt-get install -y $*"; fi
-  if ((APT_UPDATED == 0)); then
-    log "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    APT_UPDATED=1
-  fi
-  log "apt-get install -y $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
@@ -95,19 +84,6 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-bench.XXXXXX")
 PIDS=()   # every process this script started, stopped by PID on exit
 
-stop_pid() { # TERM, wait up to 5 s, then KILL; also the process's direct children
-  local pid=$1 kids i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kids=$(pgrep -P "$pid" 2>/dev/null || true)
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  for k in $kids; do
-    for ((i = 0; i < 30; i++)); do kill -0 "$k" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$k" 2>/dev/null; then kill -KILL "$k" 2>/dev/null || true; fi
-  done
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -126,7 +102,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-urlenc() { jq -rn --arg s "$1" '$s|@uri'; }
 
 # check_token NAME URL BODY CAFILE: one real request must return an RS256 JWT access token.
 check_token() {
@@ -259,10 +234,6 @@ done
 check_token oidc-provider "$OIDC_URL" "$OIDC_BODY" "$BENCH_CERT" || die "oidc-provider: token request failed after load"
 
 # ---------------------------------------------------------------- report
-median() { # median of the arguments (empty if none)
-  (($# > 0)) || { echo ""; return; }
-  printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 ratio() { # ratio A B [multiplier of B] -> 2 decimals, "n/a" if missing
   [[ -n "$1" && -n "$2" ]] || { echo "n/a"; return; }
   awk -v a="$1" -v b="$2" -v m="${3:-1}" 'BEGIN { if (b * m > 0) printf "%.2f", a / (b * m); else print "n/a" }'

@@ -322,7 +322,7 @@ pub enum KnownName {
 
 #[derive(Arbitrary, Debug)]
 pub enum Escape {
-    /// Every UTF-16 unit as `\uXXXX`: the same string, spelled differently.
+    /// Every UTF-16 unit as a `\u` escape with four hex digits: the same string, spelled differently.
     Unicode,
     /// Followed by a lone surrogate escape.
     LoneSurrogate(u16),
