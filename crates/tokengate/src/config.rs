@@ -33,6 +33,9 @@ pub struct GatewaySection {
     pub listen: Option<String>,
     /// Policy file (trusted issuers and routes), hot-reloaded.
     pub policy_file: Option<PathBuf>,
+    /// Serve the gateway over HTTPS (HTTP/1.1 and HTTP/2 by ALPN); plain HTTP when absent.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -103,6 +106,7 @@ pub struct ServeGateway {
     pub listen: SocketAddr,
     pub policy_path: PathBuf,
     pub policy: crate::gateway::policy_file::PolicyFile,
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Reads, overrides and validates. `Err` lists every problem found.
@@ -270,8 +274,21 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                     }
                 }
             };
+            let tls = match (g.tls_cert.map(|p| resolve(&p)), g.tls_key.map(|p| resolve(&p))) {
+                (None, None) => None,
+                (Some(cert), Some(key)) => {
+                    if let Err(e) = crate::server::tls_config(&cert, &key) {
+                        problems.push(format!("gateway TLS: {e}"));
+                    }
+                    Some((cert, key))
+                }
+                _ => {
+                    problems.push("gateway.tls_cert and gateway.tls_key go together".into());
+                    None
+                }
+            };
             match (listen, policy) {
-                (Some(listen), Some((policy_path, policy))) => Some(ServeGateway { listen, policy_path, policy }),
+                (Some(listen), Some((policy_path, policy))) => Some(ServeGateway { listen, policy_path, policy, tls }),
                 _ => None,
             }
         }

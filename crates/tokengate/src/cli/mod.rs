@@ -194,12 +194,18 @@ async fn serve(path: PathBuf, check_only: bool) -> Result<(), String> {
         client_failures_per_minute: cfg.client_failures_per_minute,
         ip_failures_per_minute: cfg.ip_failures_per_minute,
         key_reload: std::time::Duration::from_secs(cfg.key_reload_seconds),
-        gateway: cfg.gateway.map(|g| runtime::GatewayOptions {
-            listen: g.listen,
-            policy: g.policy,
-            policy_path: Some(g.policy_path),
-            tls: None,
-        }),
+        gateway: match cfg.gateway {
+            None => None,
+            Some(g) => Some(runtime::GatewayOptions {
+                listen: g.listen,
+                policy: g.policy,
+                policy_path: Some(g.policy_path),
+                tls: match &g.tls {
+                    Some((cert, key)) => Some(crate::server::tls_config(cert, key)?),
+                    None => None,
+                },
+            }),
+        },
     })
     .await
     .map_err(|e| e.to_string())?;

@@ -155,7 +155,7 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
     let good = dir.join("tokengate.toml");
     std::fs::write(
         &good,
-        format!("[store]\nurl = \"sqlite://tokengate.db\"\n[issuer]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n[keys]\nencryption_key_file = \"kek\"\n[gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\npolicy_file = \"gateway.toml\"\n"),
+        format!("[store]\nurl = \"sqlite://tokengate.db\"\n[issuer]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n[keys]\nencryption_key_file = \"kek\"\n[gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\npolicy_file = \"gateway.toml\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n"),
     )
     .unwrap();
     let check = Command::new(BIN).args(["serve", "--check", "--config"]).arg(&good).output().unwrap();
@@ -239,8 +239,10 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
     // The gateway of the same process validates that token (v2: aud is the client id, so the
     // policy's App ID URI does not match) — and a v2 policy naming the client id would.
     let token = body["access_token"].as_str().unwrap();
-    let gw = reqwest::Client::new();
-    let r = gw.get(format!("http://127.0.0.1:{gateway_port}/inventory/x")).bearer_auth(token).send().await.unwrap();
+    // The gateway listener serves HTTPS with the configured certificate (HTTP/2 by ALPN).
+    let gw = https_client(&std::fs::read(dir.join("ca.pem")).unwrap());
+    let r = gw.get(format!("https://127.0.0.1:{gateway_port}/inventory/x")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
     assert_eq!(r.status(), 401, "aud is the API's client id for v2 tokens");
     std::fs::write(
         dir.join("gateway.toml"),
@@ -249,8 +251,10 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let r = gw.get(format!("http://127.0.0.1:{gateway_port}/inventory/x")).bearer_auth(token).send().await.unwrap();
+        let r = gw.get(format!("https://127.0.0.1:{gateway_port}/inventory/x")).bearer_auth(token).send().await.unwrap();
         if r.status() == 200 {
+            let seen: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(seen["headers"]["x-forwarded-proto"], "https");
             break;
         }
         assert!(Instant::now() < deadline, "policy not reloaded");
