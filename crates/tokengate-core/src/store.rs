@@ -211,6 +211,8 @@ pub trait AuditStore: Send + Sync {
     /// Appends a batch in one transaction.
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
     async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes records older than `before_ms` (retention); returns how many went.
+    async fn prune_audit(&self, before_ms: i64) -> StoreResult<u64>;
 }
 
 /// Everything the product needs from one backend.

@@ -361,4 +361,7 @@ impl AuditStore for ReadCachedStore {
     async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
         self.inner.audit_events(query).await
     }
+    async fn prune_audit(&self, before_ms: i64) -> StoreResult<u64> {
+        self.inner.prune_audit(before_ms).await
+    }
 }

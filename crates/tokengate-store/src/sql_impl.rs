@@ -1213,6 +1213,15 @@ macro_rules! impl_sql_store {
                 tx.commit().await.map_err(backend_error)
             }
 
+            async fn prune_audit(&self, before_ms: i64) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM audit_events WHERE at_ms < $1")
+                    .bind(before_ms)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                Ok(done.rows_affected())
+            }
+
             async fn audit_events(&self, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
                 let limit = i64::from(q.limit.clamp(1, 10_000));
                 let rows = sqlx::query(

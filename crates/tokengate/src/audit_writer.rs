@@ -71,3 +71,37 @@ async fn write_with_retry(store: &dyn Store, batch: &[AuditEvent]) {
         }
     }
 }
+
+/// Deletes audit records older than `retention`, hourly (and once at start), recording each
+/// pruning as an audit record of its own.
+pub fn spawn_retention(
+    store: Arc<dyn Store>,
+    retention: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let cutoff = crate::state::now_ms() - retention.as_millis() as i64;
+            match store.prune_audit(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    let now = crate::state::now();
+                    let event = AuditEvent::admin(
+                        "audit.pruned",
+                        None,
+                        serde_json::json!({"records": n, "before_ms": cutoff}),
+                        now,
+                    );
+                    if let Err(e) = store.append_audit(&[event]).await {
+                        tracing::warn!(error = %e, "could not record the audit pruning");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "audit retention pass failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    })
+}

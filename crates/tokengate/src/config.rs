@@ -25,6 +25,18 @@ pub struct FileConfig {
     pub rate_limit: RateLimitSection,
     /// The gateway listener; off when absent.
     pub gateway: Option<GatewaySection>,
+    #[serde(default)]
+    pub audit: AuditSection,
+}
+
+/// Days of audit records kept unless configured.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// Audit records older than this many days are deleted (hourly).
+    pub retention_days: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -99,6 +111,7 @@ pub struct ServeConfig {
     pub client_failures_per_minute: u32,
     pub ip_failures_per_minute: u32,
     pub gateway: Option<ServeGateway>,
+    pub audit_retention_days: u64,
 }
 
 #[derive(Debug)]
@@ -294,6 +307,11 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
         }
     };
 
+    let audit_retention_days = file.audit.retention_days.unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS);
+    if !(1..=3650).contains(&audit_retention_days) {
+        problems.push("audit.retention_days must lie within 1..=3650".into());
+    }
+
     match (issuer_listen, tls_cert, tls_key, encryption_key) {
         (Some(issuer_listen), Some(tls_cert), Some(tls_key), Some(encryption_key)) if problems.is_empty() => {
             Ok(ServeConfig {
@@ -309,6 +327,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                 client_failures_per_minute,
                 ip_failures_per_minute,
                 gateway,
+                audit_retention_days,
             })
         }
         _ => Err(problems),
@@ -334,7 +353,7 @@ mod tests {
         let path = dir.join("tokengate.toml");
         std::fs::write(
             &path,
-            "[store]\nurl = \"mysql://x\"\n[issuer]\nlisten = \"nowhere\"\npublic_url = \"http://x\"\ntls_cert = \"missing.pem\"\n[tokens]\naccess_token_lifetime_min = 10\n",
+            "[store]\nurl = \"mysql://x\"\n[issuer]\nlisten = \"nowhere\"\npublic_url = \"http://x\"\ntls_cert = \"missing.pem\"\n[tokens]\naccess_token_lifetime_min = 10\n[audit]\nretention_days = 0\n",
         )
         .unwrap();
         let problems = load(&path, &|_| None).unwrap_err();

@@ -398,6 +398,7 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
         client_failures_per_minute: 20,
         ip_failures_per_minute: 100,
         key_reload: Duration::from_secs(5),
+        audit_retention: Duration::from_secs(crate::config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
         gateway: Some(GatewayOptions {
             listen: SocketAddr::new(loopback, opts.gateway_port),
             policy,

@@ -42,6 +42,8 @@ pub struct RuntimeOptions {
     pub ip_failures_per_minute: u32,
     pub key_reload: Duration,
     pub gateway: Option<GatewayOptions>,
+    /// Audit records older than this are deleted.
+    pub audit_retention: Duration,
 }
 
 /// The gateway listener and its policy.
@@ -148,6 +150,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         let admin = admin::router(AdminState { stopping: shutdown_rx.clone(), gateway: gateway_state.clone() });
         listeners.push(server::spawn(listener, admin, None, shutdown_rx.clone()));
     }
+    listeners.push(audit_writer::spawn_retention(opts.store.clone(), opts.audit_retention, shutdown_rx.clone()));
     listeners.push(signing_keys::spawn_reloader(
         opts.store.clone(),
         opts.kek.clone(),

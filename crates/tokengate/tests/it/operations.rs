@@ -251,7 +251,8 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let r = gw.get(format!("https://127.0.0.1:{gateway_port}/inventory/x")).bearer_auth(token).send().await.unwrap();
+        let r =
+            gw.get(format!("https://127.0.0.1:{gateway_port}/inventory/x")).bearer_auth(token).send().await.unwrap();
         if r.status() == 200 {
             let seen: serde_json::Value = r.json().await.unwrap();
             assert_eq!(seen["headers"]["x-forwarded-proto"], "https");
