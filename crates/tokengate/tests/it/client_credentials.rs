@@ -23,9 +23,14 @@ fn assert_v2_app_only_shape(s: &DevServer, claims: &Value, azpacr: &str) {
     for opaque in ["aio", "rh", "uti"] {
         assert!(claims[opaque].as_str().is_some_and(|v| !v.is_empty()), "{opaque}");
     }
-    // Claim order as Entra's (aud first, ver last among the always-present ones).
-    let keys: Vec<&String> = claims.as_object().unwrap().keys().collect();
-    assert!(!keys.is_empty());
+}
+
+/// Claims in Entra's order: `aud` first, `ver` last (some parsers and humans compare raw payloads).
+fn assert_entra_claim_order(token: &str) {
+    let payload = tokengate_core::encoding::b64url_decode(token.split('.').nth(1).unwrap()).unwrap();
+    let text = String::from_utf8(payload).unwrap();
+    assert!(text.starts_with("{\"aud\":"), "{text}");
+    assert!(text.ends_with("\"ver\":\"2.0\"}"), "{text}");
 }
 
 #[tokio::test]
@@ -64,6 +69,7 @@ async fn secret_in_body_and_basic_both_issue_verifiable_v2_tokens() {
     assert!(header.get("x5t").is_none(), "v2 tokens carry kid only");
     let claims = verify_with_jwks(token, &jwks);
     assert_v2_app_only_shape(&s, &claims, "1");
+    assert_entra_claim_order(token);
 
     // HTTP Basic (values form-encoded inside base64, RFC 6749 §2.3.1).
     let r = s
