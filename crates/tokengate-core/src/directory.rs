@@ -102,6 +102,13 @@ pub struct AppRegistration {
     /// always refused.
     #[serde(default)]
     pub single_use_client_assertions: bool,
+    /// Entra keeps a refresh token valid after it was exchanged; tokengate's default rotates and
+    /// revokes the family when a rotated token comes back. `true` restores Entra's behaviour.
+    #[serde(default)]
+    pub entra_compatible_refresh_tokens: bool,
+    /// Entra's `groupMembershipClaims`: delegated tokens for this client carry `groups`.
+    #[serde(default)]
+    pub group_membership_claims: bool,
     pub created_at: UnixTime,
 }
 
@@ -245,6 +252,8 @@ mod tests {
             redirect_uris: vec![],
             is_public_client: false,
             single_use_client_assertions: false,
+            entra_compatible_refresh_tokens: false,
+            group_membership_claims: false,
             created_at: 0,
         }
     }

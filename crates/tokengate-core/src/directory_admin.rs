@@ -67,6 +67,10 @@ pub struct NewApp {
     pub redirect_uris: Vec<RedirectUri>,
     /// See `AppRegistration::single_use_client_assertions`.
     pub single_use_client_assertions: bool,
+    /// See `AppRegistration::entra_compatible_refresh_tokens`.
+    pub entra_compatible_refresh_tokens: bool,
+    /// See `AppRegistration::group_membership_claims`.
+    pub group_membership_claims: bool,
 }
 
 /// Registers an app and its service principal in the home tenant.
@@ -105,6 +109,8 @@ pub async fn create_app(
         redirect_uris: new.redirect_uris,
         is_public_client: new.is_public_client,
         single_use_client_assertions: new.single_use_client_assertions,
+        entra_compatible_refresh_tokens: new.entra_compatible_refresh_tokens,
+        group_membership_claims: new.group_membership_claims,
         created_at: now,
     };
     let audit = AuditEvent::admin(

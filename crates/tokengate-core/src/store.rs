@@ -18,6 +18,7 @@ use crate::directory::{
     AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, DelegatedGrant, Group, ServicePrincipal, Tenant,
     User,
 };
+use crate::grants::device_code::{DeviceAuthorization, DeviceDecision, DevicePoll};
 use crate::grants::token_families::{AuthorizationCode, CodeRedemption, RefreshToken, ReusePolicy, RotationOutcome};
 use crate::keys::StoredSigningKey;
 use crate::UnixTime;
@@ -151,6 +152,34 @@ pub trait DelegatedTokenStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait DeviceCodeStore: Send + Sync {
+    /// `Conflict` if either hash is taken (a user-code collision: draw another).
+    async fn insert_device_code(&self, code: &DeviceAuthorization) -> StoreResult<()>;
+    /// The pending, unexpired authorization a user code names, for the verification page.
+    async fn pending_device_code(&self, user_code_hash: &[u8], now: UnixTime) -> StoreResult<Option<DeviceAuthorization>>;
+    /// Records a person's decision on a pending, unexpired code, with its audit record.
+    /// Returns `false` (and writes nothing) if the code is unknown, expired or already decided:
+    /// a user code is decided once.
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &[u8],
+        decision: DeviceDecision,
+        now: UnixTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// One poll by `client_id`, atomically: too soon after the previous poll → `SlowDown` (the
+    /// interval grows by `SLOW_DOWN_STEP`); otherwise the poll time is recorded and the status
+    /// answered, an approved code becoming redeemed. Of concurrent polls of an approved code
+    /// exactly one gets `Approved`.
+    async fn poll_device_code(
+        &self,
+        device_code_hash: &[u8],
+        client_id: uuid::Uuid,
+        now_ms: i64,
+    ) -> StoreResult<DevicePoll>;
+}
+
+#[async_trait]
 pub trait SigningKeyStore: Send + Sync {
     async fn insert_signing_key(&self, key: &StoredSigningKey, audit: &AuditEvent) -> StoreResult<()>;
     async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
@@ -223,6 +252,7 @@ pub trait Store:
     + GrantStore
     + UserStore
     + DelegatedTokenStore
+    + DeviceCodeStore
     + SigningKeyStore
     + ReplayStore
     + AuditStore
@@ -236,6 +266,7 @@ impl<T> Store for T where
         + GrantStore
         + UserStore
         + DelegatedTokenStore
+        + DeviceCodeStore
         + SigningKeyStore
         + ReplayStore
         + AuditStore

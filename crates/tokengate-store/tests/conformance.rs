@@ -41,6 +41,8 @@ fn app(tenant_id: Uuid, uri: &str) -> AppRegistration {
         redirect_uris: vec![],
         is_public_client: false,
         single_use_client_assertions: false,
+        entra_compatible_refresh_tokens: false,
+        group_membership_claims: false,
         created_at: 2,
     }
 }

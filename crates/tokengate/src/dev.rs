@@ -280,6 +280,8 @@ async fn demo_app(
         is_public_client,
         redirect_uris,
         single_use_client_assertions: false,
+        entra_compatible_refresh_tokens: false,
+        group_membership_claims: false,
     };
     admin::create_app(store, tenant_id, new, now).await.map_err(|e| e.to_string())
 }

@@ -173,6 +173,8 @@ mod tests {
             redirect_uris: vec![],
             is_public_client: false,
             single_use_client_assertions: false,
+            entra_compatible_refresh_tokens: false,
+            group_membership_claims: false,
             created_at: 0,
         };
         let granted = [1, 2, 3, 4].map(Uuid::from_u128);

@@ -1,6 +1,7 @@
 //! OAuth 2.0 grants, one file per grant.
 
 pub mod client_credentials;
+pub mod device_code;
 pub mod token_families;
 
 use crate::keys::KeyRing;

@@ -53,6 +53,13 @@ pub enum AppCommand {
         /// for up to ~9 minutes, so only use this with clients that sign one per request).
         #[arg(long)]
         single_use_assertions: bool,
+        /// Keep refresh tokens valid after use, as Entra does, instead of rotating them with
+        /// reuse detection (tokengate's default).
+        #[arg(long)]
+        entra_compatible_refresh: bool,
+        /// Put the user's group object ids into delegated tokens (Entra's groupMembershipClaims).
+        #[arg(long)]
+        group_claims: bool,
     },
     /// List a tenant's apps.
     List {
@@ -192,6 +199,8 @@ pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), Stri
             public,
             redirect_uris,
             single_use_assertions,
+            entra_compatible_refresh,
+            group_claims,
         } => {
             let sign_in_audience = SignInAudience::parse(&audience)
                 .ok_or_else(|| format!("unknown audience '{audience}' (single, multi)"))?;
@@ -204,6 +213,8 @@ pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), Stri
                 is_public_client: public,
                 redirect_uris,
                 single_use_client_assertions: single_use_assertions,
+                entra_compatible_refresh_tokens: entra_compatible_refresh,
+                group_membership_claims: group_claims,
             };
             let (app, sp) = admin::create_app(store, tenant, new, now()).await.map_err(err)?;
             println!("app {} created (service principal {})", app.app_id, sp.object_id);
