@@ -106,4 +106,23 @@ pub mod codes {
     pub const RESOURCE_ON_V2: u32 = 901002;
     pub const TENANT_NOT_FOUND: u32 = 90002;
     pub const THROTTLED: u32 = 90055;
+    pub const SCOPES_OF_SEVERAL_RESOURCES: u32 = 28000;
+    pub const INVALID_GRANT: u32 = 70000;
+    pub const CODE_EXPIRED: u32 = 70008;
+    pub const CODE_REDEEMED: u32 = 54005;
+    pub const PKCE_MISMATCH: u32 = 501481;
+    pub const PKCE_REQUIRED: u32 = 9002325;
+    pub const REFRESH_EXPIRED: u32 = 700082;
+    pub const REFRESH_REVOKED: u32 = 50173;
+    pub const WRONG_CREDENTIALS: u32 = 50126;
+    pub const USER_DISABLED: u32 = 50057;
+    pub const CONSENT_REQUIRED: u32 = 65001;
+    pub const CONSENT_DECLINED: u32 = 65004;
+    pub const REDIRECT_MISMATCH: u32 = 50011;
+    pub const LOGIN_REQUIRED: u32 = 50058;
+    pub const UNSUPPORTED_RESPONSE_TYPE: u32 = 700054;
+    pub const DEVICE_PENDING: u32 = 70016;
+    pub const DEVICE_EXPIRED: u32 = 70020;
+    pub const DEVICE_BAD_CODE: u32 = 70019;
+    pub const OBO_ASSERTION_INVALID: u32 = 50013;
 }

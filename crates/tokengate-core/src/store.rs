@@ -132,9 +132,13 @@ pub trait DelegatedTokenStore: Send + Sync {
     /// Links the refresh-token family started by redeeming a code.
     async fn set_code_family(&self, code_hash: &[u8], family_id: Uuid) -> StoreResult<()>;
     async fn insert_refresh_token(&self, token: &RefreshToken, audit: &AuditEvent) -> StoreResult<()>;
+    /// The refresh token with this hash, in whatever state (`Revoked` also when its family is).
+    async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>>;
     /// Presents a refresh token and, if it may be used, makes `successor` the family's live token
     /// — all in one transaction: after a crash there is exactly one live token per family (or
-    /// none, if the family was revoked). Reuse per `policy` revokes the family.
+    /// none, if the family was revoked). Reuse per `policy` revokes the family. The successor
+    /// inherits the presented token's family, user and scopes; if its `client_id` or `tenant_id`
+    /// differ from the presented token's, nothing changes and the answer is `Invalid`.
     async fn rotate_refresh_token(
         &self,
         presented_hash: &[u8],

@@ -73,6 +73,8 @@ pub struct TokensSection {
     pub access_token_lifetime_min: Option<i64>,
     pub access_token_lifetime_max: Option<i64>,
     pub clock_skew: Option<i64>,
+    pub refresh_reuse_grace_seconds: Option<i64>,
+    pub device_code_lifetime_seconds: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -217,6 +219,8 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
         access_token_lifetime_min: file.tokens.access_token_lifetime_min.unwrap_or(defaults.access_token_lifetime_min),
         access_token_lifetime_max: file.tokens.access_token_lifetime_max.unwrap_or(defaults.access_token_lifetime_max),
         clock_skew: file.tokens.clock_skew.unwrap_or(defaults.clock_skew),
+        refresh_reuse_grace: file.tokens.refresh_reuse_grace_seconds.unwrap_or(defaults.refresh_reuse_grace),
+        device_code_lifetime: file.tokens.device_code_lifetime_seconds.unwrap_or(defaults.device_code_lifetime),
     };
     if let Err(e) = settings.validate() {
         problems.push(format!("tokens: {e}"));

@@ -9,7 +9,14 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::encoding::sha256;
+use super::delegated_issuance::{family_scopes, mint, DelegatedIssue, UserTokens};
+use super::delegated_scopes::{find_resource, resolve, RequestedScopes};
+use super::Issuer;
+use crate::client_auth::{backend, ClientAuthMethod};
+use crate::directory::{AppRegistration, Tenant};
+use crate::encoding::{b64url, random_bytes, sha256};
+use crate::errors::{codes, OAuthError};
+use crate::store::StoreError;
 use crate::UnixTime;
 
 /// Entra's device codes live 15 minutes.
@@ -117,6 +124,151 @@ pub enum DevicePoll {
     /// The code belongs to another client (nothing was changed).
     WrongClient,
     NotFound,
+}
+
+/// What `POST /devicecode` hands back (RFC 8628 §3.2).
+pub struct StartedDeviceFlow {
+    pub device_code: String,
+    pub user_code: String,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
+/// Starts a flow: the scopes must name an existing resource and permissions (consent is asked on
+/// the verification page, when the person is known).
+pub async fn start(
+    issuer: &Issuer<'_>,
+    tenant: &Tenant,
+    client: &AppRegistration,
+    scope: &str,
+    now: UnixTime,
+) -> Result<StartedDeviceFlow, OAuthError> {
+    let requested = RequestedScopes::parse(scope)?;
+    if let Some(identifier) = &requested.resource {
+        let resource = find_resource(issuer.store, tenant, identifier).await?.ok_or_else(|| {
+            OAuthError::new(400, "invalid_resource", codes::RESOURCE_NOT_FOUND, "The resource principal was not found in the tenant.")
+        })?;
+        if let Some(unknown) =
+            requested.values.iter().find(|v| *v != ".default" && !resource.scopes.iter().any(|s| s.enabled && &s.value == *v))
+        {
+            return Err(OAuthError::invalid_scope(
+                codes::INVALID_SCOPE,
+                format!("The provided value '{}' for the input parameter 'scope' is not valid.", unknown.chars().take(200).collect::<String>()),
+            ));
+        }
+    }
+    let lifetime = issuer.settings.device_code_lifetime;
+    // A user-code collision among live codes is possible in principle: draw again.
+    for _ in 0..5 {
+        let device_code = format!("DAQ{}", b64url(random_bytes::<32>()));
+        let user_code = new_user_code();
+        let record = DeviceAuthorization {
+            device_code_hash: device_code_hash(&device_code),
+            user_code_hash: user_code_hash(&user_code),
+            tenant_id: tenant.id,
+            client_id: client.app_id,
+            scopes: scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            status: DeviceCodeStatus::Pending,
+            user_id: None,
+            auth_time: None,
+            interval: DEVICE_POLL_INTERVAL,
+            last_poll_ms: None,
+            created_at: now,
+            expires_at: now + lifetime,
+        };
+        match issuer.store.insert_device_code(&record).await {
+            Ok(()) => return Ok(StartedDeviceFlow { device_code, user_code, expires_in: lifetime, interval: DEVICE_POLL_INTERVAL }),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(backend(e)),
+        }
+    }
+    Err(OAuthError::server_error("could not draw a unique user code"))
+}
+
+pub fn device_code_hash(device_code: &str) -> Vec<u8> {
+    sha256(device_code.as_bytes()).to_vec()
+}
+
+pub struct DeviceTokenRequest<'a> {
+    pub tenant: &'a Tenant,
+    pub client: &'a AppRegistration,
+    pub client_auth: ClientAuthMethod,
+    pub device_code: &'a str,
+    pub client_capabilities: Option<Vec<String>>,
+    pub now_ms: i64,
+}
+
+fn poll_error(error: &'static str, code: u32, text: &str) -> OAuthError {
+    OAuthError::new(400, error, code, text)
+}
+
+/// One poll of the token endpoint (RFC 8628 §3.4–3.5).
+pub async fn redeem(issuer: &Issuer<'_>, r: DeviceTokenRequest<'_>) -> Result<UserTokens, OAuthError> {
+    let store = issuer.store;
+    let hash = device_code_hash(r.device_code);
+    let approved = match store.poll_device_code(&hash, r.client.app_id, r.now_ms).await.map_err(backend)? {
+        DevicePoll::Approved(a) => a,
+        DevicePoll::Pending => {
+            return Err(poll_error(
+                "authorization_pending",
+                codes::DEVICE_PENDING,
+                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+            ))
+        }
+        DevicePoll::SlowDown { interval } => {
+            let mut e = poll_error(
+                "slow_down",
+                codes::DEVICE_PENDING,
+                &format!("Polling too fast: wait at least {interval} seconds between requests."),
+            );
+            e.retry_after = Some(interval as u64);
+            return Err(e);
+        }
+        DevicePoll::Declined => {
+            return Err(poll_error("authorization_declined", codes::CONSENT_DECLINED, "The user declined the sign-in request."))
+        }
+        DevicePoll::Expired => {
+            return Err(poll_error("expired_token", codes::DEVICE_EXPIRED, "The device code has expired. Start a new device flow."))
+        }
+        DevicePoll::AlreadyRedeemed | DevicePoll::WrongClient | DevicePoll::NotFound => {
+            return Err(OAuthError::invalid_grant(
+                codes::DEVICE_BAD_CODE,
+                "The device code is invalid, was already redeemed, or belongs to another client.",
+            ))
+        }
+    };
+    let Some(user_id) = approved.user_id else {
+        return Err(OAuthError::server_error("approved device code without a user"));
+    };
+    let user = super::active_user(store, user_id).await?;
+    let scope = approved.scopes.join(" ");
+    let requested = RequestedScopes::parse(&scope)?;
+    let resolved = resolve(store, r.tenant, r.client.app_id, user.object_id, &requested).await?;
+    if let Some(missing) = resolved.as_ref().filter(|s| !s.missing_consent.is_empty()) {
+        return Err(super::consent_required(&missing.missing_consent));
+    }
+    let family_id = Uuid::new_v4();
+    let now = r.now_ms / 1000;
+    let tokens = mint(
+        issuer,
+        DelegatedIssue {
+            tenant: r.tenant,
+            client: r.client,
+            client_auth: r.client_auth,
+            user: &user,
+            requested: &requested,
+            resolved: resolved.as_ref(),
+            nonce: None,
+            session_id: &family_id.to_string(),
+            client_capabilities: r.client_capabilities,
+            family_id,
+            family_scopes: family_scopes(&requested, resolved.as_ref()),
+            now,
+        },
+    )
+    .await?;
+    super::remember_family_tokens(issuer, &tokens, family_id, "device_code", now).await?;
+    Ok(UserTokens { tokens, user_id: user.object_id, scope })
 }
 
 #[cfg(test)]

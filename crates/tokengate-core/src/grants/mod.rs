@@ -1,6 +1,11 @@
 //! OAuth 2.0 grants, one file per grant.
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod delegated_issuance;
+pub mod delegated_scopes;
+pub mod on_behalf_of;
+pub mod refresh_token;
 pub mod device_code;
 pub mod token_families;
 
@@ -15,4 +20,57 @@ pub struct Issuer<'a> {
     pub settings: &'a TokenSettings,
     /// `https://host:port` as clients reach the issuer.
     pub base_url: &'a str,
+}
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{AuditEvent, AuditSource, Outcome};
+use crate::client_auth::backend;
+use crate::directory::User;
+use crate::errors::{codes, OAuthError};
+use crate::UnixTime;
+
+/// The user a grant acts for, if they still exist and may sign in.
+pub async fn active_user(store: &dyn Store, user_id: Uuid) -> Result<User, OAuthError> {
+    match store.user(user_id).await.map_err(backend)? {
+        Some(u) if u.enabled => Ok(u),
+        Some(_) => Err(OAuthError::invalid_grant(codes::USER_DISABLED, "The user account is disabled.")),
+        None => Err(OAuthError::invalid_grant(codes::INVALID_GRANT, "The user account no longer exists.")),
+    }
+}
+
+pub fn consent_required(missing: &[String]) -> OAuthError {
+    OAuthError::invalid_grant(
+        codes::CONSENT_REQUIRED,
+        format!(
+            "The user or administrator has not consented to use the application for: {}. Send an interactive authorization request for this user and resource.",
+            missing.join(" ")
+        ),
+    )
+}
+
+/// Stores the family's new refresh token (if any) and remembers the access token's `uti`, so
+/// revoking the family reaches it at the gateway — before the tokens leave the issuer.
+pub async fn remember_family_tokens(
+    issuer: &Issuer<'_>,
+    tokens: &delegated_issuance::DelegatedTokens,
+    family_id: Uuid,
+    grant: &str,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
+    issuer
+        .store
+        .record_family_access_token(family_id, &tokens.claims.uti, tokens.claims.exp)
+        .await
+        .map_err(backend)?;
+    if let Some((_, record)) = &tokens.refresh {
+        let mut audit = AuditEvent::new(AuditSource::Issuer, "refresh_token.issued", Outcome::Allowed, now * 1000);
+        audit.tenant_id = Some(record.tenant_id.to_string());
+        audit.client_id = Some(record.client_id.to_string());
+        audit.subject = Some(record.user_id.to_string());
+        audit.detail = json!({"family_id": family_id, "grant": grant});
+        issuer.store.insert_refresh_token(record, &audit).await.map_err(backend)?;
+    }
+    Ok(())
 }

@@ -14,11 +14,22 @@ pub struct TokenSettings {
     /// `iat`/`nbf` are back-dated by this much, as Entra does, and incoming assertions get this
     /// much tolerance.
     pub clock_skew: i64,
+    /// A rotated refresh token presented again within this many seconds (and only the immediately
+    /// previous one, whose successor was never used) is taken as a lost response, not a theft.
+    pub refresh_reuse_grace: i64,
+    /// Device codes live this long (Entra: 900 s).
+    pub device_code_lifetime: i64,
 }
 
 impl Default for TokenSettings {
     fn default() -> Self {
-        TokenSettings { access_token_lifetime_min: 3600, access_token_lifetime_max: 5400, clock_skew: 300 }
+        TokenSettings {
+            access_token_lifetime_min: 3600,
+            access_token_lifetime_max: 5400,
+            clock_skew: 300,
+            refresh_reuse_grace: 10,
+            device_code_lifetime: crate::grants::device_code::DEVICE_CODE_LIFETIME,
+        }
     }
 }
 
@@ -33,6 +44,12 @@ impl TokenSettings {
         }
         if !(0..=3600).contains(&self.clock_skew) {
             return Err(format!("clock skew must lie within 0..=3600 s (got {})", self.clock_skew));
+        }
+        if !(0..=300).contains(&self.refresh_reuse_grace) {
+            return Err(format!("refresh reuse grace must lie within 0..=300 s (got {})", self.refresh_reuse_grace));
+        }
+        if !(10..=3600).contains(&self.device_code_lifetime) {
+            return Err(format!("device code lifetime must lie within 10..=3600 s (got {})", self.device_code_lifetime));
         }
         Ok(())
     }

@@ -1,0 +1,162 @@
+//! The authorization code grant (RFC 6749 §4.1 + PKCE, RFC 7636) as Entra runs it: codes are
+//! single use and live 10 minutes; a second redemption answers AADSTS54005 and revokes every token
+//! the first one produced (RFC 6749 §4.1.2: "SHOULD revoke all tokens previously issued based on
+//! that authorization code").
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::delegated_issuance::{family_scopes, mint, DelegatedIssue, UserTokens};
+use super::delegated_scopes::{resolve, RequestedScopes};
+use super::token_families::{AuthorizationCode, CodeRedemption, CODE_LIFETIME};
+use super::Issuer;
+use crate::audit::AuditEvent;
+use crate::client_auth::{backend, ClientAuthMethod};
+use crate::directory::{AppRegistration, Tenant};
+use crate::encoding::{b64url, random_bytes, sha256};
+use crate::errors::{codes, OAuthError};
+use crate::pkce::{self, ChallengeMethod};
+use crate::UnixTime;
+
+/// What /authorize knows when it hands out a code.
+pub struct NewCode<'a> {
+    pub tenant_id: Uuid,
+    pub client_id: Uuid,
+    pub user_id: Uuid,
+    pub redirect_uri: &'a str,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub pkce: Option<(String, ChallengeMethod)>,
+    pub auth_time: UnixTime,
+    pub now: UnixTime,
+}
+
+/// Stores a new code and returns it. The refresh-token family is fixed now, so a reuse racing the
+/// first redemption still knows which family to revoke.
+pub async fn issue_code(issuer: &Issuer<'_>, c: NewCode<'_>) -> Result<String, OAuthError> {
+    let code = format!("1.A{}", b64url(random_bytes::<32>()));
+    let (pkce_challenge, pkce_method) = match c.pkce {
+        Some((challenge, method)) => (Some(challenge), Some(method)),
+        None => (None, None),
+    };
+    let record = AuthorizationCode {
+        code_hash: code_hash(&code),
+        tenant_id: c.tenant_id,
+        client_id: c.client_id,
+        user_id: c.user_id,
+        redirect_uri: c.redirect_uri.to_owned(),
+        scopes: c.scopes,
+        nonce: c.nonce,
+        pkce_challenge,
+        pkce_method,
+        auth_time: c.auth_time,
+        created_at: c.now,
+        expires_at: c.now + CODE_LIFETIME,
+        family_id: Some(Uuid::new_v4()),
+    };
+    issuer.store.insert_code(&record).await.map_err(backend)?;
+    Ok(code)
+}
+
+pub fn code_hash(code: &str) -> Vec<u8> {
+    sha256(code.as_bytes()).to_vec()
+}
+
+pub struct CodeRequest<'a> {
+    pub tenant: &'a Tenant,
+    pub client: &'a AppRegistration,
+    pub client_auth: ClientAuthMethod,
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+    pub client_capabilities: Option<Vec<String>>,
+    pub now: UnixTime,
+}
+
+pub async fn redeem(issuer: &Issuer<'_>, r: CodeRequest<'_>) -> Result<UserTokens, OAuthError> {
+    let store = issuer.store;
+    let code = match store.redeem_code(&code_hash(r.code), r.now).await.map_err(backend)? {
+        CodeRedemption::Redeemed(code) => code,
+        CodeRedemption::AlreadyRedeemed(code) => {
+            if let Some(family) = code.family_id {
+                let mut audit = AuditEvent::admin(
+                    "authorization_code.reuse_detected",
+                    Some(code.tenant_id),
+                    json!({"family_id": family, "client_id": code.client_id}),
+                    r.now,
+                );
+                audit.source = crate::audit::AuditSource::Issuer;
+                audit.outcome = crate::audit::Outcome::Denied;
+                audit.subject = Some(code.user_id.to_string());
+                store.revoke_family(family, r.now, &audit).await.map_err(backend)?;
+            }
+            return Err(OAuthError::invalid_grant(
+                codes::CODE_REDEEMED,
+                "The provided authorization code has already been redeemed; every token issued from it is revoked.",
+            ));
+        }
+        CodeRedemption::NotFound => {
+            return Err(OAuthError::invalid_grant(
+                codes::CODE_EXPIRED,
+                "The provided authorization code is invalid or has expired.",
+            ))
+        }
+    };
+    // The code is spent from here on: a code injected into another client is burnt, not reusable.
+    if code.client_id != r.client.app_id || code.tenant_id != r.tenant.id {
+        return Err(OAuthError::invalid_grant(
+            codes::INVALID_GRANT,
+            "The authorization code was issued to another client or tenant.",
+        ));
+    }
+    if r.redirect_uri != Some(code.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            codes::INVALID_GRANT,
+            "The redirect_uri does not match the one the authorization code was issued to.",
+        ));
+    }
+    match (&code.pkce_challenge, code.pkce_method, r.code_verifier) {
+        (Some(challenge), Some(method), Some(verifier)) if pkce::verify(verifier, challenge, method) => {}
+        (None, _, None) => {}
+        (None, _, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                codes::PKCE_MISMATCH,
+                "A code_verifier was sent but the authorization request had no code_challenge.",
+            ))
+        }
+        _ => {
+            return Err(OAuthError::invalid_grant(
+                codes::PKCE_MISMATCH,
+                "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.",
+            ))
+        }
+    }
+    let user = super::active_user(store, code.user_id).await?;
+    let scope = code.scopes.join(" ");
+    let requested = RequestedScopes::parse(&scope)?;
+    let resolved = resolve(store, r.tenant, r.client.app_id, user.object_id, &requested).await?;
+    if let Some(missing) = resolved.as_ref().filter(|s| !s.missing_consent.is_empty()) {
+        return Err(super::consent_required(&missing.missing_consent));
+    }
+    let family_id = code.family_id.unwrap_or_else(Uuid::new_v4);
+    let tokens = mint(
+        issuer,
+        DelegatedIssue {
+            tenant: r.tenant,
+            client: r.client,
+            client_auth: r.client_auth,
+            user: &user,
+            requested: &requested,
+            resolved: resolved.as_ref(),
+            nonce: code.nonce.clone(),
+            session_id: &family_id.to_string(),
+            client_capabilities: r.client_capabilities,
+            family_id,
+            family_scopes: family_scopes(&requested, resolved.as_ref()),
+            now: r.now,
+        },
+    )
+    .await?;
+    super::remember_family_tokens(issuer, &tokens, family_id, "authorization_code", r.now).await?;
+    Ok(UserTokens { tokens, user_id: user.object_id, scope })
+}

@@ -1,0 +1,73 @@
+//! The on-behalf-of grant (`urn:ietf:params:oauth:grant-type:jwt-bearer`,
+//! `requested_token_use=on_behalf_of`): a middle-tier API that received a user's delegated token
+//! exchanges it, with its own client credentials, for a token to a downstream API — for the same
+//! user, with the permissions the user (or an admin) consented to for the middle tier.
+
+use uuid::Uuid;
+
+use super::delegated_issuance::{family_scopes, mint, DelegatedIssue, UserTokens};
+use super::delegated_scopes::{resolve, RequestedScopes};
+use super::Issuer;
+use crate::access::token_validation::VerifiedToken;
+use crate::client_auth::AuthenticatedClient;
+use crate::directory::Tenant;
+use crate::errors::{codes, OAuthError};
+use crate::UnixTime;
+
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+pub struct OboRequest<'a> {
+    pub tenant: &'a Tenant,
+    pub client: &'a AuthenticatedClient,
+    /// The incoming token, already verified as one of this issuer's (signature, lifetime).
+    pub assertion: &'a VerifiedToken,
+    pub scope: &'a str,
+    pub client_capabilities: Option<Vec<String>>,
+    pub now: UnixTime,
+}
+
+fn bad_assertion(text: &str) -> OAuthError {
+    OAuthError::invalid_grant(codes::OBO_ASSERTION_INVALID, format!("Assertion failed signature validation or is not valid here: {text}"))
+}
+
+pub async fn exchange(issuer: &Issuer<'_>, r: OboRequest<'_>) -> Result<UserTokens, OAuthError> {
+    let a = r.assertion;
+    let app = &r.client.app;
+    if a.tid.as_deref() != Some(r.tenant.id.to_string().as_str()) {
+        return Err(bad_assertion("the token was issued in another tenant."));
+    }
+    if !a.aud.iter().any(|aud| app.is_named_by(aud)) {
+        return Err(bad_assertion("the token's audience is not the calling application."));
+    }
+    if a.is_app_only() {
+        return Err(bad_assertion("on-behalf-of needs a delegated (user) token; app-only tokens have no user."));
+    }
+    let user_id = a.oid.as_deref().and_then(|o| Uuid::parse_str(o).ok()).ok_or_else(|| bad_assertion("no user."))?;
+    let user = super::active_user(issuer.store, user_id).await?;
+    let requested = RequestedScopes::parse(r.scope)?;
+    let resolved = resolve(issuer.store, r.tenant, app.app_id, user.object_id, &requested).await?;
+    if let Some(missing) = resolved.as_ref().filter(|s| !s.missing_consent.is_empty()) {
+        return Err(super::consent_required(&missing.missing_consent));
+    }
+    let family_id = Uuid::new_v4();
+    let tokens = mint(
+        issuer,
+        DelegatedIssue {
+            tenant: r.tenant,
+            client: app,
+            client_auth: r.client.method,
+            user: &user,
+            requested: &requested,
+            resolved: resolved.as_ref(),
+            nonce: None,
+            session_id: &family_id.to_string(),
+            client_capabilities: r.client_capabilities,
+            family_id,
+            family_scopes: family_scopes(&requested, resolved.as_ref()),
+            now: r.now,
+        },
+    )
+    .await?;
+    super::remember_family_tokens(issuer, &tokens, family_id, "on_behalf_of", r.now).await?;
+    Ok(UserTokens { tokens, user_id: user.object_id, scope: r.scope.to_owned() })
+}
