@@ -15,6 +15,7 @@ pub mod keys;
 pub mod passwords;
 pub mod pkce;
 pub mod rate_limit;
+pub mod redirect_uri;
 pub mod scope;
 pub mod secrets;
 pub mod store;

@@ -7,6 +7,7 @@ mod config;
 mod dev;
 mod gateway;
 mod issuer;
+mod revocation_feed;
 mod runtime;
 mod server;
 mod signing_keys;

@@ -22,9 +22,15 @@ use crate::admin::{self, AdminState};
 use crate::gateway::metrics::GatewayMetrics;
 use crate::gateway::policy_file::PolicyFile;
 use crate::gateway::{self, ActivePolicy, BuiltinKeys, GatewayState};
+use crate::issuer::browser_state::BrowserState;
+use crate::issuer::own_tokens::OwnTokens;
 use crate::issuer::tenant_resolution::TenantCache;
 use crate::state::IssuerState;
-use crate::{audit_writer, issuer, server, signing_keys};
+use crate::{audit_writer, issuer, revocation_feed, server, signing_keys};
+
+/// Wrong device user codes allowed per minute across all clients: with 27^9 codes and ~1000 live
+/// at once, a sweep at this rate needs centuries for one hit.
+const DEVICE_CODE_GUESSES_PER_MINUTE: u32 = 600;
 
 /// How long the issuer may serve a directory read (app, credential, grant) from memory.
 pub const DIRECTORY_CACHE_TTL: Duration = Duration::from_secs(1);
@@ -100,6 +106,8 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     // The token endpoint reads through a short-lived cache; changes made elsewhere (CLI, other
     // nodes) show within DIRECTORY_CACHE_TTL.
     let hot_store: Arc<dyn Store> = Arc::new(ReadCachedStore::new(opts.store.clone(), DIRECTORY_CACHE_TTL));
+    // One revocation set for the issuer's own checks and the gateway, fed from the store.
+    let revocations = Arc::new(RevocationSet::default());
     let state = Arc::new(IssuerState {
         store: hot_store,
         keys: ring.clone(),
@@ -109,6 +117,10 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         audit: audit.clone(),
         tenants: TenantCache::default(),
         documents: Default::default(),
+        browser: BrowserState::new(&opts.kek),
+        sign_in_limits: CredentialGuessLimits::per_minute(opts.client_failures_per_minute, opts.ip_failures_per_minute),
+        device_code_limits: CredentialGuessLimits::per_minute(DEVICE_CODE_GUESSES_PER_MINUTE, opts.ip_failures_per_minute),
+        own_tokens: OwnTokens::new(ring.clone(), &base_url, revocations.clone()),
     });
     let mut listeners = vec![server::spawn(
         issuer_listener,
@@ -129,7 +141,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             policy_path: g.policy_path,
             builtin_keys: Some(builtin),
             cache: VerifiedCache::new(cache_capacity),
-            revocations: Arc::new(RevocationSet::default()),
+            revocations: revocations.clone(),
             audit: audit.clone(),
             metrics: Arc::new(GatewayMetrics::new()),
             scheme: if g.tls.is_some() { "https" } else { "http" },
@@ -150,6 +162,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         let admin = admin::router(AdminState { stopping: shutdown_rx.clone(), gateway: gateway_state.clone() });
         listeners.push(server::spawn(listener, admin, None, shutdown_rx.clone()));
     }
+    listeners.push(revocation_feed::spawn(opts.store.clone(), revocations, shutdown_rx.clone()));
     listeners.push(audit_writer::spawn_retention(opts.store.clone(), opts.audit_retention, shutdown_rx.clone()));
     listeners.push(signing_keys::spawn_reloader(
         opts.store.clone(),

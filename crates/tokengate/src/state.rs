@@ -8,6 +8,8 @@ use tokengate_core::store::Store;
 use tokengate_core::tokens::TokenSettings;
 
 use crate::audit_writer::AuditSink;
+use crate::issuer::browser_state::BrowserState;
+use crate::issuer::own_tokens::OwnTokens;
 use crate::issuer::tenant_resolution::TenantCache;
 
 pub struct IssuerState {
@@ -21,6 +23,14 @@ pub struct IssuerState {
     pub tenants: TenantCache,
     /// Rendered discovery and JWKS bodies: cache key → (key-set generation, bytes).
     pub documents: dashmap::DashMap<String, (u64, axum::body::Bytes)>,
+    /// Signed cookies and form state of the sign-in pages.
+    pub browser: BrowserState,
+    /// Wrong passwords, per user name and per IP.
+    pub sign_in_limits: CredentialGuessLimits,
+    /// Wrong device user codes, across everyone ("*") and per IP.
+    pub device_code_limits: CredentialGuessLimits,
+    /// Verifies tokens presented back to the issuer (userinfo, on-behalf-of).
+    pub own_tokens: OwnTokens,
 }
 
 pub fn now() -> i64 {

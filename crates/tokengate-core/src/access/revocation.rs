@@ -23,11 +23,14 @@ pub struct Revocations {
     pub keys: HashSet<String>,
     /// Refresh-token families (the `uti`s of their access tokens are listed by the issuer).
     pub families: HashSet<String>,
+    /// `uti`s of unexpired access tokens of revoked refresh-token families, read from the store.
+    pub family_token_ids: HashSet<String>,
 }
 
 impl Revocations {
     fn is_empty(&self) -> bool {
         self.token_ids.is_empty()
+            && self.family_token_ids.is_empty()
             && self.subjects_before.is_empty()
             && self.clients_before.is_empty()
             && self.keys.is_empty()
@@ -37,6 +40,8 @@ impl Revocations {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevokedBy {
     TokenId,
+    /// Minted for a refresh-token family that was revoked (theft detected, code reused).
+    Family,
     Subject,
     Client,
     Key,
@@ -57,6 +62,9 @@ impl RevocationSet {
         let issued = t.iat.unwrap_or(UnixTime::MIN);
         if t.uti.as_deref().is_some_and(|u| r.token_ids.contains(u)) {
             return Some(RevokedBy::TokenId);
+        }
+        if t.uti.as_deref().is_some_and(|u| r.family_token_ids.contains(u)) {
+            return Some(RevokedBy::Family);
         }
         if let (Some(tid), Some(oid)) = (t.tid.as_deref(), t.oid.as_deref()) {
             if r.subjects_before.get(tid).and_then(|m| m.get(oid)).is_some_and(|cut| issued < *cut) {
@@ -108,6 +116,11 @@ mod tests {
             r.token_ids.insert("u".into());
         });
         assert_eq!(set.check(&t), Some(RevokedBy::TokenId));
+        set.replace(Revocations::default());
+        set.update(|r| {
+            r.family_token_ids.insert("u".into());
+        });
+        assert_eq!(set.check(&t), Some(RevokedBy::Family), "minted for a revoked refresh-token family");
         set.replace(Revocations::default());
         set.update(|r| {
             r.subjects_before.entry("t1".into()).or_default().insert("o".into(), 2);

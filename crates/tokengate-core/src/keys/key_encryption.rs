@@ -10,6 +10,9 @@ const VERSION: u8 = 1;
 
 pub struct KeyEncryptionKey {
     key: LessSafeKey,
+    /// Root of the keys derived for other purposes (browser cookies, signed form state), so
+    /// that every node sharing this key accepts what another node handed out.
+    derivation_root: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -25,7 +28,21 @@ pub enum SealError {
 impl KeyEncryptionKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
         let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| SealError::BadKeyLength)?;
-        Ok(KeyEncryptionKey { key: LessSafeKey::new(unbound) })
+        let root = aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes), b"tokengate derived keys v1");
+        let mut derivation_root = [0u8; 32];
+        derivation_root.copy_from_slice(root.as_ref());
+        Ok(KeyEncryptionKey { key: LessSafeKey::new(unbound), derivation_root })
+    }
+
+    /// A 256-bit key for `purpose`, independent of the sealing key and of other purposes.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let tag = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.derivation_root),
+            purpose.as_bytes(),
+        );
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 
     pub fn generate_bytes() -> [u8; 32] {

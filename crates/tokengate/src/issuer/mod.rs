@@ -1,11 +1,19 @@
 //! The issuer listener: Entra-compatible discovery, keys and token endpoints over HTTPS.
 
+pub mod authorize_request;
+pub mod browser_state;
+pub mod device_verification;
 pub mod discovery;
 pub mod error_response;
 pub mod form;
+pub mod own_tokens;
+pub mod pages;
 pub mod presented_client;
+pub mod sign_in_flow;
 pub mod tenant_resolution;
 pub mod token_endpoint;
+pub mod user_grants;
+pub mod userinfo_endpoint;
 
 use std::sync::Arc;
 
@@ -23,6 +31,17 @@ pub fn router(state: Arc<IssuerState>) -> Router {
         .route("/{tenant}/discovery/keys", get(discovery::jwks_v1))
         .route("/{tenant}/oauth2/v2.0/token", post(token_endpoint::token_v2))
         .route("/{tenant}/oauth2/token", post(token_endpoint::token_v1))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(sign_in_flow::authorize))
+        .route("/{tenant}/oauth2/authorize", get(sign_in_flow::authorize))
+        .route("/{tenant}/oauth2/v2.0/logout", get(sign_in_flow::logout))
+        .route("/{tenant}/oauth2/logout", get(sign_in_flow::logout))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(device_verification::device_authorization))
+        .route("/{tenant}/oauth2/devicecode", post(device_verification::device_authorization))
+        .route("/flow/resume", get(sign_in_flow::resume))
+        .route("/flow/sign-in", post(sign_in_flow::sign_in))
+        .route("/flow/consent", post(sign_in_flow::consent))
+        .route("/devicelogin", get(device_verification::entry_page).post(device_verification::enter_code))
+        .route("/oidc/userinfo", get(userinfo_endpoint::userinfo).post(userinfo_endpoint::userinfo))
         .route("/error", get(error_response::error_page))
         .fallback(error_response::not_found)
         .with_state(state)

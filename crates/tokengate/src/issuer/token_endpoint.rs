@@ -16,6 +16,8 @@ use tokengate_core::client_auth::{authenticate_confidential_client, ClientAuthCo
 use tokengate_core::directory::Tenant;
 use tokengate_core::errors::codes;
 use tokengate_core::grants::client_credentials::{self, IssuedAccessToken, ResourceParameter};
+use tokengate_core::grants::delegated_issuance::{client_info, UserTokens};
+use tokengate_core::grants::on_behalf_of::JWT_BEARER_GRANT;
 use tokengate_core::grants::Issuer;
 use tokengate_core::tokens::{issuer_v1, issuer_v2};
 use tokengate_core::OAuthError;
@@ -25,14 +27,21 @@ use super::error_response::{add_request_ids, no_store, oauth_error_response, Req
 use super::form::{Form, MAX_FORM_BYTES};
 use super::presented_client::presented_client;
 use super::tenant_resolution::TenantSegment;
+use super::user_grants;
 use crate::state::{now, now_ms, IssuerState};
 
 /// The TCP peer of a request, inserted by the listener.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// What a token request was answered with.
+pub enum Granted {
+    AppOnly(IssuedAccessToken),
+    User { tokens: UserTokens, tenant_id: uuid::Uuid, client_info: bool },
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Endpoint {
+pub enum Endpoint {
     V1,
     V2,
 }
@@ -59,13 +68,13 @@ pub async fn token_v1(
 
 /// What the audit record says about one token request.
 #[derive(Default)]
-struct Trail {
-    grant: &'static str,
-    tenant_id: Option<String>,
-    client_id: Option<String>,
-    subject: Option<String>,
-    token_id: Option<String>,
-    detail: serde_json::Map<String, serde_json::Value>,
+pub struct Trail {
+    pub grant: &'static str,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub subject: Option<String>,
+    pub token_id: Option<String>,
+    pub detail: serde_json::Map<String, serde_json::Value>,
 }
 
 async fn token(
@@ -83,12 +92,22 @@ async fn token(
     let result = handle(&state, &segment, endpoint, &client_ip, &headers, body, &mut trail).await;
 
     let (response, outcome, reason, status) = match result {
-        Ok(issued) => {
+        Ok(Granted::AppOnly(issued)) => {
             trail.subject = Some(issued.claims.oid.clone());
             trail.token_id = Some(issued.claims.uti.clone());
             trail.detail.insert("resource".into(), issued.resource_app_id.to_string().into());
             trail.detail.insert("ver".into(), issued.claims.ver.clone().into());
             let response = success_response(&issued, endpoint, &trail, &ids);
+            (response, Outcome::Allowed, None, 200)
+        }
+        Ok(Granted::User { tokens, tenant_id, client_info }) => {
+            trail.subject = Some(tokens.user_id.to_string());
+            trail.token_id = Some(tokens.tokens.claims.uti.clone());
+            if let Some(resource) = tokens.tokens.resource_app_id {
+                trail.detail.insert("resource".into(), resource.to_string().into());
+            }
+            trail.detail.insert("refresh_token".into(), tokens.tokens.refresh.is_some().into());
+            let response = user_tokens_response(&tokens, tenant_id, client_info, &ids);
             (response, Outcome::Allowed, None, 200)
         }
         Err(e) => {
@@ -124,7 +143,7 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
     trail: &mut Trail,
-) -> Result<IssuedAccessToken, OAuthError> {
+) -> Result<Granted, OAuthError> {
     let tenant = match state.tenants.resolve(state.store.as_ref(), segment).await {
         Ok(Some(TenantSegment::Tenant(t))) => t,
         Ok(Some(TenantSegment::MultiTenant(_))) => {
@@ -140,13 +159,32 @@ async fn handle(
 
     let form = read_form(headers, body).await?;
     let grant_type = form.require("grant_type")?;
-    if grant_type != "client_credentials" {
-        return Err(OAuthError::new(
-            400,
-            "unsupported_grant_type",
-            codes::UNSUPPORTED_GRANT,
-            "The provided value for the input parameter 'grant_type' is not valid.",
-        ));
+    let user_grant = match grant_type {
+        "client_credentials" => None,
+        "authorization_code" => Some("authorization_code"),
+        "refresh_token" => Some("refresh_token"),
+        DEVICE_CODE_GRANT => Some("device_code"),
+        JWT_BEARER_GRANT => Some("on_behalf_of"),
+        _ => {
+            return Err(OAuthError::new(
+                400,
+                "unsupported_grant_type",
+                codes::UNSUPPORTED_GRANT,
+                "The provided value for the input parameter 'grant_type' is not valid.",
+            ))
+        }
+    };
+    if let Some(grant) = user_grant {
+        trail.grant = grant;
+        if endpoint == Endpoint::V1 {
+            return Err(OAuthError::new(
+                400,
+                "unsupported_grant_type",
+                codes::UNSUPPORTED_GRANT,
+                "User-facing grants are served by the v2.0 token endpoint (/oauth2/v2.0/token).",
+            ));
+        }
+        return user_grants::handle(state, segment, &tenant, client_ip, headers, &form, grant, trail).await;
     }
     trail.grant = "client_credentials";
     let parameter = match endpoint {
@@ -189,10 +227,10 @@ async fn handle(
     trail.detail.insert("auth".into(), client.method.acr().into());
     let issuer =
         Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
-    client_credentials::issue(&issuer, &tenant, &client, parameter, now).await
+    client_credentials::issue(&issuer, &tenant, &client, parameter, now).await.map(Granted::AppOnly)
 }
 
-async fn read_form(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> {
+pub async fn read_form(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
@@ -213,7 +251,7 @@ async fn read_form(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> 
 
 /// Where a client assertion may be addressed: this tenant's token endpoints under any name
 /// the tenant answers to, and its issuers.
-fn assertion_audiences(base: &str, segment: &str, tenant: &Tenant) -> Vec<String> {
+pub fn assertion_audiences(base: &str, segment: &str, tenant: &Tenant) -> Vec<String> {
     let tid = tenant.id.to_string();
     let mut names: Vec<&str> = vec![segment, &tid];
     names.extend(tenant.domains.iter().map(String::as_str));
@@ -261,4 +299,27 @@ fn success_response(issued: &IssuedAccessToken, endpoint: Endpoint, trail: &Trai
 
 fn trail_scope(trail: &Trail) -> String {
     trail.detail.get("scope").and_then(|v| v.as_str()).unwrap_or_default().to_owned()
+}
+
+/// RFC 8628 §3.4.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+fn user_tokens_response(t: &UserTokens, tenant_id: uuid::Uuid, with_client_info: bool, ids: &RequestIds) -> Response {
+    let expires_in = t.tokens.expires_in.max(0) as u64;
+    let body = serde_json::to_vec(&TokenResponse {
+        token_type: "Bearer".into(),
+        scope: t.scope.clone(),
+        expires_in,
+        ext_expires_in: expires_in,
+        access_token: t.tokens.access_token.clone(),
+        refresh_token: t.tokens.refresh.as_ref().map(|(token, _)| token.clone()),
+        id_token: t.tokens.id_token.clone(),
+        client_info: with_client_info.then(|| client_info(t.user_id, tenant_id)),
+    });
+    let mut response = (StatusCode::OK, body.unwrap_or_default()).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    no_store(h);
+    add_request_ids(h, ids);
+    response
 }

@@ -1,0 +1,164 @@
+//! State the issuer hands to browsers and gets back: the SSO session cookie, the CSRF cookie and
+//! its form token, and signed continuations (the validated authorization request carried through
+//! the sign-in and consent forms). Everything is HMAC-SHA256-signed with a key derived from the
+//! key-encryption key, so any node sharing the store and that key accepts it, and a tampered
+//! scope, client or redirect URI in a form is refused rather than honoured.
+
+use aws_lc_rs::hmac;
+use axum::http::{header, HeaderMap, HeaderValue};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokengate_core::encoding::{b64url, b64url_decode, random_bytes};
+use tokengate_core::keys::KeyEncryptionKey;
+use uuid::Uuid;
+
+pub const SESSION_COOKIE: &str = "tg_session";
+pub const CSRF_COOKIE: &str = "tg_csrf";
+/// SSO sessions last a working day; sign-in again after that.
+pub const SESSION_LIFETIME: i64 = 12 * 3600;
+/// A sign-in or consent form must be submitted within this long.
+pub const FLOW_LIFETIME: i64 = 600;
+
+pub struct BrowserState {
+    key: hmac::Key,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BrowserSession {
+    /// `sid` of ID tokens.
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub tenant_id: Uuid,
+    pub auth_time: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Sealed<T> {
+    purpose: String,
+    exp: i64,
+    value: T,
+}
+
+impl BrowserState {
+    pub fn new(kek: &KeyEncryptionKey) -> Self {
+        BrowserState { key: hmac::Key::new(hmac::HMAC_SHA256, &kek.derive("tokengate browser state v1")) }
+    }
+
+    /// `payload.signature`, both base64url; `purpose` keeps a value sealed for one use from being
+    /// replayed as another.
+    pub fn seal<T: Serialize>(&self, purpose: &str, value: &T, exp: i64) -> String {
+        let payload = serde_json::to_vec(&Sealed { purpose: purpose.to_owned(), exp, value }).unwrap_or_default();
+        let tag = hmac::sign(&self.key, &payload);
+        format!("{}.{}", b64url(&payload), b64url(tag.as_ref()))
+    }
+
+    pub fn open<T: DeserializeOwned>(&self, purpose: &str, sealed: &str, now: i64) -> Option<T> {
+        if sealed.len() > 16 * 1024 {
+            return None;
+        }
+        let (payload, tag) = sealed.split_once('.')?;
+        let payload = b64url_decode(payload)?;
+        hmac::verify(&self.key, &payload, &b64url_decode(tag)?).ok()?;
+        let sealed: Sealed<T> = serde_json::from_slice(&payload).ok()?;
+        (sealed.purpose == purpose && now < sealed.exp).then_some(sealed.value)
+    }
+
+    pub fn session(&self, headers: &HeaderMap, now: i64) -> Option<BrowserSession> {
+        self.open("session", &cookie(headers, SESSION_COOKIE)?, now)
+    }
+
+    pub fn session_cookie(&self, session: &BrowserSession, now: i64) -> HeaderValue {
+        let value = self.seal("session", session, now + SESSION_LIFETIME);
+        set_cookie(SESSION_COOKIE, &value, Some(SESSION_LIFETIME), "Lax")
+    }
+
+    /// The form token for this browser's CSRF cookie (which `csrf_cookie` sets when missing).
+    pub fn csrf_token(&self, cookie_value: &str) -> String {
+        b64url(hmac::sign(&self.key, format!("csrf|{cookie_value}").as_bytes()).as_ref())
+    }
+
+    /// Double-submit check: the form's token must be derived from this browser's cookie.
+    pub fn csrf_ok(&self, headers: &HeaderMap, form_token: Option<&str>) -> bool {
+        let (Some(cookie), Some(token)) = (cookie(headers, CSRF_COOKIE), form_token) else { return false };
+        b64url_decode(token).is_some_and(|t| hmac::verify(&self.key, format!("csrf|{cookie}").as_bytes(), &t).is_ok())
+    }
+}
+
+/// This browser's CSRF cookie value, or a new one with the header that sets it.
+pub fn csrf_cookie(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
+        Some(existing) => (existing, None),
+        None => {
+            let fresh = b64url(random_bytes::<32>());
+            let header = set_cookie(CSRF_COOKIE, &fresh, None, "Strict");
+            (fresh, Some(header))
+        }
+    }
+}
+
+pub fn clear_session_cookie() -> HeaderValue {
+    set_cookie(SESSION_COOKIE, "", Some(0), "Lax")
+}
+
+fn set_cookie(name: &str, value: &str, max_age: Option<i64>, same_site: &str) -> HeaderValue {
+    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite={same_site}{age}"))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Cross-site form posts are refused: when the browser says where a POST comes from (`Origin`),
+/// it must be the issuer itself.
+pub fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
+    match headers.get(header::ORIGIN).map(|o| o.to_str()) {
+        None => true,
+        Some(Ok(origin)) => origin == base_url,
+        Some(Err(_)) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> BrowserState {
+        BrowserState::new(&KeyEncryptionKey::from_bytes(&[7u8; 32]).unwrap())
+    }
+
+    #[test]
+    fn sealed_values_resist_tampering_expiry_and_purpose_swaps() {
+        let s = state();
+        let sealed = s.seal("flow", &vec!["api://x/Read".to_string()], 100);
+        assert_eq!(s.open::<Vec<String>>("flow", &sealed, 99), Some(vec!["api://x/Read".to_string()]));
+        assert_eq!(s.open::<Vec<String>>("flow", &sealed, 100), None, "expired");
+        assert_eq!(s.open::<Vec<String>>("session", &sealed, 99), None, "other purpose");
+        let (payload, tag) = sealed.split_once('.').unwrap();
+        let mut bytes = b64url_decode(payload).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap().replace("Read", "Wrte");
+        bytes = text.into_bytes();
+        assert_eq!(s.open::<Vec<String>>("flow", &format!("{}.{tag}", b64url(&bytes)), 99), None, "tampered");
+        let other = BrowserState::new(&KeyEncryptionKey::from_bytes(&[8u8; 32]).unwrap());
+        assert_eq!(other.open::<Vec<String>>("flow", &sealed, 99), None, "other key");
+    }
+
+    #[test]
+    fn csrf_token_bound_to_cookie() {
+        let s = state();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=b; tg_csrf=cookie-1"));
+        assert!(s.csrf_ok(&headers, Some(&s.csrf_token("cookie-1"))));
+        assert!(!s.csrf_ok(&headers, Some(&s.csrf_token("cookie-2"))));
+        assert!(!s.csrf_ok(&headers, None));
+        assert!(!s.csrf_ok(&HeaderMap::new(), Some(&s.csrf_token("cookie-1"))));
+    }
+}

@@ -1,0 +1,563 @@
+//! The browser side of delegated sign-in: `/authorize`, the sign-in form, the consent form, and
+//! the answer to the client (query, fragment or form_post). Each POST is CSRF-checked and answers
+//! with a 303 to `GET /flow/resume`, which re-decides from the (signed) request and the session —
+//! so a reload never re-submits a password and every step re-checks what it relies on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Extension;
+use serde::{Deserialize, Serialize};
+use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
+use tokengate_core::directory::{DelegatedGrant, Tenant, User};
+use tokengate_core::errors::codes;
+use tokengate_core::grants::authorization_code::{issue_code, NewCode};
+use tokengate_core::grants::delegated_scopes::{resolve, RequestedScopes, ResolvedScopes};
+use tokengate_core::grants::device_code::DeviceDecision;
+use tokengate_core::grants::Issuer;
+use tokengate_core::passwords::{check_password, PasswordCheck};
+use uuid::Uuid;
+
+use super::authorize_request::{self, AuthorizeError, AuthorizeRequest, Prompt, RedirectError, ResponseMode};
+use super::browser_state::{clear_session_cookie, csrf_cookie, same_origin, BrowserSession, FLOW_LIFETIME};
+use super::pages::{self, error_page, see_other, ConsentPage, SignInPage};
+use super::token_endpoint::PeerAddr;
+use crate::state::{now, now_ms, IssuerState};
+
+/// Where a sign-in goes next.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Continuation {
+    Authorize(Box<AuthorizeRequest>),
+    /// Approving a device code: the hash of the user code the person entered.
+    Device { tenant_id: Uuid, client_id: Uuid, user_code_hash: Vec<u8>, scope: String, signed_in_session: Option<Uuid> },
+}
+
+impl Continuation {
+    fn tenant_id(&self) -> Uuid {
+        match self {
+            Continuation::Authorize(r) => r.tenant_id,
+            Continuation::Device { tenant_id, .. } => *tenant_id,
+        }
+    }
+    fn client_id(&self) -> Uuid {
+        match self {
+            Continuation::Authorize(r) => r.client_id,
+            Continuation::Device { client_id, .. } => *client_id,
+        }
+    }
+    fn scope(&self) -> &str {
+        match self {
+            Continuation::Authorize(r) => &r.scope,
+            Continuation::Device { scope, .. } => scope,
+        }
+    }
+}
+
+const CONTINUATION: &str = "continuation";
+
+pub fn seal(state: &IssuerState, c: &Continuation) -> String {
+    state.browser.seal(CONTINUATION, c, now() + FLOW_LIFETIME)
+}
+
+pub fn resume_url(state: &IssuerState, c: &Continuation) -> String {
+    format!("{}/flow/resume?continuation={}", state.base_url, seal(state, c))
+}
+
+/// `GET /{tenant}/oauth2/v2.0/authorize` (and v1).
+pub async fn authorize(
+    State(state): State<Arc<IssuerState>>,
+    Path(segment): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    match authorize_request::parse(&state, &segment, &params).await {
+        Ok((request, _, _)) => proceed(&state, &headers, Continuation::Authorize(Box::new(request))).await,
+        Err(AuthorizeError::Page(e)) => error_page(StatusCode::BAD_REQUEST, e.title, &e.message, Some(e.code)),
+        Err(AuthorizeError::Redirect(e)) => redirect_error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResumeQuery {
+    continuation: String,
+}
+
+/// `GET /flow/resume`: where every POST of the flow lands (303).
+pub async fn resume(
+    State(state): State<Arc<IssuerState>>,
+    Query(q): Query<ResumeQuery>,
+    headers: HeaderMap,
+) -> Response {
+    match state.browser.open::<Continuation>(CONTINUATION, &q.continuation, now()) {
+        Some(c) => proceed(&state, &headers, c).await,
+        None => expired_page(),
+    }
+}
+
+fn expired_page() -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This page has expired",
+        "The sign-in took too long or the page was altered. Go back to the application and start again.",
+        None,
+    )
+}
+
+/// The session to use for `c`, if the browser has one for its tenant, for an enabled user.
+async fn session_user(state: &IssuerState, headers: &HeaderMap, tenant_id: Uuid) -> Option<(BrowserSession, User)> {
+    let session = state.browser.session(headers, now()).filter(|s| s.tenant_id == tenant_id)?;
+    let user = state.store.user(session.user_id).await.ok().flatten().filter(|u| u.enabled && u.tenant_id == tenant_id)?;
+    Some((session, user))
+}
+
+/// Decides the next step: sign in, consent, or answer.
+async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> Response {
+    let Ok(Some(tenant)) = state.store.tenant(c.tenant_id()).await else { return expired_page() };
+    let Ok(Some(client)) = state.store.app(c.client_id()).await else { return expired_page() };
+    let signed_in = session_user(state, headers, tenant.id).await;
+    let (prompt, hint, fresh_session) = match &c {
+        Continuation::Authorize(r) => (r.prompt, r.login_hint.clone(), r.signed_in_session),
+        // A device approval always confirms who is signed in on the next page.
+        Continuation::Device { signed_in_session, .. } => (None, None, *signed_in_session),
+    };
+    let needs_sign_in = match &signed_in {
+        None => true,
+        Some((session, user)) => {
+            let fresh = fresh_session == Some(session.session_id);
+            let wants_fresh = matches!(prompt, Some(Prompt::Login) | Some(Prompt::SelectAccount));
+            let other_user = hint.as_deref().is_some_and(|h| !h.eq_ignore_ascii_case(&user.user_principal_name));
+            (wants_fresh || other_user) && !fresh
+        }
+    };
+    if needs_sign_in {
+        if prompt == Some(Prompt::None) {
+            if let Continuation::Authorize(r) = &c {
+                return redirect_error(&error_for(r, "login_required", codes::LOGIN_REQUIRED, "The user must sign in: there is no single sign-on session (prompt=none)."));
+            }
+        }
+        return sign_in_page(state, headers, &tenant, &client.display_name, &c, None, hint.as_deref().unwrap_or(""));
+    }
+    let Some((session, user)) = signed_in else { return expired_page() };
+
+    let requested = match RequestedScopes::parse(c.scope()) {
+        Ok(r) => r,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)),
+    };
+    let resolved = match resolve(state.store.as_ref(), &tenant, client.app_id, user.object_id, &requested).await {
+        Ok(r) => r,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)),
+    };
+    let missing = resolved.as_ref().is_some_and(|r| !r.missing_consent.is_empty());
+    match &c {
+        Continuation::Authorize(r) => {
+            let consent_forced = r.prompt == Some(Prompt::Consent) && r.consent_session != Some(session.session_id);
+            if missing || consent_forced {
+                if r.prompt == Some(Prompt::None) {
+                    return redirect_error(&error_for(r, "consent_required", codes::CONSENT_REQUIRED, "The user or administrator has not consented to use the application (prompt=none)."));
+                }
+                return consent_page(state, headers, &tenant, &client.display_name, &user, &c, resolved.as_ref(), &requested);
+            }
+            answer_with_code(state, r, &session, &user).await
+        }
+        Continuation::Device { .. } => {
+            consent_page(state, headers, &tenant, &client.display_name, &user, &c, resolved.as_ref(), &requested)
+        }
+    }
+}
+
+fn error_for(r: &AuthorizeRequest, error: &'static str, code: u32, description: &str) -> RedirectError {
+    RedirectError {
+        redirect_uri: r.redirect_uri.clone(),
+        response_mode: r.response_mode,
+        state: r.state.clone(),
+        error,
+        code,
+        description: description.to_owned(),
+    }
+}
+
+fn sign_in_page(
+    state: &IssuerState,
+    headers: &HeaderMap,
+    tenant: &Tenant,
+    app_name: &str,
+    c: &Continuation,
+    error: Option<&str>,
+    login_hint: &str,
+) -> Response {
+    let (csrf_value, set_cookie) = csrf_cookie(headers);
+    let continuation = seal(state, c);
+    let action = format!("{}/flow/sign-in", state.base_url);
+    let csrf = state.browser.csrf_token(&csrf_value);
+    let page = SignInPage {
+        tenant_name: &tenant.display_name,
+        app_name,
+        error,
+        login_hint,
+        action: &action,
+        continuation: &continuation,
+        csrf: &csrf,
+    };
+    with_cookie(pages::html(StatusCode::OK, &page), set_cookie)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn consent_page(
+    state: &IssuerState,
+    headers: &HeaderMap,
+    tenant: &Tenant,
+    app_name: &str,
+    user: &User,
+    c: &Continuation,
+    resolved: Option<&ResolvedScopes>,
+    requested: &RequestedScopes,
+) -> Response {
+    let (csrf_value, set_cookie) = csrf_cookie(headers);
+    let continuation = seal(state, c);
+    let action = format!("{}/flow/consent", state.base_url);
+    let csrf = state.browser.csrf_token(&csrf_value);
+    let mut scopes: Vec<(String, String)> = Vec::new();
+    if requested.has("openid") || requested.has("profile") {
+        scopes.push(("Sign you in and read your profile".into(), String::new()));
+    }
+    if let Some(r) = resolved {
+        for value in &r.values {
+            let description = r
+                .resource
+                .scopes
+                .iter()
+                .find(|s| &s.value == value)
+                .map(|s| s.admin_consent_display_name.clone())
+                .unwrap_or_default();
+            scopes.push((format!("{} · {value}", r.resource.display_name), description));
+        }
+    }
+    let page = ConsentPage {
+        tenant_name: &tenant.display_name,
+        app_name,
+        user_name: &user.user_principal_name,
+        scopes,
+        offline: requested.has("offline_access"),
+        action: &action,
+        continuation: &continuation,
+        csrf: &csrf,
+    };
+    with_cookie(pages::html(StatusCode::OK, &page), set_cookie)
+}
+
+fn with_cookie(mut response: Response, cookie: Option<axum::http::HeaderValue>) -> Response {
+    if let Some(c) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+}
+
+async fn answer_with_code(state: &IssuerState, r: &AuthorizeRequest, session: &BrowserSession, user: &User) -> Response {
+    let issuer = Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
+    let new_code = NewCode {
+        tenant_id: r.tenant_id,
+        client_id: r.client_id,
+        user_id: user.object_id,
+        redirect_uri: &r.redirect_uri,
+        scopes: r.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        nonce: r.nonce.clone(),
+        pkce: r.code_challenge.clone(),
+        auth_time: session.auth_time,
+        now: now(),
+    };
+    let code = match issue_code(&issuer, new_code).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "storing an authorization code failed");
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "The sign-in service is temporarily unavailable.", None);
+        }
+    };
+    let mut event = AuditEvent::new(AuditSource::Issuer, "authorize.code_issued", Outcome::Allowed, now_ms());
+    event.tenant_id = Some(r.tenant_id.to_string());
+    event.client_id = Some(r.client_id.to_string());
+    event.subject = Some(user.object_id.to_string());
+    state.audit.record(event).await;
+    let mut fields = vec![("code".to_owned(), code)];
+    if let Some(s) = &r.state {
+        fields.push(("state".into(), s.clone()));
+    }
+    fields.push(("session_state".into(), session.session_id.to_string()));
+    deliver(&r.redirect_uri, r.response_mode, &fields)
+}
+
+/// The answer to the client, as its `response_mode` asks. `state` goes back byte for byte.
+fn deliver(redirect_uri: &str, mode: ResponseMode, fields: &[(String, String)]) -> Response {
+    let encoded = || {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in fields {
+            s.append_pair(k, v);
+        }
+        s.finish()
+    };
+    match mode {
+        ResponseMode::Query => {
+            let sep = if redirect_uri.contains('?') { '&' } else { '?' };
+            see_other(&format!("{redirect_uri}{sep}{}", encoded()))
+        }
+        ResponseMode::Fragment => see_other(&format!("{redirect_uri}#{}", encoded())),
+        ResponseMode::FormPost => pages::form_post(redirect_uri, fields),
+    }
+}
+
+pub fn redirect_error(e: &RedirectError) -> Response {
+    let mut fields = vec![
+        ("error".to_owned(), e.error.to_owned()),
+        ("error_description".to_owned(), format!("AADSTS{}: {}", e.code, e.description)),
+        ("error_codes".to_owned(), e.code.to_string()),
+    ];
+    if let Some(s) = &e.state {
+        fields.push(("state".into(), s.clone()));
+    }
+    deliver(&e.redirect_uri, e.response_mode, &fields)
+}
+
+fn forbidden() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "This form was not submitted from this sign-in page (missing or wrong security token, or a cross-site request). Reload the page and try again.",
+        None,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    continuation: Option<String>,
+    csrf: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// `POST /flow/sign-in`.
+pub async fn sign_in(
+    State(state): State<Arc<IssuerState>>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<SignInForm>,
+) -> Response {
+    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.csrf.as_deref()) {
+        return forbidden();
+    }
+    let now = now();
+    let Some(c) = form.continuation.as_deref().and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now)) else {
+        return expired_page();
+    };
+    let Ok(Some(tenant)) = state.store.tenant(c.tenant_id()).await else { return expired_page() };
+    let app_name = match state.store.app(c.client_id()).await {
+        Ok(Some(a)) => a.display_name,
+        _ => return expired_page(),
+    };
+    let username: String = form.username.unwrap_or_default().trim().chars().take(256).collect();
+    let password = form.password.unwrap_or_default();
+    let ip = peer.map(|Extension(PeerAddr(a))| a.ip().to_string()).unwrap_or_default();
+    let user_key = username.to_ascii_lowercase();
+    if let Err(retry) = state.sign_in_limits.check(&user_key, &ip, now) {
+        let text = format!("Too many sign-in attempts. Wait {retry} seconds and try again.");
+        return sign_in_page(&state, &headers, &tenant, &app_name, &c, Some(&text), &username);
+    }
+    let user = state.store.user_by_upn(&username).await.ok().flatten().filter(|u| u.tenant_id == tenant.id);
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    // Argon2 takes tens of milliseconds of CPU: off the async workers.
+    let check = tokio::task::spawn_blocking(move || check_password(&password, stored.as_deref()))
+        .await
+        .unwrap_or(PasswordCheck::Wrong);
+    let mut event = AuditEvent::new(AuditSource::Issuer, "sign_in", Outcome::Denied, now_ms());
+    event.tenant_id = Some(tenant.id.to_string());
+    event.client_id = Some(c.client_id().to_string());
+    event.client_ip = Some(ip.clone());
+    let user = match (user, check) {
+        (Some(u), PasswordCheck::Valid | PasswordCheck::ValidRehashed(_)) if !u.enabled => {
+            event.reason = Some(format!("AADSTS{}", codes::USER_DISABLED));
+            event.subject = Some(u.object_id.to_string());
+            state.audit.record(event).await;
+            return sign_in_page(&state, &headers, &tenant, &app_name, &c, Some("Your account has been disabled. Contact your administrator."), &username);
+        }
+        (Some(u), PasswordCheck::Valid) => u,
+        (Some(u), PasswordCheck::ValidRehashed(new_hash)) => {
+            let change = move |user: &mut User| {
+                user.password_hash = new_hash.clone();
+                Ok(())
+            };
+            if let Err(e) = state.store.update_user(u.object_id, &change, None).await {
+                tracing::warn!(error = %e, "password rehash not stored");
+            }
+            u
+        }
+        _ => {
+            state.sign_in_limits.record_failure(&user_key, &ip, now);
+            event.reason = Some(format!("AADSTS{}", codes::WRONG_CREDENTIALS));
+            state.audit.record(event).await;
+            return sign_in_page(&state, &headers, &tenant, &app_name, &c, Some("Your account or password is incorrect."), &username);
+        }
+    };
+    event.outcome = Outcome::Allowed;
+    event.subject = Some(user.object_id.to_string());
+    state.audit.record(event).await;
+    let session = BrowserSession { session_id: Uuid::new_v4(), user_id: user.object_id, tenant_id: tenant.id, auth_time: now };
+    let next = match c {
+        Continuation::Authorize(mut r) => {
+            r.signed_in_session = Some(session.session_id);
+            Continuation::Authorize(r)
+        }
+        Continuation::Device { tenant_id, client_id, user_code_hash, scope, .. } => Continuation::Device {
+            tenant_id,
+            client_id,
+            user_code_hash,
+            scope,
+            signed_in_session: Some(session.session_id),
+        },
+    };
+    let mut response = see_other(&resume_url(&state, &next));
+    response.headers_mut().append(header::SET_COOKIE, state.browser.session_cookie(&session, now));
+    response
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    continuation: Option<String>,
+    csrf: Option<String>,
+    decision: Option<String>,
+}
+
+/// `POST /flow/consent`: the person accepted or declined (also the device-code confirmation).
+pub async fn consent(State(state): State<Arc<IssuerState>>, headers: HeaderMap, axum::Form(form): axum::Form<ConsentForm>) -> Response {
+    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.csrf.as_deref()) {
+        return forbidden();
+    }
+    let now = now();
+    let Some(c) = form.continuation.as_deref().and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now)) else {
+        return expired_page();
+    };
+    let Some((session, user)) = session_user(&state, &headers, c.tenant_id()).await else {
+        // Signed out in between: start at sign-in again.
+        return see_other(&resume_url(&state, &c));
+    };
+    let Ok(Some(tenant)) = state.store.tenant(c.tenant_id()).await else { return expired_page() };
+    let accepted = match form.decision.as_deref() {
+        Some("accept") => true,
+        Some("decline") => false,
+        _ => return error_page(StatusCode::BAD_REQUEST, "Invalid request", "Choose Accept or Cancel.", None),
+    };
+    let mut event = AuditEvent::new(AuditSource::Issuer, "consent", if accepted { Outcome::Allowed } else { Outcome::Denied }, now_ms());
+    event.tenant_id = Some(tenant.id.to_string());
+    event.client_id = Some(c.client_id().to_string());
+    event.subject = Some(user.object_id.to_string());
+    if accepted {
+        // What is granted comes from the signed request, never from the form.
+        if let Err(r) = grant_missing(&state, &tenant, &c, &user, now).await {
+            return r;
+        }
+    }
+    match c {
+        Continuation::Authorize(mut r) => {
+            state.audit.record(event).await;
+            if !accepted {
+                return redirect_error(&error_for(&r, "access_denied", codes::CONSENT_DECLINED, "The user declined to consent to access the app."));
+            }
+            r.consent_session = Some(session.session_id);
+            see_other(&resume_url(&state, &Continuation::Authorize(r)))
+        }
+        Continuation::Device { user_code_hash, .. } => {
+            event.action = "device_code.decision".into();
+            let decision = if accepted {
+                DeviceDecision::Approve { user_id: user.object_id, auth_time: session.auth_time }
+            } else {
+                DeviceDecision::Decline { user_id: user.object_id }
+            };
+            match state.store.decide_device_code(&user_code_hash, decision, now, &event).await {
+                Ok(true) if accepted => pages::message_page(
+                    "You're signed in",
+                    "You have signed in to the application on your device. You may now close this window.",
+                ),
+                Ok(true) => pages::message_page("Sign-in cancelled", "The device was not signed in. You may close this window."),
+                Ok(false) => error_page(StatusCode::BAD_REQUEST, "Code no longer valid", "This code has expired or was already used. Start again on your device.", Some(codes::DEVICE_EXPIRED)),
+                Err(e) => {
+                    tracing::error!(error = %e, "recording a device-code decision failed");
+                    error_page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "The sign-in service is temporarily unavailable.", None)
+                }
+            }
+        }
+    }
+}
+
+/// Records the person's consent for the scopes of the request they have not consented to yet.
+async fn grant_missing(state: &IssuerState, tenant: &Tenant, c: &Continuation, user: &User, now: i64) -> Result<(), Response> {
+    let fail = |text: String| error_page(StatusCode::BAD_REQUEST, "Invalid request", &text, None);
+    let requested = RequestedScopes::parse(c.scope()).map_err(|e| fail(e.description))?;
+    let resolved = resolve(state.store.as_ref(), tenant, c.client_id(), user.object_id, &requested)
+        .await
+        .map_err(|e| fail(e.description))?;
+    let Some(r) = resolved.filter(|r| !r.missing_consent.is_empty()) else { return Ok(()) };
+    let grant = DelegatedGrant {
+        id: Uuid::new_v4(),
+        tenant_id: tenant.id,
+        client_app_id: c.client_id(),
+        resource_app_id: r.resource.app_id,
+        principal_id: Some(user.object_id),
+        scopes: r.missing_consent.clone(),
+        created_at: now,
+    };
+    let mut audit = AuditEvent::new(AuditSource::Issuer, "consent.granted", Outcome::Allowed, now * 1000);
+    audit.tenant_id = Some(tenant.id.to_string());
+    audit.client_id = Some(c.client_id().to_string());
+    audit.subject = Some(user.object_id.to_string());
+    audit.detail = serde_json::json!({"resource": r.resource.app_id, "scopes": r.missing_consent});
+    state.store.grant_delegated(&grant, &audit).await.map(|_| ()).map_err(|e| {
+        tracing::error!(error = %e, "storing consent failed");
+        error_page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "The sign-in service is temporarily unavailable.", None)
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LogoutQuery {
+    post_logout_redirect_uri: Option<String>,
+    client_id: Option<String>,
+    id_token_hint: Option<String>,
+    state: Option<String>,
+}
+
+/// `GET /{tenant}/oauth2/v2.0/logout`: ends the SSO session; returns to the app only to a
+/// redirect URI registered for it.
+pub async fn logout(State(state): State<Arc<IssuerState>>, Query(q): Query<LogoutQuery>) -> Response {
+    let client_id = q
+        .client_id
+        .as_deref()
+        .and_then(|c| Uuid::parse_str(c).ok())
+        .or_else(|| q.id_token_hint.as_deref().and_then(id_token_audience));
+    let mut target = None;
+    if let (Some(uri), Some(client_id)) = (q.post_logout_redirect_uri.as_deref(), client_id) {
+        if let Ok(Some(app)) = state.store.app(client_id).await {
+            if app.redirect_uris.iter().any(|r| r.uri == uri) {
+                let mut url = uri.to_owned();
+                if let Some(s) = &q.state {
+                    let sep = if url.contains('?') { '&' } else { '?' };
+                    url = format!("{url}{sep}{}", form_urlencoded::Serializer::new(String::new()).append_pair("state", s).finish());
+                }
+                target = Some(url);
+            }
+        }
+    }
+    let mut response = match target {
+        Some(url) => see_other(&url),
+        None => pages::message_page("You signed out", "You have signed out of your account. It's a good idea to close all browser windows."),
+    };
+    response.headers_mut().append(header::SET_COOKIE, clear_session_cookie());
+    response
+}
+
+/// The `aud` of an ID token hint, read without trusting it: it only picks which app's registered
+/// URIs a post-logout redirect may go to.
+fn id_token_audience(token: &str) -> Option<Uuid> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = tokengate_core::encoding::b64url_decode(payload)?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Uuid::parse_str(value.get("aud")?.as_str()?).ok()
+}
