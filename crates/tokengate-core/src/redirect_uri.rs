@@ -15,7 +15,8 @@ pub fn registered_redirect<'a>(app: &'a AppRegistration, presented: &str) -> Opt
     }
     let presented_loopback = loopback_without_port(presented)?;
     app.redirect_uris.iter().find(|r| {
-        r.platform == RedirectPlatform::PublicClient && loopback_without_port(&r.uri).as_deref() == Some(&presented_loopback)
+        r.platform == RedirectPlatform::PublicClient
+            && loopback_without_port(&r.uri).as_deref() == Some(&presented_loopback)
     })
 }
 

@@ -129,8 +129,6 @@ pub trait DelegatedTokenStore: Send + Sync {
     /// Spends a code. Of concurrent redemptions exactly one gets `Redeemed`; later ones get
     /// `AlreadyRedeemed` (with the record, so its tokens can be revoked). Expired → `NotFound`.
     async fn redeem_code(&self, code_hash: &[u8], now: UnixTime) -> StoreResult<CodeRedemption>;
-    /// Links the refresh-token family started by redeeming a code.
-    async fn set_code_family(&self, code_hash: &[u8], family_id: Uuid) -> StoreResult<()>;
     async fn insert_refresh_token(&self, token: &RefreshToken, audit: &AuditEvent) -> StoreResult<()>;
     /// The refresh token with this hash, in whatever state (`Revoked` also when its family is).
     async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>>;
@@ -160,7 +158,11 @@ pub trait DeviceCodeStore: Send + Sync {
     /// `Conflict` if either hash is taken (a user-code collision: draw another).
     async fn insert_device_code(&self, code: &DeviceAuthorization) -> StoreResult<()>;
     /// The pending, unexpired authorization a user code names, for the verification page.
-    async fn pending_device_code(&self, user_code_hash: &[u8], now: UnixTime) -> StoreResult<Option<DeviceAuthorization>>;
+    async fn pending_device_code(
+        &self,
+        user_code_hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<Option<DeviceAuthorization>>;
     /// Records a person's decision on a pending, unexpired code, with its audit record.
     /// Returns `false` (and writes nothing) if the code is unknown, expired or already decided:
     /// a user code is decided once.

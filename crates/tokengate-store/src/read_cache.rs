@@ -17,13 +17,14 @@ use tokengate_core::directory::{
     AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, DelegatedGrant, Group, ServicePrincipal, Tenant,
     User,
 };
+use tokengate_core::grants::device_code::{DeviceAuthorization, DeviceDecision, DevicePoll};
 use tokengate_core::grants::token_families::{
     AuthorizationCode, CodeRedemption, RefreshToken, ReusePolicy, RotationOutcome,
 };
 use tokengate_core::keys::StoredSigningKey;
 use tokengate_core::store::{
-    AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, DelegatedTokenStore, GrantStore, KeyRotation,
-    ReplayStore, SigningKeyStore, Store, StoreResult, TenantStore, UseRecord, UserChange, UserStore,
+    AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, DelegatedTokenStore, DeviceCodeStore, GrantStore,
+    KeyRotation, ReplayStore, SigningKeyStore, Store, StoreResult, TenantStore, UseRecord, UserChange, UserStore,
 };
 use uuid::Uuid;
 
@@ -296,11 +297,11 @@ impl DelegatedTokenStore for ReadCachedStore {
     async fn redeem_code(&self, code_hash: &[u8], now: i64) -> StoreResult<CodeRedemption> {
         self.inner.redeem_code(code_hash, now).await
     }
-    async fn set_code_family(&self, code_hash: &[u8], family_id: Uuid) -> StoreResult<()> {
-        self.inner.set_code_family(code_hash, family_id).await
-    }
     async fn insert_refresh_token(&self, token: &RefreshToken, audit: &AuditEvent) -> StoreResult<()> {
         self.inner.insert_refresh_token(token, audit).await
+    }
+    async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>> {
+        self.inner.refresh_token(token_hash).await
     }
     async fn rotate_refresh_token(
         &self,
@@ -320,6 +321,29 @@ impl DelegatedTokenStore for ReadCachedStore {
     }
     async fn revoked_access_tokens(&self, since: i64, now: i64) -> StoreResult<Vec<String>> {
         self.inner.revoked_access_tokens(since, now).await
+    }
+}
+
+/// Device codes are single-use state too: never cached.
+#[async_trait]
+impl DeviceCodeStore for ReadCachedStore {
+    async fn insert_device_code(&self, code: &DeviceAuthorization) -> StoreResult<()> {
+        self.inner.insert_device_code(code).await
+    }
+    async fn pending_device_code(&self, user_code_hash: &[u8], now: i64) -> StoreResult<Option<DeviceAuthorization>> {
+        self.inner.pending_device_code(user_code_hash, now).await
+    }
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &[u8],
+        decision: DeviceDecision,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        self.inner.decide_device_code(user_code_hash, decision, now, audit).await
+    }
+    async fn poll_device_code(&self, device_code_hash: &[u8], client_id: Uuid, now_ms: i64) -> StoreResult<DevicePoll> {
+        self.inner.poll_device_code(device_code_hash, client_id, now_ms).await
     }
 }
 

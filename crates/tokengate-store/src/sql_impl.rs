@@ -46,9 +46,14 @@ macro_rules! impl_sql_store {
         use tokengate_core::keys::{KeyState, StoredSigningKey};
         use tokengate_core::store::{
             AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, GrantStore, KeyRotation, ReplayStore,
-            DelegatedTokenStore, SigningKeyStore, StoreResult, TenantStore, UseRecord, UserChange, UserStore,
+            DelegatedTokenStore, DeviceCodeStore, SigningKeyStore, StoreResult, TenantStore, UseRecord, UserChange,
+            UserStore,
         };
         use uuid::Uuid;
+
+        use tokengate_core::grants::device_code::{
+            DeviceAuthorization, DeviceCodeStatus, DeviceDecision, DevicePoll, SLOW_DOWN_STEP,
+        };
 
         use tokengate_core::grants::token_families::{
             AuthorizationCode, CodeRedemption, RefreshState, RefreshToken, ReusePolicy, RotationOutcome,
@@ -845,7 +850,7 @@ macro_rules! impl_sql_store {
         #[async_trait]
         impl DelegatedTokenStore for $store {
             async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
-                sqlx::query(&format!("INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL)"))
+                sqlx::query(&format!("INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13)"))
                     .bind(&c.code_hash)
                     .bind(c.tenant_id.to_string())
                     .bind(c.client_id.to_string())
@@ -858,6 +863,7 @@ macro_rules! impl_sql_store {
                     .bind(c.auth_time)
                     .bind(c.created_at)
                     .bind(c.expires_at)
+                    .bind(c.family_id.map(|f| f.to_string()))
                     .execute(&self.pool)
                     .await
                     .map_err(backend_error)?;
@@ -890,21 +896,31 @@ macro_rules! impl_sql_store {
                 })
             }
 
-            async fn set_code_family(&self, code_hash: &[u8], family_id: Uuid) -> StoreResult<()> {
-                sqlx::query("UPDATE authorization_codes SET family_id = $1 WHERE code_hash = $2")
-                    .bind(family_id.to_string())
-                    .bind(code_hash)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(backend_error)?;
-                Ok(())
-            }
-
             async fn insert_refresh_token(&self, token: &RefreshToken, audit: &AuditEvent) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await.map_err(backend_error)?;
                 insert_refresh(&mut *tx, token).await?;
                 Self::write_audit(&mut *tx, audit).await?;
                 tx.commit().await.map_err(backend_error)
+            }
+
+            async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>> {
+                let row = sqlx::query(&format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1"))
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                let Some(row) = row else { return Ok(None) };
+                let mut token = refresh_from_row(&row)?;
+                let family_revoked = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
+                    .bind(token.family_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_error)?
+                    .is_some();
+                if family_revoked {
+                    token.state = RefreshState::Revoked;
+                }
+                Ok(Some(token))
             }
 
             async fn rotate_refresh_token(
@@ -933,6 +949,10 @@ macro_rules! impl_sql_store {
                     return Ok(RotationOutcome::Invalid);
                 };
                 let presented = refresh_from_row(&row)?;
+                if presented.client_id != successor.client_id || presented.tenant_id != successor.tenant_id {
+                    tx.rollback().await.map_err(backend_error)?;
+                    return Ok(RotationOutcome::Invalid);
+                }
                 let family_revoked = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
                     .bind(presented.family_id.to_string())
                     .fetch_optional(&mut *tx)
@@ -996,6 +1016,8 @@ macro_rules! impl_sql_store {
                 }
                 let mut next = successor.clone();
                 next.family_id = presented.family_id;
+                next.user_id = presented.user_id;
+                next.scopes = presented.scopes.clone();
                 next.parent_hash = Some(presented_hash.to_vec());
                 next.state = RefreshState::Active;
                 insert_refresh(&mut *tx, &next).await?;
@@ -1042,6 +1064,194 @@ macro_rules! impl_sql_store {
                     .iter()
                     .map(|r| r.try_get::<String, _>("uti").map_err(backend_error))
                     .collect()
+            }
+        }
+
+        const DEVICE_COLUMNS: &str = "device_code_hash, user_code_hash, tenant_id, client_id, scopes, status, user_id, auth_time, interval, last_poll_ms, created_at, expires_at";
+        /// Expired device codes are kept this long (so a late poll still hears `expired_token`),
+        /// then purged a bounded slice at a time by `insert_device_code`.
+        const DEVICE_CODE_PURGE_AFTER: i64 = 3600;
+
+        fn device_from_row<R: Row>(row: &R) -> StoreResult<DeviceAuthorization>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+        {
+            let id = |name: &str| -> StoreResult<Uuid> { uuid(&row.try_get::<String, _>(name).map_err(backend_error)?) };
+            let status: String = row.try_get("status").map_err(backend_error)?;
+            let user_id: Option<String> = row.try_get("user_id").map_err(backend_error)?;
+            Ok(DeviceAuthorization {
+                device_code_hash: row.try_get("device_code_hash").map_err(backend_error)?,
+                user_code_hash: row.try_get("user_code_hash").map_err(backend_error)?,
+                tenant_id: id("tenant_id")?,
+                client_id: id("client_id")?,
+                scopes: split_scopes(&row.try_get::<String, _>("scopes").map_err(backend_error)?),
+                status: DeviceCodeStatus::parse(&status).ok_or_else(|| StoreError::Backend(format!("corrupt device code status {status:?}")))?,
+                user_id: user_id.as_deref().map(uuid).transpose()?,
+                auth_time: row.try_get("auth_time").map_err(backend_error)?,
+                interval: row.try_get("interval").map_err(backend_error)?,
+                last_poll_ms: row.try_get("last_poll_ms").map_err(backend_error)?,
+                created_at: row.try_get("created_at").map_err(backend_error)?,
+                expires_at: row.try_get("expires_at").map_err(backend_error)?,
+            })
+        }
+
+        #[async_trait]
+        impl DeviceCodeStore for $store {
+            async fn insert_device_code(&self, c: &DeviceAuthorization) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                // Purge a bounded slice of long-expired codes first (also frees their user codes).
+                sqlx::query("DELETE FROM device_codes WHERE device_code_hash IN (SELECT device_code_hash FROM device_codes WHERE expires_at < $1 LIMIT 64)")
+                    .bind(c.created_at.saturating_sub(DEVICE_CODE_PURGE_AFTER))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                // A taken device or user code hash is a unique violation: `Conflict`.
+                sqlx::query(&format!("INSERT INTO device_codes ({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+                    .bind(&c.device_code_hash)
+                    .bind(&c.user_code_hash)
+                    .bind(c.tenant_id.to_string())
+                    .bind(c.client_id.to_string())
+                    .bind(c.scopes.join(" "))
+                    .bind(c.status.as_str())
+                    .bind(c.user_id.map(|u| u.to_string()))
+                    .bind(c.auth_time)
+                    .bind(c.interval)
+                    .bind(c.last_poll_ms)
+                    .bind(c.created_at)
+                    .bind(c.expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                tx.commit().await.map_err(backend_error)
+            }
+
+            async fn pending_device_code(&self, user_code_hash: &[u8], now: i64) -> StoreResult<Option<DeviceAuthorization>> {
+                let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM device_codes WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $2"))
+                    .bind(user_code_hash)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend_error)?;
+                row.as_ref().map(device_from_row).transpose()
+            }
+
+            async fn decide_device_code(&self, user_code_hash: &[u8], decision: DeviceDecision, now: i64, audit: &AuditEvent) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                // Compare-and-set on `pending`: a user code is decided once.
+                let decided = match decision {
+                    DeviceDecision::Approve { user_id, auth_time } => {
+                        sqlx::query("UPDATE device_codes SET status = 'approved', user_id = $1, auth_time = $2 WHERE user_code_hash = $3 AND status = 'pending' AND expires_at > $4")
+                            .bind(user_id.to_string())
+                            .bind(auth_time)
+                            .bind(user_code_hash)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                    }
+                    DeviceDecision::Decline { user_id } => {
+                        sqlx::query("UPDATE device_codes SET status = 'declined', user_id = $1 WHERE user_code_hash = $2 AND status = 'pending' AND expires_at > $3")
+                            .bind(user_id.to_string())
+                            .bind(user_code_hash)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                    }
+                }
+                .map_err(backend_error)?;
+                if decided.rows_affected() != 1 {
+                    tx.rollback().await.map_err(backend_error)?;
+                    return Ok(false);
+                }
+                Self::write_audit(&mut *tx, audit).await?;
+                tx.commit().await.map_err(backend_error)?;
+                Ok(true)
+            }
+
+            async fn poll_device_code(&self, device_code_hash: &[u8], client_id: Uuid, now_ms: i64) -> StoreResult<DevicePoll> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                // Write first: this no-op update takes SQLite's write lock (and the row lock on
+                // Postgres), so the read-decide-write below is serialized with concurrent polls.
+                let locked = sqlx::query("UPDATE device_codes SET status = status WHERE device_code_hash = $1")
+                    .bind(device_code_hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                let row = if locked.rows_affected() == 1 {
+                    sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM device_codes WHERE device_code_hash = $1"))
+                        .bind(device_code_hash)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(backend_error)?
+                } else {
+                    None
+                };
+                let Some(row) = row else {
+                    tx.rollback().await.map_err(backend_error)?;
+                    return Ok(DevicePoll::NotFound);
+                };
+                let code = device_from_row(&row)?;
+                // Answers that change nothing.
+                let unchanged = if code.client_id != client_id {
+                    Some(DevicePoll::WrongClient)
+                } else if code.expires_at.saturating_mul(1000) <= now_ms {
+                    Some(DevicePoll::Expired)
+                } else if code.status == DeviceCodeStatus::Redeemed {
+                    Some(DevicePoll::AlreadyRedeemed)
+                } else {
+                    None
+                };
+                if let Some(answer) = unchanged {
+                    tx.rollback().await.map_err(backend_error)?;
+                    return Ok(answer);
+                }
+                let too_soon = code
+                    .last_poll_ms
+                    .is_some_and(|last| now_ms < last.saturating_add(code.interval.saturating_mul(1000)));
+                if too_soon {
+                    let interval = code.interval.saturating_add(SLOW_DOWN_STEP);
+                    sqlx::query("UPDATE device_codes SET interval = $1, last_poll_ms = $2 WHERE device_code_hash = $3")
+                        .bind(interval)
+                        .bind(now_ms)
+                        .bind(device_code_hash)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_error)?;
+                    tx.commit().await.map_err(backend_error)?;
+                    return Ok(DevicePoll::SlowDown { interval });
+                }
+                // Record the poll and answer by status.
+                let sql = match code.status {
+                    DeviceCodeStatus::Pending | DeviceCodeStatus::Declined => "UPDATE device_codes SET last_poll_ms = $1 WHERE device_code_hash = $2",
+                    // Compare-and-set on `approved`: of concurrent polls exactly one redeems.
+                    DeviceCodeStatus::Approved => "UPDATE device_codes SET status = 'redeemed', last_poll_ms = $1 WHERE device_code_hash = $2 AND status = 'approved'",
+                    // Answered above; kept so the match is total.
+                    DeviceCodeStatus::Redeemed => {
+                        tx.rollback().await.map_err(backend_error)?;
+                        return Ok(DevicePoll::AlreadyRedeemed);
+                    }
+                };
+                let recorded = sqlx::query(sql)
+                    .bind(now_ms)
+                    .bind(device_code_hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
+                if recorded.rows_affected() != 1 {
+                    tx.rollback().await.map_err(backend_error)?;
+                    return Ok(DevicePoll::AlreadyRedeemed);
+                }
+                tx.commit().await.map_err(backend_error)?;
+                Ok(match code.status {
+                    DeviceCodeStatus::Pending => DevicePoll::Pending,
+                    DeviceCodeStatus::Declined => DevicePoll::Declined,
+                    DeviceCodeStatus::Approved => DevicePoll::Approved(Box::new(code)),
+                    DeviceCodeStatus::Redeemed => DevicePoll::AlreadyRedeemed,
+                })
             }
         }
 

@@ -29,6 +29,8 @@ pub struct DevOptions {
     pub admin_port: u16,
     /// Where the demo route sends requests; the built-in echo upstream when absent.
     pub upstream: Option<String>,
+    pub device_code_lifetime: i64,
+    pub refresh_reuse_grace: i64,
 }
 
 /// Path prefix of the demo route.
@@ -392,7 +394,11 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     let running = runtime::start(RuntimeOptions {
         store,
         kek,
-        settings: TokenSettings::default(),
+        settings: TokenSettings {
+            device_code_lifetime: opts.device_code_lifetime,
+            refresh_reuse_grace: opts.refresh_reuse_grace,
+            ..TokenSettings::default()
+        },
         issuer_listen: SocketAddr::new(loopback, opts.issuer_port),
         issuer_public_url: None,
         tls,

@@ -13,7 +13,11 @@ use tokio::task::JoinHandle;
 
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-pub fn spawn(store: Arc<dyn Store>, revocations: Arc<RevocationSet>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+pub fn spawn(
+    store: Arc<dyn Store>,
+    revocations: Arc<RevocationSet>,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut failing = false;
         loop {

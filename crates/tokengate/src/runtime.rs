@@ -119,7 +119,10 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         documents: Default::default(),
         browser: BrowserState::new(&opts.kek),
         sign_in_limits: CredentialGuessLimits::per_minute(opts.client_failures_per_minute, opts.ip_failures_per_minute),
-        device_code_limits: CredentialGuessLimits::per_minute(DEVICE_CODE_GUESSES_PER_MINUTE, opts.ip_failures_per_minute),
+        device_code_limits: CredentialGuessLimits::per_minute(
+            DEVICE_CODE_GUESSES_PER_MINUTE,
+            opts.ip_failures_per_minute,
+        ),
         own_tokens: OwnTokens::new(ring.clone(), &base_url, revocations.clone()),
     });
     let mut listeners = vec![server::spawn(

@@ -57,7 +57,10 @@ impl RequestedScopes {
             }
         }
         if out.resource.is_none() && out.oidc.is_empty() {
-            return Err(OAuthError::invalid_scope(codes::INVALID_SCOPE, "The provided value for the input parameter 'scope' is not valid."));
+            return Err(OAuthError::invalid_scope(
+                codes::INVALID_SCOPE,
+                "The provided value for the input parameter 'scope' is not valid.",
+            ));
         }
         Ok(out)
     }
@@ -69,7 +72,10 @@ impl RequestedScopes {
 
 fn invalid_scope(item: &str) -> OAuthError {
     let shown: String = item.chars().filter(|c| !c.is_control()).take(200).collect();
-    OAuthError::invalid_scope(codes::INVALID_SCOPE, format!("The provided value '{shown}' for the input parameter 'scope' is not valid."))
+    OAuthError::invalid_scope(
+        codes::INVALID_SCOPE,
+        format!("The provided value '{shown}' for the input parameter 'scope' is not valid."),
+    )
 }
 
 /// The resource of a request and the permissions the request would use.
@@ -215,7 +221,8 @@ mod tests {
 
     #[test]
     fn splits_resource_values_and_oidc() {
-        let r = RequestedScopes::parse("api://orders/Orders.Read openid api://orders/Orders.Write offline_access").unwrap();
+        let r =
+            RequestedScopes::parse("api://orders/Orders.Read openid api://orders/Orders.Write offline_access").unwrap();
         assert_eq!(r.resource.as_deref(), Some("api://orders"));
         assert_eq!(r.values, vec!["Orders.Read", "Orders.Write"]);
         assert_eq!(r.oidc, vec!["openid", "offline_access"]);

@@ -114,7 +114,9 @@ pub enum DeviceDecision {
 pub enum DevicePoll {
     Pending,
     /// Polled sooner than `interval` after the last poll; the interval is now `interval`.
-    SlowDown { interval: i64 },
+    SlowDown {
+        interval: i64,
+    },
     /// Approved and now redeemed: mint the tokens.
     Approved(Box<DeviceAuthorization>),
     Declined,
@@ -146,14 +148,24 @@ pub async fn start(
     let requested = RequestedScopes::parse(scope)?;
     if let Some(identifier) = &requested.resource {
         let resource = find_resource(issuer.store, tenant, identifier).await?.ok_or_else(|| {
-            OAuthError::new(400, "invalid_resource", codes::RESOURCE_NOT_FOUND, "The resource principal was not found in the tenant.")
+            OAuthError::new(
+                400,
+                "invalid_resource",
+                codes::RESOURCE_NOT_FOUND,
+                "The resource principal was not found in the tenant.",
+            )
         })?;
-        if let Some(unknown) =
-            requested.values.iter().find(|v| *v != ".default" && !resource.scopes.iter().any(|s| s.enabled && &s.value == *v))
+        if let Some(unknown) = requested
+            .values
+            .iter()
+            .find(|v| *v != ".default" && !resource.scopes.iter().any(|s| s.enabled && &s.value == *v))
         {
             return Err(OAuthError::invalid_scope(
                 codes::INVALID_SCOPE,
-                format!("The provided value '{}' for the input parameter 'scope' is not valid.", unknown.chars().take(200).collect::<String>()),
+                format!(
+                    "The provided value '{}' for the input parameter 'scope' is not valid.",
+                    unknown.chars().take(200).collect::<String>()
+                ),
             ));
         }
     }
@@ -177,7 +189,14 @@ pub async fn start(
             expires_at: now + lifetime,
         };
         match issuer.store.insert_device_code(&record).await {
-            Ok(()) => return Ok(StartedDeviceFlow { device_code, user_code, expires_in: lifetime, interval: DEVICE_POLL_INTERVAL }),
+            Ok(()) => {
+                return Ok(StartedDeviceFlow {
+                    device_code,
+                    user_code,
+                    expires_in: lifetime,
+                    interval: DEVICE_POLL_INTERVAL,
+                })
+            }
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(backend(e)),
         }
@@ -225,10 +244,18 @@ pub async fn redeem(issuer: &Issuer<'_>, r: DeviceTokenRequest<'_>) -> Result<Us
             return Err(e);
         }
         DevicePoll::Declined => {
-            return Err(poll_error("authorization_declined", codes::CONSENT_DECLINED, "The user declined the sign-in request."))
+            return Err(poll_error(
+                "authorization_declined",
+                codes::CONSENT_DECLINED,
+                "The user declined the sign-in request.",
+            ))
         }
         DevicePoll::Expired => {
-            return Err(poll_error("expired_token", codes::DEVICE_EXPIRED, "The device code has expired. Start a new device flow."))
+            return Err(poll_error(
+                "expired_token",
+                codes::DEVICE_EXPIRED,
+                "The device code has expired. Start a new device flow.",
+            ))
         }
         DevicePoll::AlreadyRedeemed | DevicePoll::WrongClient | DevicePoll::NotFound => {
             return Err(OAuthError::invalid_grant(

@@ -4,9 +4,9 @@ pub mod authorization_code;
 pub mod client_credentials;
 pub mod delegated_issuance;
 pub mod delegated_scopes;
+pub mod device_code;
 pub mod on_behalf_of;
 pub mod refresh_token;
-pub mod device_code;
 pub mod token_families;
 
 use crate::keys::KeyRing;
@@ -59,11 +59,7 @@ pub async fn remember_family_tokens(
     grant: &str,
     now: UnixTime,
 ) -> Result<(), OAuthError> {
-    issuer
-        .store
-        .record_family_access_token(family_id, &tokens.claims.uti, tokens.claims.exp)
-        .await
-        .map_err(backend)?;
+    issuer.store.record_family_access_token(family_id, &tokens.claims.uti, tokens.claims.exp).await.map_err(backend)?;
     if let Some((_, record)) = &tokens.refresh {
         let mut audit = AuditEvent::new(AuditSource::Issuer, "refresh_token.issued", Outcome::Allowed, now * 1000);
         audit.tenant_id = Some(record.tenant_id.to_string());

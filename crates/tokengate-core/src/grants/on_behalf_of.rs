@@ -27,7 +27,10 @@ pub struct OboRequest<'a> {
 }
 
 fn bad_assertion(text: &str) -> OAuthError {
-    OAuthError::invalid_grant(codes::OBO_ASSERTION_INVALID, format!("Assertion failed signature validation or is not valid here: {text}"))
+    OAuthError::invalid_grant(
+        codes::OBO_ASSERTION_INVALID,
+        format!("Assertion failed signature validation or is not valid here: {text}"),
+    )
 }
 
 pub async fn exchange(issuer: &Issuer<'_>, r: OboRequest<'_>) -> Result<UserTokens, OAuthError> {

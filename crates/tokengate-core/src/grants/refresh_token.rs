@@ -41,7 +41,10 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
     };
     // Checked before rotating: another client's (stolen) token must not disturb its family.
     if current.client_id != r.client.app_id || current.tenant_id != r.tenant.id {
-        return Err(invalid_refresh(codes::INVALID_GRANT, "The refresh token was issued to a different client or tenant."));
+        return Err(invalid_refresh(
+            codes::INVALID_GRANT,
+            "The refresh token was issued to a different client or tenant.",
+        ));
     }
     if current.state == RefreshState::Revoked {
         return Err(invalid_refresh(codes::REFRESH_REVOKED, "The provided refresh token has been revoked."));
@@ -126,9 +129,15 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
             ));
         }
         RotationOutcome::Invalid => {
-            return Err(invalid_refresh(codes::REFRESH_REVOKED, "The provided refresh token has been revoked or has expired."))
+            return Err(invalid_refresh(
+                codes::REFRESH_REVOKED,
+                "The provided refresh token has been revoked or has expired.",
+            ))
         }
     }
-    store.record_family_access_token(current.family_id, &tokens.claims.uti, tokens.claims.exp).await.map_err(backend)?;
+    store
+        .record_family_access_token(current.family_id, &tokens.claims.uti, tokens.claims.exp)
+        .await
+        .map_err(backend)?;
     Ok(UserTokens { tokens, user_id: user.object_id, scope })
 }

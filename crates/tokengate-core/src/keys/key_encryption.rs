@@ -28,7 +28,10 @@ pub enum SealError {
 impl KeyEncryptionKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
         let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| SealError::BadKeyLength)?;
-        let root = aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes), b"tokengate derived keys v1");
+        let root = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes),
+            b"tokengate derived keys v1",
+        );
         let mut derivation_root = [0u8; 32];
         derivation_root.copy_from_slice(root.as_ref());
         Ok(KeyEncryptionKey { key: LessSafeKey::new(unbound), derivation_root })

@@ -49,7 +49,10 @@ impl TokenSettings {
             return Err(format!("refresh reuse grace must lie within 0..=300 s (got {})", self.refresh_reuse_grace));
         }
         if !(10..=3600).contains(&self.device_code_lifetime) {
-            return Err(format!("device code lifetime must lie within 10..=3600 s (got {})", self.device_code_lifetime));
+            return Err(format!(
+                "device code lifetime must lie within 10..=3600 s (got {})",
+                self.device_code_lifetime
+            ));
         }
         Ok(())
     }

@@ -67,6 +67,12 @@ pub enum Command {
         /// Put your own service behind the demo route (e.g. http://127.0.0.1:3000) instead of the built-in echo.
         #[arg(long)]
         upstream: Option<String>,
+        /// How long device codes stay valid, in seconds (Entra: 900). Short values help tests of expiry.
+        #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(i64).range(10..=3600))]
+        device_code_lifetime: i64,
+        /// Grace, in seconds, for presenting the immediately previous refresh token again (lost response).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i64).range(0..=300))]
+        refresh_reuse_grace: i64,
     },
     /// Run from a config file (TOML; TOKENGATE_* environment variables override it).
     Serve {
@@ -153,8 +159,25 @@ pub fn init_logging(format: LogFormat) {
 
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Dev { data_dir, issuer_port, gateway_port, admin_port, upstream } => {
-            dev::run(dev::DevOptions { data_dir, issuer_port, gateway_port, admin_port, upstream }).await
+        Command::Dev {
+            data_dir,
+            issuer_port,
+            gateway_port,
+            admin_port,
+            upstream,
+            device_code_lifetime,
+            refresh_reuse_grace,
+        } => {
+            dev::run(dev::DevOptions {
+                data_dir,
+                issuer_port,
+                gateway_port,
+                admin_port,
+                upstream,
+                device_code_lifetime,
+                refresh_reuse_grace,
+            })
+            .await
         }
         Command::Serve { config, check } => serve(config, check).await,
         Command::Tenant { store, command } => directory_commands::tenant(&open(&store).await?.0, command).await,

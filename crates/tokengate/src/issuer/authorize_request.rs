@@ -79,7 +79,8 @@ pub async fn parse(
     segment: &str,
     params: &HashMap<String, String>,
 ) -> Result<(AuthorizeRequest, Tenant, AppRegistration), AuthorizeError> {
-    let page = |code: u32, title: &'static str, message: String| AuthorizeError::Page(PageError { code, title, message });
+    let page =
+        |code: u32, title: &'static str, message: String| AuthorizeError::Page(PageError { code, title, message });
     if params.values().any(|v| v.len() > MAX_PARAM) {
         return Err(page(codes::MALFORMED_REQUEST, "Request too large", "A request parameter is too long.".into()));
     }
@@ -103,7 +104,11 @@ pub async fn parse(
         _ => None,
     };
     let Some(tenant) = tenant else {
-        return Err(page(codes::TENANT_NOT_FOUND, "Directory not found", "The directory (tenant) in this sign-in address does not exist.".into()));
+        return Err(page(
+            codes::TENANT_NOT_FOUND,
+            "Directory not found",
+            "The directory (tenant) in this sign-in address does not exist.".into(),
+        ));
     };
     let visible = client.tenant_id == tenant.id
         || store.service_principal(tenant.id, client.app_id).await.ok().flatten().is_some();
@@ -150,7 +155,11 @@ pub async fn parse(
     };
     if let Some(mode) = params.get("response_mode") {
         if !["query", "fragment", "form_post"].contains(&mode.as_str()) {
-            return Err(redirect_error("invalid_request", codes::MALFORMED_REQUEST, "The response_mode is not supported.".into()));
+            return Err(redirect_error(
+                "invalid_request",
+                codes::MALFORMED_REQUEST,
+                "The response_mode is not supported.".into(),
+            ));
         }
     }
     match params.get("response_type").map(String::as_str) {
@@ -166,7 +175,8 @@ pub async fn parse(
             return Err(redirect_error(
                 "unsupported_response_type",
                 codes::UNSUPPORTED_RESPONSE_TYPE,
-                "Only response_type=code is enabled for this application (use the authorization code flow with PKCE).".into(),
+                "Only response_type=code is enabled for this application (use the authorization code flow with PKCE)."
+                    .into(),
             ))
         }
     }
@@ -177,20 +187,34 @@ pub async fn parse(
     let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
         (None, None) => None,
         (None, Some(_)) => {
-            return Err(redirect_error("invalid_request", codes::MISSING_PARAMETER, "code_challenge_method without code_challenge.".into()))
+            return Err(redirect_error(
+                "invalid_request",
+                codes::MISSING_PARAMETER,
+                "code_challenge_method without code_challenge.".into(),
+            ))
         }
         (Some(challenge), method) => {
             let Some(method) = ChallengeMethod::parse(method.map(String::as_str)) else {
-                return Err(redirect_error("invalid_request", codes::MALFORMED_REQUEST, "The code_challenge_method must be S256 or plain.".into()));
+                return Err(redirect_error(
+                    "invalid_request",
+                    codes::MALFORMED_REQUEST,
+                    "The code_challenge_method must be S256 or plain.".into(),
+                ));
             };
             if !tokengate_core::pkce::is_valid_verifier(challenge) {
-                return Err(redirect_error("invalid_request", codes::MALFORMED_REQUEST, "The code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].".into()));
+                return Err(redirect_error(
+                    "invalid_request",
+                    codes::MALFORMED_REQUEST,
+                    "The code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].".into(),
+                ));
             }
             Some((challenge.clone(), method))
         }
     };
     // Public and SPA clients have no secret: PKCE is what binds the code to them.
-    if code_challenge.is_none() && (client.is_public_client || matches!(platform, RedirectPlatform::PublicClient | RedirectPlatform::Spa)) {
+    if code_challenge.is_none()
+        && (client.is_public_client || matches!(platform, RedirectPlatform::PublicClient | RedirectPlatform::Spa))
+    {
         return Err(redirect_error(
             "invalid_request",
             codes::PKCE_REQUIRED,
@@ -204,7 +228,11 @@ pub async fn parse(
         Some("consent") => Some(Prompt::Consent),
         Some("select_account") => Some(Prompt::SelectAccount),
         Some(_) => {
-            return Err(redirect_error("invalid_request", codes::MALFORMED_REQUEST, "The prompt value is not supported (login, none, consent, select_account).".into()))
+            return Err(redirect_error(
+                "invalid_request",
+                codes::MALFORMED_REQUEST,
+                "The prompt value is not supported (login, none, consent, select_account).".into(),
+            ))
         }
     };
     let request = AuthorizeRequest {

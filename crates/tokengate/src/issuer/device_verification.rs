@@ -48,7 +48,12 @@ pub async fn device_authorization(
     }
 }
 
-async fn start(state: &IssuerState, segment: &str, headers: &HeaderMap, body: Body) -> Result<serde_json::Value, OAuthError> {
+async fn start(
+    state: &IssuerState,
+    segment: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<serde_json::Value, OAuthError> {
     let form = read_form(headers, body).await?;
     let client_id = form.require("client_id")?;
     let scope = form.get("scope").unwrap_or("openid profile offline_access");
@@ -57,11 +62,19 @@ async fn start(state: &IssuerState, segment: &str, headers: &HeaderMap, body: Bo
             400,
             "unauthorized_client",
             codes::APP_NOT_FOUND,
-            format!("Application with identifier '{}' was not found in the directory.", client_id.chars().take(64).collect::<String>()),
+            format!(
+                "Application with identifier '{}' was not found in the directory.",
+                client_id.chars().take(64).collect::<String>()
+            ),
         )
     };
     let app_id = Uuid::parse_str(client_id).map_err(|_| unknown_client())?;
-    let client = state.store.app(app_id).await.map_err(|e| OAuthError::server_error(e.to_string()))?.ok_or_else(unknown_client)?;
+    let client = state
+        .store
+        .app(app_id)
+        .await
+        .map_err(|e| OAuthError::server_error(e.to_string()))?
+        .ok_or_else(unknown_client)?;
     let tenant = match state.tenants.resolve(state.store.as_ref(), segment).await {
         Ok(Some(TenantSegment::Tenant(t))) => (*t).clone(),
         Ok(Some(TenantSegment::MultiTenant(_))) => {
@@ -70,11 +83,13 @@ async fn start(state: &IssuerState, segment: &str, headers: &HeaderMap, body: Bo
         Ok(None) => return Err(OAuthError::tenant_not_found(&segment.chars().take(64).collect::<String>())),
         Err(e) => return Err(OAuthError::server_error(e.to_string())),
     };
-    let visible = client.tenant_id == tenant.id || state.store.service_principal(tenant.id, app_id).await.ok().flatten().is_some();
+    let visible = client.tenant_id == tenant.id
+        || state.store.service_principal(tenant.id, app_id).await.ok().flatten().is_some();
     if !visible {
         return Err(unknown_client());
     }
-    let issuer = Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
+    let issuer =
+        Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
     let started = device_code::start(&issuer, &tenant, &client, scope, now()).await?;
     let verification_uri = format!("{}/devicelogin", state.base_url);
     Ok(serde_json::json!({
@@ -120,7 +135,12 @@ pub async fn enter_code(
     axum::Form(form): axum::Form<EntryForm>,
 ) -> Response {
     if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.csrf.as_deref()) {
-        return error_page(StatusCode::FORBIDDEN, "Request refused", "This form was not submitted from this page. Reload it and try again.", None);
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This form was not submitted from this page. Reload it and try again.",
+            None,
+        );
     }
     let now = now();
     let ip = peer.map(|Extension(PeerAddr(a))| a.ip().to_string()).unwrap_or_default();

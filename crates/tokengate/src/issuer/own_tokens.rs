@@ -30,7 +30,8 @@ impl OwnTokens {
     /// The token's verified claims, or `None` for anything not a live, unrevoked token of ours.
     pub fn verify(&self, token: &str, now: i64, skew: i64) -> Option<VerifiedToken> {
         self.builtin.sync();
-        let ctx = ValidationContext { issuers: &self.issuers, skew, max_token_len: MAX_TOKEN_BYTES, extra_claims: &[], now };
+        let ctx =
+            ValidationContext { issuers: &self.issuers, skew, max_token_len: MAX_TOKEN_BYTES, extra_claims: &[], now };
         let verified = verify(token, &ctx).ok()?;
         self.revocations.check(&verified).is_none().then_some(verified)
     }

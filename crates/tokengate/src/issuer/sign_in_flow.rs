@@ -32,7 +32,13 @@ use crate::state::{now, now_ms, IssuerState};
 pub enum Continuation {
     Authorize(Box<AuthorizeRequest>),
     /// Approving a device code: the hash of the user code the person entered.
-    Device { tenant_id: Uuid, client_id: Uuid, user_code_hash: Vec<u8>, scope: String, signed_in_session: Option<Uuid> },
+    Device {
+        tenant_id: Uuid,
+        client_id: Uuid,
+        user_code_hash: Vec<u8>,
+        scope: String,
+        signed_in_session: Option<Uuid>,
+    },
 }
 
 impl Continuation {
@@ -109,7 +115,8 @@ fn expired_page() -> Response {
 /// The session to use for `c`, if the browser has one for its tenant, for an enabled user.
 async fn session_user(state: &IssuerState, headers: &HeaderMap, tenant_id: Uuid) -> Option<(BrowserSession, User)> {
     let session = state.browser.session(headers, now()).filter(|s| s.tenant_id == tenant_id)?;
-    let user = state.store.user(session.user_id).await.ok().flatten().filter(|u| u.enabled && u.tenant_id == tenant_id)?;
+    let user =
+        state.store.user(session.user_id).await.ok().flatten().filter(|u| u.enabled && u.tenant_id == tenant_id)?;
     Some((session, user))
 }
 
@@ -135,7 +142,12 @@ async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> R
     if needs_sign_in {
         if prompt == Some(Prompt::None) {
             if let Continuation::Authorize(r) = &c {
-                return redirect_error(&error_for(r, "login_required", codes::LOGIN_REQUIRED, "The user must sign in: there is no single sign-on session (prompt=none)."));
+                return redirect_error(&error_for(
+                    r,
+                    "login_required",
+                    codes::LOGIN_REQUIRED,
+                    "The user must sign in: there is no single sign-on session (prompt=none).",
+                ));
             }
         }
         return sign_in_page(state, headers, &tenant, &client.display_name, &c, None, hint.as_deref().unwrap_or(""));
@@ -156,9 +168,23 @@ async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> R
             let consent_forced = r.prompt == Some(Prompt::Consent) && r.consent_session != Some(session.session_id);
             if missing || consent_forced {
                 if r.prompt == Some(Prompt::None) {
-                    return redirect_error(&error_for(r, "consent_required", codes::CONSENT_REQUIRED, "The user or administrator has not consented to use the application (prompt=none)."));
+                    return redirect_error(&error_for(
+                        r,
+                        "consent_required",
+                        codes::CONSENT_REQUIRED,
+                        "The user or administrator has not consented to use the application (prompt=none).",
+                    ));
                 }
-                return consent_page(state, headers, &tenant, &client.display_name, &user, &c, resolved.as_ref(), &requested);
+                return consent_page(
+                    state,
+                    headers,
+                    &tenant,
+                    &client.display_name,
+                    &user,
+                    &c,
+                    resolved.as_ref(),
+                    &requested,
+                );
             }
             answer_with_code(state, r, &session, &user).await
         }
@@ -255,8 +281,14 @@ fn with_cookie(mut response: Response, cookie: Option<axum::http::HeaderValue>) 
     response
 }
 
-async fn answer_with_code(state: &IssuerState, r: &AuthorizeRequest, session: &BrowserSession, user: &User) -> Response {
-    let issuer = Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
+async fn answer_with_code(
+    state: &IssuerState,
+    r: &AuthorizeRequest,
+    session: &BrowserSession,
+    user: &User,
+) -> Response {
+    let issuer =
+        Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
     let new_code = NewCode {
         tenant_id: r.tenant_id,
         client_id: r.client_id,
@@ -272,7 +304,12 @@ async fn answer_with_code(state: &IssuerState, r: &AuthorizeRequest, session: &B
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "storing an authorization code failed");
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "The sign-in service is temporarily unavailable.", None);
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                "The sign-in service is temporarily unavailable.",
+                None,
+            );
         }
     };
     let mut event = AuditEvent::new(AuditSource::Issuer, "authorize.code_issued", Outcome::Allowed, now_ms());
@@ -347,7 +384,8 @@ pub async fn sign_in(
         return forbidden();
     }
     let now = now();
-    let Some(c) = form.continuation.as_deref().and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now)) else {
+    let Some(c) = form.continuation.as_deref().and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
+    else {
         return expired_page();
     };
     let Ok(Some(tenant)) = state.store.tenant(c.tenant_id()).await else { return expired_page() };
@@ -378,7 +416,15 @@ pub async fn sign_in(
             event.reason = Some(format!("AADSTS{}", codes::USER_DISABLED));
             event.subject = Some(u.object_id.to_string());
             state.audit.record(event).await;
-            return sign_in_page(&state, &headers, &tenant, &app_name, &c, Some("Your account has been disabled. Contact your administrator."), &username);
+            return sign_in_page(
+                &state,
+                &headers,
+                &tenant,
+                &app_name,
+                &c,
+                Some("Your account has been disabled. Contact your administrator."),
+                &username,
+            );
         }
         (Some(u), PasswordCheck::Valid) => u,
         (Some(u), PasswordCheck::ValidRehashed(new_hash)) => {
@@ -395,13 +441,22 @@ pub async fn sign_in(
             state.sign_in_limits.record_failure(&user_key, &ip, now);
             event.reason = Some(format!("AADSTS{}", codes::WRONG_CREDENTIALS));
             state.audit.record(event).await;
-            return sign_in_page(&state, &headers, &tenant, &app_name, &c, Some("Your account or password is incorrect."), &username);
+            return sign_in_page(
+                &state,
+                &headers,
+                &tenant,
+                &app_name,
+                &c,
+                Some("Your account or password is incorrect."),
+                &username,
+            );
         }
     };
     event.outcome = Outcome::Allowed;
     event.subject = Some(user.object_id.to_string());
     state.audit.record(event).await;
-    let session = BrowserSession { session_id: Uuid::new_v4(), user_id: user.object_id, tenant_id: tenant.id, auth_time: now };
+    let session =
+        BrowserSession { session_id: Uuid::new_v4(), user_id: user.object_id, tenant_id: tenant.id, auth_time: now };
     let next = match c {
         Continuation::Authorize(mut r) => {
             r.signed_in_session = Some(session.session_id);
@@ -428,12 +483,17 @@ pub struct ConsentForm {
 }
 
 /// `POST /flow/consent`: the person accepted or declined (also the device-code confirmation).
-pub async fn consent(State(state): State<Arc<IssuerState>>, headers: HeaderMap, axum::Form(form): axum::Form<ConsentForm>) -> Response {
+pub async fn consent(
+    State(state): State<Arc<IssuerState>>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<ConsentForm>,
+) -> Response {
     if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.csrf.as_deref()) {
         return forbidden();
     }
     let now = now();
-    let Some(c) = form.continuation.as_deref().and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now)) else {
+    let Some(c) = form.continuation.as_deref().and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
+    else {
         return expired_page();
     };
     let Some((session, user)) = session_user(&state, &headers, c.tenant_id()).await else {
@@ -446,7 +506,12 @@ pub async fn consent(State(state): State<Arc<IssuerState>>, headers: HeaderMap, 
         Some("decline") => false,
         _ => return error_page(StatusCode::BAD_REQUEST, "Invalid request", "Choose Accept or Cancel.", None),
     };
-    let mut event = AuditEvent::new(AuditSource::Issuer, "consent", if accepted { Outcome::Allowed } else { Outcome::Denied }, now_ms());
+    let mut event = AuditEvent::new(
+        AuditSource::Issuer,
+        "consent",
+        if accepted { Outcome::Allowed } else { Outcome::Denied },
+        now_ms(),
+    );
     event.tenant_id = Some(tenant.id.to_string());
     event.client_id = Some(c.client_id().to_string());
     event.subject = Some(user.object_id.to_string());
@@ -460,7 +525,12 @@ pub async fn consent(State(state): State<Arc<IssuerState>>, headers: HeaderMap, 
         Continuation::Authorize(mut r) => {
             state.audit.record(event).await;
             if !accepted {
-                return redirect_error(&error_for(&r, "access_denied", codes::CONSENT_DECLINED, "The user declined to consent to access the app."));
+                return redirect_error(&error_for(
+                    &r,
+                    "access_denied",
+                    codes::CONSENT_DECLINED,
+                    "The user declined to consent to access the app.",
+                ));
             }
             r.consent_session = Some(session.session_id);
             see_other(&resume_url(&state, &Continuation::Authorize(r)))
@@ -477,11 +547,23 @@ pub async fn consent(State(state): State<Arc<IssuerState>>, headers: HeaderMap, 
                     "You're signed in",
                     "You have signed in to the application on your device. You may now close this window.",
                 ),
-                Ok(true) => pages::message_page("Sign-in cancelled", "The device was not signed in. You may close this window."),
-                Ok(false) => error_page(StatusCode::BAD_REQUEST, "Code no longer valid", "This code has expired or was already used. Start again on your device.", Some(codes::DEVICE_EXPIRED)),
+                Ok(true) => {
+                    pages::message_page("Sign-in cancelled", "The device was not signed in. You may close this window.")
+                }
+                Ok(false) => error_page(
+                    StatusCode::BAD_REQUEST,
+                    "Code no longer valid",
+                    "This code has expired or was already used. Start again on your device.",
+                    Some(codes::DEVICE_EXPIRED),
+                ),
                 Err(e) => {
                     tracing::error!(error = %e, "recording a device-code decision failed");
-                    error_page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "The sign-in service is temporarily unavailable.", None)
+                    error_page(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Try again",
+                        "The sign-in service is temporarily unavailable.",
+                        None,
+                    )
                 }
             }
         }
@@ -489,7 +571,13 @@ pub async fn consent(State(state): State<Arc<IssuerState>>, headers: HeaderMap, 
 }
 
 /// Records the person's consent for the scopes of the request they have not consented to yet.
-async fn grant_missing(state: &IssuerState, tenant: &Tenant, c: &Continuation, user: &User, now: i64) -> Result<(), Response> {
+async fn grant_missing(
+    state: &IssuerState,
+    tenant: &Tenant,
+    c: &Continuation,
+    user: &User,
+    now: i64,
+) -> Result<(), Response> {
     let fail = |text: String| error_page(StatusCode::BAD_REQUEST, "Invalid request", &text, None);
     let requested = RequestedScopes::parse(c.scope()).map_err(|e| fail(e.description))?;
     let resolved = resolve(state.store.as_ref(), tenant, c.client_id(), user.object_id, &requested)
@@ -512,7 +600,12 @@ async fn grant_missing(state: &IssuerState, tenant: &Tenant, c: &Continuation, u
     audit.detail = serde_json::json!({"resource": r.resource.app_id, "scopes": r.missing_consent});
     state.store.grant_delegated(&grant, &audit).await.map(|_| ()).map_err(|e| {
         tracing::error!(error = %e, "storing consent failed");
-        error_page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "The sign-in service is temporarily unavailable.", None)
+        error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again",
+            "The sign-in service is temporarily unavailable.",
+            None,
+        )
     })
 }
 
@@ -539,7 +632,10 @@ pub async fn logout(State(state): State<Arc<IssuerState>>, Query(q): Query<Logou
                 let mut url = uri.to_owned();
                 if let Some(s) = &q.state {
                     let sep = if url.contains('?') { '&' } else { '?' };
-                    url = format!("{url}{sep}{}", form_urlencoded::Serializer::new(String::new()).append_pair("state", s).finish());
+                    url = format!(
+                        "{url}{sep}{}",
+                        form_urlencoded::Serializer::new(String::new()).append_pair("state", s).finish()
+                    );
                 }
                 target = Some(url);
             }
@@ -547,7 +643,10 @@ pub async fn logout(State(state): State<Arc<IssuerState>>, Query(q): Query<Logou
     }
     let mut response = match target {
         Some(url) => see_other(&url),
-        None => pages::message_page("You signed out", "You have signed out of your account. It's a good idea to close all browser windows."),
+        None => pages::message_page(
+            "You signed out",
+            "You have signed out of your account. It's a good idea to close all browser windows.",
+        ),
     };
     response.headers_mut().append(header::SET_COOKIE, clear_session_cookie());
     response

@@ -36,8 +36,8 @@ pub struct PeerAddr(pub SocketAddr);
 
 /// What a token request was answered with.
 pub enum Granted {
-    AppOnly(IssuedAccessToken),
-    User { tokens: UserTokens, tenant_id: uuid::Uuid, client_info: bool },
+    AppOnly(Box<IssuedAccessToken>),
+    User { tokens: Box<UserTokens>, tenant_id: uuid::Uuid, client_info: bool },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -227,7 +227,7 @@ async fn handle(
     trail.detail.insert("auth".into(), client.method.acr().into());
     let issuer =
         Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
-    client_credentials::issue(&issuer, &tenant, &client, parameter, now).await.map(Granted::AppOnly)
+    client_credentials::issue(&issuer, &tenant, &client, parameter, now).await.map(|t| Granted::AppOnly(Box::new(t)))
 }
 
 pub async fn read_form(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> {

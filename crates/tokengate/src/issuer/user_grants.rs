@@ -4,7 +4,9 @@
 //! exactly as for client credentials.
 
 use axum::http::HeaderMap;
-use tokengate_core::client_auth::{authenticate_confidential_client, ClientAuthContext, ClientAuthMethod, PresentedCredential};
+use tokengate_core::client_auth::{
+    authenticate_confidential_client, ClientAuthContext, ClientAuthMethod, PresentedCredential,
+};
 use tokengate_core::directory::{AppRegistration, RedirectPlatform, Tenant};
 use tokengate_core::errors::codes;
 use tokengate_core::grants::delegated_issuance::UserTokens;
@@ -29,7 +31,8 @@ pub async fn handle(
     trail: &mut Trail,
 ) -> Result<Granted, OAuthError> {
     let (client, client_auth) = client_for_user_grant(state, segment, tenant, client_ip, headers, form, trail).await?;
-    let issuer = Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
+    let issuer =
+        Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
     let capabilities = client_capabilities(form.get("claims"));
     let now = now();
     let tokens: UserTokens = match grant {
@@ -67,7 +70,10 @@ pub async fn handle(
         "device_code" => {
             // MSAL sends the device code as `device_code` and again as `code`.
             let code = form.get("device_code").or_else(|| form.get("code")).ok_or_else(|| {
-                OAuthError::invalid_request(codes::MISSING_PARAMETER, "The request body must contain the following parameter: 'device_code'.")
+                OAuthError::invalid_request(
+                    codes::MISSING_PARAMETER,
+                    "The request body must contain the following parameter: 'device_code'.",
+                )
             })?;
             device_code::redeem(
                 &issuer,
@@ -90,13 +96,23 @@ pub async fn handle(
                 ));
             }
             if client_auth == ClientAuthMethod::Public {
-                return Err(OAuthError::invalid_client(codes::NO_CLIENT_CREDENTIAL, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."));
+                return Err(OAuthError::invalid_client(
+                    codes::NO_CLIENT_CREDENTIAL,
+                    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                ));
             }
             let assertion = form.require("assertion")?;
             let verified = state.own_tokens.verify(assertion, now, state.settings.clock_skew).ok_or_else(|| {
-                OAuthError::invalid_grant(codes::OBO_ASSERTION_INVALID, "Assertion failed signature validation, has expired, or was revoked.")
+                OAuthError::invalid_grant(
+                    codes::OBO_ASSERTION_INVALID,
+                    "Assertion failed signature validation, has expired, or was revoked.",
+                )
             })?;
-            let authenticated = tokengate_core::client_auth::AuthenticatedClient { app: client.clone(), method: client_auth, credential_id: None };
+            let authenticated = tokengate_core::client_auth::AuthenticatedClient {
+                app: client.clone(),
+                method: client_auth,
+                credential_id: None,
+            };
             on_behalf_of::exchange(
                 &issuer,
                 on_behalf_of::OboRequest {
@@ -111,7 +127,11 @@ pub async fn handle(
             .await?
         }
     };
-    Ok(Granted::User { tokens, tenant_id: tenant.id, client_info: form.get("client_info") == Some("1") })
+    Ok(Granted::User {
+        tokens: Box::new(tokens),
+        tenant_id: tenant.id,
+        client_info: form.get("client_info") == Some("1"),
+    })
 }
 
 /// The calling app: a public client by id alone, a confidential one by its credential.
@@ -141,11 +161,18 @@ async fn client_for_user_grant(
                 400,
                 "unauthorized_client",
                 codes::APP_NOT_FOUND,
-                format!("Application with identifier '{}' was not found in the directory '{}'.", trail.client_id.clone().unwrap_or_default(), tenant.display_name),
+                format!(
+                    "Application with identifier '{}' was not found in the directory '{}'.",
+                    trail.client_id.clone().unwrap_or_default(),
+                    tenant.display_name
+                ),
             ));
         };
         let public = app.is_public_client
-            || app.redirect_uris.iter().any(|r| matches!(r.platform, RedirectPlatform::PublicClient | RedirectPlatform::Spa));
+            || app
+                .redirect_uris
+                .iter()
+                .any(|r| matches!(r.platform, RedirectPlatform::PublicClient | RedirectPlatform::Spa));
         if !public {
             return Err(OAuthError::invalid_client(
                 codes::NO_CLIENT_CREDENTIAL,
@@ -167,7 +194,8 @@ async fn client_for_user_grant(
         now: now(),
         skew: state.settings.clock_skew,
     };
-    let client = authenticate_confidential_client(state.store.as_ref(), &state.limits, &presented.credential, &ctx).await?;
+    let client =
+        authenticate_confidential_client(state.store.as_ref(), &state.limits, &presented.credential, &ctx).await?;
     trail.detail.insert("auth".into(), client.method.acr().into());
     Ok((client.app, client.method))
 }
@@ -176,6 +204,7 @@ async fn client_for_user_grant(
 fn client_capabilities(claims: Option<&str>) -> Option<Vec<String>> {
     let value: serde_json::Value = serde_json::from_str(claims?).ok()?;
     let values = value.get("access_token")?.get("xms_cc")?.get("values")?.as_array()?;
-    let caps: Vec<String> = values.iter().filter_map(|v| v.as_str()).take(16).map(|s| s.chars().take(64).collect()).collect();
+    let caps: Vec<String> =
+        values.iter().filter_map(|v| v.as_str()).take(16).map(|s| s.chars().take(64).collect()).collect();
     (!caps.is_empty()).then_some(caps)
 }

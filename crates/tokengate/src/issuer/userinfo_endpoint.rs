@@ -23,7 +23,8 @@ pub async fn userinfo(State(state): State<Arc<IssuerState>>, headers: HeaderMap)
     let Some(verified) = state.own_tokens.verify(token, now(), state.settings.clock_skew) else {
         return challenge(Some("invalid_token"));
     };
-    let (Some(oid), Some(client), Some(tid)) = (verified.oid.as_deref(), verified.client_id.as_deref(), verified.tid.as_deref())
+    let (Some(oid), Some(client), Some(tid)) =
+        (verified.oid.as_deref(), verified.client_id.as_deref(), verified.tid.as_deref())
     else {
         return challenge(Some("invalid_token"));
     };

@@ -2,12 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
+mod browser;
 mod harness;
 mod upstream;
 
 mod bad_input;
 mod client_assertion;
 mod client_credentials;
+mod delegated_flows;
 mod discovery;
 mod gateway;
 mod gateway_remote_issuer;
