@@ -10,6 +10,7 @@ mod bad_input;
 mod client_assertion;
 mod client_credentials;
 mod delegated_flows;
+mod device_code_flow;
 mod discovery;
 mod gateway;
 mod gateway_remote_issuer;
