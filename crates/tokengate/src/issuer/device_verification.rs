@@ -12,7 +12,6 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use serde::Deserialize;
 use tokengate_core::errors::codes;
 use tokengate_core::grants::device_code::{self, normalize_user_code, user_code_hash};
 use tokengate_core::grants::Issuer;
@@ -22,7 +21,7 @@ use uuid::Uuid;
 use super::browser_state::{csrf_cookie, same_origin};
 use super::error_response::{no_store, oauth_error_response, RequestIds};
 use super::pages::{self, error_page, see_other, DeviceEntryPage};
-use super::sign_in_flow::{resume_url, Continuation};
+use super::sign_in_flow::{read_page_form, resume_url, Continuation};
 use super::tenant_resolution::TenantSegment;
 use super::token_endpoint::{read_form, PeerAddr};
 use crate::state::{now, IssuerState};
@@ -121,20 +120,18 @@ fn render_entry(state: &IssuerState, headers: &HeaderMap, status: StatusCode, er
     response
 }
 
-#[derive(Deserialize)]
-pub struct EntryForm {
-    csrf: Option<String>,
-    user_code: Option<String>,
-}
-
 /// `POST /devicelogin`: the person typed a code.
 pub async fn enter_code(
     State(state): State<Arc<IssuerState>>,
     peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<EntryForm>,
+    body: Body,
 ) -> Response {
-    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.csrf.as_deref()) {
+    let form = match read_page_form(&headers, body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.get("csrf")) {
         return error_page(
             StatusCode::FORBIDDEN,
             "Request refused",
@@ -156,7 +153,7 @@ pub async fn enter_code(
         }
         return response;
     }
-    let found = match form.user_code.as_deref().and_then(normalize_user_code) {
+    let found = match form.get("user_code").and_then(normalize_user_code) {
         Some(code) => {
             let hash = user_code_hash(&code);
             state.store.pending_device_code(&hash, now).await.ok().flatten().map(|d| (hash, d))

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -24,7 +25,8 @@ use uuid::Uuid;
 use super::authorize_request::{self, AuthorizeError, AuthorizeRequest, Prompt, RedirectError, ResponseMode};
 use super::browser_state::{clear_session_cookie, csrf_cookie, same_origin, BrowserSession, FLOW_LIFETIME};
 use super::pages::{self, error_page, see_other, ConsentPage, SignInPage};
-use super::token_endpoint::PeerAddr;
+use super::form::Form;
+use super::token_endpoint::{read_form, PeerAddr};
 use crate::state::{now, now_ms, IssuerState};
 
 /// Where a sign-in goes next.
@@ -356,6 +358,11 @@ pub fn redirect_error(e: &RedirectError) -> Response {
     deliver(&e.redirect_uri, e.response_mode, &fields)
 }
 
+/// A page form read as strictly as the token endpoint's: bounded, no duplicated fields.
+pub async fn read_page_form(headers: &HeaderMap, body: Body) -> Result<Form, Response> {
+    read_form(headers, body).await.map_err(|e| error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)))
+}
+
 fn forbidden() -> Response {
     error_page(
         StatusCode::FORBIDDEN,
@@ -365,26 +372,22 @@ fn forbidden() -> Response {
     )
 }
 
-#[derive(Deserialize)]
-pub struct SignInForm {
-    continuation: Option<String>,
-    csrf: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-}
-
 /// `POST /flow/sign-in`.
 pub async fn sign_in(
     State(state): State<Arc<IssuerState>>,
     peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<SignInForm>,
+    body: Body,
 ) -> Response {
-    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.csrf.as_deref()) {
+    let form = match read_page_form(&headers, body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.get("csrf")) {
         return forbidden();
     }
     let now = now();
-    let Some(c) = form.continuation.as_deref().and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
+    let Some(c) = form.get("continuation").and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
     else {
         return expired_page();
     };
@@ -393,8 +396,8 @@ pub async fn sign_in(
         Ok(Some(a)) => a.display_name,
         _ => return expired_page(),
     };
-    let username: String = form.username.unwrap_or_default().trim().chars().take(256).collect();
-    let password = form.password.unwrap_or_default();
+    let username: String = form.get("username").unwrap_or_default().trim().chars().take(256).collect();
+    let password = form.get("password").unwrap_or_default().to_owned();
     let ip = peer.map(|Extension(PeerAddr(a))| a.ip().to_string()).unwrap_or_default();
     let user_key = username.to_ascii_lowercase();
     if let Err(retry) = state.sign_in_limits.check(&user_key, &ip, now) {
@@ -475,24 +478,21 @@ pub async fn sign_in(
     response
 }
 
-#[derive(Deserialize)]
-pub struct ConsentForm {
-    continuation: Option<String>,
-    csrf: Option<String>,
-    decision: Option<String>,
-}
-
 /// `POST /flow/consent`: the person accepted or declined (also the device-code confirmation).
 pub async fn consent(
     State(state): State<Arc<IssuerState>>,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<ConsentForm>,
+    body: Body,
 ) -> Response {
-    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.csrf.as_deref()) {
+    let form = match read_page_form(&headers, body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.get("csrf")) {
         return forbidden();
     }
     let now = now();
-    let Some(c) = form.continuation.as_deref().and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
+    let Some(c) = form.get("continuation").and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
     else {
         return expired_page();
     };
@@ -501,7 +501,7 @@ pub async fn consent(
         return see_other(&resume_url(&state, &c));
     };
     let Ok(Some(tenant)) = state.store.tenant(c.tenant_id()).await else { return expired_page() };
-    let accepted = match form.decision.as_deref() {
+    let accepted = match form.get("decision") {
         Some("accept") => true,
         Some("decline") => false,
         _ => return error_page(StatusCode::BAD_REQUEST, "Invalid request", "Choose Accept or Cancel.", None),

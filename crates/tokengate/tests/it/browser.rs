@@ -120,6 +120,19 @@ impl Browser {
         self.page(r).await
     }
 
+    pub async fn post_raw(&mut self, url: &str, content_type: &str, body: Vec<u8>) -> Page {
+        let r = self
+            .http
+            .post(url)
+            .header(COOKIE, self.cookie_header())
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.page(r).await
+    }
+
     async fn page(&mut self, r: reqwest::Response) -> Page {
         let status = r.status().as_u16();
         let headers = r.headers().clone();

@@ -133,6 +133,16 @@ async fn device_code_guessing_is_rate_limited_and_csrf_checked() {
     let no_csrf = b.post(&entry.action(), &[("user_code", "BCDFGHJKM")], None).await;
     assert_eq!(no_csrf.status, 403);
     let csrf = entry.hidden("csrf");
+    // Malformed bodies: duplicated fields, another media type, oversized — 400, nothing decided.
+    let form = "application/x-www-form-urlencoded";
+    let dup = b.post_raw(&entry.action(), form, format!("csrf={csrf}&csrf={csrf}&user_code=BCDFGHJKM").into_bytes()).await;
+    assert_eq!(dup.status, 400);
+    assert!(dup.body.contains("more than once"), "{}", dup.body);
+    let json = b.post_raw(&entry.action(), "application/json", br#"{"user_code":"BCDFGHJKM"}"#.to_vec()).await;
+    assert_eq!(json.status, 400);
+    let huge = b.post_raw(&entry.action(), form, vec![b'a'; 200 * 1024]).await;
+    assert_eq!(huge.status, 400);
+    huge.assert_protected();
     let cross = b.post(&entry.action(), &[("csrf", &csrf), ("user_code", "BCDFGHJKM")], Some("https://evil.example")).await;
     assert_eq!(cross.status, 403);
     let mut limited = None;

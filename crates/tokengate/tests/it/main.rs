@@ -14,4 +14,5 @@ mod device_code_flow;
 mod discovery;
 mod gateway;
 mod gateway_remote_issuer;
+mod on_behalf_of;
 mod operations;
