@@ -757,8 +757,17 @@ macro_rules! impl_sql_store {
         }
 
 
-        const CODE_COLUMNS: &str = "code_hash, tenant_id, client_id, user_id, redirect_uri, scopes, nonce, pkce_challenge, pkce_method, auth_time, created_at, expires_at, redeemed_at, family_id";
-        const REFRESH_COLUMNS: &str = "token_hash, family_id, tenant_id, client_id, user_id, scopes, state, issued_at, expires_at, rotated_at, parent_hash";
+        const CODE_COLUMNS: &str = "code_hash, tenant_id, client_id, user_id, redirect_uri, scopes, nonce, pkce_challenge, pkce_method, auth_time, created_at, expires_at, redeemed_at, family_id, session_id";
+        const REFRESH_COLUMNS: &str = "token_hash, family_id, tenant_id, client_id, user_id, scopes, state, issued_at, expires_at, rotated_at, parent_hash, session_id";
+
+        fn optional_uuid<R: Row>(row: &R, name: &str) -> StoreResult<Option<Uuid>>
+        where
+            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+        {
+            let text: Option<String> = row.try_get(name).map_err(backend_error)?;
+            text.as_deref().map(uuid).transpose()
+        }
 
         fn split_scopes(text: &str) -> Vec<String> {
             text.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
@@ -794,6 +803,7 @@ macro_rules! impl_sql_store {
                     created_at: row.try_get("created_at").map_err(backend_error)?,
                     expires_at: row.try_get("expires_at").map_err(backend_error)?,
                     family_id: family.as_deref().map(uuid).transpose()?,
+                    session_id: optional_uuid(row, "session_id")?,
                 },
                 row.try_get("redeemed_at").map_err(backend_error)?,
             ))
@@ -822,6 +832,7 @@ macro_rules! impl_sql_store {
                 expires_at: row.try_get("expires_at").map_err(backend_error)?,
                 rotated_at: row.try_get("rotated_at").map_err(backend_error)?,
                 parent_hash: row.try_get("parent_hash").map_err(backend_error)?,
+                session_id: optional_uuid(row, "session_id")?,
             })
         }
 
@@ -829,7 +840,7 @@ macro_rules! impl_sql_store {
         where
             E: sqlx::Executor<'c, Database = <$store as StoreDb>::Db>,
         {
-            sqlx::query(&format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
+            sqlx::query(&format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
                 .bind(&t.token_hash)
                 .bind(t.family_id.to_string())
                 .bind(t.tenant_id.to_string())
@@ -841,6 +852,7 @@ macro_rules! impl_sql_store {
                 .bind(t.expires_at)
                 .bind(t.rotated_at)
                 .bind(&t.parent_hash)
+                .bind(t.session_id.map(|s| s.to_string()))
                 .execute(executor)
                 .await
                 .map_err(backend_error)?;
@@ -850,7 +862,7 @@ macro_rules! impl_sql_store {
         #[async_trait]
         impl DelegatedTokenStore for $store {
             async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
-                sqlx::query(&format!("INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13)"))
+                sqlx::query(&format!("INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14)"))
                     .bind(&c.code_hash)
                     .bind(c.tenant_id.to_string())
                     .bind(c.client_id.to_string())
@@ -864,6 +876,7 @@ macro_rules! impl_sql_store {
                     .bind(c.created_at)
                     .bind(c.expires_at)
                     .bind(c.family_id.map(|f| f.to_string()))
+                    .bind(c.session_id.map(|f| f.to_string()))
                     .execute(&self.pool)
                     .await
                     .map_err(backend_error)?;
@@ -1018,6 +1031,7 @@ macro_rules! impl_sql_store {
                 next.family_id = presented.family_id;
                 next.user_id = presented.user_id;
                 next.scopes = presented.scopes.clone();
+                next.session_id = presented.session_id;
                 next.parent_hash = Some(presented_hash.to_vec());
                 next.state = RefreshState::Active;
                 insert_refresh(&mut *tx, &next).await?;
@@ -1067,7 +1081,7 @@ macro_rules! impl_sql_store {
             }
         }
 
-        const DEVICE_COLUMNS: &str = "device_code_hash, user_code_hash, tenant_id, client_id, scopes, status, user_id, auth_time, interval, last_poll_ms, created_at, expires_at";
+        const DEVICE_COLUMNS: &str = "device_code_hash, user_code_hash, tenant_id, client_id, scopes, status, user_id, auth_time, interval, last_poll_ms, created_at, expires_at, session_id";
         /// Expired device codes are kept this long (so a late poll still hears `expired_token`),
         /// then purged a bounded slice at a time by `insert_device_code`.
         const DEVICE_CODE_PURGE_AFTER: i64 = 3600;
@@ -1097,6 +1111,7 @@ macro_rules! impl_sql_store {
                 last_poll_ms: row.try_get("last_poll_ms").map_err(backend_error)?,
                 created_at: row.try_get("created_at").map_err(backend_error)?,
                 expires_at: row.try_get("expires_at").map_err(backend_error)?,
+                session_id: optional_uuid(row, "session_id")?,
             })
         }
 
@@ -1111,7 +1126,7 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(backend_error)?;
                 // A taken device or user code hash is a unique violation: `Conflict`.
-                sqlx::query(&format!("INSERT INTO device_codes ({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+                sqlx::query(&format!("INSERT INTO device_codes ({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
                     .bind(&c.device_code_hash)
                     .bind(&c.user_code_hash)
                     .bind(c.tenant_id.to_string())
@@ -1124,6 +1139,7 @@ macro_rules! impl_sql_store {
                     .bind(c.last_poll_ms)
                     .bind(c.created_at)
                     .bind(c.expires_at)
+                    .bind(c.session_id.map(|s| s.to_string()))
                     .execute(&mut *tx)
                     .await
                     .map_err(backend_error)?;
@@ -1144,12 +1160,13 @@ macro_rules! impl_sql_store {
                 let mut tx = self.pool.begin().await.map_err(backend_error)?;
                 // Compare-and-set on `pending`: a user code is decided once.
                 let decided = match decision {
-                    DeviceDecision::Approve { user_id, auth_time } => {
-                        sqlx::query("UPDATE device_codes SET status = 'approved', user_id = $1, auth_time = $2 WHERE user_code_hash = $3 AND status = 'pending' AND expires_at > $4")
+                    DeviceDecision::Approve { user_id, auth_time, session_id } => {
+                        sqlx::query("UPDATE device_codes SET status = 'approved', user_id = $1, auth_time = $2, session_id = $5 WHERE user_code_hash = $3 AND status = 'pending' AND expires_at > $4")
                             .bind(user_id.to_string())
                             .bind(auth_time)
                             .bind(user_code_hash)
                             .bind(now)
+                            .bind(session_id.to_string())
                             .execute(&mut *tx)
                             .await
                     }

@@ -18,6 +18,9 @@ use tokengate_core::store::{AuditQuery, KeyRotation, Store, StoreError, UseRecor
 use tokengate_store::{PgStore, ReadCachedStore, SqliteStore};
 use uuid::Uuid;
 
+/// The browser session a code, approval or refresh family came from.
+const SIGN_IN_SESSION: Uuid = Uuid::from_u128(0x5e55_1011);
+
 fn audit(action: &str) -> AuditEvent {
     AuditEvent::admin(action, None, serde_json::json!({"k": "v"}), 1_000)
 }
@@ -387,6 +390,7 @@ fn code(hash: &[u8], expires_at: i64) -> AuthorizationCode {
         created_at: 10,
         expires_at,
         family_id: Some(Uuid::new_v4()),
+        session_id: Some(SIGN_IN_SESSION),
     }
 }
 
@@ -438,6 +442,7 @@ fn refresh(family: Uuid, hash: &[u8], now: i64) -> RefreshToken {
         expires_at: now + 1000,
         rotated_at: None,
         parent_hash: None,
+        session_id: Some(SIGN_IN_SESSION),
     }
 }
 
@@ -573,6 +578,56 @@ async fn refresh_rotation(store: &dyn Store) {
     assert_eq!(rotated, 1);
 }
 
+/// A refresh token can be read back (revoked when its family is), is bound to its client and
+/// tenant, and its successor inherits the family's user, scopes and sign-in session.
+async fn refresh_lookup_and_binding(store: &dyn Store) {
+    let detect = ReusePolicy::RotateAndDetect { grace_seconds: 10 };
+    let family = Uuid::new_v4();
+    let (t1, t2) = ([family.as_bytes().as_slice(), b"b1"].concat(), [family.as_bytes().as_slice(), b"b2"].concat());
+    let mut first = refresh(family, &t1, 100);
+    first.client_id = Uuid::from_u128(41);
+    first.user_id = Uuid::from_u128(42);
+    first.scopes = vec!["11111111-1111-1111-1111-111111111111/Read".into(), "offline_access".into()];
+    store.insert_refresh_token(&first, &audit("refresh_token.issued")).await.unwrap();
+    assert_eq!(store.refresh_token(&t1).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.refresh_token(b"unknown").await.unwrap(), None);
+
+    // Presented by another client (or at another tenant): nothing changes.
+    let mut foreign = refresh(Uuid::nil(), &t2, 110);
+    foreign.client_id = Uuid::from_u128(99);
+    assert_eq!(
+        store.rotate_refresh_token(&t1, &foreign, detect, 110, &audit("x")).await.unwrap(),
+        RotationOutcome::Invalid
+    );
+    let mut other_tenant = refresh(Uuid::nil(), &t2, 110);
+    other_tenant.client_id = first.client_id;
+    other_tenant.tenant_id = Uuid::from_u128(7);
+    assert_eq!(
+        store.rotate_refresh_token(&t1, &other_tenant, detect, 110, &audit("x")).await.unwrap(),
+        RotationOutcome::Invalid
+    );
+    assert_eq!(store.refresh_token(&t1).await.unwrap().unwrap().state, RefreshState::Active, "still the live token");
+
+    // The successor inherits what the caller does not decide.
+    let mut next = refresh(Uuid::nil(), &t2, 120);
+    next.client_id = first.client_id;
+    next.scopes = vec!["widened".into()];
+    next.session_id = None;
+    assert!(matches!(
+        store.rotate_refresh_token(&t1, &next, detect, 120, &audit("refresh_token.rotated")).await.unwrap(),
+        RotationOutcome::Rotated { .. }
+    ));
+    let stored = store.refresh_token(&t2).await.unwrap().unwrap();
+    assert_eq!((stored.family_id, stored.user_id), (family, first.user_id));
+    assert_eq!(stored.scopes, first.scopes, "never widened");
+    assert_eq!(stored.session_id, Some(SIGN_IN_SESSION));
+    assert_eq!(stored.parent_hash.as_deref(), Some(t1.as_slice()));
+    assert_eq!(store.refresh_token(&t1).await.unwrap().unwrap().state, RefreshState::Rotated);
+
+    store.revoke_family(family, 130, &audit("refresh_family.revoked")).await.unwrap();
+    assert_eq!(store.refresh_token(&t2).await.unwrap().unwrap().state, RefreshState::Revoked);
+}
+
 /// Seconds; every device-code test runs at this clock (polls in milliseconds from `NOW * 1000`).
 const NOW: i64 = 1_700_000_000;
 
@@ -586,6 +641,7 @@ fn device(client_id: Uuid) -> DeviceAuthorization {
         status: DeviceCodeStatus::Pending,
         user_id: None,
         auth_time: None,
+        session_id: None,
         interval: DEVICE_POLL_INTERVAL,
         last_poll_ms: None,
         created_at: NOW,
@@ -625,7 +681,7 @@ async fn device_code_insert_and_lookup(store: &dyn Store) {
     // Not pending once decided.
     let decided = device(Uuid::new_v4());
     store.insert_device_code(&decided).await.unwrap();
-    let approve = DeviceDecision::Approve { user_id: Uuid::new_v4(), auth_time: NOW };
+    let approve = DeviceDecision::Approve { user_id: Uuid::new_v4(), auth_time: NOW, session_id: SIGN_IN_SESSION };
     assert!(store
         .decide_device_code(&decided.user_code_hash, approve, NOW, &audit("device_code.approved"))
         .await
@@ -638,13 +694,13 @@ async fn device_code_decisions(store: &dyn Store) {
     let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
     let a = device(Uuid::new_v4());
     store.insert_device_code(&a).await.unwrap();
-    let approve = DeviceDecision::Approve { user_id: alice, auth_time: NOW - 30 };
+    let approve = DeviceDecision::Approve { user_id: alice, auth_time: NOW - 30, session_id: SIGN_IN_SESSION };
     assert!(store.decide_device_code(&a.user_code_hash, approve, NOW, &audit(&action)).await.unwrap());
     assert_eq!(audits_of(store, &action).await, 1, "the decision is audited");
     // A user code is decided once: later decisions change nothing and are not audited.
     let decline = DeviceDecision::Decline { user_id: bob };
     assert!(!store.decide_device_code(&a.user_code_hash, decline, NOW, &audit(&action)).await.unwrap());
-    let again = DeviceDecision::Approve { user_id: bob, auth_time: NOW };
+    let again = DeviceDecision::Approve { user_id: bob, auth_time: NOW, session_id: SIGN_IN_SESSION };
     assert!(!store.decide_device_code(&a.user_code_hash, again, NOW, &audit(&action)).await.unwrap());
     assert_eq!(audits_of(store, &action).await, 1, "no audit record for a decision that did not happen");
     match store.poll_device_code(&a.device_code_hash, a.client_id, NOW * 1000).await.unwrap() {
@@ -714,7 +770,7 @@ async fn device_code_polling(store: &dyn Store) {
     store.insert_device_code(&c).await.unwrap();
     assert_eq!(store.poll_device_code(&c.device_code_hash, client, t0).await.unwrap(), DevicePoll::Pending);
     let user = Uuid::new_v4();
-    let approve = DeviceDecision::Approve { user_id: user, auth_time: NOW + 3 };
+    let approve = DeviceDecision::Approve { user_id: user, auth_time: NOW + 3, session_id: SIGN_IN_SESSION };
     assert!(store
         .decide_device_code(&c.user_code_hash, approve, NOW + 3, &audit("device_code.approved"))
         .await
@@ -728,6 +784,7 @@ async fn device_code_polling(store: &dyn Store) {
         status: DeviceCodeStatus::Approved,
         user_id: Some(user),
         auth_time: Some(NOW + 3),
+        session_id: Some(SIGN_IN_SESSION),
         interval: 10,
         last_poll_ms: Some(t0 + 2_000),
         ..c.clone()
@@ -756,6 +813,7 @@ async fn device_code_polling(store: &dyn Store) {
         status: DeviceCodeStatus::Approved,
         user_id: Some(Uuid::new_v4()),
         auth_time: Some(NOW - 1),
+        session_id: Some(SIGN_IN_SESSION),
         interval: 7,
         last_poll_ms: Some(t0),
         scopes: vec![],
@@ -798,7 +856,7 @@ async fn device_code_parallel_polls(store: &dyn Store) {
     let client = Uuid::new_v4();
     let c = device(client);
     store.insert_device_code(&c).await.unwrap();
-    let approve = DeviceDecision::Approve { user_id: Uuid::new_v4(), auth_time: NOW };
+    let approve = DeviceDecision::Approve { user_id: Uuid::new_v4(), auth_time: NOW, session_id: SIGN_IN_SESSION };
     assert!(store.decide_device_code(&c.user_code_hash, approve, NOW, &audit("device_code.approved")).await.unwrap());
     let mut handles = Vec::new();
     for _ in 0..8 {
@@ -830,6 +888,7 @@ async fn run_suite(store: Arc<dyn Store>) {
     users_groups_and_consent(store.as_ref()).await;
     authorization_codes(store.as_ref()).await;
     refresh_rotation(store.as_ref()).await;
+    refresh_lookup_and_binding(store.as_ref()).await;
     device_code_insert_and_lookup(store.as_ref()).await;
     device_code_decisions(store.as_ref()).await;
     device_code_polling(store.as_ref()).await;

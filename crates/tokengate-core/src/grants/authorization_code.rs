@@ -28,6 +28,8 @@ pub struct NewCode<'a> {
     pub nonce: Option<String>,
     pub pkce: Option<(String, ChallengeMethod)>,
     pub auth_time: UnixTime,
+    /// The browser session signing in (`sid`).
+    pub session_id: Uuid,
     pub now: UnixTime,
 }
 
@@ -53,6 +55,7 @@ pub async fn issue_code(issuer: &Issuer<'_>, c: NewCode<'_>) -> Result<String, O
         created_at: c.now,
         expires_at: c.now + CODE_LIFETIME,
         family_id: Some(Uuid::new_v4()),
+        session_id: Some(c.session_id),
     };
     issuer.store.insert_code(&record).await.map_err(backend)?;
     Ok(code)
@@ -149,7 +152,7 @@ pub async fn redeem(issuer: &Issuer<'_>, r: CodeRequest<'_>) -> Result<UserToken
             requested: &requested,
             resolved: resolved.as_ref(),
             nonce: code.nonce.clone(),
-            session_id: &family_id.to_string(),
+            session_id: code.session_id.unwrap_or(family_id),
             client_capabilities: r.client_capabilities,
             family_id,
             family_scopes: family_scopes(&requested, resolved.as_ref()),

@@ -30,8 +30,8 @@ pub struct DelegatedIssue<'a> {
     /// `None` when only OpenID scopes were asked for.
     pub resolved: Option<&'a ResolvedScopes>,
     pub nonce: Option<String>,
-    /// The sign-in session (`sid` of the ID token).
-    pub session_id: &'a str,
+    /// The sign-in session (`sid` of the ID token); kept with the family's refresh tokens.
+    pub session_id: Uuid,
     /// CAE capabilities from the `claims` request parameter.
     pub client_capabilities: Option<Vec<String>>,
     /// The refresh-token family these tokens belong to (revoking it revokes them).
@@ -64,6 +64,7 @@ pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<Delegate
     let tenant_id = t.tenant.id.to_string();
     let object_id = t.user.object_id.to_string();
     let client_app_id = t.client.app_id.to_string();
+    let session_id = t.session_id.to_string();
     let signed_in = || SignedInUser {
         object_id: &object_id,
         tenant_id: &tenant_id,
@@ -117,7 +118,7 @@ pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<Delegate
                 user: signed_in(),
                 client_app_id: &client_app_id,
                 nonce: t.nonce,
-                session_id: t.session_id,
+                session_id: &session_id,
                 now: t.now,
             },
             settings,
@@ -140,6 +141,7 @@ pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<Delegate
             expires_at: t.now + REFRESH_INACTIVITY,
             rotated_at: None,
             parent_hash: None,
+            session_id: Some(t.session_id),
         };
         (token, record)
     });

@@ -94,6 +94,9 @@ pub struct DeviceAuthorization {
     /// Who approved (or declined).
     pub user_id: Option<Uuid>,
     pub auth_time: Option<UnixTime>,
+    /// The sign-in session (`sid`) the approval was made in.
+    #[serde(default)]
+    pub session_id: Option<Uuid>,
     /// Seconds the device must wait between polls; grows by `SLOW_DOWN_STEP` on each `slow_down`.
     pub interval: i64,
     /// Milliseconds, so that a poll exactly one interval after the last is never "too fast".
@@ -105,7 +108,7 @@ pub struct DeviceAuthorization {
 /// A person's decision on the verification page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceDecision {
-    Approve { user_id: Uuid, auth_time: UnixTime },
+    Approve { user_id: Uuid, auth_time: UnixTime, session_id: Uuid },
     Decline { user_id: Uuid },
 }
 
@@ -183,6 +186,7 @@ pub async fn start(
             status: DeviceCodeStatus::Pending,
             user_id: None,
             auth_time: None,
+            session_id: None,
             interval: DEVICE_POLL_INTERVAL,
             last_poll_ms: None,
             created_at: now,
@@ -275,6 +279,7 @@ pub async fn redeem(issuer: &Issuer<'_>, r: DeviceTokenRequest<'_>) -> Result<Us
         return Err(super::consent_required(&missing.missing_consent));
     }
     let family_id = Uuid::new_v4();
+    let session_id = approved.session_id.unwrap_or(family_id);
     let now = r.now_ms / 1000;
     let tokens = mint(
         issuer,
@@ -286,7 +291,7 @@ pub async fn redeem(issuer: &Issuer<'_>, r: DeviceTokenRequest<'_>) -> Result<Us
             requested: &requested,
             resolved: resolved.as_ref(),
             nonce: None,
-            session_id: &family_id.to_string(),
+            session_id,
             client_capabilities: r.client_capabilities,
             family_id,
             family_scopes: family_scopes(&requested, resolved.as_ref()),

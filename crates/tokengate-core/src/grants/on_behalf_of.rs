@@ -63,7 +63,7 @@ pub async fn exchange(issuer: &Issuer<'_>, r: OboRequest<'_>) -> Result<UserToke
             requested: &requested,
             resolved: resolved.as_ref(),
             nonce: None,
-            session_id: &family_id.to_string(),
+            session_id: family_id,
             client_capabilities: r.client_capabilities,
             family_id,
             family_scopes: family_scopes(&requested, resolved.as_ref()),

@@ -98,7 +98,7 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
             requested: &requested,
             resolved: resolved.as_ref(),
             nonce: None,
-            session_id: &current.family_id.to_string(),
+            session_id: current.session_id.unwrap_or(current.family_id),
             client_capabilities: r.client_capabilities,
             family_id: current.family_id,
             family_scopes: current.scopes.clone(),

@@ -31,6 +31,9 @@ pub struct AuthorizationCode {
     pub expires_at: UnixTime,
     /// The refresh-token family started by redeeming this code (revoked if the code is reused).
     pub family_id: Option<Uuid>,
+    /// The browser sign-in session (`sid`) the code was issued in.
+    #[serde(default)]
+    pub session_id: Option<Uuid>,
 }
 
 /// What redeeming a code found.
@@ -88,6 +91,9 @@ pub struct RefreshToken {
     pub rotated_at: Option<UnixTime>,
     /// The token this one replaced (for the grace window of the immediately previous token).
     pub parent_hash: Option<Vec<u8>>,
+    /// The sign-in session (`sid`) of the family; successors inherit it.
+    #[serde(default)]
+    pub session_id: Option<Uuid>,
 }
 
 /// How a refresh token may be reused.

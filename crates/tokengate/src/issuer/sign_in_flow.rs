@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use super::authorize_request::{self, AuthorizeError, AuthorizeRequest, Prompt, RedirectError, ResponseMode};
 use super::browser_state::{clear_session_cookie, csrf_cookie, same_origin, BrowserSession, FLOW_LIFETIME};
-use super::pages::{self, error_page, see_other, ConsentPage, SignInPage};
 use super::form::Form;
+use super::pages::{self, error_page, see_other, ConsentPage, SignInPage};
 use super::token_endpoint::{read_form, PeerAddr};
 use crate::state::{now, now_ms, IssuerState};
 
@@ -300,6 +300,7 @@ async fn answer_with_code(
         nonce: r.nonce.clone(),
         pkce: r.code_challenge.clone(),
         auth_time: session.auth_time,
+        session_id: session.session_id,
         now: now(),
     };
     let code = match issue_code(&issuer, new_code).await {
@@ -360,7 +361,9 @@ pub fn redirect_error(e: &RedirectError) -> Response {
 
 /// A page form read as strictly as the token endpoint's: bounded, no duplicated fields.
 pub async fn read_page_form(headers: &HeaderMap, body: Body) -> Result<Form, Response> {
-    read_form(headers, body).await.map_err(|e| error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)))
+    read_form(headers, body)
+        .await
+        .map_err(|e| error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)))
 }
 
 fn forbidden() -> Response {
@@ -479,11 +482,7 @@ pub async fn sign_in(
 }
 
 /// `POST /flow/consent`: the person accepted or declined (also the device-code confirmation).
-pub async fn consent(
-    State(state): State<Arc<IssuerState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn consent(State(state): State<Arc<IssuerState>>, headers: HeaderMap, body: Body) -> Response {
     let form = match read_page_form(&headers, body).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -538,7 +537,11 @@ pub async fn consent(
         Continuation::Device { user_code_hash, .. } => {
             event.action = "device_code.decision".into();
             let decision = if accepted {
-                DeviceDecision::Approve { user_id: user.object_id, auth_time: session.auth_time }
+                DeviceDecision::Approve {
+                    user_id: user.object_id,
+                    auth_time: session.auth_time,
+                    session_id: session.session_id,
+                }
             } else {
                 DeviceDecision::Decline { user_id: user.object_id }
             };

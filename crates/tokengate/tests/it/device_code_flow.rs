@@ -30,8 +30,11 @@ async fn poll(s: &DevServer, flow: &Value) -> (u16, Value) {
     let client_id = s.s("/public_client/client_id");
     let code = flow["device_code"].as_str().unwrap();
     // MSAL sends the code twice, as `device_code` and `code`.
-    s.post_form(&s.token_url(), &[("grant_type", DEVICE_GRANT), ("client_id", &client_id), ("device_code", code), ("code", code)])
-        .await
+    s.post_form(
+        &s.token_url(),
+        &[("grant_type", DEVICE_GRANT), ("client_id", &client_id), ("device_code", code), ("code", code)],
+    )
+    .await
 }
 
 /// Enters `user_code` on the verification page and signs in if asked; returns the confirmation page.
@@ -82,7 +85,10 @@ async fn device_code_flow_through_the_pages() {
     let (cid, secret) = (s.s("/confidential_client/client_id"), s.s("/confidential_client/client_secret"));
     let code_b = bflow["device_code"].as_str().unwrap();
     let (status, body) = s
-        .post_form(&s.token_url(), &[("grant_type", DEVICE_GRANT), ("client_id", &cid), ("client_secret", &secret), ("device_code", code_b)])
+        .post_form(
+            &s.token_url(),
+            &[("grant_type", DEVICE_GRANT), ("client_id", &cid), ("client_secret", &secret), ("device_code", code_b)],
+        )
         .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "another client's device code: {body}");
 
@@ -112,7 +118,8 @@ async fn device_code_flow_through_the_pages() {
     wait_until(first_poll + Duration::from_millis(5_100)).await;
     let (status, tokens) = poll(&s, &a).await;
     assert_eq!(status, 200, "{tokens}");
-    let keys: Value = s.http.get(format!("{}/discovery/v2.0/keys", s.authority())).send().await.unwrap().json().await.unwrap();
+    let keys: Value =
+        s.http.get(format!("{}/discovery/v2.0/keys", s.authority())).send().await.unwrap().json().await.unwrap();
     let at = verify_with_jwks(tokens["access_token"].as_str().unwrap(), &keys);
     assert_eq!(at["scp"], "Demo.Read");
     assert_eq!(at["oid"], s.s("/user/object_id"));
@@ -135,7 +142,8 @@ async fn device_code_guessing_is_rate_limited_and_csrf_checked() {
     let csrf = entry.hidden("csrf");
     // Malformed bodies: duplicated fields, another media type, oversized — 400, nothing decided.
     let form = "application/x-www-form-urlencoded";
-    let dup = b.post_raw(&entry.action(), form, format!("csrf={csrf}&csrf={csrf}&user_code=BCDFGHJKM").into_bytes()).await;
+    let dup =
+        b.post_raw(&entry.action(), form, format!("csrf={csrf}&csrf={csrf}&user_code=BCDFGHJKM").into_bytes()).await;
     assert_eq!(dup.status, 400);
     assert!(dup.body.contains("more than once"), "{}", dup.body);
     let json = b.post_raw(&entry.action(), "application/json", br#"{"user_code":"BCDFGHJKM"}"#.to_vec()).await;
@@ -143,7 +151,8 @@ async fn device_code_guessing_is_rate_limited_and_csrf_checked() {
     let huge = b.post_raw(&entry.action(), form, vec![b'a'; 200 * 1024]).await;
     assert_eq!(huge.status, 400);
     huge.assert_protected();
-    let cross = b.post(&entry.action(), &[("csrf", &csrf), ("user_code", "BCDFGHJKM")], Some("https://evil.example")).await;
+    let cross =
+        b.post(&entry.action(), &[("csrf", &csrf), ("user_code", "BCDFGHJKM")], Some("https://evil.example")).await;
     assert_eq!(cross.status, 403);
     let mut limited = None;
     for i in 0..150 {

@@ -19,7 +19,18 @@ fn after(out: &str, marker: &str) -> String {
 async fn middle_tier_exchanges_a_user_token_for_a_downstream_token() {
     let s = DevServer::start().await;
     let tenant = s.s("/tenant_id");
-    let out = s.cli(&["app", "create", "--tenant", &tenant, "--name", "Middle tier", "--identifier-uri", "api://middle-tier", "--token-version", "2"]);
+    let out = s.cli(&[
+        "app",
+        "create",
+        "--tenant",
+        &tenant,
+        "--name",
+        "Middle tier",
+        "--identifier-uri",
+        "api://middle-tier",
+        "--token-version",
+        "2",
+    ]);
     let mid = after(&out, "app ");
     s.cli(&["app", "add-scope", &mid, "--value", "Mid.Access"]);
     let secret = after(&s.cli(&["secret", "create", &mid]), "value (shown once, store it now): ");
@@ -42,7 +53,13 @@ async fn middle_tier_exchanges_a_user_token_for_a_downstream_token() {
     let (status, body) = s
         .post_form(
             &s.token_url(),
-            &[("grant_type", "authorization_code"), ("client_id", &public), ("code", &code), ("redirect_uri", "http://localhost"), ("code_verifier", VERIFIER)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &public),
+                ("code", &code),
+                ("redirect_uri", "http://localhost"),
+                ("code_verifier", VERIFIER),
+            ],
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -69,7 +86,8 @@ async fn middle_tier_exchanges_a_user_token_for_a_downstream_token() {
 
     let (status, body) = exchange(user_token.clone(), "api://tokengate-demo-api/Demo.Read", true).await;
     assert_eq!(status, 200, "{body}");
-    let keys: Value = s.http.get(format!("{}/discovery/v2.0/keys", s.authority())).send().await.unwrap().json().await.unwrap();
+    let keys: Value =
+        s.http.get(format!("{}/discovery/v2.0/keys", s.authority())).send().await.unwrap().json().await.unwrap();
     let downstream = verify_with_jwks(body["access_token"].as_str().unwrap(), &keys);
     assert_eq!(downstream["aud"], api.as_str());
     assert_eq!(downstream["oid"], s.s("/user/object_id"), "same user");
