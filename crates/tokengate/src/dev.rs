@@ -493,6 +493,14 @@ Call the demo API through the gateway (policy: {dir}/gateway.toml, hot-reloaded)
     --data-urlencode 'scope={api}/.default' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -H "Authorization: Bearer $TOKEN" {gateway}{route}hello
 
+Sign in as a person (device code; user and password are in dev.json under "user"):
+
+  REQUESTS_CA_BUNDLE={ca} python3 -c '
+import msal
+app = msal.PublicClientApplication("{public_id}", authority="{authority}", instance_discovery=False)
+flow = app.initiate_device_flow(scopes=["{api}/Demo.Read"]); print(flow["message"], flush=True)
+print(app.acquire_token_by_device_flow(flow))'
+
 Keys: {authority}/discovery/v2.0/keys   Discovery: {authority}/v2.0/.well-known/openid-configuration
 Press Ctrl-C to stop.
 "#,
@@ -502,5 +510,6 @@ Press Ctrl-C to stop.
         secret = cc.client_secret,
         api = seed.api.app_id_uri,
         route = DEMO_ROUTE,
+        public_id = seed.public_client.client_id,
     )
 }
