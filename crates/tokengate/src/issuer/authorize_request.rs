@@ -180,7 +180,22 @@ pub async fn parse(
             ))
         }
     }
-    let scope = params.get("scope").cloned().unwrap_or_default();
+    let scope = match (params.get("scope"), params.get("resource")) {
+        (Some(scope), _) => scope.clone(),
+        // v1: `resource` names the API; the request is for every permission it exposes (the
+        // v1 endpoint asks consent for the app's configured permissions on that resource).
+        (None, Some(resource)) => match v1_scope(state, &tenant, resource).await {
+            Some(s) => s,
+            None => {
+                return Err(redirect_error(
+                    "invalid_resource",
+                    codes::RESOURCE_NOT_FOUND,
+                    "The resource principal named in 'resource' was not found in the tenant.".into(),
+                ))
+            }
+        },
+        (None, None) => String::new(),
+    };
     if let Err(e) = RequestedScopes::parse(&scope) {
         return Err(redirect_error("invalid_scope", e.code, e.description));
     }
@@ -250,4 +265,19 @@ pub async fn parse(
         consent_session: None,
     };
     Ok((request, tenant, client))
+}
+
+/// `{resource}/{scope} ... openid` for every enabled scope the v1 `resource` exposes.
+async fn v1_scope(state: &IssuerState, tenant: &Tenant, resource: &str) -> Option<String> {
+    let app = tokengate_core::grants::delegated_scopes::find_resource(state.store.as_ref(), tenant, resource)
+        .await
+        .ok()??;
+    let identifier = resource.trim_end_matches('/');
+    let mut scopes: Vec<String> =
+        app.scopes.iter().filter(|s| s.enabled).map(|s| format!("{identifier}/{}", s.value)).collect();
+    if scopes.is_empty() {
+        return None;
+    }
+    scopes.push("openid".into());
+    Some(scopes.join(" "))
 }

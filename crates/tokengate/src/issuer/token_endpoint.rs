@@ -107,7 +107,7 @@ async fn token(
                 trail.detail.insert("resource".into(), resource.to_string().into());
             }
             trail.detail.insert("refresh_token".into(), tokens.tokens.refresh.is_some().into());
-            let response = user_tokens_response(&tokens, tenant_id, client_info, &ids);
+            let response = user_tokens_response(&tokens, endpoint, tenant_id, client_info, &ids);
             (response, Outcome::Allowed, None, 200)
         }
         Err(e) => {
@@ -176,14 +176,6 @@ async fn handle(
     };
     if let Some(grant) = user_grant {
         trail.grant = grant;
-        if endpoint == Endpoint::V1 {
-            return Err(OAuthError::new(
-                400,
-                "unsupported_grant_type",
-                codes::UNSUPPORTED_GRANT,
-                "User-facing grants are served by the v2.0 token endpoint (/oauth2/v2.0/token).",
-            ));
-        }
         return user_grants::handle(state, segment, &tenant, client_ip, headers, &form, grant, trail).await;
     }
     trail.grant = "client_credentials";
@@ -304,18 +296,52 @@ fn trail_scope(trail: &Trail) -> String {
 /// RFC 8628 §3.4.
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-fn user_tokens_response(t: &UserTokens, tenant_id: uuid::Uuid, with_client_info: bool, ids: &RequestIds) -> Response {
+fn user_tokens_response(
+    t: &UserTokens,
+    endpoint: Endpoint,
+    tenant_id: uuid::Uuid,
+    with_client_info: bool,
+    ids: &RequestIds,
+) -> Response {
     let expires_in = t.tokens.expires_in.max(0) as u64;
-    let body = serde_json::to_vec(&TokenResponse {
-        token_type: "Bearer".into(),
-        scope: t.scope.clone(),
-        expires_in,
-        ext_expires_in: expires_in,
-        access_token: t.tokens.access_token.clone(),
-        refresh_token: t.tokens.refresh.as_ref().map(|(token, _)| token.clone()),
-        id_token: t.tokens.id_token.clone(),
-        client_info: with_client_info.then(|| client_info(t.user_id, tenant_id)),
-    });
+    let refresh_token = t.tokens.refresh.as_ref().map(|(token, _)| token.clone());
+    let client_info = with_client_info.then(|| client_info(t.user_id, tenant_id));
+    let body = match endpoint {
+        Endpoint::V2 => serde_json::to_vec(&TokenResponse {
+            token_type: "Bearer".into(),
+            scope: t.scope.clone(),
+            expires_in,
+            ext_expires_in: expires_in,
+            access_token: t.tokens.access_token.clone(),
+            refresh_token,
+            id_token: t.tokens.id_token.clone(),
+            client_info,
+        }),
+        // v1 (ADAL-era clients): string numbers, `expires_on`/`not_before`, `resource`; `scope` lists
+        // the granted permissions by value.
+        Endpoint::V1 => {
+            let mut body = serde_json::json!({
+                "token_type": "Bearer",
+                "scope": t.tokens.claims.scp.clone().unwrap_or_default(),
+                "expires_in": expires_in.to_string(),
+                "ext_expires_in": expires_in.to_string(),
+                "expires_on": t.tokens.claims.exp.to_string(),
+                "not_before": t.tokens.claims.nbf.to_string(),
+                "resource": t.tokens.claims.aud,
+                "access_token": t.tokens.access_token,
+            });
+            for (name, value) in [
+                ("refresh_token", refresh_token),
+                ("id_token", t.tokens.id_token.clone()),
+                ("client_info", client_info),
+            ] {
+                if let Some(v) = value {
+                    body[name] = v.into();
+                }
+            }
+            serde_json::to_vec(&body)
+        }
+    };
     let mut response = (StatusCode::OK, body.unwrap_or_default()).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));

@@ -350,6 +350,33 @@ async fn pkce_and_code_binding_rows() {
     let (status, body) = redeem(&s, &code, Some(VERIFIER)).await;
     assert_eq!(status, 400, "{body}");
 
+    // A confidential web client may skip PKCE (its secret binds the code); a verifier sent for a
+    // code that had no challenge is refused, not ignored.
+    let web = s.s("/confidential_client/client_id");
+    let web_url = format!(
+        "{}/oauth2/v2.0/authorize?client_id={web}&response_type=code&redirect_uri=https%3A%2F%2Flocalhost%2Fcallback&scope=openid&state={}",
+        s.authority(),
+        form_urlencoded::byte_serialize(STATE.as_bytes()).collect::<String>()
+    );
+    let page = b.get(&web_url).await;
+    let page = if page.status == 200 { b.consent(&page, "accept").await } else { page };
+    assert_eq!(page.status, 303, "{}", page.body);
+    let web_code = redirect_params(&page.location())["code"].clone();
+    let (status, body) = s
+        .post_form(
+            &s.token_url(),
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &cid),
+                ("client_secret", &secret),
+                ("code", &web_code),
+                ("redirect_uri", "https://localhost/callback"),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!((status, aadsts(&body)), (400, 501481), "verifier without a stored challenge: {body}");
+
     // Two parallel redemptions: exactly one succeeds.
     let code = sign_in_for_code(&s, &mut b, &url).await;
     let (a, c) = tokio::join!(redeem(&s, &code, Some(VERIFIER)), redeem(&s, &code, Some(VERIFIER)));
@@ -445,9 +472,23 @@ async fn refresh_rotation_theft_is_caught_end_to_end() {
         .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
 
-    // The victim refreshes normally: a new refresh token every time.
-    let (status, second) = refresh(&s, &rt1, Some(&read_scope(&s))).await;
+    // The victim refreshes normally: a new refresh token every time (this client is CAE-capable).
+    let client_id = s.s("/public_client/client_id");
+    let scope = read_scope(&s);
+    let (status, second) = s
+        .post_form(
+            &s.token_url(),
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", &client_id),
+                ("refresh_token", &rt1),
+                ("scope", &scope),
+                ("claims", r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{second}");
+    assert_eq!(decode_jwt(second["access_token"].as_str().unwrap()).1["xms_cc"], serde_json::json!(["cp1"]));
     let rt2 = second["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(rt1, rt2, "rotated");
     let victim_access = second["access_token"].as_str().unwrap().to_owned();
@@ -464,6 +505,9 @@ async fn refresh_rotation_theft_is_caught_end_to_end() {
     );
     gateway_eventually(&s, &victim_access, 401).await;
     gateway_eventually(&s, first["access_token"].as_str().unwrap(), 401).await;
+    // The CAE-capable client is told to come back for a fresh token, not just "invalid".
+    let r = reqwest::Client::new().get(s.gateway("/demo/x")).bearer_auth(&victim_access).send().await.unwrap();
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_claims"));
 }
 
 #[tokio::test]
@@ -504,4 +548,47 @@ async fn openid_only_token_opens_userinfo() {
     let r = s.http.get(format!("{}/oidc/userinfo", s.base_url())).bearer_auth("x.y.z").send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+}
+
+#[tokio::test]
+async fn v1_authorize_with_resource_and_v1_token_response() {
+    let s = DevServer::start().await;
+    let mut b = browser(&s);
+    let api = s.s("/api/app_id_uri");
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", &s.s("/public_client/client_id"))
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", "http://localhost")
+        .append_pair("resource", &api)
+        .append_pair("state", STATE)
+        .append_pair("code_challenge", &challenge())
+        .append_pair("code_challenge_method", "S256");
+    let page = b.get(&format!("{}/oauth2/authorize?{}", s.authority(), q.finish())).await;
+    let consent = b.sign_in(&page, &s.s("/user/username"), &s.s("/user/password")).await;
+    assert_eq!(consent.status, 200, "Demo.Write is not consented yet: {}", consent.body);
+    assert!(consent.body.contains("Demo.Write"));
+    let answer = b.consent(&consent, "accept").await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let code = redirect_params(&answer.location())["code"].clone();
+    let client_id = s.s("/public_client/client_id");
+    let (status, body) = s
+        .post_form(
+            &format!("{}/oauth2/token", s.authority()),
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &client_id),
+                ("code", &code),
+                ("redirect_uri", "http://localhost"),
+                ("code_verifier", VERIFIER),
+                ("resource", &api),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["expires_in"].is_string() && body["expires_on"].is_string(), "v1 shape: {body}");
+    assert_eq!(body["scope"], "Demo.Read Demo.Write");
+    let claims = decode_jwt(body["access_token"].as_str().unwrap()).1;
+    assert_eq!(claims["scp"], "Demo.Read Demo.Write");
+    assert_eq!(body["resource"], claims["aud"]);
+    assert!(body["refresh_token"].is_null(), "no offline_access asked: {body}");
 }
