@@ -10,7 +10,7 @@ use tokengate_core::encoding::{b64url, sha256};
 use crate::browser::{redirect_params, Browser, Page};
 use crate::harness::*;
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk-extra-chars";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk-extra-chars";
 /// `state` must come back byte for byte, whatever it holds.
 const STATE: &str = "a b+c/=&é%20~";
 
@@ -18,7 +18,7 @@ fn challenge() -> String {
     b64url(sha256(VERIFIER.as_bytes()))
 }
 
-fn browser(s: &DevServer) -> Browser {
+pub fn browser(s: &DevServer) -> Browser {
     Browser::new(&std::fs::read(s.s("/ca_cert")).unwrap())
 }
 
@@ -26,7 +26,7 @@ fn read_scope(s: &DevServer) -> String {
     format!("{}/Demo.Read openid profile offline_access", s.s("/api/app_id_uri"))
 }
 
-fn authorize_url(s: &DevServer, extra: &[(&str, &str)]) -> String {
+pub fn authorize_url(s: &DevServer, extra: &[(&str, &str)]) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     let defaults = [
         ("client_id", s.s("/public_client/client_id")),
@@ -52,7 +52,7 @@ fn authorize_url(s: &DevServer, extra: &[(&str, &str)]) -> String {
 }
 
 /// Signs the demo user in through the pages and returns the code from the final redirect.
-async fn sign_in_for_code(s: &DevServer, b: &mut Browser, url: &str) -> String {
+pub async fn sign_in_for_code(s: &DevServer, b: &mut Browser, url: &str) -> String {
     let page = b.get(url).await;
     let page = if page.status == 200 && page.body.contains("name=\"password\"") {
         b.sign_in(&page, &s.s("/user/username"), &s.s("/user/password")).await
@@ -65,7 +65,7 @@ async fn sign_in_for_code(s: &DevServer, b: &mut Browser, url: &str) -> String {
     params.get("code").cloned().unwrap_or_else(|| panic!("no code in {}", page.location()))
 }
 
-async fn redeem(s: &DevServer, code: &str, verifier: Option<&str>) -> (u16, Value) {
+pub async fn redeem(s: &DevServer, code: &str, verifier: Option<&str>) -> (u16, Value) {
     let client_id = s.s("/public_client/client_id");
     let mut form = vec![
         ("grant_type", "authorization_code"),
@@ -80,7 +80,7 @@ async fn redeem(s: &DevServer, code: &str, verifier: Option<&str>) -> (u16, Valu
     s.post_form(&s.token_url(), &form).await
 }
 
-async fn refresh(s: &DevServer, token: &str, scope: Option<&str>) -> (u16, Value) {
+pub async fn refresh(s: &DevServer, token: &str, scope: Option<&str>) -> (u16, Value) {
     let client_id = s.s("/public_client/client_id");
     let mut form = vec![("grant_type", "refresh_token"), ("client_id", client_id.as_str()), ("refresh_token", token)];
     if let Some(scope) = scope {

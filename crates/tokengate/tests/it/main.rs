@@ -16,3 +16,4 @@ mod gateway;
 mod gateway_remote_issuer;
 mod on_behalf_of;
 mod operations;
+mod refresh_durability;
