@@ -151,6 +151,9 @@ pub trait DelegatedTokenStore: Send + Sync {
     async fn record_family_access_token(&self, family_id: Uuid, uti: &str, expires_at: UnixTime) -> StoreResult<()>;
     /// `uti`s of unexpired access tokens of families revoked since `since`.
     async fn revoked_access_tokens(&self, since: UnixTime, now: UnixTime) -> StoreResult<Vec<String>>;
+    /// Deletes what can no longer be used: codes, refresh tokens and remembered access tokens that
+    /// expired before `now`, and revocations of families with nothing left. Returns rows deleted.
+    async fn purge_expired_tokens(&self, now: UnixTime) -> StoreResult<u64>;
 }
 
 #[async_trait]

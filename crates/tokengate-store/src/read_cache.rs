@@ -300,6 +300,9 @@ impl DelegatedTokenStore for ReadCachedStore {
     async fn insert_refresh_token(&self, token: &RefreshToken, audit: &AuditEvent) -> StoreResult<()> {
         self.inner.insert_refresh_token(token, audit).await
     }
+    async fn purge_expired_tokens(&self, now: i64) -> StoreResult<u64> {
+        self.inner.purge_expired_tokens(now).await
+    }
     async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>> {
         self.inner.refresh_token(token_hash).await
     }

@@ -1068,6 +1068,24 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn purge_expired_tokens(&self, now: i64) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await.map_err(backend_error)?;
+                let mut deleted = 0;
+                for statement in [
+                    "DELETE FROM authorization_codes WHERE expires_at < $1",
+                    // An expired refresh token is refused whatever its state; reuse detection
+                    // no longer needs it.
+                    "DELETE FROM refresh_tokens WHERE expires_at < $1",
+                    "DELETE FROM family_access_tokens WHERE expires_at < $1",
+                    "DELETE FROM device_codes WHERE expires_at < $1",
+                    "DELETE FROM revoked_families WHERE revoked_at < $1 AND family_id NOT IN (SELECT family_id FROM refresh_tokens) AND family_id NOT IN (SELECT family_id FROM family_access_tokens)",
+                ] {
+                    deleted += sqlx::query(statement).bind(now).execute(&mut *tx).await.map_err(backend_error)?.rows_affected();
+                }
+                tx.commit().await.map_err(backend_error)?;
+                Ok(deleted)
+            }
+
             async fn revoked_access_tokens(&self, since: i64, now: i64) -> StoreResult<Vec<String>> {
                 sqlx::query("SELECT a.uti FROM family_access_tokens a JOIN revoked_families f ON f.family_id = a.family_id WHERE f.revoked_at >= $1 AND a.expires_at > $2 ORDER BY a.uti")
                     .bind(since)

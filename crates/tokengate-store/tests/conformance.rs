@@ -626,6 +626,16 @@ async fn refresh_lookup_and_binding(store: &dyn Store) {
 
     store.revoke_family(family, 130, &audit("refresh_family.revoked")).await.unwrap();
     assert_eq!(store.refresh_token(&t2).await.unwrap().unwrap().state, RefreshState::Revoked);
+
+    // Purging: nothing unexpired goes; once expired, the tokens and their family's revocation go.
+    store.record_family_access_token(family, "uti-purge", 1_150).await.unwrap();
+    store.purge_expired_tokens(1_000).await.unwrap();
+    assert!(store.refresh_token(&t2).await.unwrap().is_some(), "t2 expires at 1120");
+    assert!(store.revoked_access_tokens(0, 1_000).await.unwrap().contains(&"uti-purge".to_string()));
+    store.purge_expired_tokens(1_200).await.unwrap();
+    assert_eq!(store.refresh_token(&t1).await.unwrap(), None);
+    assert_eq!(store.refresh_token(&t2).await.unwrap(), None);
+    assert!(!store.revoked_access_tokens(0, 1_000).await.unwrap().contains(&"uti-purge".to_string()));
 }
 
 /// Seconds; every device-code test runs at this clock (polls in milliseconds from `NOW * 1000`).

@@ -98,6 +98,11 @@ pub fn spawn_retention(
                 }
                 Err(e) => tracing::warn!(error = %e, "audit retention pass failed"),
             }
+            // Spent codes and expired refresh tokens go too: without this every rotation would
+            // leave a row behind forever.
+            if let Err(e) = store.purge_expired_tokens(crate::state::now()).await {
+                tracing::warn!(error = %e, "purging expired delegated tokens failed");
+            }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
                 _ = shutdown.changed() => return,
