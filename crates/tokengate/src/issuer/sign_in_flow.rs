@@ -156,13 +156,20 @@ async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> R
     }
     let Some((session, user)) = signed_in else { return expired_page() };
 
+    // An unknown resource or permission goes back to the client (its redirect URI is verified).
+    let scope_error = |e: tokengate_core::OAuthError| match &c {
+        Continuation::Authorize(r) => redirect_error(&error_for(r, e.error, e.code, &e.description)),
+        Continuation::Device { .. } => {
+            error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code))
+        }
+    };
     let requested = match RequestedScopes::parse(c.scope()) {
         Ok(r) => r,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)),
+        Err(e) => return scope_error(e),
     };
     let resolved = match resolve(state.store.as_ref(), &tenant, client.app_id, user.object_id, &requested).await {
         Ok(r) => r,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)),
+        Err(e) => return scope_error(e),
     };
     let missing = resolved.as_ref().is_some_and(|r| !r.missing_consent.is_empty());
     match &c {

@@ -206,6 +206,10 @@ async fn authorization_code_with_pkce_through_the_pages() {
     let forced = b.get(&authorize_url(&s, &[("prompt", "login")])).await;
     assert_eq!(forced.status, 200);
     assert!(forced.body.contains("name=\"password\""));
+    // A permission the API does not expose: invalid_scope at the client.
+    let unknown = b.get(&authorize_url(&s, &[("scope", &format!("{}/Demo.Delete", s.s("/api/app_id_uri")))])).await;
+    assert_eq!(unknown.status, 303);
+    assert_eq!(redirect_params(&unknown.location())["error"], "invalid_scope");
     // prompt=none without a session: login_required at the client, no page.
     let mut stranger = browser(&s);
     let none = stranger.get(&authorize_url(&s, &[("prompt", "none")])).await;
