@@ -6,8 +6,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::delegated_issuance::{family_scopes, mint, DelegatedIssue, UserTokens};
-use super::delegated_scopes::{resolve, RequestedScopes};
+use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
 use super::token_families::{AuthorizationCode, CodeRedemption, CODE_LIFETIME};
 use super::Issuer;
 use crate::audit::AuditEvent;
@@ -134,32 +133,21 @@ pub async fn redeem(issuer: &Issuer<'_>, r: CodeRequest<'_>) -> Result<UserToken
             ))
         }
     }
-    let user = super::active_user(store, code.user_id).await?;
-    let scope = code.scopes.join(" ");
-    let requested = RequestedScopes::parse(&scope)?;
-    let resolved = resolve(store, r.tenant, r.client.app_id, user.object_id, &requested).await?;
-    if let Some(missing) = resolved.as_ref().filter(|s| !s.missing_consent.is_empty()) {
-        return Err(super::consent_required(&missing.missing_consent));
-    }
-    let family_id = code.family_id.unwrap_or_else(Uuid::new_v4);
-    let tokens = mint(
+    issue_for_sign_in(
         issuer,
-        DelegatedIssue {
+        NewSignIn {
             tenant: r.tenant,
             client: r.client,
             client_auth: r.client_auth,
-            user: &user,
-            requested: &requested,
-            resolved: resolved.as_ref(),
+            user_id: code.user_id,
+            scope: code.scopes.join(" "),
             nonce: code.nonce.clone(),
-            session_id: code.session_id.unwrap_or(family_id),
+            family_id: code.family_id,
+            session_id: code.session_id,
             client_capabilities: r.client_capabilities,
-            family_id,
-            family_scopes: family_scopes(&requested, resolved.as_ref()),
+            grant: "authorization_code",
             now: r.now,
         },
     )
-    .await?;
-    super::remember_family_tokens(issuer, &tokens, family_id, "authorization_code", r.now).await?;
-    Ok(UserTokens { tokens, user_id: user.object_id, scope })
+    .await
 }

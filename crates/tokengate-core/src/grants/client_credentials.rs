@@ -4,12 +4,11 @@
 
 use uuid::Uuid;
 
-use super::Issuer;
+use super::{find_resource, Issuer};
 use crate::client_auth::{backend, AuthenticatedClient};
 use crate::directory::{AllowedMemberType, AppRegistration, Tenant, TokenVersion};
 use crate::errors::{codes, OAuthError};
 use crate::scope::client_credentials_resource;
-use crate::store::Store;
 use crate::tokens::access_token::{app_only_claims, AppOnlyToken};
 use crate::UnixTime;
 use tokengate_proto::AccessTokenClaims;
@@ -100,31 +99,6 @@ pub async fn issue(
         .sign_jwt(&claims, version == TokenVersion::V1)
         .map_err(|e| OAuthError::server_error(format!("signing failed: {e}")))?;
     Ok(IssuedAccessToken { access_token, expires_in: lifetime, claims, resource_app_id: resource.app_id })
-}
-
-/// The resource an identifier (App ID URI or client id) names, if it is visible in `tenant`.
-async fn find_resource(
-    store: &dyn Store,
-    tenant: &Tenant,
-    identifier: &str,
-) -> Result<Option<AppRegistration>, OAuthError> {
-    let trimmed = identifier.trim_end_matches('/');
-    let by_guid =
-        Uuid::parse_str(trimmed).ok().or_else(|| trimmed.strip_prefix("api://").and_then(|g| Uuid::parse_str(g).ok()));
-    let app = match by_guid {
-        Some(id) => store.app(id).await.map_err(backend)?,
-        None => None,
-    };
-    let app = match app {
-        Some(app) => Some(app),
-        None => store.app_by_identifier_uri(tenant.id, trimmed).await.map_err(backend)?,
-    };
-    let Some(app) = app else { return Ok(None) };
-    if app.tenant_id == tenant.id || store.service_principal(tenant.id, app.app_id).await.map_err(backend)?.is_some() {
-        Ok(Some(app))
-    } else {
-        Ok(None)
-    }
 }
 
 /// Values of the enabled application-assignable roles among `granted` role ids, in the

@@ -7,7 +7,7 @@ use serde::Serialize;
 use tokengate_proto::AccessTokenClaims;
 use uuid::Uuid;
 
-use super::delegated_scopes::{user_roles, RequestedScopes, ResolvedScopes};
+use super::delegated_scopes::{resolve, user_roles, RequestedScopes, ResolvedScopes};
 use super::token_families::{RefreshState, RefreshToken, REFRESH_INACTIVITY};
 use super::Issuer;
 use crate::client_auth::{backend, ClientAuthMethod};
@@ -49,6 +49,57 @@ pub struct DelegatedTokens {
     /// The refresh token to hand out and its record (not yet stored: the grant stores it).
     pub refresh: Option<(String, RefreshToken)>,
     pub resource_app_id: Option<Uuid>,
+}
+
+/// A sign-in becoming tokens (authorization code, device code, on-behalf-of): a new family.
+pub struct NewSignIn<'a> {
+    pub tenant: &'a Tenant,
+    pub client: &'a AppRegistration,
+    pub client_auth: ClientAuthMethod,
+    pub user_id: Uuid,
+    /// The scopes as the sign-in asked for them (echoed in the response).
+    pub scope: String,
+    pub nonce: Option<String>,
+    /// The family, when fixed beforehand (an authorization code knows it from the start).
+    pub family_id: Option<Uuid>,
+    /// The browser session (`sid`); the family id stands in when there is none.
+    pub session_id: Option<Uuid>,
+    pub client_capabilities: Option<Vec<String>>,
+    /// For the audit record of the refresh token.
+    pub grant: &'static str,
+    pub now: UnixTime,
+}
+
+/// Checks the user and the consent, mints the tokens, stores the family's first refresh token and
+/// remembers the access token for revocation.
+pub async fn issue_for_sign_in(issuer: &Issuer<'_>, s: NewSignIn<'_>) -> Result<UserTokens, OAuthError> {
+    let user = super::active_user(issuer.store, s.user_id).await?;
+    let requested = RequestedScopes::parse(&s.scope)?;
+    let resolved = resolve(issuer.store, s.tenant, s.client.app_id, user.object_id, &requested).await?;
+    if let Some(missing) = resolved.as_ref().filter(|r| !r.missing_consent.is_empty()) {
+        return Err(super::consent_required(&missing.missing_consent));
+    }
+    let family_id = s.family_id.unwrap_or_else(Uuid::new_v4);
+    let tokens = mint(
+        issuer,
+        DelegatedIssue {
+            tenant: s.tenant,
+            client: s.client,
+            client_auth: s.client_auth,
+            user: &user,
+            requested: &requested,
+            resolved: resolved.as_ref(),
+            nonce: s.nonce,
+            session_id: s.session_id.unwrap_or(family_id),
+            client_capabilities: s.client_capabilities,
+            family_id,
+            family_scopes: family_scopes(&requested, resolved.as_ref()),
+            now: s.now,
+        },
+    )
+    .await?;
+    super::remember_family_tokens(issuer, &tokens, family_id, s.grant, s.now).await?;
+    Ok(UserTokens { tokens, user_id: user.object_id, scope: s.scope })
 }
 
 /// What a user-facing grant answers with.

@@ -9,8 +9,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::delegated_issuance::{family_scopes, mint, DelegatedIssue, UserTokens};
-use super::delegated_scopes::{find_resource, resolve, RequestedScopes};
+use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
+use super::delegated_scopes::RequestedScopes;
+use super::find_resource;
 use super::Issuer;
 use crate::client_auth::{backend, ClientAuthMethod};
 use crate::directory::{AppRegistration, Tenant};
@@ -271,36 +272,23 @@ pub async fn redeem(issuer: &Issuer<'_>, r: DeviceTokenRequest<'_>) -> Result<Us
     let Some(user_id) = approved.user_id else {
         return Err(OAuthError::server_error("approved device code without a user"));
     };
-    let user = super::active_user(store, user_id).await?;
-    let scope = approved.scopes.join(" ");
-    let requested = RequestedScopes::parse(&scope)?;
-    let resolved = resolve(store, r.tenant, r.client.app_id, user.object_id, &requested).await?;
-    if let Some(missing) = resolved.as_ref().filter(|s| !s.missing_consent.is_empty()) {
-        return Err(super::consent_required(&missing.missing_consent));
-    }
-    let family_id = Uuid::new_v4();
-    let session_id = approved.session_id.unwrap_or(family_id);
-    let now = r.now_ms / 1000;
-    let tokens = mint(
+    issue_for_sign_in(
         issuer,
-        DelegatedIssue {
+        NewSignIn {
             tenant: r.tenant,
             client: r.client,
             client_auth: r.client_auth,
-            user: &user,
-            requested: &requested,
-            resolved: resolved.as_ref(),
+            user_id,
+            scope: approved.scopes.join(" "),
             nonce: None,
-            session_id,
+            family_id: None,
+            session_id: approved.session_id,
             client_capabilities: r.client_capabilities,
-            family_id,
-            family_scopes: family_scopes(&requested, resolved.as_ref()),
-            now,
+            grant: "device_code",
+            now: r.now_ms / 1000,
         },
     )
-    .await?;
-    super::remember_family_tokens(issuer, &tokens, family_id, "device_code", now).await?;
-    Ok(UserTokens { tokens, user_id: user.object_id, scope })
+    .await
 }
 
 #[cfg(test)]

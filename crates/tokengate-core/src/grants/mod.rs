@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::audit::{AuditEvent, AuditSource, Outcome};
 use crate::client_auth::backend;
-use crate::directory::User;
+use crate::directory::{AppRegistration, Tenant, User};
 use crate::errors::{codes, OAuthError};
 use crate::UnixTime;
 
@@ -69,4 +69,29 @@ pub async fn remember_family_tokens(
         issuer.store.insert_refresh_token(record, &audit).await.map_err(backend)?;
     }
     Ok(())
+}
+
+/// The resource an identifier (App ID URI or client id) names, if it is visible in `tenant`.
+pub async fn find_resource(
+    store: &dyn Store,
+    tenant: &Tenant,
+    identifier: &str,
+) -> Result<Option<AppRegistration>, OAuthError> {
+    let trimmed = identifier.trim_end_matches('/');
+    let by_guid =
+        Uuid::parse_str(trimmed).ok().or_else(|| trimmed.strip_prefix("api://").and_then(|g| Uuid::parse_str(g).ok()));
+    let app = match by_guid {
+        Some(id) => store.app(id).await.map_err(backend)?,
+        None => None,
+    };
+    let app = match app {
+        Some(app) => Some(app),
+        None => store.app_by_identifier_uri(tenant.id, trimmed).await.map_err(backend)?,
+    };
+    let Some(app) = app else { return Ok(None) };
+    if app.tenant_id == tenant.id || store.service_principal(tenant.id, app.app_id).await.map_err(backend)?.is_some() {
+        Ok(Some(app))
+    } else {
+        Ok(None)
+    }
 }

@@ -5,8 +5,7 @@
 
 use uuid::Uuid;
 
-use super::delegated_issuance::{family_scopes, mint, DelegatedIssue, UserTokens};
-use super::delegated_scopes::{resolve, RequestedScopes};
+use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
 use super::Issuer;
 use crate::access::token_validation::VerifiedToken;
 use crate::client_auth::AuthenticatedClient;
@@ -46,31 +45,21 @@ pub async fn exchange(issuer: &Issuer<'_>, r: OboRequest<'_>) -> Result<UserToke
         return Err(bad_assertion("on-behalf-of needs a delegated (user) token; app-only tokens have no user."));
     }
     let user_id = a.oid.as_deref().and_then(|o| Uuid::parse_str(o).ok()).ok_or_else(|| bad_assertion("no user."))?;
-    let user = super::active_user(issuer.store, user_id).await?;
-    let requested = RequestedScopes::parse(r.scope)?;
-    let resolved = resolve(issuer.store, r.tenant, app.app_id, user.object_id, &requested).await?;
-    if let Some(missing) = resolved.as_ref().filter(|s| !s.missing_consent.is_empty()) {
-        return Err(super::consent_required(&missing.missing_consent));
-    }
-    let family_id = Uuid::new_v4();
-    let tokens = mint(
+    issue_for_sign_in(
         issuer,
-        DelegatedIssue {
+        NewSignIn {
             tenant: r.tenant,
             client: app,
             client_auth: r.client.method,
-            user: &user,
-            requested: &requested,
-            resolved: resolved.as_ref(),
+            user_id,
+            scope: r.scope.to_owned(),
             nonce: None,
-            session_id: family_id,
+            family_id: None,
+            session_id: None,
             client_capabilities: r.client_capabilities,
-            family_id,
-            family_scopes: family_scopes(&requested, resolved.as_ref()),
+            grant: "on_behalf_of",
             now: r.now,
         },
     )
-    .await?;
-    super::remember_family_tokens(issuer, &tokens, family_id, "on_behalf_of", r.now).await?;
-    Ok(UserTokens { tokens, user_id: user.object_id, scope: r.scope.to_owned() })
+    .await
 }

@@ -269,9 +269,7 @@ pub async fn parse(
 
 /// `{resource}/{scope} ... openid` for every enabled scope the v1 `resource` exposes.
 async fn v1_scope(state: &IssuerState, tenant: &Tenant, resource: &str) -> Option<String> {
-    let app = tokengate_core::grants::delegated_scopes::find_resource(state.store.as_ref(), tenant, resource)
-        .await
-        .ok()??;
+    let app = tokengate_core::grants::find_resource(state.store.as_ref(), tenant, resource).await.ok()??;
     let identifier = resource.trim_end_matches('/');
     let mut scopes: Vec<String> =
         app.scopes.iter().filter(|s| s.enabled).map(|s| format!("{identifier}/{}", s.value)).collect();

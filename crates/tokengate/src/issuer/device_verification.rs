@@ -18,10 +18,10 @@ use tokengate_core::grants::Issuer;
 use tokengate_core::OAuthError;
 use uuid::Uuid;
 
-use super::browser_state::{csrf_cookie, same_origin};
+use super::browser_state::csrf_cookie;
 use super::error_response::{no_store, oauth_error_response, RequestIds};
-use super::pages::{self, error_page, see_other, DeviceEntryPage};
-use super::sign_in_flow::{read_page_form, resume_url, Continuation};
+use super::pages::{self, see_other, DeviceEntryPage};
+use super::sign_in_flow::{page_post, resume_url, Continuation};
 use super::tenant_resolution::TenantSegment;
 use super::token_endpoint::{read_form, PeerAddr};
 use crate::state::{now, IssuerState};
@@ -127,18 +127,10 @@ pub async fn enter_code(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let form = match read_page_form(&headers, body).await {
+    let form = match page_post(&state, &headers, body).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.get("csrf")) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This form was not submitted from this page. Reload it and try again.",
-            None,
-        );
-    }
     let now = now();
     let ip = peer.map(|Extension(PeerAddr(a))| a.ip().to_string()).unwrap_or_default();
     if let Err(retry) = state.device_code_limits.check(EVERYONE, &ip, now) {

@@ -366,11 +366,16 @@ pub fn redirect_error(e: &RedirectError) -> Response {
     deliver(&e.redirect_uri, e.response_mode, &fields)
 }
 
-/// A page form read as strictly as the token endpoint's: bounded, no duplicated fields.
-pub async fn read_page_form(headers: &HeaderMap, body: Body) -> Result<Form, Response> {
-    read_form(headers, body)
+/// A POST from one of the issuer's own pages: read as strictly as the token endpoint's form
+/// (bounded, no duplicated fields), from the same origin, with this browser's CSRF token.
+pub async fn page_post(state: &IssuerState, headers: &HeaderMap, body: Body) -> Result<Form, Response> {
+    let form = read_form(headers, body)
         .await
-        .map_err(|e| error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)))
+        .map_err(|e| error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)))?;
+    if !same_origin(headers, &state.base_url) || !state.browser.csrf_ok(headers, form.get("csrf")) {
+        return Err(forbidden());
+    }
+    Ok(form)
 }
 
 fn forbidden() -> Response {
@@ -389,13 +394,10 @@ pub async fn sign_in(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let form = match read_page_form(&headers, body).await {
+    let form = match page_post(&state, &headers, body).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.get("csrf")) {
-        return forbidden();
-    }
     let now = now();
     let Some(c) = form.get("continuation").and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
     else {
@@ -490,13 +492,10 @@ pub async fn sign_in(
 
 /// `POST /flow/consent`: the person accepted or declined (also the device-code confirmation).
 pub async fn consent(State(state): State<Arc<IssuerState>>, headers: HeaderMap, body: Body) -> Response {
-    let form = match read_page_form(&headers, body).await {
+    let form = match page_post(&state, &headers, body).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if !same_origin(&headers, &state.base_url) || !state.browser.csrf_ok(&headers, form.get("csrf")) {
-        return forbidden();
-    }
     let now = now();
     let Some(c) = form.get("continuation").and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
     else {
