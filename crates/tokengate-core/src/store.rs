@@ -19,7 +19,9 @@ use crate::directory::{
     User,
 };
 use crate::grants::device_code::{DeviceAuthorization, DeviceDecision, DevicePoll};
-use crate::grants::token_families::{AuthorizationCode, CodeRedemption, RefreshToken, ReusePolicy, RotationOutcome};
+use crate::grants::token_families::{
+    AuthorizationCode, CodeRedemption, MintedAccessToken, RefreshToken, ReusePolicy, RotationOutcome,
+};
 use crate::keys::StoredSigningKey;
 use crate::UnixTime;
 
@@ -136,11 +138,14 @@ pub trait DelegatedTokenStore: Send + Sync {
     /// — all in one transaction: after a crash there is exactly one live token per family (or
     /// none, if the family was revoked). Reuse per `policy` revokes the family. The successor
     /// inherits the presented token's family, user and scopes; if its `client_id` or `tenant_id`
-    /// differ from the presented token's, nothing changes and the answer is `Invalid`.
+    /// differ from the presented token's, nothing changes and the answer is `Invalid`. On
+    /// `Rotated`, `minted` is remembered for the family in the same transaction (one durable write
+    /// per refresh).
     async fn rotate_refresh_token(
         &self,
         presented_hash: &[u8],
         successor: &RefreshToken,
+        minted: &MintedAccessToken,
         policy: ReusePolicy,
         now: UnixTime,
         audit: &AuditEvent,

@@ -19,7 +19,7 @@ use tokengate_core::directory::{
 };
 use tokengate_core::grants::device_code::{DeviceAuthorization, DeviceDecision, DevicePoll};
 use tokengate_core::grants::token_families::{
-    AuthorizationCode, CodeRedemption, RefreshToken, ReusePolicy, RotationOutcome,
+    AuthorizationCode, CodeRedemption, MintedAccessToken, RefreshToken, ReusePolicy, RotationOutcome,
 };
 use tokengate_core::keys::StoredSigningKey;
 use tokengate_core::store::{
@@ -65,6 +65,9 @@ pub struct ReadCachedStore {
     secrets: TtlMap<Uuid, Vec<ClientSecret>>,
     certificates: TtlMap<Uuid, Vec<ClientCertificate>>,
     grants: TtlMap<(Uuid, Option<Uuid>), Vec<AppRoleGrant>>,
+    users: TtlMap<Uuid, User>,
+    memberships: TtlMap<Uuid, Vec<Group>>,
+    consents: TtlMap<(Uuid, Uuid, Uuid, Uuid), Vec<DelegatedGrant>>,
 }
 
 impl ReadCachedStore {
@@ -78,6 +81,9 @@ impl ReadCachedStore {
             secrets: TtlMap::new(),
             certificates: TtlMap::new(),
             grants: TtlMap::new(),
+            users: TtlMap::new(),
+            memberships: TtlMap::new(),
+            consents: TtlMap::new(),
         }
     }
 
@@ -88,6 +94,9 @@ impl ReadCachedStore {
         self.secrets.clear();
         self.certificates.clear();
         self.grants.clear();
+        self.users.clear();
+        self.memberships.clear();
+        self.consents.clear();
     }
 }
 
@@ -238,15 +247,24 @@ impl GrantStore for ReadCachedStore {
     }
 }
 
-/// Users and consents are read on sign-in, not on the client-credentials hot path: no caching,
-/// so a disabled user or a withdrawn consent takes effect at once.
+/// Users, memberships and consents are read on every refresh (the delegated hot path): cached for
+/// the TTL like apps, so disabling a user or a change made elsewhere takes effect within it.
 #[async_trait]
 impl UserStore for ReadCachedStore {
     async fn insert_user(&self, user: &User, audit: &AuditEvent) -> StoreResult<()> {
-        self.inner.insert_user(user, audit).await
+        let r = self.inner.insert_user(user, audit).await;
+        self.invalidate();
+        r
     }
     async fn user(&self, object_id: Uuid) -> StoreResult<Option<User>> {
-        self.inner.user(object_id).await
+        if let Some(u) = self.users.get(&object_id, self.ttl) {
+            return Ok(Some(u));
+        }
+        let found = self.inner.user(object_id).await?;
+        if let Some(u) = &found {
+            self.users.put(object_id, u.clone());
+        }
+        Ok(found)
     }
     async fn user_by_upn(&self, upn: &str) -> StoreResult<Option<User>> {
         self.inner.user_by_upn(upn).await
@@ -260,22 +278,35 @@ impl UserStore for ReadCachedStore {
         change: UserChange<'_>,
         audit: Option<&AuditEvent>,
     ) -> StoreResult<User> {
-        self.inner.update_user(object_id, change, audit).await
+        let r = self.inner.update_user(object_id, change, audit).await;
+        self.invalidate();
+        r
     }
     async fn insert_group(&self, group: &Group, audit: &AuditEvent) -> StoreResult<()> {
-        self.inner.insert_group(group, audit).await
+        let r = self.inner.insert_group(group, audit).await;
+        self.invalidate();
+        r
     }
     async fn groups(&self, tenant_id: Uuid) -> StoreResult<Vec<Group>> {
         self.inner.groups(tenant_id).await
     }
     async fn add_group_member(&self, group_id: Uuid, user_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
-        self.inner.add_group_member(group_id, user_id, audit).await
+        let r = self.inner.add_group_member(group_id, user_id, audit).await;
+        self.invalidate();
+        r
     }
     async fn groups_of(&self, user_id: Uuid) -> StoreResult<Vec<Group>> {
-        self.inner.groups_of(user_id).await
+        if let Some(g) = self.memberships.get(&user_id, self.ttl) {
+            return Ok(g);
+        }
+        let found = self.inner.groups_of(user_id).await?;
+        self.memberships.put(user_id, found.clone());
+        Ok(found)
     }
     async fn grant_delegated(&self, grant: &DelegatedGrant, audit: &AuditEvent) -> StoreResult<DelegatedGrant> {
-        self.inner.grant_delegated(grant, audit).await
+        let r = self.inner.grant_delegated(grant, audit).await;
+        self.invalidate();
+        r
     }
     async fn delegated_grants(
         &self,
@@ -284,7 +315,13 @@ impl UserStore for ReadCachedStore {
         resource_app_id: Uuid,
         user_id: Uuid,
     ) -> StoreResult<Vec<DelegatedGrant>> {
-        self.inner.delegated_grants(tenant_id, client_app_id, resource_app_id, user_id).await
+        let key = (tenant_id, client_app_id, resource_app_id, user_id);
+        if let Some(g) = self.consents.get(&key, self.ttl) {
+            return Ok(g);
+        }
+        let found = self.inner.delegated_grants(tenant_id, client_app_id, resource_app_id, user_id).await?;
+        self.consents.put(key, found.clone());
+        Ok(found)
     }
 }
 
@@ -310,11 +347,12 @@ impl DelegatedTokenStore for ReadCachedStore {
         &self,
         presented_hash: &[u8],
         successor: &RefreshToken,
+        minted: &MintedAccessToken,
         policy: ReusePolicy,
         now: i64,
         audit: &AuditEvent,
     ) -> StoreResult<RotationOutcome> {
-        self.inner.rotate_refresh_token(presented_hash, successor, policy, now, audit).await
+        self.inner.rotate_refresh_token(presented_hash, successor, minted, policy, now, audit).await
     }
     async fn revoke_family(&self, family_id: Uuid, now: i64, audit: &AuditEvent) -> StoreResult<()> {
         self.inner.revoke_family(family_id, now, audit).await

@@ -56,7 +56,7 @@ macro_rules! impl_sql_store {
         };
 
         use tokengate_core::grants::token_families::{
-            AuthorizationCode, CodeRedemption, RefreshState, RefreshToken, ReusePolicy, RotationOutcome,
+            AuthorizationCode, CodeRedemption, MintedAccessToken, RefreshState, RefreshToken, ReusePolicy, RotationOutcome,
         };
         use tokengate_core::pkce::ChallengeMethod;
 
@@ -940,6 +940,7 @@ macro_rules! impl_sql_store {
                 &self,
                 presented_hash: &[u8],
                 successor: &RefreshToken,
+                minted: &MintedAccessToken,
                 policy: ReusePolicy,
                 now: i64,
                 audit: &AuditEvent,
@@ -1035,6 +1036,13 @@ macro_rules! impl_sql_store {
                 next.parent_hash = Some(presented_hash.to_vec());
                 next.state = RefreshState::Active;
                 insert_refresh(&mut *tx, &next).await?;
+                sqlx::query("INSERT INTO family_access_tokens (family_id, uti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(presented.family_id.to_string())
+                    .bind(&minted.uti)
+                    .bind(minted.expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_error)?;
                 Self::write_audit(&mut *tx, audit).await?;
                 tx.commit().await.map_err(backend_error)?;
                 Ok(RotationOutcome::Rotated { presented: Box::new(presented) })

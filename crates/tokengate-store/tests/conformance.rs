@@ -429,6 +429,10 @@ async fn authorization_codes(store: &dyn Store) {
     assert_eq!(wins, 1);
 }
 
+fn minted() -> MintedAccessToken {
+    MintedAccessToken { uti: format!("uti-{}", Uuid::new_v4()), expires_at: 10_000 }
+}
+
 fn refresh(family: Uuid, hash: &[u8], now: i64) -> RefreshToken {
     RefreshToken {
         token_hash: hash.to_vec(),
@@ -455,35 +459,69 @@ async fn refresh_rotation(store: &dyn Store) {
     store.insert_refresh_token(&refresh(family, &t1, 100), &audit("refresh_token.issued")).await.unwrap();
     // Normal rotation: t1 → t2.
     let out = store
-        .rotate_refresh_token(&t1, &refresh(Uuid::nil(), &t2, 110), detect, 110, &audit("refresh_token.rotated"))
+        .rotate_refresh_token(
+            &t1,
+            &refresh(Uuid::nil(), &t2, 110),
+            &minted(),
+            detect,
+            110,
+            &audit("refresh_token.rotated"),
+        )
         .await
         .unwrap();
     assert!(matches!(out, RotationOutcome::Rotated { .. }), "{out:?}");
     // The immediately previous token within the grace window, successor unused: accepted, t2 withdrawn.
     let out = store
-        .rotate_refresh_token(&t1, &refresh(Uuid::nil(), &t3, 115), detect, 115, &audit("refresh_token.rotated"))
+        .rotate_refresh_token(
+            &t1,
+            &refresh(Uuid::nil(), &t3, 115),
+            &minted(),
+            detect,
+            115,
+            &audit("refresh_token.rotated"),
+        )
         .await
         .unwrap();
     assert!(matches!(out, RotationOutcome::Rotated { .. }), "grace: {out:?}");
     assert_eq!(
-        store.rotate_refresh_token(&t2, &refresh(Uuid::nil(), &t4, 116), detect, 116, &audit("x")).await.unwrap(),
+        store
+            .rotate_refresh_token(&t2, &refresh(Uuid::nil(), &t4, 116), &minted(), detect, 116, &audit("x"))
+            .await
+            .unwrap(),
         RotationOutcome::Invalid,
         "the withdrawn successor is dead, without revoking the family"
     );
     // t3 is live; rotate it, then replay t1 outside the grace window: the family is revoked.
     let out = store
-        .rotate_refresh_token(&t3, &refresh(Uuid::nil(), &t4, 120), detect, 120, &audit("refresh_token.rotated"))
+        .rotate_refresh_token(
+            &t3,
+            &refresh(Uuid::nil(), &t4, 120),
+            &minted(),
+            detect,
+            120,
+            &audit("refresh_token.rotated"),
+        )
         .await
         .unwrap();
     assert!(matches!(out, RotationOutcome::Rotated { .. }));
     let out = store
-        .rotate_refresh_token(&t1, &refresh(Uuid::nil(), b"rt-x", 200), detect, 200, &audit("refresh_token.rotated"))
+        .rotate_refresh_token(
+            &t1,
+            &refresh(Uuid::nil(), b"rt-x", 200),
+            &minted(),
+            detect,
+            200,
+            &audit("refresh_token.rotated"),
+        )
         .await
         .unwrap();
     assert_eq!(out, RotationOutcome::ReuseDetected { family_id: family });
     // Everything of the family is dead, including the live t4.
     assert_eq!(
-        store.rotate_refresh_token(&t4, &refresh(Uuid::nil(), b"rt-y", 201), detect, 201, &audit("x")).await.unwrap(),
+        store
+            .rotate_refresh_token(&t4, &refresh(Uuid::nil(), b"rt-y", 201), &minted(), detect, 201, &audit("x"))
+            .await
+            .unwrap(),
         RotationOutcome::Invalid
     );
     store.record_family_access_token(family, "uti-of-family", 10_000).await.unwrap();
@@ -504,14 +542,28 @@ async fn refresh_rotation(store: &dyn Store) {
     store.insert_refresh_token(&refresh(entra, &e1, 100), &audit("refresh_token.issued")).await.unwrap();
     assert!(matches!(
         store
-            .rotate_refresh_token(&e1, &refresh(Uuid::nil(), &e2, 110), ReusePolicy::EntraCompatible, 110, &audit("r"))
+            .rotate_refresh_token(
+                &e1,
+                &refresh(Uuid::nil(), &e2, 110),
+                &minted(),
+                ReusePolicy::EntraCompatible,
+                110,
+                &audit("r")
+            )
             .await
             .unwrap(),
         RotationOutcome::Rotated { .. }
     ));
     assert!(matches!(
         store
-            .rotate_refresh_token(&e1, &refresh(Uuid::nil(), &e3, 500), ReusePolicy::EntraCompatible, 500, &audit("r"))
+            .rotate_refresh_token(
+                &e1,
+                &refresh(Uuid::nil(), &e3, 500),
+                &minted(),
+                ReusePolicy::EntraCompatible,
+                500,
+                &audit("r")
+            )
             .await
             .unwrap(),
         RotationOutcome::Rotated { .. }
@@ -522,6 +574,7 @@ async fn refresh_rotation(store: &dyn Store) {
             .rotate_refresh_token(
                 &e1,
                 &refresh(Uuid::nil(), &tag(b"e4"), 2000),
+                &minted(),
                 ReusePolicy::EntraCompatible,
                 2000,
                 &audit("r")
@@ -536,6 +589,7 @@ async fn refresh_rotation(store: &dyn Store) {
             .rotate_refresh_token(
                 &e3,
                 &refresh(Uuid::nil(), &tag(b"e5"), 601),
+                &minted(),
                 ReusePolicy::EntraCompatible,
                 601,
                 &audit("r")
@@ -561,6 +615,7 @@ async fn refresh_rotation(store: &dyn Store) {
                     .rotate_refresh_token(
                         &r0,
                         &refresh(Uuid::nil(), &next, 105),
+                        &minted(),
                         ReusePolicy::RotateAndDetect { grace_seconds: 0 },
                         105,
                         &audit("r")
@@ -596,14 +651,14 @@ async fn refresh_lookup_and_binding(store: &dyn Store) {
     let mut foreign = refresh(Uuid::nil(), &t2, 110);
     foreign.client_id = Uuid::from_u128(99);
     assert_eq!(
-        store.rotate_refresh_token(&t1, &foreign, detect, 110, &audit("x")).await.unwrap(),
+        store.rotate_refresh_token(&t1, &foreign, &minted(), detect, 110, &audit("x")).await.unwrap(),
         RotationOutcome::Invalid
     );
     let mut other_tenant = refresh(Uuid::nil(), &t2, 110);
     other_tenant.client_id = first.client_id;
     other_tenant.tenant_id = Uuid::from_u128(7);
     assert_eq!(
-        store.rotate_refresh_token(&t1, &other_tenant, detect, 110, &audit("x")).await.unwrap(),
+        store.rotate_refresh_token(&t1, &other_tenant, &minted(), detect, 110, &audit("x")).await.unwrap(),
         RotationOutcome::Invalid
     );
     assert_eq!(store.refresh_token(&t1).await.unwrap().unwrap().state, RefreshState::Active, "still the live token");
@@ -613,8 +668,12 @@ async fn refresh_lookup_and_binding(store: &dyn Store) {
     next.client_id = first.client_id;
     next.scopes = vec!["widened".into()];
     next.session_id = None;
+    let with_rotation = MintedAccessToken { uti: "uti-of-rotation".into(), expires_at: 1_100 };
     assert!(matches!(
-        store.rotate_refresh_token(&t1, &next, detect, 120, &audit("refresh_token.rotated")).await.unwrap(),
+        store
+            .rotate_refresh_token(&t1, &next, &with_rotation, detect, 120, &audit("refresh_token.rotated"))
+            .await
+            .unwrap(),
         RotationOutcome::Rotated { .. }
     ));
     let stored = store.refresh_token(&t2).await.unwrap().unwrap();
@@ -626,6 +685,10 @@ async fn refresh_lookup_and_binding(store: &dyn Store) {
 
     store.revoke_family(family, 130, &audit("refresh_family.revoked")).await.unwrap();
     assert_eq!(store.refresh_token(&t2).await.unwrap().unwrap().state, RefreshState::Revoked);
+    assert!(
+        store.revoked_access_tokens(0, 1_000).await.unwrap().contains(&"uti-of-rotation".to_string()),
+        "the access token minted with the rotation is remembered in the same transaction"
+    );
 
     // Purging: nothing unexpired goes; once expired, the tokens and their family's revocation go.
     store.record_family_access_token(family, "uti-purge", 1_150).await.unwrap();

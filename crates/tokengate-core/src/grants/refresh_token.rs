@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::delegated_issuance::{mint, refresh_token_hash, DelegatedIssue, UserTokens};
 use super::delegated_scopes::{canonical_scope, resolve, RequestedScopes};
-use super::token_families::{RefreshState, ReusePolicy, RotationOutcome};
+use super::token_families::{MintedAccessToken, RefreshState, ReusePolicy, RotationOutcome};
 use super::Issuer;
 use crate::audit::{AuditEvent, AuditSource, Outcome};
 use crate::client_auth::{backend, ClientAuthMethod};
@@ -119,7 +119,8 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
     audit.client_id = Some(r.client.app_id.to_string());
     audit.subject = Some(user.object_id.to_string());
     audit.detail = json!({"family_id": current.family_id});
-    match store.rotate_refresh_token(&hash, successor, policy, r.now, &audit).await.map_err(backend)? {
+    let minted = MintedAccessToken { uti: tokens.claims.uti.clone(), expires_at: tokens.claims.exp };
+    match store.rotate_refresh_token(&hash, successor, &minted, policy, r.now, &audit).await.map_err(backend)? {
         RotationOutcome::Rotated { .. } => {}
         // The store audited the family's revocation in the same transaction.
         RotationOutcome::ReuseDetected { .. } => {

@@ -96,6 +96,14 @@ pub struct RefreshToken {
     pub session_id: Option<Uuid>,
 }
 
+/// An access token minted for a family: its `uti` is remembered until it expires, so revoking
+/// the family revokes it too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintedAccessToken {
+    pub uti: String,
+    pub expires_at: UnixTime,
+}
+
 /// How a refresh token may be reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReusePolicy {

@@ -182,6 +182,7 @@ async fn authorization_code_with_pkce_through_the_pages() {
     assert_eq!(at["azpacr"], "0");
     assert_eq!(at["roles"], serde_json::json!(["Demo.Admin"]), "app role assigned to the user");
     assert_ne!(at["sub"], at["oid"], "pairwise sub");
+    assert!(at.get("groups").is_none(), "the demo public client does not ask for group claims");
     let id = verify_with_jwks(body["id_token"].as_str().unwrap(), &keys);
     assert_eq!(id["aud"], s.s("/public_client/client_id"));
     assert_eq!(id["nonce"], "nonce-1");

@@ -43,7 +43,7 @@ async fn middle_tier_exchanges_a_user_token_for_a_downstream_token() {
     let mut b = Browser::new(&std::fs::read(s.s("/ca_cert")).unwrap());
     let challenge = tokengate_core::encoding::b64url(tokengate_core::encoding::sha256(VERIFIER.as_bytes()));
     let url = format!(
-        "{}/oauth2/v2.0/authorize?client_id={public}&response_type=code&redirect_uri=http%3A%2F%2Flocalhost&scope=api%3A%2F%2Fmiddle-tier%2FMid.Access&code_challenge={challenge}&code_challenge_method=S256",
+        "{}/oauth2/v2.0/authorize?client_id={public}&response_type=code&redirect_uri=http%3A%2F%2Flocalhost&scope=api%3A%2F%2Fmiddle-tier%2FMid.Access+offline_access&code_challenge={challenge}&code_challenge_method=S256",
         s.authority()
     );
     let page = b.get(&url).await;
@@ -65,6 +65,36 @@ async fn middle_tier_exchanges_a_user_token_for_a_downstream_token() {
     assert_eq!(status, 200, "{body}");
     let user_token = body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(decode_jwt(&user_token).1["aud"], mid.as_str());
+
+    // Refresh across resources: the same refresh token gets a token for another API the user
+    // (here: the tenant) consented to for this client — but not for what nobody consented to.
+    let rt = body["refresh_token"].as_str().unwrap().to_owned();
+    let (status, other) = s
+        .post_form(
+            &s.token_url(),
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", &public),
+                ("refresh_token", &rt),
+                ("scope", "api://tokengate-demo-api/Demo.Read offline_access"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{other}");
+    assert_eq!(decode_jwt(other["access_token"].as_str().unwrap()).1["aud"], api.as_str());
+    let rt = other["refresh_token"].as_str().unwrap().to_owned();
+    let (status, body) = s
+        .post_form(
+            &s.token_url(),
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", &public),
+                ("refresh_token", &rt),
+                ("scope", "api://tokengate-demo-api/Demo.Write offline_access"),
+            ],
+        )
+        .await;
+    assert_eq!((status, aadsts(&body)), (400, 65001), "not consented: {body}");
 
     let exchange = |assertion: String, scope: &'static str, with_secret: bool| {
         let (mid, secret, s) = (mid.clone(), secret.clone(), &s);
@@ -114,4 +144,53 @@ async fn middle_tier_exchanges_a_user_token_for_a_downstream_token() {
 fn body_token((status, body): (u16, Value)) -> String {
     assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn apps_that_ask_for_group_claims_get_them() {
+    let s = DevServer::start().await;
+    let tenant = s.s("/tenant_id");
+    let out = s.cli(&[
+        "app",
+        "create",
+        "--tenant",
+        &tenant,
+        "--name",
+        "Group-aware CLI",
+        "--public",
+        "--redirect-uri",
+        "public=http://localhost",
+        "--group-claims",
+    ]);
+    let client = after(&out, "app ");
+    let group = s.cli(&["group", "list", "--tenant", &tenant]);
+    let readers =
+        group.lines().find(|l| l.contains("Demo Readers")).unwrap().split_whitespace().next().unwrap().to_owned();
+
+    let mut b = Browser::new(&std::fs::read(s.s("/ca_cert")).unwrap());
+    let challenge = tokengate_core::encoding::b64url(tokengate_core::encoding::sha256(VERIFIER.as_bytes()));
+    let url = format!(
+        "{}/oauth2/v2.0/authorize?client_id={client}&response_type=code&redirect_uri=http%3A%2F%2Flocalhost&scope=openid+api%3A%2F%2Ftokengate-demo-api%2FDemo.Read&code_challenge={challenge}&code_challenge_method=S256",
+        s.authority()
+    );
+    let page = b.get(&url).await;
+    let consent = b.sign_in(&page, &s.s("/user/username"), &s.s("/user/password")).await;
+    assert_eq!(consent.status, 200, "a new app: the user consents: {}", consent.body);
+    let answer = b.consent(&consent, "accept").await;
+    let code = redirect_params(&answer.location())["code"].clone();
+    let (status, body) = s
+        .post_form(
+            &s.token_url(),
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &client),
+                ("code", &code),
+                ("redirect_uri", "http://localhost"),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let claims = decode_jwt(body["access_token"].as_str().unwrap()).1;
+    assert_eq!(claims["groups"], serde_json::json!([readers]), "group object ids");
 }
