@@ -12,9 +12,10 @@ use tokengate_core::store::StoreError;
 use crate::backend_error;
 use crate::sql_impl::StoreDb;
 
-#[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// One writer at a time in this process (see `StoreDb::write_gate`).
+    pub(crate) write_gate: tokio::sync::Mutex<()>,
 }
 
 impl SqliteStore {
@@ -34,7 +35,7 @@ impl SqliteStore {
             .await
             .map_err(backend_error)?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, write_gate: tokio::sync::Mutex::new(()) })
     }
 }
 
