@@ -17,6 +17,22 @@
 //   PORT                default 0; HOST is always 127.0.0.1
 //   CLIENT_ID, CLIENT_SECRET, RESOURCE, SCOPE
 //   WORKERS             number of worker processes (default: number of CPUs)
+//
+// MODE=refresh (bench/issuer_refresh.sh; the default MODE=client_credentials is the above):
+// the refresh_token grant with rotation (rotateRefreshToken: true: the presented token is
+// consumed, a new one issued; a consumed token presented again revokes the grant). One public
+// client (token_endpoint_auth_method none, grant_types authorization_code + refresh_token,
+// CLIENT_SECRET unused); the refresh answer carries an RS256 JWT access token for RESOURCE and,
+// for the openid scope, an RS256 ID token, like tokengate's. Extra environment:
+//   ADAPTER             "memory" (default: oidc-provider's in-memory LRU; per process, not
+//                       durable, so use WORKERS=1) or "redis" (redis_adapter.mjs; shared by the
+//                       workers, durable when redis-server runs with appendfsync always)
+//   REDIS               with ADAPTER=redis: unix socket path or redis:// URL
+//   SEED_ENDPOINT=1     serve POST /bench/seed (form n=N): creates N refresh tokens through the
+//                       provider's models, each in its own grant (one sign-in each), and answers
+//                       them one per line (text/plain). The bench script fetches fresh ones just
+//                       before each wrk run: the in-memory adapter is an LRU of 1000 entries that
+//                       forgets idle tokens. Every other path goes to the provider unchanged.
 import cluster from 'node:cluster';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
@@ -42,6 +58,12 @@ const env = (name, dflt) => {
 function writePortFile(portFile, port) {
   writeFileSync(`${portFile}.${process.pid}`, `${port}\n`);
   renameSync(`${portFile}.${process.pid}`, portFile);
+}
+
+const MODE = env('MODE', 'client_credentials');
+if (MODE !== 'client_credentials' && MODE !== 'refresh') {
+  console.error(`server.mjs: MODE must be client_credentials or refresh (got ${MODE})`);
+  process.exit(2);
 }
 
 const WORKERS = Math.max(1, Number.parseInt(env('WORKERS', String(os.availableParallelism?.() ?? os.cpus().length)), 10));
@@ -98,7 +120,7 @@ if (cluster.isPrimary && WORKERS > 1) {
   }
 
   const CLIENT_ID = env('CLIENT_ID');
-  const CLIENT_SECRET = env('CLIENT_SECRET');
+  const CLIENT_SECRET = MODE === 'refresh' ? undefined : env('CLIENT_SECRET');
   const RESOURCE = env('RESOURCE');
   const SCOPE = env('SCOPE', 'api.read');
   const PORT = Number.parseInt(env('PORT', '0'), 10);
@@ -112,8 +134,17 @@ if (cluster.isPrimary && WORKERS > 1) {
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
 
-  server.listen(PORT, HOST, () => {
+  server.listen(PORT, HOST, async () => {
     const { port } = server.address();
+    if (MODE === 'refresh') {
+      try {
+        await startRefreshMode(server, port, jwk, { CLIENT_ID, RESOURCE, SCOPE });
+      } catch (err) {
+        console.error('server.mjs: refresh mode start-up failed', err);
+        process.exit(1);
+      }
+      return;
+    }
     const provider = new Provider(`https://${HOST}:${port}`, {
       clients: [{
         client_id: CLIENT_ID,
@@ -166,4 +197,134 @@ if (cluster.isPrimary && WORKERS > 1) {
   if (cluster.isWorker) process.on('disconnect', stop); // primary gone: do not linger
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+// ---------------------------------------------------------------- MODE=refresh
+async function startRefreshMode(server, port, jwk, { CLIENT_ID, RESOURCE, SCOPE }) {
+  const ADAPTER = env('ADAPTER', 'memory');
+  const ACCOUNT_ID = 'bench-user';
+  const OIDC_SCOPES = 'openid profile offline_access';
+  let adapter;
+  if (ADAPTER === 'redis') {
+    const { redisAdapter } = await import('./redis_adapter.mjs');
+    const redis = redisAdapter(env('REDIS'));
+    await redis.ready();
+    adapter = redis.Adapter;
+  } else if (ADAPTER !== 'memory') {
+    throw new Error(`ADAPTER must be memory or redis (got ${ADAPTER})`);
+  }
+
+  const provider = new Provider(`https://${HOST}:${port}`, {
+    ...(adapter ? { adapter } : {}),
+    clients: [{
+      client_id: CLIENT_ID,
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['https://127.0.0.1/cb'],
+      scope: `${OIDC_SCOPES} ${SCOPE}`,
+    }],
+    jwks: { keys: [jwk] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    scopes: [...OIDC_SCOPES.split(' '), SCOPE],
+    claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
+    async findAccount(_ctx, sub) {
+      if (sub !== ACCOUNT_ID) return undefined;
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, name: 'Bench User', preferred_username: 'bench@tokengate.test' };
+        },
+      };
+    },
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: 3600,
+      IdToken: 3600,
+      RefreshToken: 90 * 24 * 3600,
+      Grant: 90 * 24 * 3600,
+      Session: 24 * 3600,
+      Interaction: 600,
+      AuthorizationCode: 60,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      introspection: { enabled: false },
+      revocation: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resourceIndicator) => {
+          if (resourceIndicator !== RESOURCE) throw new errors.InvalidTarget();
+          return {
+            scope: SCOPE,
+            audience: RESOURCE,
+            accessTokenTTL: 3600,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+  });
+  provider.on('server_error', (_ctx, err) => console.error('server.mjs: server_error', err));
+
+  async function seed(n) {
+    const client = await provider.Client.find(CLIENT_ID);
+    const now = Math.floor(Date.now() / 1000);
+    const tokens = [];
+    for (let i = 0; i < n; i += 1) {
+      // Each token its own grant, like one sign-in each: independent rotation chains.
+      const grant = new provider.Grant({ accountId: ACCOUNT_ID, clientId: CLIENT_ID });
+      grant.addOIDCScope(OIDC_SCOPES);
+      grant.addResourceScope(RESOURCE, SCOPE);
+      const grantId = await grant.save();
+      const rt = new provider.RefreshToken({
+        accountId: ACCOUNT_ID,
+        client,
+        grantId,
+        gty: 'authorization_code',
+        scope: `${OIDC_SCOPES} ${SCOPE}`,
+        resource: RESOURCE,
+        authTime: now,
+        sid: randomBytes(16).toString('base64url'),
+      });
+      tokens.push(await rt.save());
+    }
+    return tokens;
+  }
+
+  const callback = provider.callback();
+  if (env('SEED_ENDPOINT', '0') === '1') {
+    server.on('request', (req, res) => {
+      if (req.method !== 'POST' || req.url !== '/bench/seed') {
+        callback(req, res);
+        return;
+      }
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk) => { body += chunk; });
+      req.on('end', async () => {
+        const n = Number.parseInt(new URLSearchParams(body).get('n') ?? '', 10);
+        if (!(n >= 1 && n <= 100000)) {
+          res.writeHead(400, { 'content-type': 'text/plain' }).end('n must be 1..100000\n');
+          return;
+        }
+        try {
+          const tokens = await seed(n);
+          res.writeHead(200, { 'content-type': 'text/plain' }).end(`${tokens.join('\n')}\n`);
+        } catch (err) {
+          console.error('server.mjs: seed failed', err);
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err}\n`);
+        }
+      });
+    });
+  } else {
+    server.on('request', callback);
+  }
+
+  if (cluster.isWorker) process.send({ port });
+  else writePortFile(env('PORT_FILE'), port);
+  console.error(`server.mjs: pid ${process.pid} listening on https://${HOST}:${port} (refresh mode, ${ADAPTER} adapter)`);
 }

@@ -52,7 +52,7 @@ macro_rules! impl_sql_store {
         use uuid::Uuid;
 
         use tokengate_core::grants::device_code::{
-            DeviceAuthorization, DeviceCodeStatus, DeviceDecision, DevicePoll, SLOW_DOWN_STEP,
+            DeviceAuthorization, DeviceCodeStatus, DeviceDecision, DevicePoll, MAX_POLL_INTERVAL, SLOW_DOWN_STEP,
         };
 
         use tokengate_core::grants::token_families::{
@@ -1287,7 +1287,7 @@ macro_rules! impl_sql_store {
                     .last_poll_ms
                     .is_some_and(|last| now_ms < last.saturating_add(code.interval.saturating_mul(1000)));
                 if too_soon {
-                    let interval = code.interval.saturating_add(SLOW_DOWN_STEP);
+                    let interval = code.interval.saturating_add(SLOW_DOWN_STEP).min(MAX_POLL_INTERVAL.max(code.interval));
                     sqlx::query("UPDATE device_codes SET interval = $1, last_poll_ms = $2 WHERE device_code_hash = $3")
                         .bind(interval)
                         .bind(now_ms)

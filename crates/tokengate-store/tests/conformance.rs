@@ -9,7 +9,7 @@ use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
 use tokengate_core::directory::*;
 use tokengate_core::grants::device_code::{
     device_code_hash, new_user_code, user_code_hash, DeviceAuthorization, DeviceCodeStatus, DeviceDecision, DevicePoll,
-    DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL,
+    DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL, MAX_POLL_INTERVAL,
 };
 use tokengate_core::grants::token_families::*;
 use tokengate_core::keys::{KeyState, StoredSigningKey};
@@ -829,6 +829,12 @@ async fn device_code_polling(store: &dyn Store) {
     );
     assert_eq!(store.pending_device_code(&a.user_code_hash, NOW).await.unwrap(), Some(stored.clone()));
     assert_eq!(poll(t0 + 96_999).await.unwrap(), DevicePoll::Pending, "25 s after the last real poll");
+    // The interval stops growing at MAX_POLL_INTERVAL, whatever the client does.
+    let mut last = DevicePoll::Pending;
+    for t in t0 + 97_000..t0 + 97_020 {
+        last = poll(t).await.unwrap();
+    }
+    assert_eq!(last, DevicePoll::SlowDown { interval: MAX_POLL_INTERVAL });
 
     // Declined.
     let d = device(client);

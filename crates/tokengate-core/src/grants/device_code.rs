@@ -26,6 +26,9 @@ pub const DEVICE_CODE_LIFETIME: i64 = 900;
 pub const DEVICE_POLL_INTERVAL: i64 = 5;
 /// RFC 8628 §3.5: each `slow_down` adds 5 seconds to the interval.
 pub const SLOW_DOWN_STEP: i64 = 5;
+/// The interval stops growing here: a client that obeys must still get to poll within the
+/// code's lifetime.
+pub const MAX_POLL_INTERVAL: i64 = 60;
 /// No vowels (no words spelled by accident), no 0/O/1/I/L look-alikes.
 const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKMNPQRSTVWXZ23456789";
 pub const USER_CODE_LENGTH: usize = 9;
