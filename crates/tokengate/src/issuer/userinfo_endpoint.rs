@@ -1,5 +1,5 @@
-//! `GET|POST /oidc/userinfo` (OpenID Connect Core §5.3): the signed-in user's profile, for a
-//! delegated access token of this issuer. RFC 6750 errors like the gateway's.
+//! `GET|POST /oidc/userinfo` (OpenID Connect Core §5.3): the signed-in user's profile, for the
+//! access token a sign-in with only OpenID scopes returns. RFC 6750 errors like the gateway's.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokengate_core::access::bearer::{bearer_token, DEFAULT_MAX_TOKEN_LEN};
 use tokengate_core::access::Rejection;
+use tokengate_core::grants::delegated_issuance::USERINFO_AUDIENCE;
 use tokengate_core::tokens::delegated_token::pairwise_subject;
 use uuid::Uuid;
 
@@ -28,8 +29,10 @@ pub async fn userinfo(State(state): State<Arc<IssuerState>>, headers: HeaderMap)
     else {
         return challenge(Some("invalid_token"));
     };
-    if verified.is_app_only() {
-        return challenge(Some("insufficient_scope"));
+    // As at Entra, userinfo takes the token minted for it (asked for with OpenID scopes only), not
+    // a token for some API: an API's token stays with that API.
+    if verified.is_app_only() || !verified.aud.iter().any(|a| &**a == USERINFO_AUDIENCE) {
+        return challenge(Some("invalid_token"));
     }
     let user = match Uuid::parse_str(oid) {
         Ok(id) => state.store.user(id).await.ok().flatten().filter(|u| u.enabled),
@@ -55,7 +58,6 @@ fn challenge(error: Option<&str>) -> Response {
         None => "Bearer realm=\"tokengate\"".to_owned(),
     };
     let status = match error {
-        Some("insufficient_scope") => StatusCode::FORBIDDEN,
         Some("invalid_request") => StatusCode::BAD_REQUEST,
         _ => StatusCode::UNAUTHORIZED,
     };

@@ -550,6 +550,9 @@ async fn openid_only_token_opens_userinfo() {
     );
     let r = s.http.get(format!("{}/oidc/userinfo", s.base_url())).send().await.unwrap();
     assert_eq!(r.status(), 401);
+    let api_token = s.demo_token().await;
+    let r = s.http.get(format!("{}/oidc/userinfo", s.base_url())).bearer_auth(&api_token).send().await.unwrap();
+    assert_eq!(r.status(), 401, "a token for an API does not open userinfo");
     let r = s.http.get(format!("{}/oidc/userinfo", s.base_url())).bearer_auth("x.y.z").send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
