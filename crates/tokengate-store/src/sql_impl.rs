@@ -941,20 +941,15 @@ macro_rules! impl_sql_store {
             }
 
             async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>> {
-                let row = sqlx::query(&format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1"))
+                // One statement: the token and whether its family was revoked.
+                let row = sqlx::query(&format!("SELECT {REFRESH_COLUMNS}, (SELECT COUNT(*) FROM revoked_families f WHERE f.family_id = refresh_tokens.family_id) AS family_revoked FROM refresh_tokens WHERE token_hash = $1"))
                     .bind(token_hash)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(backend_error)?;
                 let Some(row) = row else { return Ok(None) };
                 let mut token = refresh_from_row(&row)?;
-                let family_revoked = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
-                    .bind(token.family_id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(backend_error)?
-                    .is_some();
-                if family_revoked {
+                if row.try_get::<i64, _>("family_revoked").map_err(backend_error)? > 0 {
                     token.state = RefreshState::Revoked;
                 }
                 Ok(Some(token))
@@ -971,18 +966,24 @@ macro_rules! impl_sql_store {
             ) -> StoreResult<RotationOutcome> {
                 let _writer = self.writer().await;
                 let mut tx = self.pool.begin().await.map_err(backend_error)?;
-                // Write first (SQLite takes its lock here): the live token becomes rotated.
-                let claimed = sqlx::query("UPDATE refresh_tokens SET state = 'rotated', rotated_at = $1 WHERE token_hash = $2 AND state = 'active' AND expires_at > $1")
+                // Write first (SQLite takes its lock here): the live token of a family that is not
+                // revoked becomes rotated, and the row comes back with it — the common case costs
+                // one statement. Anything else is read and judged below.
+                let claimed_row = sqlx::query(&format!("UPDATE refresh_tokens SET state = 'rotated', rotated_at = $1 WHERE token_hash = $2 AND state = 'active' AND expires_at > $1 AND family_id NOT IN (SELECT family_id FROM revoked_families) RETURNING {REFRESH_COLUMNS}"))
                     .bind(now)
-                    .bind(presented_hash)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend_error)?;
-                let row = sqlx::query(&format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1"))
                     .bind(presented_hash)
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(backend_error)?;
+                let claimed = claimed_row.is_some();
+                let row = match claimed_row {
+                    Some(row) => Some(row),
+                    None => sqlx::query(&format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1"))
+                        .bind(presented_hash)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(backend_error)?,
+                };
                 let Some(row) = row else {
                     tx.rollback().await.map_err(backend_error)?;
                     return Ok(RotationOutcome::Invalid);
@@ -992,17 +993,19 @@ macro_rules! impl_sql_store {
                     tx.rollback().await.map_err(backend_error)?;
                     return Ok(RotationOutcome::Invalid);
                 }
-                let family_revoked = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
-                    .bind(presented.family_id.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(backend_error)?
-                    .is_some();
-                if family_revoked || presented.state == RefreshState::Revoked || presented.expires_at <= now {
-                    tx.rollback().await.map_err(backend_error)?;
-                    return Ok(RotationOutcome::Invalid);
+                if !claimed {
+                    let family_revoked = sqlx::query("SELECT family_id FROM revoked_families WHERE family_id = $1")
+                        .bind(presented.family_id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(backend_error)?
+                        .is_some();
+                    if family_revoked || presented.state == RefreshState::Revoked || presented.expires_at <= now {
+                        tx.rollback().await.map_err(backend_error)?;
+                        return Ok(RotationOutcome::Invalid);
+                    }
                 }
-                let accept = if claimed.rows_affected() == 1 {
+                let accept = if claimed {
                     true
                 } else {
                     // Presented token was rotated before.
