@@ -22,14 +22,27 @@ use uuid::Uuid;
 
 use crate::runtime::{self, GatewayOptions, RuntimeOptions};
 
+#[derive(clap::Args)]
 pub struct DevOptions {
+    #[arg(long, default_value = "./tokengate-dev")]
     pub data_dir: PathBuf,
+    /// HTTPS issuer port (0 = pick a free one; the actual port goes into dev.json).
+    #[arg(long, default_value_t = 8443)]
     pub issuer_port: u16,
+    /// Gateway port (plain HTTP on loopback).
+    #[arg(long, default_value_t = 8080)]
     pub gateway_port: u16,
+    /// Admin port: health, readiness, metrics.
+    #[arg(long, default_value_t = 8081)]
     pub admin_port: u16,
-    /// Where the demo route sends requests; the built-in echo upstream when absent.
+    /// Put your own service behind the demo route (e.g. http://127.0.0.1:3000) instead of the built-in echo.
+    #[arg(long)]
     pub upstream: Option<String>,
+    /// How long device codes stay valid, in seconds (Entra: 900). Short values help tests of expiry.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(i64).range(10..=3600))]
     pub device_code_lifetime: i64,
+    /// Grace, in seconds, for presenting the immediately previous refresh token again (lost response).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i64).range(0..=300))]
     pub refresh_reuse_grace: i64,
 }
 

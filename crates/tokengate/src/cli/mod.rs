@@ -52,28 +52,7 @@ pub struct StoreArgs {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run everything locally with no set-up: SQLite store, local CA, demo tenant, dev.json.
-    Dev {
-        #[arg(long, default_value = "./tokengate-dev")]
-        data_dir: PathBuf,
-        /// HTTPS issuer port (0 = pick a free one; the actual port goes into dev.json).
-        #[arg(long, default_value_t = 8443)]
-        issuer_port: u16,
-        /// Gateway port (plain HTTP on loopback).
-        #[arg(long, default_value_t = 8080)]
-        gateway_port: u16,
-        /// Admin port: health, readiness, metrics.
-        #[arg(long, default_value_t = 8081)]
-        admin_port: u16,
-        /// Put your own service behind the demo route (e.g. http://127.0.0.1:3000) instead of the built-in echo.
-        #[arg(long)]
-        upstream: Option<String>,
-        /// How long device codes stay valid, in seconds (Entra: 900). Short values help tests of expiry.
-        #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(i64).range(10..=3600))]
-        device_code_lifetime: i64,
-        /// Grace, in seconds, for presenting the immediately previous refresh token again (lost response).
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i64).range(0..=300))]
-        refresh_reuse_grace: i64,
-    },
+    Dev(dev::DevOptions),
     /// Run from a config file (TOML; TOKENGATE_* environment variables override it).
     Serve {
         #[arg(long)]
@@ -159,26 +138,7 @@ pub fn init_logging(format: LogFormat) {
 
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Dev {
-            data_dir,
-            issuer_port,
-            gateway_port,
-            admin_port,
-            upstream,
-            device_code_lifetime,
-            refresh_reuse_grace,
-        } => {
-            dev::run(dev::DevOptions {
-                data_dir,
-                issuer_port,
-                gateway_port,
-                admin_port,
-                upstream,
-                device_code_lifetime,
-                refresh_reuse_grace,
-            })
-            .await
-        }
+        Command::Dev(options) => dev::run(options).await,
         Command::Serve { config, check } => serve(config, check).await,
         Command::Tenant { store, command } => directory_commands::tenant(&open(&store).await?.0, command).await,
         Command::App { store, command } => directory_commands::app(&open(&store).await?.0, command).await,

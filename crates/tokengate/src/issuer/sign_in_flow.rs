@@ -214,6 +214,27 @@ fn error_for(r: &AuthorizeRequest, error: &'static str, code: u32, description: 
     }
 }
 
+/// What every form of the flow carries: where it posts, the signed request, and this browser's
+/// CSRF token (setting the CSRF cookie if the browser has none yet).
+struct FlowForm {
+    action: String,
+    continuation: String,
+    csrf: String,
+    set_cookie: Option<axum::http::HeaderValue>,
+}
+
+impl FlowForm {
+    fn new(state: &IssuerState, headers: &HeaderMap, c: &Continuation, path: &str) -> Self {
+        let (csrf_value, set_cookie) = csrf_cookie(headers);
+        FlowForm {
+            action: format!("{}{path}", state.base_url),
+            continuation: seal(state, c),
+            csrf: state.browser.csrf_token(&csrf_value),
+            set_cookie,
+        }
+    }
+}
+
 fn sign_in_page(
     state: &IssuerState,
     headers: &HeaderMap,
@@ -223,20 +244,17 @@ fn sign_in_page(
     error: Option<&str>,
     login_hint: &str,
 ) -> Response {
-    let (csrf_value, set_cookie) = csrf_cookie(headers);
-    let continuation = seal(state, c);
-    let action = format!("{}/flow/sign-in", state.base_url);
-    let csrf = state.browser.csrf_token(&csrf_value);
+    let f = FlowForm::new(state, headers, c, "/flow/sign-in");
     let page = SignInPage {
         tenant_name: &tenant.display_name,
         app_name,
         error,
         login_hint,
-        action: &action,
-        continuation: &continuation,
-        csrf: &csrf,
+        action: &f.action,
+        continuation: &f.continuation,
+        csrf: &f.csrf,
     };
-    with_cookie(pages::html(StatusCode::OK, &page), set_cookie)
+    with_cookie(pages::html(StatusCode::OK, &page), f.set_cookie)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -250,10 +268,7 @@ fn consent_page(
     resolved: Option<&ResolvedScopes>,
     requested: &RequestedScopes,
 ) -> Response {
-    let (csrf_value, set_cookie) = csrf_cookie(headers);
-    let continuation = seal(state, c);
-    let action = format!("{}/flow/consent", state.base_url);
-    let csrf = state.browser.csrf_token(&csrf_value);
+    let f = FlowForm::new(state, headers, c, "/flow/consent");
     let mut scopes: Vec<(String, String)> = Vec::new();
     if requested.has("openid") || requested.has("profile") {
         scopes.push(("Sign you in and read your profile".into(), String::new()));
@@ -276,11 +291,11 @@ fn consent_page(
         user_name: &user.user_principal_name,
         scopes,
         offline: requested.has("offline_access"),
-        action: &action,
-        continuation: &continuation,
-        csrf: &csrf,
+        action: &f.action,
+        continuation: &f.continuation,
+        csrf: &f.csrf,
     };
-    with_cookie(pages::html(StatusCode::OK, &page), set_cookie)
+    with_cookie(pages::html(StatusCode::OK, &page), f.set_cookie)
 }
 
 fn with_cookie(mut response: Response, cookie: Option<axum::http::HeaderValue>) -> Response {

@@ -281,12 +281,7 @@ fn success_response(issued: &IssuedAccessToken, endpoint: Endpoint, trail: &Trai
             "access_token": issued.access_token,
         })),
     };
-    let mut response = (StatusCode::OK, body.unwrap_or_default()).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-    no_store(h);
-    add_request_ids(h, ids);
-    response
+    token_json(body, ids)
 }
 
 fn trail_scope(trail: &Trail) -> String {
@@ -342,6 +337,11 @@ fn user_tokens_response(
             serde_json::to_vec(&body)
         }
     };
+    token_json(body, ids)
+}
+
+/// A token response body with the headers Entra sends on it (never cached).
+fn token_json(body: serde_json::Result<Vec<u8>>, ids: &RequestIds) -> Response {
     let mut response = (StatusCode::OK, body.unwrap_or_default()).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));

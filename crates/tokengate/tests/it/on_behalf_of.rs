@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
-use crate::browser::{redirect_params, Browser};
+use crate::browser::redirect_params;
+use crate::delegated_flows::{authorize_url, browser, VERIFIER};
 use crate::harness::*;
 
 const OBO_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-const VERIFIER: &str = "on-behalf-of-verifier-0123456789-0123456789-abcdef";
 
 fn after(out: &str, marker: &str) -> String {
     let start = out.find(marker).unwrap_or_else(|| panic!("{marker:?} not in {out}")) + marker.len();
@@ -40,29 +40,7 @@ async fn middle_tier_exchanges_a_user_token_for_a_downstream_token() {
     s.cli(&["consent", "grant", "--tenant", &tenant, "--client", &mid, "--resource", &api, "--scope", "Demo.Read"]);
 
     // The user signs in to the public client for the middle tier.
-    let mut b = Browser::new(&std::fs::read(s.s("/ca_cert")).unwrap());
-    let challenge = tokengate_core::encoding::b64url(tokengate_core::encoding::sha256(VERIFIER.as_bytes()));
-    let url = format!(
-        "{}/oauth2/v2.0/authorize?client_id={public}&response_type=code&redirect_uri=http%3A%2F%2Flocalhost&scope=api%3A%2F%2Fmiddle-tier%2FMid.Access+offline_access&code_challenge={challenge}&code_challenge_method=S256",
-        s.authority()
-    );
-    let page = b.get(&url).await;
-    let answer = b.sign_in(&page, &s.s("/user/username"), &s.s("/user/password")).await;
-    assert_eq!(answer.status, 303, "{}", answer.body);
-    let code = redirect_params(&answer.location())["code"].clone();
-    let (status, body) = s
-        .post_form(
-            &s.token_url(),
-            &[
-                ("grant_type", "authorization_code"),
-                ("client_id", &public),
-                ("code", &code),
-                ("redirect_uri", "http://localhost"),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let body = sign_in_and_redeem(&s, &public, "api://middle-tier/Mid.Access offline_access", false).await;
     let user_token = body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(decode_jwt(&user_token).1["aud"], mid.as_str());
 
@@ -167,23 +145,29 @@ async fn apps_that_ask_for_group_claims_get_them() {
     let readers =
         group.lines().find(|l| l.contains("Demo Readers")).unwrap().split_whitespace().next().unwrap().to_owned();
 
-    let mut b = Browser::new(&std::fs::read(s.s("/ca_cert")).unwrap());
-    let challenge = tokengate_core::encoding::b64url(tokengate_core::encoding::sha256(VERIFIER.as_bytes()));
-    let url = format!(
-        "{}/oauth2/v2.0/authorize?client_id={client}&response_type=code&redirect_uri=http%3A%2F%2Flocalhost&scope=openid+api%3A%2F%2Ftokengate-demo-api%2FDemo.Read&code_challenge={challenge}&code_challenge_method=S256",
-        s.authority()
-    );
-    let page = b.get(&url).await;
-    let consent = b.sign_in(&page, &s.s("/user/username"), &s.s("/user/password")).await;
-    assert_eq!(consent.status, 200, "a new app: the user consents: {}", consent.body);
-    let answer = b.consent(&consent, "accept").await;
+    let body = sign_in_and_redeem(&s, &client, "openid api://tokengate-demo-api/Demo.Read", true).await;
+    let claims = decode_jwt(body["access_token"].as_str().unwrap()).1;
+    assert_eq!(claims["groups"], serde_json::json!([readers]), "group object ids");
+}
+
+/// Signs the demo user in to `client` for `scope` through the pages (accepting the consent page
+/// when `consent` is expected) and redeems the code.
+async fn sign_in_and_redeem(s: &DevServer, client: &str, scope: &str, consent: bool) -> Value {
+    let mut b = browser(s);
+    let page = b.get(&authorize_url(s, &[("client_id", client), ("scope", scope)])).await;
+    let mut answer = b.sign_in(&page, &s.s("/user/username"), &s.s("/user/password")).await;
+    if consent {
+        assert_eq!(answer.status, 200, "a new app: the user consents: {}", answer.body);
+        answer = b.consent(&answer, "accept").await;
+    }
+    assert_eq!(answer.status, 303, "{}", answer.body);
     let code = redirect_params(&answer.location())["code"].clone();
     let (status, body) = s
         .post_form(
             &s.token_url(),
             &[
                 ("grant_type", "authorization_code"),
-                ("client_id", &client),
+                ("client_id", client),
                 ("code", &code),
                 ("redirect_uri", "http://localhost"),
                 ("code_verifier", VERIFIER),
@@ -191,6 +175,5 @@ async fn apps_that_ask_for_group_claims_get_them() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let claims = decode_jwt(body["access_token"].as_str().unwrap()).1;
-    assert_eq!(claims["groups"], serde_json::json!([readers]), "group object ids");
+    body
 }

@@ -16,7 +16,6 @@ async fn kill_9_during_rotation_leaves_one_live_token_per_family() {
     let code = sign_in_for_code(&s, &mut b, &authorize_url(&s, &[])).await;
     let (status, body) = redeem(&s, &code, Some(VERIFIER)).await;
     assert_eq!(status, 200, "{body}");
-    let family_sid = decode_jwt(body["id_token"].as_str().unwrap()).1["sid"].clone();
 
     // Rotate as fast as one client can, and kill -9 the server mid-stream.
     let pid = s.child.as_ref().unwrap().id().to_string();
@@ -78,5 +77,4 @@ async fn kill_9_during_rotation_leaves_one_live_token_per_family() {
         rotated == received + 2 || rotated == received + 3,
         "{rotated} rotations audited, {received} seen before the kill (+2 after)"
     );
-    assert!(family_sid.is_string());
 }
