@@ -51,12 +51,7 @@ done
 ((ROUNDS >= 1 && DURATION >= 1 && THREADS >= 1 && HOT_CODES >= THREADS && CONNECTIONS >= THREADS)) ||
   die "ROUNDS, DURATION, THREADS must be >= 1; HOT_CODES and CONNECTIONS >= THREADS"
 
-need=()
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v openssl >/dev/null 2>&1 || need+=(openssl)
-command -v jq >/dev/null 2>&1 || need+=(jq)
-command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
-((${#need[@]} == 0)) || apt_install "${need[@]}"
+ensure_commands wrk openssl jq curl
 
 if [[ "$TOKENGATE_BIN" == "$DEFAULT_BIN" ]]; then
   # always: a no-op when fresh, and the figures are then those of the work tree
@@ -65,25 +60,7 @@ if [[ "$TOKENGATE_BIN" == "$DEFAULT_BIN" ]]; then
 fi
 [[ -x "$BIN" ]] || die "tokengate binary not found at $BIN"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-bench.XXXXXX")
-PIDS=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  if ((rc != 0)); then
-    for f in "$TMP"/*.log; do
-      [[ -s "$f" ]] || continue
-      printf '[bench] --- last lines of %s\n' "$(basename "$f")" >&2
-      tail -n 20 "$f" >&2 || true
-    done
-  fi
-  if [[ "$KEEP_TMP" == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+start_bench_tmp tokengate-bench
 
 # ---------------------------------------------------------------- tokengate
 TG_VERSION=$("$BIN" --version 2>/dev/null | head -n1 || true)

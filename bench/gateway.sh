@@ -104,27 +104,8 @@ if [[ "$SKIP_GATEWAY" != 1 ]] && ! "$BIN" dev --help 2>/dev/null | grep -q -- '-
 fi
 
 # ---------------------------------------------------------------- processes and cleanup
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-bench-gw.XXXXXX")
+start_bench_tmp tokengate-bench-gw
 chmod 711 "$TMP"   # Apache's children (User www-data) read their CA file below it
-PIDS=()   # every process this script started, stopped by PID on exit
-
-cleanup() {
-  local rc=$? i
-  trap - EXIT INT TERM
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done   # reverse start order
-  if ((rc != 0)); then
-    for f in "$TMP"/*.log "$TMP"/*/error.log; do
-      [[ -s "$f" ]] || continue
-      printf '[bench] --- last lines of %s\n' "${f#"$TMP"/}" >&2
-      tail -n 20 "$f" >&2 || true
-    done
-  fi
-  if [[ "$KEEP_TMP" == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 
 # render TEMPLATE OUT KEY=VALUE...: replace every @KEY@; fails if a placeholder is left

@@ -53,24 +53,11 @@ done
 ((ROUNDS >= 1 && DURATION >= 1 && OIDC_WORKERS >= 1)) || die "ROUNDS, DURATION and OIDC_WORKERS must be >= 1"
 
 # ---------------------------------------------------------------- tools
-need=()
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v openssl >/dev/null 2>&1 || need+=(openssl)
-command -v jq >/dev/null 2>&1 || need+=(jq)
-command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
-command -v node >/dev/null 2>&1 || need+=(nodejs)
-command -v npm >/dev/null 2>&1 || need+=(npm)
-((${#need[@]} == 0)) || apt_install "${need[@]}"
+ensure_commands wrk openssl jq curl node npm
 
 # oidc-provider from npm, pinned by bench/oidc-provider/package-lock.json.
 OIDC_DIR="$HERE/oidc-provider"
-OIDC_PIN=$(jq -r '.dependencies["oidc-provider"]' "$OIDC_DIR/package.json")
-OIDC_HAVE=$(jq -r '.version' "$OIDC_DIR/node_modules/oidc-provider/package.json" 2>/dev/null || true)
-if [[ "$OIDC_HAVE" != "$OIDC_PIN" ]]; then
-  log "npm ci in bench/oidc-provider (oidc-provider $OIDC_PIN)"
-  (cd "$OIDC_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  OIDC_HAVE=$(jq -r '.version' "$OIDC_DIR/node_modules/oidc-provider/package.json")
-fi
+OIDC_HAVE=$(npm_ci_pinned "$OIDC_DIR" oidc-provider)
 
 if [[ "$SKIP_TOKENGATE" != 1 && ! -x "$BIN" ]]; then
   if [[ "$TOKENGATE_BIN" == "$DEFAULT_BIN" ]]; then
@@ -81,26 +68,7 @@ if [[ "$SKIP_TOKENGATE" != 1 && ! -x "$BIN" ]]; then
 fi
 
 # ---------------------------------------------------------------- processes and cleanup
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-bench.XXXXXX")
-PIDS=()   # every process this script started, stopped by PID on exit
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  if ((rc != 0)); then
-    for f in "$TMP"/*.log; do
-      [[ -s "$f" ]] || continue
-      printf '[bench] --- last lines of %s\n' "$(basename "$f")" >&2
-      tail -n 20 "$f" >&2 || true
-    done
-  fi
-  if [[ "$KEEP_TMP" == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+start_bench_tmp tokengate-bench
 
 
 # check_token NAME URL BODY CAFILE: one real request must return an RS256 JWT access token.

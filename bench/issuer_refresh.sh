@@ -68,32 +68,11 @@ done
   die "CONNECTIONS must be a multiple of THREADS (wrk gives each thread CONNECTIONS/THREADS connections, each needs its own refresh token)"
 
 # ---------------------------------------------------------------- tools
-need=()
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v openssl >/dev/null 2>&1 || need+=(openssl)
-command -v jq >/dev/null 2>&1 || need+=(jq)
-command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
-command -v node >/dev/null 2>&1 || need+=(nodejs)
-command -v npm >/dev/null 2>&1 || need+=(npm)
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
-((${#need[@]} == 0)) || apt_install "${need[@]}"
+ensure_commands wrk openssl jq curl node npm redis-server python3
 
 OIDC_DIR="$HERE/oidc-provider"
-OIDC_PIN=$(jq -r '.dependencies["oidc-provider"]' "$OIDC_DIR/package.json")
-OIDC_HAVE=$(jq -r '.version' "$OIDC_DIR/node_modules/oidc-provider/package.json" 2>/dev/null || true)
-if [[ "$OIDC_HAVE" != "$OIDC_PIN" ]]; then
-  log "npm ci in bench/oidc-provider (oidc-provider $OIDC_PIN)"
-  (cd "$OIDC_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  OIDC_HAVE=$(jq -r '.version' "$OIDC_DIR/node_modules/oidc-provider/package.json")
-fi
-IOREDIS_PIN=$(jq -r '.dependencies.ioredis' "$OIDC_DIR/redis/package.json")
-IOREDIS_HAVE=$(jq -r '.version' "$OIDC_DIR/redis/node_modules/ioredis/package.json" 2>/dev/null || true)
-if [[ "$IOREDIS_HAVE" != "$IOREDIS_PIN" ]]; then
-  log "npm ci in bench/oidc-provider/redis (ioredis $IOREDIS_PIN)"
-  (cd "$OIDC_DIR/redis" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  IOREDIS_HAVE=$(jq -r '.version' "$OIDC_DIR/redis/node_modules/ioredis/package.json")
-fi
+OIDC_HAVE=$(npm_ci_pinned "$OIDC_DIR" oidc-provider)
+IOREDIS_HAVE=$(npm_ci_pinned "$OIDC_DIR/redis" ioredis)
 
 # Python with `requests` for the sign-in pages: the repo's .venv if it has it, else bench/.venv.
 PY=""
@@ -117,26 +96,7 @@ if [[ "$SKIP_TOKENGATE" != 1 ]]; then
 fi
 
 # ---------------------------------------------------------------- processes and cleanup
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-bench.XXXXXX")
-PIDS=()
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  if ((rc != 0)); then
-    for f in "$TMP"/*.log; do
-      [[ -s "$f" ]] || continue
-      printf '[bench] --- last lines of %s\n' "$(basename "$f")" >&2
-      tail -n 20 "$f" >&2 || true
-    done
-  fi
-  if [[ "$KEEP_TMP" == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+start_bench_tmp tokengate-bench
 
 # Wrk runs that need fresh tokens: the warm-up (if any) and every round; plus two for the checks.
 # tokengate's are fetched once, through its sign-in pages (its store keeps them all).

@@ -38,3 +38,59 @@ median() { # median of the arguments (empty if none)
   (($# > 0)) || { echo ""; return; }
   printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
+
+package_for() { # the Debian package(s) that provide a command
+  case $1 in
+    curl) echo "curl ca-certificates" ;;
+    node) echo nodejs ;;
+    python3) echo "python3 python3-venv" ;;
+    *) echo "$1" ;;
+  esac
+}
+
+ensure_commands() { # ensure_commands COMMAND...: installs the packages of the missing ones
+  local need=() c
+  for c in "$@"; do
+    # shellcheck disable=SC2207 # package_for prints space-separated package names
+    command -v "$c" >/dev/null 2>&1 || need+=($(package_for "$c"))
+  done
+  ((${#need[@]} == 0)) || apt_install "${need[@]}"
+}
+
+npm_ci_pinned() { # npm_ci_pinned DIR PACKAGE: `npm ci` in DIR unless PACKAGE is at its pin; prints its version
+  local dir=$1 pkg=$2 pin have
+  pin=$(jq -r --arg p "$pkg" '.dependencies[$p]' "$dir/package.json")
+  have=$(jq -r '.version' "$dir/node_modules/$pkg/package.json" 2>/dev/null || true)
+  if [[ "$have" != "$pin" ]]; then
+    log "npm ci in $dir ($pkg $pin)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    have=$(jq -r '.version' "$dir/node_modules/$pkg/package.json")
+  fi
+  echo "$have"
+}
+
+# start_bench_tmp PREFIX: a fresh $TMP, an empty $PIDS (append every process you start), and the
+# traps that stop those processes (newest first) on any exit, show the tail of their logs when the
+# run failed, and remove $TMP unless KEEP_TMP=1.
+start_bench_tmp() {
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  PIDS=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+bench_cleanup() {
+  local rc=$? i f
+  trap - EXIT INT TERM
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
+  if ((rc != 0)); then
+    for f in "$TMP"/*.log "$TMP"/*/error.log; do
+      [[ -s "$f" ]] || continue
+      printf '[bench] --- last lines of %s\n' "${f#"$TMP"/}" >&2
+      tail -n 20 "$f" >&2 || true
+    done
+  fi
+  if [[ "${KEEP_TMP:-0}" == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+  exit "$rc"
+}
