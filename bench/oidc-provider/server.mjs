@@ -60,6 +60,19 @@ function writePortFile(portFile, port) {
   renameSync(`${portFile}.${process.pid}`, portFile);
 }
 
+// Both modes issue RS256 JWT access tokens for one resource, as tokengate does.
+function jwtAccessTokensFor(resource, scope) {
+  return {
+    enabled: true,
+    defaultResource: () => resource,
+    useGrantedResource: () => true,
+    getResourceServerInfo: (_ctx, resourceIndicator) => {
+      if (resourceIndicator !== resource) throw new errors.InvalidTarget();
+      return { scope, audience: resource, accessTokenTTL: 3600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+    },
+  };
+}
+
 const MODE = env('MODE', 'client_credentials');
 if (MODE !== 'client_credentials' && MODE !== 'refresh') {
   console.error(`server.mjs: MODE must be client_credentials or refresh (got ${MODE})`);
@@ -165,21 +178,7 @@ if (cluster.isPrimary && WORKERS > 1) {
         clientCredentials: { enabled: true },
         introspection: { enabled: false },
         revocation: { enabled: false },
-        resourceIndicators: {
-          enabled: true,
-          defaultResource: () => RESOURCE,
-          useGrantedResource: () => true,
-          getResourceServerInfo: (_ctx, resourceIndicator) => {
-            if (resourceIndicator !== RESOURCE) throw new errors.InvalidTarget();
-            return {
-              scope: SCOPE,
-              audience: RESOURCE,
-              accessTokenTTL: 3600,
-              accessTokenFormat: 'jwt',
-              jwt: { sign: { alg: 'RS256' } },
-            };
-          },
-        },
+        resourceIndicators: jwtAccessTokensFor(RESOURCE, SCOPE),
       },
     });
     provider.on('server_error', (_ctx, err) => console.error('server.mjs: server_error', err));
@@ -251,21 +250,7 @@ async function startRefreshMode(server, port, jwk, { CLIENT_ID, RESOURCE, SCOPE 
       devInteractions: { enabled: false },
       introspection: { enabled: false },
       revocation: { enabled: false },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => RESOURCE,
-        useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resourceIndicator) => {
-          if (resourceIndicator !== RESOURCE) throw new errors.InvalidTarget();
-          return {
-            scope: SCOPE,
-            audience: RESOURCE,
-            accessTokenTTL: 3600,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'RS256' } },
-          };
-        },
-      },
+      resourceIndicators: jwtAccessTokensFor(RESOURCE, SCOPE),
     },
   });
   provider.on('server_error', (_ctx, err) => console.error('server.mjs: server_error', err));
