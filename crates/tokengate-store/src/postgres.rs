@@ -1,12 +1,13 @@
 //! Postgres backend, for deployments where several tokengate nodes share one store.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokengate_core::store::StoreError;
 
-use crate::backend_error;
+use crate::{backend_error, OpenMode};
 use crate::sql_impl::StoreDb;
 
 #[derive(Clone)]
@@ -15,8 +16,32 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Connects and creates the schema if the database holds none (tests and `serve --init`).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(PgConnectOptions::from_str(url).map_err(backend_error)?).await
+        Self::connect_mode(url, OpenMode::CreateIfMissing).await
+    }
+
+    /// Connects within `CONNECT_TIMEOUT`, naming the target when it cannot; with
+    /// `OpenMode::Existing` a database that holds no tokengate store is an error, not a new store.
+    pub async fn connect_mode(url: &str, mode: OpenMode) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Invalid(format!("store URL is not a valid postgres:// URL: {e}")))?;
+        let target = describe(&options);
+        let pool = pool(options).await?;
+        if mode == OpenMode::Existing {
+            let initialised: Option<String> =
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(&pool).await.map_err(
+                    |e| StoreError::Backend(format!("{target}: {e}")),
+                )?;
+            if initialised.is_none() {
+                pool.close().await;
+                return Err(StoreError::Invalid(format!(
+                    "{target} holds no tokengate store. Check the URL (a mistyped database or schema is never \
+                     turned into a new, empty store), or create one there with `tokengate serve --init`"
+                )));
+            }
+        }
+        Self::migrate(pool).await
     }
 
     /// Connects with `search_path` set to `schema` (created if missing): lets tests run on a
@@ -34,7 +59,10 @@ impl PgStore {
     }
 
     async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await.map_err(backend_error)?;
+        Self::migrate(pool(options).await?).await
+    }
+
+    async fn migrate(pool: PgPool) -> Result<Self, StoreError> {
         sqlx::migrate!("migrations/postgres").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(PgStore { pool })
     }
@@ -50,6 +78,35 @@ impl PgStore {
             .map_err(backend_error)?;
         Ok(())
     }
+}
+
+/// An unreachable server must fail fast with its address, not hang for sqlx's default 30 s.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+async fn pool(options: PgConnectOptions) -> Result<PgPool, StoreError> {
+    let target = describe(&options);
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::PoolTimedOut => StoreError::Backend(format!(
+                "cannot reach {target} within {} s: is the server running and the host/port right?",
+                CONNECT_TIMEOUT.as_secs()
+            )),
+            other => StoreError::Backend(format!("{target}: {other}")),
+        })
+}
+
+/// `postgres://HOST:PORT/DATABASE` without user or password, for error messages.
+fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("(default database)")
+    )
 }
 
 crate::sql_impl::impl_sql_store!(PgStore);

@@ -9,7 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use tokengate_core::store::StoreError;
 
-use crate::backend_error;
+use crate::{backend_error, OpenMode};
 use crate::sql_impl::StoreDb;
 
 pub struct SqliteStore {
@@ -19,11 +19,27 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Opens `path`, creating the store if it does not exist (tests and first starts).
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_mode(path, OpenMode::CreateIfMissing).await
+    }
+
+    pub async fn open_mode(path: &Path, mode: OpenMode) -> Result<Self, StoreError> {
+        match (path.exists(), mode) {
+            (true, _) => {}
+            (false, OpenMode::Existing) => {
+                return Err(StoreError::Invalid(format!(
+                    "no store at sqlite://{}: the file does not exist. Check the path (a mistyped path is \
+                     never turned into a new, empty store), or create a store there with `tokengate serve --init`",
+                    path.display()
+                )))
+            }
+            (false, OpenMode::CreateIfMissing) => create_private_file(path)?,
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(backend_error)?
             .filename(path)
-            .create_if_missing(true)
+            .create_if_missing(false)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -33,10 +49,24 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options)
             .await
-            .map_err(backend_error)?;
+            .map_err(|e| StoreError::Backend(format!("sqlite://{}: {e}", path.display())))?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(SqliteStore { pool, write_gate: tokio::sync::Mutex::new(()) })
     }
+}
+
+/// The database file is created empty and owner-only (0600) before SQLite opens it: SQLite gives
+/// its `-wal` and `-shm` files the permissions of the database file, so the whole store stays
+/// private (it holds password hashes and sealed keys).
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map(drop)
+        .map_err(|e| StoreError::Invalid(format!("cannot create the store file {}: {e}", path.display())))
 }
 
 crate::sql_impl::impl_sql_store!(SqliteStore);

@@ -20,6 +20,9 @@ use tokengate_core::store::Store;
 use tokengate_core::tokens::TokenSettings;
 use uuid::Uuid;
 
+use tokengate_store::OpenMode;
+
+use crate::dev_data_dir;
 use crate::runtime::{self, GatewayOptions, RuntimeOptions};
 
 #[derive(clap::Args)]
@@ -44,6 +47,12 @@ pub struct DevOptions {
     /// Grace, in seconds, for presenting the immediately previous refresh token again (lost response).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i64).range(0..=300))]
     pub refresh_reuse_grace: i64,
+    /// Run the gateway with your own policy file (never rewritten) instead of DIR/gateway.toml.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Regenerate DIR/gateway.toml even if you edited it (an edited one is otherwise kept).
+    #[arg(long, conflicts_with = "policy")]
+    pub reset_policy: bool,
 }
 
 /// Path prefix of the demo route.
@@ -114,15 +123,41 @@ pub fn store_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("tokengate.db").display())
 }
 
-/// The data dir's key-encryption key, created on first use (0600).
-pub fn key_encryption_key(data_dir: &Path) -> Result<KeyEncryptionKey, String> {
+/// The data dir's key-encryption key, created on first use (0600) — but never beside a store that
+/// already holds signing keys: those were sealed with the missing key, and a silent new key would
+/// only make the store unusable later.
+pub async fn key_encryption_key(data_dir: &Path, store: &dyn Store) -> Result<KeyEncryptionKey, String> {
     let path = data_dir.join("master.key");
     if !path.exists() {
+        let keys = store.signing_keys().await.map_err(|e| format!("store: {e}"))?;
+        if !keys.is_empty() {
+            return Err(missing_key_message(&path, keys.len()));
+        }
         write_private(&path, &format!("{}\n", b64(KeyEncryptionKey::generate_bytes())))?;
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    existing_key_encryption_key(data_dir)
+}
+
+fn missing_key_message(path: &Path, sealed: usize) -> String {
+    let dir = path.parent().unwrap_or(Path::new(".")).display();
+    format!(
+        "{} is missing, but the store in {dir} holds {sealed} signing key(s) sealed with it. Restore master.key \
+         from a backup. If it is lost: delete {dir} to start afresh, or keep the directory's objects by writing a \
+         new key (`openssl rand -base64 32 > {dir}/master.key`) and replacing the signing keys with \
+         `tokengate keys reset --confirm --dev-dir {dir}` (every issued token stops validating)",
+        path.display()
+    )
+}
+
+/// The data dir's key-encryption key, which must exist (CLI commands never create one).
+pub fn existing_key_encryption_key(data_dir: &Path) -> Result<KeyEncryptionKey, String> {
+    let path = data_dir.join("master.key");
+    let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => missing_key_message(&path, 1),
+        _ => format!("{}: {e}", path.display()),
+    })?;
     let bytes = crate::config::decode_key(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
-    KeyEncryptionKey::from_bytes(&bytes).map_err(|e| e.to_string())
+    KeyEncryptionKey::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn write_private(path: &Path, content: &str) -> Result<(), String> {
@@ -137,7 +172,7 @@ fn write_private(path: &Path, content: &str) -> Result<(), String> {
 }
 
 /// Writes via a temporary file and rename, so readers never see half a file.
-fn write_atomic(path: &Path, content: &str) -> Result<(), String> {
+pub(crate) fn write_atomic(path: &Path, content: &str) -> Result<(), String> {
     let tmp = path.with_extension("tmp");
     write_private(&tmp, content)?;
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
@@ -301,13 +336,14 @@ async fn demo_app(
     admin::create_app(store, tenant_id, new, now).await.map_err(|e| e.to_string())
 }
 
-/// The gateway policy `dev` starts with (rewritten on every start; edit it while running to try
-/// policies — it is hot-reloaded).
+/// The gateway policy `dev` generates (regenerated on each start until you edit it; edit it while
+/// running to try policies — it is hot-reloaded — and your edits are kept across restarts).
 fn gateway_policy(seed: &DevSeed, upstream: Option<&str>) -> String {
     let upstream = upstream.unwrap_or("echo");
     format!(
-        r#"# tokengate gateway policy, written by `tokengate dev` on every start.
-# Edit it while tokengate runs: valid changes apply within a second (see README).
+        r#"# tokengate gateway policy, written by `tokengate dev`.
+# Edit it while tokengate runs: valid changes apply within a second (see README). Once edited,
+# `dev` keeps it across restarts (`dev --reset-policy` regenerates it).
 
 [[issuer]]
 name = "tokengate"
@@ -380,13 +416,17 @@ fn load_or_create_seed_file(data_dir: &Path) -> Result<Option<DevSeed>, String> 
 }
 
 pub async fn run(opts: DevOptions) -> Result<(), String> {
-    let dir = &opts.data_dir;
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let dir = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = dev_data_dir::create_private_dir(&opts.data_dir)?;
+    // Held until this function returns: a second `dev` on the same dir stops here, before it
+    // touches anything.
+    let _lock = dev_data_dir::lock(&dir)?;
     let now = crate::state::now();
     ensure_tls(&dir, now)?;
-    let kek = Arc::new(key_encryption_key(&dir)?);
-    let store = tokengate_store::open_store(&store_url(&dir)).await.map_err(|e| format!("store: {e}"))?;
+    let store = tokengate_store::open_store(&store_url(&dir), OpenMode::CreateIfMissing)
+        .await
+        .map_err(|e| format!("store: {e}"))?;
+    dev_data_dir::tighten_store_files(&dir)?;
+    let kek = Arc::new(key_encryption_key(&dir, store.as_ref()).await?);
 
     let mut seed = match load_or_create_seed_file(&dir)? {
         Some(seed) => seed,
@@ -400,10 +440,18 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
 
     let tls = crate::server::tls_config(&dir.join("server.pem"), &dir.join("server-key.pem"))?;
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let policy_path = dir.join("gateway.toml");
-    std::fs::write(&policy_path, gateway_policy(&seed, opts.upstream.as_deref()))
-        .map_err(|e| format!("{}: {e}", policy_path.display()))?;
-    let policy = crate::gateway::policy_file::load(&policy_path).map_err(|p| p.join("; "))?;
+    let plan = dev_data_dir::plan_policy(
+        &dir,
+        opts.policy.as_deref(),
+        opts.reset_policy,
+        gateway_policy(&seed, opts.upstream.as_deref()),
+        opts.upstream.is_some(),
+    )?;
+    if let Some(notice) = &plan.notice {
+        tracing::warn!("{notice}");
+    }
+    let policy = crate::gateway::policy_file::parse(&plan.text, &plan.path).map_err(|p| p.join("; "))?;
+    let policy_path = plan.path.clone();
     let running = runtime::start(RuntimeOptions {
         store,
         kek,
@@ -429,8 +477,10 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     })
     .await
     .map_err(|e| e.to_string())?;
+    // Only now that every listener is up: a failed start leaves the files of the last good one.
+    dev_data_dir::write_generated_policy(&plan)?;
 
-    let dev_json = dev_json(&seed, &dir, &running.base_url, running.admin_addr, running.gateway_addr);
+    let dev_json = dev_json(&seed, &dir, &plan.path, &running.base_url, running.admin_addr, running.gateway_addr);
     let text = serde_json::to_string_pretty(&dev_json).map_err(|e| e.to_string())?;
     write_atomic(&dir.join("dev.json"), &text)?;
     println!("{}", quickstart(&seed, &dir, &running.base_url, running.gateway_addr));
@@ -444,6 +494,7 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
 fn dev_json(
     seed: &DevSeed,
     dir: &Path,
+    policy_path: &Path,
     base_url: &str,
     admin: Option<SocketAddr>,
     gateway: Option<SocketAddr>,
@@ -457,7 +508,7 @@ fn dev_json(
         "token_endpoint": format!("{authority}/oauth2/v2.0/token"),
         "ca_cert": dir.join("ca.pem"),
         "gateway_url": gateway.map(|g| format!("http://{g}")),
-        "gateway_policy": dir.join("gateway.toml"),
+        "gateway_policy": policy_path,
         "admin_url": admin.map(|a| format!("http://{a}")),
         "api": {
             "app_id": seed.api.app_id, "app_id_uri": seed.api.app_id_uri, "scopes": seed.api.scopes,

@@ -5,6 +5,7 @@ mod audit_writer;
 mod cli;
 mod config;
 mod dev;
+mod dev_data_dir;
 mod gateway;
 mod issuer;
 mod revocation_feed;

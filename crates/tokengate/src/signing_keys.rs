@@ -20,6 +20,25 @@ pub enum KeyServiceError {
     Key { kid: String, reason: String },
     #[error("no active signing key")]
     NoActiveKey,
+    #[error(
+        "the key-encryption key does not open the signing keys in the store ({kids}): they were sealed with \
+         another key-encryption key. Nothing was changed. Use the key this store was created with (dev: \
+         DATA_DIR/master.key; serve: keys.encryption_key_file or TOKENGATE_KEY_ENCRYPTION_KEY); if it is \
+         lost, `tokengate keys reset --confirm` replaces every signing key (all issued tokens stop validating)"
+    )]
+    WrongKeyEncryptionKey { kids: String },
+}
+
+/// Every key write first proves that `kek` opens the keys already stored: sealing a new key with
+/// a wrong key-encryption key would leave a store that no longer starts.
+pub fn prove_key_encryption_key(keys: &[StoredSigningKey], kek: &KeyEncryptionKey) -> Result<(), KeyServiceError> {
+    let unopened: Vec<&str> =
+        keys.iter().filter(|k| kek.open(&k.kid, &k.sealed_private_key).is_err()).map(|k| k.kid.as_str()).collect();
+    if unopened.is_empty() {
+        Ok(())
+    } else {
+        Err(KeyServiceError::WrongKeyEncryptionKey { kids: unopened.join(", ") })
+    }
 }
 
 fn new_stored_key(kek: &KeyEncryptionKey, state: KeyState, now: i64) -> Result<StoredSigningKey, KeyServiceError> {
@@ -40,6 +59,7 @@ fn new_stored_key(kek: &KeyEncryptionKey, state: KeyState, now: i64) -> Result<S
 /// On first start: an active key and a next key, so the next rotation is already published.
 pub async fn ensure_keys(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Result<(), KeyServiceError> {
     let keys = store.signing_keys().await?;
+    prove_key_encryption_key(&keys, kek)?;
     if keys.iter().any(|k| k.state == KeyState::Active) {
         return Ok(());
     }
@@ -105,6 +125,7 @@ pub async fn rotate(
     now: i64,
 ) -> Result<String, KeyServiceError> {
     let keys = store.signing_keys().await?;
+    prove_key_encryption_key(&keys, kek)?;
     let plan = plan_rotation(&keys, now, max_token_age);
     let new_active = match plan.promote {
         Some(_) => None,
@@ -139,6 +160,10 @@ pub async fn remove(
     now: i64,
 ) -> Result<(), KeyServiceError> {
     let keys = store.signing_keys().await?;
+    prove_key_encryption_key(&keys, kek)?;
+    if !keys.iter().any(|k| k.kid == kid) {
+        return Err(KeyServiceError::Key { kid: kid.into(), reason: "no such key (see `tokengate keys list`)".into() });
+    }
     let was_active = keys.iter().any(|k| k.kid == kid && k.state == KeyState::Active);
     let audit = AuditEvent::admin("key.removed", None, json!({"kid": kid, "was_active": was_active}), now);
     store.delete_signing_key(kid, &audit).await?;
@@ -146,6 +171,28 @@ pub async fn remove(
         rotate(store, kek, max_token_age, now).await?;
     }
     Ok(())
+}
+
+/// Recovery when the key-encryption key is lost: every stored signing key is dropped and a new
+/// active and next key are sealed with `kek`, in one store write. Every token signed before stops
+/// validating — the price of losing the key that sealed the old keys.
+pub async fn reset(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Result<String, KeyServiceError> {
+    let keys = store.signing_keys().await?;
+    let new_active = new_stored_key(kek, KeyState::Active, now)?;
+    let active_kid = new_active.kid.clone();
+    let dropped: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
+    let rotation = KeyRotation {
+        promote: None,
+        new_active: Some(new_active),
+        // The store drops only retired keys: retire everything first, in the same write.
+        retire: dropped.clone(),
+        retire_after: now,
+        drop: dropped.clone(),
+        new_next: Some(new_stored_key(kek, KeyState::Next, now)?),
+    };
+    let audit = AuditEvent::admin("key.reset", None, json!({"active": active_kid, "dropped": dropped}), now);
+    store.rotate_signing_keys(&rotation, &audit).await?;
+    Ok(active_kid)
 }
 
 /// Reloads the key ring every `period` until shutdown; also drops retired keys past their window.

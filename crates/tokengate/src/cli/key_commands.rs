@@ -18,6 +18,13 @@ pub enum KeyCommand {
     Rotate,
     /// Emergency removal: drop a key from the JWKS at once (tokens it signed stop validating).
     Remove { kid: String },
+    /// Recovery when the key-encryption key is lost: drop EVERY signing key and create new ones
+    /// sealed with the current key-encryption key. Every token issued so far stops validating.
+    Reset {
+        /// Required: says you understand every issued token stops validating.
+        #[arg(long)]
+        confirm: bool,
+    },
 }
 
 pub async fn keys(store: &Arc<dyn Store>, kek: Option<KeyEncryptionKey>, command: KeyCommand) -> Result<(), String> {
@@ -41,6 +48,15 @@ pub async fn keys(store: &Arc<dyn Store>, kek: Option<KeyEncryptionKey>, command
         KeyCommand::Remove { kid } => {
             signing_keys::remove(store.as_ref(), need_kek()?, &kid, max_age, now()).await.map_err(|e| e.to_string())?;
             println!("key {kid} removed");
+        }
+        KeyCommand::Reset { confirm } => {
+            if !confirm {
+                return Err("keys reset drops every signing key: every token issued so far stops validating. \
+                            Run again with --confirm if that is what you want"
+                    .into());
+            }
+            let active = signing_keys::reset(store.as_ref(), need_kek()?, now()).await.map_err(|e| e.to_string())?;
+            println!("every signing key replaced: {active} is now active");
         }
     }
     Ok(())

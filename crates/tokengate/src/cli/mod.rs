@@ -12,6 +12,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokengate_core::keys::KeyEncryptionKey;
 use tokengate_core::store::Store;
+use tokengate_store::OpenMode;
 
 use crate::{config, dev, runtime};
 
@@ -60,6 +61,16 @@ pub enum Command {
         /// Validate the configuration, list every problem, and exit.
         #[arg(long)]
         check: bool,
+        /// Create the store if it does not exist yet (first start). Without it a missing store is
+        /// an error, so a mistyped path or URL never starts an empty deployment.
+        #[arg(long)]
+        init: bool,
+    },
+    /// Create the store a config file names (SQLite file or Postgres schema) and its first signing
+    /// keys, sealed with the config's key-encryption key. Nothing else creates a store by accident.
+    Init {
+        #[arg(long)]
+        config: PathBuf,
     },
     /// Tenants.
     Tenant {
@@ -139,7 +150,8 @@ pub fn init_logging(format: LogFormat) {
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Dev(options) => dev::run(options).await,
-        Command::Serve { config, check } => serve(config, check).await,
+        Command::Serve { config, check, init } => serve(config, check, init).await,
+        Command::Init { config } => init(config).await,
         Command::Tenant { store, command } => directory_commands::tenant(&open(&store).await?.0, command).await,
         Command::App { store, command } => directory_commands::app(&open(&store).await?.0, command).await,
         Command::Secret { store, command } => directory_commands::secret(&open(&store).await?.0, command).await,
@@ -155,7 +167,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn serve(path: PathBuf, check_only: bool) -> Result<(), String> {
+async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), String> {
     let cfg = config::load(&path, &|name| std::env::var(name).ok()).map_err(|problems| {
         format!("{} has {} problem(s):\n  - {}", path.display(), problems.len(), problems.join("\n  - "))
     })?;
@@ -163,7 +175,8 @@ async fn serve(path: PathBuf, check_only: bool) -> Result<(), String> {
         println!("{}: configuration is valid", path.display());
         return Ok(());
     }
-    let store = tokengate_store::open_store(&cfg.store_url).await.map_err(|e| format!("store: {e}"))?;
+    let mode = if init { OpenMode::CreateIfMissing } else { OpenMode::Existing };
+    let store = tokengate_store::open_store(&cfg.store_url, mode).await.map_err(|e| format!("store: {e}"))?;
     let kek = Arc::new(KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(|e| e.to_string())?);
     let tls = crate::server::tls_config(&cfg.tls_cert, &cfg.tls_key)?;
     let running = runtime::start(runtime::RuntimeOptions {
@@ -199,16 +212,40 @@ async fn serve(path: PathBuf, check_only: bool) -> Result<(), String> {
     Ok(())
 }
 
+async fn init(path: PathBuf) -> Result<(), String> {
+    let cfg = config::load(&path, &|name| std::env::var(name).ok()).map_err(|problems| {
+        format!("{} has {} problem(s):\n  - {}", path.display(), problems.len(), problems.join("\n  - "))
+    })?;
+    let store =
+        tokengate_store::open_store(&cfg.store_url, OpenMode::CreateIfMissing).await.map_err(|e| format!("store: {e}"))?;
+    let kek = KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(|e| e.to_string())?;
+    crate::signing_keys::ensure_keys(store.as_ref(), &kek, crate::state::now()).await.map_err(|e| e.to_string())?;
+    println!("store ready: {}", redact_url(&cfg.store_url));
+    Ok(())
+}
+
+/// A store URL fit for output: any password is replaced.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// The store (and key-encryption key, when known) that the global flags point at.
 async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionKey>), String> {
     if let Some(config_path) = &args.config {
         let cfg = config::load(config_path, &|name| std::env::var(name).ok())
             .map_err(|p| format!("{}: {}", config_path.display(), p.join("; ")))?;
-        let store = tokengate_store::open_store(&cfg.store_url).await.map_err(|e| e.to_string())?;
+        let store = tokengate_store::open_store(&cfg.store_url, OpenMode::Existing).await.map_err(|e| e.to_string())?;
         return Ok((store, KeyEncryptionKey::from_bytes(&cfg.encryption_key).ok()));
     }
     if let Some(url) = &args.store {
-        let store = tokengate_store::open_store(url).await.map_err(|e| e.to_string())?;
+        let store = tokengate_store::open_store(url, OpenMode::Existing).await.map_err(|e| e.to_string())?;
         let kek = std::env::var("TOKENGATE_KEY_ENCRYPTION_KEY")
             .ok()
             .and_then(|v| config::decode_key(v.trim()).ok())
@@ -222,6 +259,6 @@ async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionK
             dir.display()
         ));
     }
-    let store = tokengate_store::open_store(&dev::store_url(&dir)).await.map_err(|e| e.to_string())?;
-    Ok((store, Some(dev::key_encryption_key(&dir)?)))
+    let store = tokengate_store::open_store(&dev::store_url(&dir), OpenMode::Existing).await.map_err(|e| e.to_string())?;
+    Ok((store, Some(dev::existing_key_encryption_key(&dir)?)))
 }

@@ -278,7 +278,12 @@ pub fn validate(policy: &PolicyFile, base: &Path) -> Vec<String> {
 /// Reads and validates a policy file.
 pub fn load(path: &Path) -> Result<PolicyFile, Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
-    let policy: PolicyFile = toml::from_str(&text).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    parse(&text, path)
+}
+
+/// Validates policy text that is (or is about to be) the content of `path`.
+pub fn parse(text: &str, path: &Path) -> Result<PolicyFile, Vec<String>> {
+    let policy: PolicyFile = toml::from_str(text).map_err(|e| vec![format!("{}: {e}", path.display())])?;
     let problems = validate(&policy, path.parent().unwrap_or(Path::new(".")));
     if problems.is_empty() {
         Ok(policy)

@@ -9,6 +9,7 @@ mod upstream;
 mod bad_input;
 mod client_assertion;
 mod client_credentials;
+mod data_dir_safety;
 mod delegated_flows;
 mod device_code_flow;
 mod discovery;

@@ -161,6 +161,15 @@ async fn serve_validates_config_up_front_and_runs_from_a_real_config() {
     let check = Command::new(BIN).args(["serve", "--check", "--config"]).arg(&good).output().unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
 
+    // No store is created by accident: the CLI names the missing file; `init` creates it.
+    let before_init = Command::new(BIN).args(["tenant", "list", "--config"]).arg(&good).output().unwrap();
+    assert!(!before_init.status.success());
+    let err = String::from_utf8_lossy(&before_init.stderr);
+    assert!(err.contains("tokengate.db") && err.contains("does not exist"), "{err}");
+    assert!(!dir.join("tokengate.db").exists(), "a store was created by a read");
+    let init = Command::new(BIN).args(["init", "--config"]).arg(&good).output().unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+
     // Directory set-up through the CLI against the same config.
     let cli = |args: &[&str]| {
         let out = Command::new(BIN).args(args).arg("--config").arg(&good).output().unwrap();
