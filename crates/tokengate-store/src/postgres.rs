@@ -7,8 +7,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokengate_core::store::StoreError;
 
-use crate::{backend_error, OpenMode};
 use crate::sql_impl::StoreDb;
+use crate::{backend_error, OpenMode};
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -29,10 +29,10 @@ impl PgStore {
         let target = describe(&options);
         let pool = pool(options).await?;
         if mode == OpenMode::Existing {
-            let initialised: Option<String> =
-                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(&pool).await.map_err(
-                    |e| StoreError::Backend(format!("{target}: {e}")),
-                )?;
+            let initialised: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+                .fetch_one(&pool)
+                .await
+                .map_err(|e| StoreError::Backend(format!("{target}: {e}")))?;
             if initialised.is_none() {
                 pool.close().await;
                 return Err(StoreError::Invalid(format!(
@@ -85,18 +85,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn pool(options: PgConnectOptions) -> Result<PgPool, StoreError> {
     let target = describe(&options);
-    PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(CONNECT_TIMEOUT)
-        .connect_with(options)
-        .await
-        .map_err(|e| match e {
+    PgPoolOptions::new().max_connections(16).acquire_timeout(CONNECT_TIMEOUT).connect_with(options).await.map_err(|e| {
+        match e {
             sqlx::Error::PoolTimedOut => StoreError::Backend(format!(
                 "cannot reach {target} within {} s: is the server running and the host/port right?",
                 CONNECT_TIMEOUT.as_secs()
             )),
             other => StoreError::Backend(format!("{target}: {other}")),
-        })
+        }
+    })
 }
 
 /// `postgres://HOST:PORT/DATABASE` without user or password, for error messages.

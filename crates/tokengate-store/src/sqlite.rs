@@ -9,8 +9,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use tokengate_core::store::StoreError;
 
-use crate::{backend_error, OpenMode};
 use crate::sql_impl::StoreDb;
+use crate::{backend_error, OpenMode};
 
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,

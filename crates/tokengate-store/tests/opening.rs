@@ -2,7 +2,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use tokengate_core::store::TenantStore;
 use tokengate_store::{open_store, OpenMode};
 use uuid::Uuid;
 

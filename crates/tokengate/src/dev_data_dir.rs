@@ -37,7 +37,9 @@ pub fn lock(dir: &Path) -> Result<DataDirLock, String> {
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(format!("{}: cannot lock: {e}", path.display())),
     }
-    file.set_len(0).and_then(|_| write!(file, "{}", std::process::id())).map_err(|e| format!("{}: {e}", path.display()))?;
+    file.set_len(0)
+        .and_then(|_| write!(file, "{}", std::process::id()))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(DataDirLock { _file: file })
 }
 
@@ -67,7 +69,8 @@ pub fn tighten_store_files(dir: &Path) -> Result<(), String> {
 #[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(not(unix))]
@@ -115,10 +118,7 @@ pub fn plan_policy(
     let recorded = std::fs::read_to_string(fingerprint_path(&path)).unwrap_or_default();
     match current {
         Some(text) if !reset && hex_upper(&sha256(text.as_bytes())) != recorded.trim() => {
-            let mut notice = format!(
-                "keeping your edited {} (pass --reset-policy to regenerate it)",
-                path.display()
-            );
+            let mut notice = format!("keeping your edited {} (pass --reset-policy to regenerate it)", path.display());
             if upstream_given {
                 notice.push_str("; --upstream is not applied to an edited policy");
             }

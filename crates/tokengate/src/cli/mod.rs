@@ -216,8 +216,9 @@ async fn init(path: PathBuf) -> Result<(), String> {
     let cfg = config::load(&path, &|name| std::env::var(name).ok()).map_err(|problems| {
         format!("{} has {} problem(s):\n  - {}", path.display(), problems.len(), problems.join("\n  - "))
     })?;
-    let store =
-        tokengate_store::open_store(&cfg.store_url, OpenMode::CreateIfMissing).await.map_err(|e| format!("store: {e}"))?;
+    let store = tokengate_store::open_store(&cfg.store_url, OpenMode::CreateIfMissing)
+        .await
+        .map_err(|e| format!("store: {e}"))?;
     let kek = KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(|e| e.to_string())?;
     crate::signing_keys::ensure_keys(store.as_ref(), &kek, crate::state::now()).await.map_err(|e| e.to_string())?;
     println!("store ready: {}", redact_url(&cfg.store_url));
@@ -259,6 +260,7 @@ async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionK
             dir.display()
         ));
     }
-    let store = tokengate_store::open_store(&dev::store_url(&dir), OpenMode::Existing).await.map_err(|e| e.to_string())?;
+    let store =
+        tokengate_store::open_store(&dev::store_url(&dir), OpenMode::Existing).await.map_err(|e| e.to_string())?;
     Ok((store, Some(dev::existing_key_encryption_key(&dir)?)))
 }

@@ -19,7 +19,12 @@ fn stop_keeping_dir(mut s: DevServer) -> PathBuf {
 
 /// Runs `tokengate ARGS` that is expected to exit by itself; a process still running after
 /// `bound` is killed and the test fails (it would have hung or started serving).
-fn run_to_exit(args: &[&str], extra: &[&std::ffi::OsStr], env: &[(&str, &str)], bound: Duration) -> (ExitStatus, String) {
+fn run_to_exit(
+    args: &[&str],
+    extra: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
+    bound: Duration,
+) -> (ExitStatus, String) {
     let mut cmd = Command::new(BIN);
     cmd.args(args).args(extra).stdout(Stdio::null()).stderr(Stdio::piped()).env("TOKENGATE_LOG", "warn");
     for (k, v) in env {
