@@ -51,6 +51,13 @@ async fn with_catch_all(s: &DevServer, upstream: &TestUpstream, settings: &str) 
     s.set_policy(&text, || async { http.get(s.gateway("/anything")).send().await.unwrap().status() == 200 }).await;
 }
 
+async fn ping(t: &mut TcpStream) {
+    t.write_all(b"ping").await.unwrap();
+    let mut echoed = [0u8; 4];
+    tokio::time::timeout(Duration::from_secs(10), t.read_exact(&mut echoed)).await.unwrap().unwrap();
+    assert_eq!(&echoed, b"ping");
+}
+
 async fn audit_reasons(s: &mut DevServer) -> Vec<(Option<String>, Option<u16>)> {
     assert!(s.terminate().success());
     let store = tokengate_store::SqliteStore::open(&s.dir.join("tokengate.db")).await.unwrap();
@@ -180,15 +187,6 @@ async fn only_websocket_upgrades_pass_and_a_tunnel_dies_with_its_token() {
         head.push(byte[0]);
     }
     assert!(String::from_utf8_lossy(&head).starts_with("HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
-    let ping = |t: &mut TcpStream| {
-        let t = &mut *t;
-        async move {
-            t.write_all(b"ping").await.unwrap();
-            let mut echoed = [0u8; 4];
-            tokio::time::timeout(Duration::from_secs(10), t.read_exact(&mut echoed)).await.unwrap().unwrap();
-            assert_eq!(&echoed, b"ping");
-        }
-    };
     ping(&mut tunnel).await;
     let (status, second) = refresh(&s, &rt1, None).await;
     assert_eq!(status, 200, "{second}");
