@@ -5,6 +5,7 @@
 pub mod bearer;
 pub mod policy;
 pub mod rejection;
+pub mod request_path;
 pub mod revocation;
 pub mod token_validation;
 pub mod trusted_issuer;

@@ -1,13 +1,14 @@
 //! Headers between client and upstream: hop-by-hop headers removed (RFC 9110 §7.6.1), any
-//! client-supplied identity headers stripped, the caller's verified identity added, and
-//! `Forwarded` / `X-Forwarded-*` set (RFC 7239).
+//! client-supplied identity or routing-override headers stripped (also their `_` spellings,
+//! which CGI/WSGI/PHP read as the same variable), the caller's verified identity added, and
+//! `Forwarded` / `X-Forwarded-*` set (RFC 7239), appended to or overwritten.
 
 use std::net::IpAddr;
 
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tokengate_core::access::VerifiedToken;
 
-const HOP_BY_HOP: [&str; 8] = [
+const HOP_BY_HOP: [&str; 9] = [
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -16,7 +17,30 @@ const HOP_BY_HOP: [&str; 8] = [
     "transfer-encoding",
     "upgrade",
     "proxy-authorization",
+    // Only meaningful with an `Upgrade: h2c`, which is never passed on.
+    "http2-settings",
 ];
+
+/// Identity headers other proxies and platforms set (oauth2-proxy, Apache/nginx auth, Azure App
+/// Service Easy Auth): an upstream may trust them as we trust ours.
+const FOREIGN_IDENTITY: [&str; 6] = [
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-forwarded-preferred-username",
+    "x-forwarded-groups",
+    "x-remote-user",
+    "remote-user",
+];
+const FOREIGN_IDENTITY_PREFIXES: [&str; 4] =
+    ["x-tokengate-", "x-auth-request-", "x-ms-client-principal", "x-ms-token-aad-"];
+
+/// Headers that make IIS/ASP.NET, Symfony or Rails act on another path or method than the one
+/// routed.
+const ROUTING_OVERRIDES: [&str; 5] =
+    ["x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override"];
+
+/// Headers the gateway sets itself: a client's `_` spelling must not shadow them upstream.
+const SET_BY_GATEWAY: [&str; 4] = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"];
 
 /// Removes hop-by-hop headers, including those named in `Connection`. `keep_upgrade` keeps
 /// `Upgrade`/`Connection: upgrade` for a WebSocket hand-off.
@@ -44,10 +68,22 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
-/// Strips every `X-Tokengate-*` header and every configured identity header the client sent.
+/// Whether a client-sent header named `name` (lower-case, as `HeaderName` keeps it) must not reach
+/// the upstream: identity headers (ours, configured, other proxies'), routing overrides, and
+/// `_` spellings of those and of the forwarding headers the gateway sets.
+fn is_spoofable(name: &str, configured: &[HeaderName]) -> bool {
+    let dashed = name.replace('_', "-");
+    let dashed = dashed.as_str();
+    FOREIGN_IDENTITY.contains(&dashed)
+        || FOREIGN_IDENTITY_PREFIXES.iter().any(|p| dashed.starts_with(p))
+        || ROUTING_OVERRIDES.contains(&dashed)
+        || configured.iter().any(|c| c.as_str() == dashed)
+        || (name.contains('_') && SET_BY_GATEWAY.contains(&dashed))
+}
+
+/// Strips every client-sent header an upstream could take for identity or a routing decision.
 pub fn strip_identity_headers(headers: &mut HeaderMap, configured: &[HeaderName]) {
-    let spoofed: Vec<HeaderName> =
-        headers.keys().filter(|k| k.as_str().starts_with("x-tokengate-") || configured.contains(k)).cloned().collect();
+    let spoofed: Vec<HeaderName> = headers.keys().filter(|k| is_spoofable(k.as_str(), configured)).cloned().collect();
     for name in spoofed {
         headers.remove(name);
     }
@@ -78,8 +114,19 @@ pub fn add_identity_headers(headers: &mut HeaderMap, token: &VerifiedToken, conf
     }
 }
 
-/// `X-Forwarded-For` (appended), `X-Forwarded-Proto`, `X-Forwarded-Host`, `Forwarded` (appended).
-pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &str, original_host: Option<&HeaderValue>) {
+/// `X-Forwarded-For` and `Forwarded` (appended to the client's, or replacing them with
+/// `overwrite`), `X-Forwarded-Proto`, `X-Forwarded-Host`.
+pub fn add_forwarded(
+    headers: &mut HeaderMap,
+    client: IpAddr,
+    proto: &str,
+    original_host: Option<&HeaderValue>,
+    overwrite: bool,
+) {
+    if overwrite {
+        headers.remove("x-forwarded-for");
+        headers.remove(header::FORWARDED);
+    }
     let ip = client.to_string();
     let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
         Some(prior) if !prior.trim().is_empty() => format!("{prior}, {ip}"),
@@ -134,10 +181,71 @@ mod tests {
     fn forwarded_headers_append() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
-        add_forwarded(&mut h, "::1".parse().unwrap(), "http", Some(&HeaderValue::from_static("api.example:8080")));
+        add_forwarded(
+            &mut h,
+            "::1".parse().unwrap(),
+            "http",
+            Some(&HeaderValue::from_static("api.example:8080")),
+            false,
+        );
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, ::1");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-host"], "api.example:8080");
         assert_eq!(h[header::FORWARDED], "for=\"[::1]\";proto=http;host=api.example:8080");
+    }
+
+    #[test]
+    fn forwarded_headers_overwrite_at_the_edge() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+        h.append("x-forwarded-for", HeaderValue::from_static("10.0.0.2"));
+        h.insert(header::FORWARDED, HeaderValue::from_static("for=10.0.0.1"));
+        add_forwarded(&mut h, "192.0.2.7".parse().unwrap(), "https", None, true);
+        assert_eq!(h.get_all("x-forwarded-for").iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>(), ["192.0.2.7"]);
+        assert_eq!(h[header::FORWARDED], "for=192.0.2.7;proto=https");
+    }
+
+    #[test]
+    fn identity_and_routing_override_headers_are_stripped_in_every_spelling() {
+        let configured = [HeaderName::from_static("x-user-roles")];
+        for name in [
+            "x-tokengate-oid",
+            "x_tokengate_oid",
+            "x_tokengate-roles",
+            "x-user-roles",
+            "x_user_roles",
+            "x-forwarded-user",
+            "x_forwarded_email",
+            "x-forwarded-preferred-username",
+            "x-forwarded-groups",
+            "x-auth-request-user",
+            "x-auth-request-access-token",
+            "x-remote-user",
+            "remote-user",
+            "remote_user",
+            "x-ms-client-principal",
+            "x-ms-client-principal-id",
+            "x-ms-client-principal-name",
+            "x-ms-token-aad-access-token",
+            "x-original-url",
+            "x_rewrite_url",
+            "x-http-method-override",
+            "x-http-method",
+            "x-method-override",
+            "x_forwarded_for",
+            "x_forwarded_host",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_static("spoofed"));
+            h.insert("accept", HeaderValue::from_static("*/*"));
+            strip_identity_headers(&mut h, &configured);
+            assert_eq!(h.len(), 1, "{name} reached the upstream");
+        }
+        for kept in ["x-forwarded-for", "x-forwarded-proto", "forwarded", "x-request-id", "user-agent", "x-user"] {
+            let mut h = HeaderMap::new();
+            h.insert(HeaderName::from_bytes(kept.as_bytes()).unwrap(), HeaderValue::from_static("v"));
+            strip_identity_headers(&mut h, &configured);
+            assert_eq!(h.len(), 1, "{kept} must pass");
+        }
     }
 }

@@ -11,8 +11,11 @@ pub mod metrics;
 pub mod policy_file;
 pub mod proxy;
 pub mod remote_keys;
+pub mod request_target;
 pub mod responses;
 pub mod route_table;
+pub mod tunnel;
+pub mod upgrades;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -42,8 +45,9 @@ use metrics::{GatewayMetrics, RequestLabels};
 use policy_file::{GatewaySettings, IssuerKindConfig, PolicyFile};
 use proxy::{failure_response, UpstreamClients};
 use remote_keys::{RefetchOutcome, RemoteIssuer};
-use responses::{cae_challenge, plain, rejection_response};
+use responses::{cae_challenge, plain, rejection_response, request_refused};
 use route_table::{Route, RouteTable, Upstream};
+use tunnel::TunnelLimit;
 
 /// Everything one version of the policy file decides, swapped atomically on reload.
 pub struct ActivePolicy {
@@ -248,22 +252,31 @@ fn denied(
     (rejection_response(rejection), Decision { route, outcome: Outcome::Denied, reason: rejection.code(), token })
 }
 
+/// A request refused for its form (path, host, upgrade); `reason` is the audit reason code.
+fn refused(route: Option<Arc<str>>, reason: &'static str) -> (Response<Body>, Decision) {
+    (request_refused(reason), Decision { route, outcome: Outcome::Denied, reason, token: None })
+}
+
 async fn decide_and_forward(
     gw: &GatewayState,
     mut request: Request<Body>,
     client_ip: IpAddr,
 ) -> (Response<Body>, Decision) {
     let policy = gw.policy.load_full();
-    if has_dot_segments(request.uri().path()) {
-        let r = plain(StatusCode::BAD_REQUEST, "bad request: path with dot segments\n");
-        return (r, Decision { route: None, outcome: Outcome::Denied, reason: "bad_path", token: None });
-    }
-    let host = request_host(&request);
-    let Some(route) = policy.routes.find(host.as_deref(), request.uri().path(), request.method()).cloned() else {
+    // Routed and forwarded by the same normalised path and host.
+    let target = match request_target::settle(&mut request) {
+        Ok(t) => t,
+        Err(reason) => return refused(None, reason),
+    };
+    let Some(route) = policy.routes.find(target.host.as_deref(), &target.routing_path, request.method()).cloned()
+    else {
         let r = plain(StatusCode::NOT_FOUND, "not found: no route matches\n");
         return (r, Decision { route: None, outcome: Outcome::Denied, reason: "no_route", token: None });
     };
     let route_name = Some(route.name.clone());
+    if let Err(reason) = upgrades::screen(&request, route.websocket) {
+        return refused(route_name, reason);
+    }
 
     let mut identity = None;
     if let Some(requirements) = &route.require {
@@ -293,9 +306,10 @@ async fn decide_and_forward(
     }
 
     prepare_upstream_request(&mut request, &route, &policy, identity.as_deref(), client_ip, gw.scheme);
+    let tunnel_limit = TunnelLimit::for_token(identity.clone(), gw.revocations.clone());
     let result = match &route.upstream {
         Upstream::Echo => Ok(echo_upstream::echo(&request)),
-        Upstream::Http { base, http2_only } => policy.upstreams.forward(base, *http2_only, request).await,
+        Upstream::Http { base, http2_only } => policy.upstreams.forward(base, *http2_only, request, tunnel_limit).await,
     };
     match result {
         Ok(response) => {
@@ -403,35 +417,6 @@ async fn authenticate(
     Ok(verified)
 }
 
-/// Host without port, lower-case, from `Host` (HTTP/1.1) or the URI authority (HTTP/2).
-fn request_host(request: &Request<Body>) -> Option<String> {
-    let raw = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()))?;
-    let host = if raw.starts_with('[') {
-        raw.split(']').next().map(|h| format!("{h}]")).unwrap_or(raw)
-    } else {
-        raw.split(':').next().unwrap_or("").to_owned()
-    };
-    Some(host.to_ascii_lowercase())
-}
-
-/// `.` or `..` segments (also percent-encoded) would let an upstream resolve a path the route
-/// table never saw; refuse them.
-fn has_dot_segments(path: &str) -> bool {
-    path.split('/').any(|segment| {
-        let decoded = segment.replace("%2e", ".").replace("%2E", ".");
-        decoded == "."
-            || decoded == ".."
-            || segment.contains('\\')
-            || segment.to_ascii_lowercase().contains("%2f")
-            || segment.to_ascii_lowercase().contains("%5c")
-    })
-}
-
 fn prepare_upstream_request(
     request: &mut Request<Body>,
     route: &Route,
@@ -455,20 +440,6 @@ fn prepare_upstream_request(
     if let Some(token) = identity {
         forwarding_headers::add_identity_headers(headers, token, &policy.identity_headers);
     }
-    forwarding_headers::add_forwarded(headers, client_ip, scheme, original_host.as_ref());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dot_segments_are_refused() {
-        for p in ["/a/../b", "/a/./b", "/a/%2e%2e/b", "/a/%2E./b", "/a/%2fb", "/a\\b"] {
-            assert!(has_dot_segments(p), "{p}");
-        }
-        for p in ["/a/b", "/a/.well-known/x", "/a/..b", "/"] {
-            assert!(!has_dot_segments(p), "{p}");
-        }
-    }
+    let overwrite = policy.settings.forwarded_headers == policy_file::ForwardedHeaders::Overwrite;
+    forwarding_headers::add_forwarded(headers, client_ip, scheme, original_host.as_ref(), overwrite);
 }

@@ -35,6 +35,17 @@ pub struct GatewaySettings {
     /// Headers sent upstream with the caller's identity: header name → claim
     /// (`oid`, `tid`, `azp`, `sub`, `roles`, `scp`, `groups`, `uti`, `ver`, `iss`, `issuer`).
     pub identity_headers: Vec<(String, String)>,
+    /// `append` (behind a trusted proxy) or `overwrite` (at the edge: client-sent
+    /// `X-Forwarded-For`/`Forwarded` are replaced, never trusted).
+    pub forwarded_headers: ForwardedHeaders,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardedHeaders {
+    #[default]
+    Append,
+    Overwrite,
 }
 
 impl Default for GatewaySettings {
@@ -58,6 +69,7 @@ impl Default for GatewaySettings {
             .iter()
             .map(|(h, c)| ((*h).to_owned(), (*c).to_owned()))
             .collect(),
+            forwarded_headers: ForwardedHeaders::Append,
         }
     }
 }
@@ -136,6 +148,16 @@ pub struct RouteConfig {
     #[serde(default)]
     pub forward_token: bool,
     pub require: Option<Requirements>,
+    /// Match the path case-sensitively (default: case-insensitively, as ASP.NET and IIS compare).
+    #[serde(default)]
+    pub case_sensitive: bool,
+    /// Allow WebSocket upgrades (default true); other upgrades (`h2c`, …) are always refused.
+    #[serde(default = "default_websocket")]
+    pub websocket: bool,
+}
+
+fn default_websocket() -> bool {
+    true
 }
 
 /// Problems that make a policy file unusable, all of them.
@@ -231,6 +253,13 @@ pub fn validate(policy: &PolicyFile, base: &Path) -> Vec<String> {
         for p in [&route.path_prefix, &route.path, &route.path_pattern].into_iter().flatten() {
             if !p.starts_with('/') {
                 problems.push(format!("{at}: paths start with '/' ('{p}')"));
+            } else {
+                // Requests are matched in normal form; a path that is not would never match.
+                match tokengate_core::access::request_path::normalise(p) {
+                    Ok(n) if n.path == *p && n.routing == *p => {}
+                    Ok(n) => problems.push(format!("{at}: path '{p}' is not in normal form (write '{}')", n.routing)),
+                    Err(e) => problems.push(format!("{at}: path '{p}' cannot be matched ({})", e.code())),
+                }
             }
         }
         if let Some(p) = &route.path_pattern {

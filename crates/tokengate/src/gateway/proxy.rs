@@ -1,6 +1,7 @@
 //! Forwarding to upstreams over pooled connections: HTTP/1.1 and HTTP/2 (TLS by ALPN, or h2c),
-//! bodies streamed both ways, WebSocket upgrades spliced. Upstream failures are the upstream's:
-//! refused or reset → 502, timed out → 504 — never 401.
+//! bodies streamed both ways, WebSocket upgrades spliced (until the opening token expires or is
+//! revoked). Upstream failures are the upstream's: refused or reset → 502, timed out → 504 —
+//! never 401.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use super::forwarding_headers::remove_hop_by_hop;
+use super::tunnel::TunnelLimit;
 
 pub struct UpstreamClients {
     http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>,
@@ -67,12 +69,14 @@ impl UpstreamClients {
         Ok(UpstreamClients { http, h2c, timeout })
     }
 
-    /// Sends `request` (headers already rewritten) to `base` + its path and query.
+    /// Sends `request` (headers already rewritten; an `Upgrade` left in it is a screened
+    /// WebSocket handshake) to `base` + its path and query. A tunnel lives within `limit`.
     pub async fn forward(
         &self,
         base: &str,
         http2_only: bool,
         mut request: Request<Body>,
+        limit: TunnelLimit,
     ) -> Result<Response<Body>, UpstreamFailure> {
         let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let uri: Uri = format!("{base}{path_and_query}").parse().map_err(|_| UpstreamFailure::Unavailable)?;
@@ -95,16 +99,23 @@ impl UpstreamClients {
         };
 
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-            if let Some(client_upgrade) = client_upgrade {
-                let upstream_upgrade = hyper::upgrade::on(&mut response);
-                tokio::spawn(async move {
-                    if let (Ok(client), Ok(upstream)) = (client_upgrade.await, upstream_upgrade.await) {
-                        let mut client = TokioIo::new(client);
-                        let mut upstream = TokioIo::new(upstream);
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            // A switch the client did not ask for, or to another protocol, is never passed on.
+            let Some(client_upgrade) = client_upgrade.filter(|_| answers_websocket(response.headers())) else {
+                return Err(UpstreamFailure::Unavailable);
+            };
+            let upstream_upgrade = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                if let (Ok(client), Ok(upstream)) = (client_upgrade.await, upstream_upgrade.await) {
+                    let mut client = TokioIo::new(client);
+                    let mut upstream = TokioIo::new(upstream);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+                        end = limit.reached() => {
+                            tracing::info!(reason = end.code(), "closing a WebSocket tunnel: its token ended");
+                        }
                     }
-                });
-            }
+                }
+            });
             return Ok(response.map(Body::new));
         }
         remove_hop_by_hop(response.headers_mut(), false);
@@ -119,6 +130,13 @@ pub fn is_upgrade(headers: &axum::http::HeaderMap) -> bool {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+}
+
+fn answers_websocket(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"))
 }
 
 fn classify(e: &hyper_util::client::legacy::Error) -> UpstreamFailure {

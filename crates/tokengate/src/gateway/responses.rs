@@ -88,3 +88,13 @@ pub fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     r
 }
+
+/// A request refused for its form before any token is looked at (path, `Host`, `Upgrade`): 400
+/// naming the reason code, which is also the audit reason.
+pub fn request_refused(reason: &'static str) -> Response<Body> {
+    let mut r = Response::new(Body::from(format!("bad request: {reason}\n")));
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}

@@ -1,5 +1,7 @@
 //! Matching a request to a route: host, then path (exact, prefix or pattern), then method, in
-//! file order — the first route that matches wins. Unmatched requests get 404.
+//! file order — the first route that matches wins. Unmatched requests get 404. Paths arrive
+//! normalised (`request_path`) and match case-insensitively unless the route says
+//! `case_sensitive = true` (ASP.NET and IIS upstreams ignore case).
 
 use std::sync::Arc;
 
@@ -16,6 +18,14 @@ enum PathMatcher {
 }
 
 impl PathMatcher {
+    fn lower_cased(&self) -> PathMatcher {
+        match self {
+            PathMatcher::Exact(p) => PathMatcher::Exact(p.to_ascii_lowercase()),
+            PathMatcher::Prefix(p) => PathMatcher::Prefix(p.to_ascii_lowercase()),
+            PathMatcher::Pattern(s) => PathMatcher::Pattern(s.iter().map(|p| p.to_ascii_lowercase()).collect()),
+        }
+    }
+
     fn matches(&self, path: &str) -> bool {
         match self {
             PathMatcher::Exact(p) => path == p,
@@ -50,11 +60,15 @@ pub struct Route {
     pub name: Arc<str>,
     host: Option<String>,
     path: PathMatcher,
+    /// Compared with the path as sent; otherwise both sides are ASCII-lower-cased.
+    case_sensitive: bool,
     methods: Vec<Method>,
     pub upstream: Upstream,
     pub forward_token: bool,
     /// `None` for public routes.
     pub require: Option<Requirements>,
+    /// WebSocket upgrades allowed (no other upgrade ever is).
+    pub websocket: bool,
 }
 
 #[derive(Debug, Default)]
@@ -67,12 +81,13 @@ impl RouteTable {
         let routes = configs
             .iter()
             .map(|c| {
-                let path = match (&c.path, &c.path_prefix, &c.path_pattern) {
+                let exact_path = match (&c.path, &c.path_prefix, &c.path_pattern) {
                     (Some(p), _, _) => PathMatcher::Exact(p.clone()),
                     (_, Some(p), _) => PathMatcher::Prefix(p.clone()),
                     (_, _, Some(p)) => PathMatcher::Pattern(p.split('/').map(str::to_owned).collect()),
                     _ => PathMatcher::Exact(String::new()),
                 };
+                let path = if c.case_sensitive { exact_path } else { exact_path.lower_cased() };
                 let upstream = if c.upstream == "echo" {
                     Upstream::Echo
                 } else if let Some(rest) = c.upstream.strip_prefix("h2c://") {
@@ -84,21 +99,24 @@ impl RouteTable {
                     name: Arc::from(c.name.as_str()),
                     host: c.host.as_ref().map(|h| h.to_ascii_lowercase()),
                     path,
+                    case_sensitive: c.case_sensitive,
                     methods: c.methods.iter().filter_map(|m| Method::from_bytes(m.as_bytes()).ok()).collect(),
                     upstream,
                     forward_token: c.forward_token,
                     require: if c.public { None } else { c.require.clone() },
+                    websocket: c.websocket,
                 })
             })
             .collect();
         RouteTable { routes }
     }
 
-    /// `host` without port, lower-case.
+    /// `host` without port, lower-case; `path` the normalised routing path.
     pub fn find(&self, host: Option<&str>, path: &str, method: &Method) -> Option<&Arc<Route>> {
+        let lower = path.to_ascii_lowercase();
         self.routes.iter().find(|r| {
             r.host.as_deref().is_none_or(|h| Some(h) == host)
-                && r.path.matches(path)
+                && r.path.matches(if r.case_sensitive { path } else { &lower })
                 && (r.methods.is_empty() || r.methods.contains(method))
         })
     }
@@ -124,6 +142,8 @@ mod tests {
             public: true,
             forward_token: false,
             require: None,
+            case_sensitive: false,
+            websocket: true,
         };
         f(&mut c);
         c
@@ -156,5 +176,26 @@ mod tests {
         assert_eq!(name(Some("api.example"), "/x", Method::GET).as_deref(), Some("host"));
         assert_eq!(name(Some("other"), "/x", Method::GET), None);
         assert_eq!(name(Some("other"), "/x", Method::POST).as_deref(), Some("fallback-post"));
+    }
+
+    #[test]
+    fn paths_match_case_insensitively_unless_the_route_says_otherwise() {
+        let table = RouteTable::compile(&[
+            route("demo", |c| {
+                c.path_prefix = Some("/Demo/".into());
+                c.public = false;
+            }),
+            route("exact", |c| {
+                c.path = Some("/Exact".into());
+                c.case_sensitive = true;
+            }),
+            route("catch-all", |c| c.path_prefix = Some("/".into())),
+        ]);
+        let name = |path: &str| table.find(None, path, &Method::GET).map(|r| r.name.to_string());
+        for p in ["/demo/x", "/DEMO/x", "/dEmO/x"] {
+            assert_eq!(name(p).as_deref(), Some("demo"), "{p} must not slip through to the catch-all");
+        }
+        assert_eq!(name("/Exact").as_deref(), Some("exact"));
+        assert_eq!(name("/exact").as_deref(), Some("catch-all"), "case_sensitive = true: the route's own choice");
     }
 }

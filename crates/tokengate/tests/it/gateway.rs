@@ -148,7 +148,10 @@ async fn bearer_token_handling_follows_rfc6750() {
 
     // Unmatched path and path tricks.
     assert_eq!(http.get(s.gateway("/nowhere")).send().await.unwrap().status(), 404);
+    // Resolved before routing (so the protected route applies), or refused (gateway_requests.rs).
     let raw = "GET /public/%2e%2e/demo/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert!(raw_request(&s.gateway(""), raw).await.starts_with("HTTP/1.1 401"));
+    let raw = "GET /public/..;/demo/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     assert!(raw_request(&s.gateway(""), raw).await.starts_with("HTTP/1.1 400"));
 }
 

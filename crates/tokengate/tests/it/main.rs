@@ -15,6 +15,7 @@ mod device_code_flow;
 mod discovery;
 mod gateway;
 mod gateway_remote_issuer;
+mod gateway_requests;
 mod on_behalf_of;
 mod operations;
 mod refresh_durability;

@@ -1,9 +1,10 @@
 //! A real upstream service for gateway tests (separate from tokengate's built-in echo): answers
 //! with what it received, can be slow on demand, speaks HTTP/1.1 and h2c, and echoes bytes after
-//! a WebSocket-style upgrade.
+//! a WebSocket-style upgrade; records the path of every request it receives.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -15,6 +16,8 @@ use tokio::net::TcpListener;
 
 pub struct TestUpstream {
     pub addr: SocketAddr,
+    /// Paths (with query) of the requests received, in order.
+    pub received: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -28,22 +31,33 @@ impl TestUpstream {
     pub async fn start() -> TestUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
+                let log = log.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(respond);
+                    let service = hyper::service::service_fn(move |r: Request<Incoming>| {
+                        let target = r.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+                        log.lock().unwrap().push(target);
+                        respond(r)
+                    });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection_with_upgrades(TokioIo::new(stream), service)
                         .await;
                 });
             }
         });
-        TestUpstream { addr, task }
+        TestUpstream { addr, received, task }
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    pub fn received(&self) -> Vec<String> {
+        self.received.lock().unwrap().clone()
     }
 }
 
