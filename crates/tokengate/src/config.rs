@@ -27,6 +27,9 @@ pub struct FileConfig {
     pub gateway: Option<GatewaySection>,
     #[serde(default)]
     pub audit: AuditSection,
+    /// Timeouts, header buffers and connection caps of every listener.
+    #[serde(default)]
+    pub listeners: crate::listener_limits::ListenerLimits,
 }
 
 /// Days of audit records kept unless configured.
@@ -114,6 +117,7 @@ pub struct ServeConfig {
     pub ip_failures_per_minute: u32,
     pub gateway: Option<ServeGateway>,
     pub audit_retention_days: u64,
+    pub listener_limits: crate::listener_limits::ListenerLimits,
 }
 
 #[derive(Debug)]
@@ -315,6 +319,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
     if !(1..=3650).contains(&audit_retention_days) {
         problems.push("audit.retention_days must lie within 1..=3650".into());
     }
+    problems.extend(file.listeners.problems());
 
     match (issuer_listen, tls_cert, tls_key, encryption_key) {
         (Some(issuer_listen), Some(tls_cert), Some(tls_key), Some(encryption_key)) if problems.is_empty() => {
@@ -332,6 +337,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                 ip_failures_per_minute,
                 gateway,
                 audit_retention_days,
+                listener_limits: file.listeners,
             })
         }
         _ => Err(problems),

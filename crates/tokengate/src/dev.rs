@@ -44,6 +44,8 @@ pub struct DevOptions {
     /// Grace, in seconds, for presenting the immediately previous refresh token again (lost response).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i64).range(0..=300))]
     pub refresh_reuse_grace: i64,
+    #[command(flatten)]
+    pub listener_limits: crate::listener_limits::ListenerLimitArgs,
 }
 
 /// Path prefix of the demo route.
@@ -399,6 +401,11 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     write_atomic(&dir.join("seed.json"), &text)?;
 
     let tls = crate::server::tls_config(&dir.join("server.pem"), &dir.join("server-key.pem"))?;
+    let listener_limits = opts.listener_limits.limits();
+    let problems = listener_limits.problems();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let policy_path = dir.join("gateway.toml");
     std::fs::write(&policy_path, gateway_policy(&seed, opts.upstream.as_deref()))
@@ -420,6 +427,7 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
         ip_failures_per_minute: 100,
         key_reload: Duration::from_secs(5),
         audit_retention: Duration::from_secs(crate::config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
+        listener_limits,
         gateway: Some(GatewayOptions {
             listen: SocketAddr::new(loopback, opts.gateway_port),
             policy,
