@@ -149,8 +149,14 @@ mod tests {
         drop(a1);
         assert!(caps.admit(ip("2001:db8::3")).is_ok(), "a closed connection frees its slot");
         let text = metrics.render();
-        assert!(text.contains(r#"tokengate_listener_refused_connections_total{listener="test",reason="per_ip_cap"} 1"#), "{text}");
-        assert!(text.contains(r#"tokengate_listener_refused_connections_total{listener="test",reason="total_cap"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"tokengate_listener_refused_connections_total{listener="test",reason="per_ip_cap"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"tokengate_listener_refused_connections_total{listener="test",reason="total_cap"} 1"#),
+            "{text}"
+        );
         assert!(text.contains(r#"tokengate_listener_open_connections{listener="test"} 2"#), "{text}");
     }
 }

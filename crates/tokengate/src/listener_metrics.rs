@@ -38,7 +38,11 @@ impl ListenerMetrics {
             "Connections closed at accept because a cap was reached",
             refused_connections.clone(),
         );
-        registry.register("timeouts", "Connections closed by a timeout (header read, idle, TLS handshake)", timeouts.clone());
+        registry.register(
+            "timeouts",
+            "Connections closed by a timeout (header read, idle, TLS handshake)",
+            timeouts.clone(),
+        );
         ListenerMetrics { registry, open_connections, refused_connections, timeouts }
     }
 

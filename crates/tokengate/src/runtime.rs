@@ -25,10 +25,10 @@ use crate::gateway::{self, ActivePolicy, BuiltinKeys, GatewayState};
 use crate::issuer::browser_state::BrowserState;
 use crate::issuer::own_tokens::OwnTokens;
 use crate::issuer::tenant_resolution::TenantCache;
-use crate::state::IssuerState;
 use crate::listener_limits::ListenerLimits;
 use crate::listener_metrics::ListenerMetrics;
 use crate::server::ListenerSetup;
+use crate::state::IssuerState;
 use crate::{audit_writer, issuer, revocation_feed, server, signing_keys};
 
 /// Wrong device user codes allowed per minute across all clients: with 27^9 codes and ~1000 live

@@ -340,7 +340,8 @@ mod tests {
         empty_scp.scopes = boxed(&[]);
         assert_eq!(evaluate(&req(), &empty_scp), Err(Rejection::NoPermissions), "scp \"\" carries nothing");
         // A route naming a permission answers with what to ask for, opt-in or not.
-        let needs = Requirements { scopes_any: vec!["Orders.Read".into()], allow_tokens_without_permissions: true, ..req() };
+        let needs =
+            Requirements { scopes_any: vec!["Orders.Read".into()], allow_tokens_without_permissions: true, ..req() };
         assert_eq!(evaluate(&needs, &bare), Err(Rejection::Insufficient("Orders.Read".into())));
         // Tokens with a permission pass a route that names none, as before.
         assert_eq!(evaluate(&req(), &token()), Ok(()));

@@ -26,7 +26,9 @@ pub enum FormBodyRefusal {
 pub fn is_form(headers: &HeaderMap) -> bool {
     headers.get_all(header::CONTENT_TYPE).iter().any(|v| {
         v.to_str().is_ok_and(|v| {
-            v.split(';').next().is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+            v.split(';')
+                .next()
+                .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
         })
     })
 }
@@ -64,7 +66,10 @@ mod tests {
             let r = refuse_token_in_form_body(form(body, urlenc), 1024).await;
             assert_eq!(r.err(), Some(FormBodyRefusal::TokenInBody(Rejection::TokenInBodyAndHeader)), "{body}");
         }
-        let r = refuse_token_in_form_body(form("access_token=abc", "Application/X-WWW-Form-Urlencoded; charset=utf-8"), 1024);
+        let r = refuse_token_in_form_body(
+            form("access_token=abc", "Application/X-WWW-Form-Urlencoded; charset=utf-8"),
+            1024,
+        );
         assert!(r.await.is_err(), "media type is case-insensitive, parameters ignored");
 
         let passed = refuse_token_in_form_body(form("a=1&my_access_token=2", urlenc), 1024).await.unwrap();

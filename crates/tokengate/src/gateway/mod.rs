@@ -311,7 +311,10 @@ async fn decide_and_forward(
         }
         Err(failure) => {
             let outcome = if failure.is_client_error() { Outcome::Denied } else { Outcome::Error };
-            (failure_response(failure), Decision { route: route_name, outcome, reason: failure.code(), token: identity })
+            (
+                failure_response(failure),
+                Decision { route: route_name, outcome, reason: failure.code(), token: identity },
+            )
         }
     }
 }
@@ -320,7 +323,9 @@ fn form_body_refused(route: Option<Arc<str>>, refusal: form_body_token::FormBody
     use form_body_token::FormBodyRefusal;
     let (response, reason) = match refusal {
         FormBodyRefusal::TokenInBody(rejection) => return denied(route, &rejection, None),
-        FormBodyRefusal::TooLarge => (plain(StatusCode::PAYLOAD_TOO_LARGE, "form body too large\n"), "form_body_too_large"),
+        FormBodyRefusal::TooLarge => {
+            (plain(StatusCode::PAYLOAD_TOO_LARGE, "form body too large\n"), "form_body_too_large")
+        }
         FormBodyRefusal::ClientBody => {
             (failure_response(proxy::UpstreamFailure::ClientBody), proxy::UpstreamFailure::ClientBody.code())
         }

@@ -137,8 +137,9 @@ async fn a_clients_broken_body_is_a_400_not_an_upstream_failure() {
     let answer = raw_exchange(&base, &head, b"5\r\nhello\r\nzz\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 400"), "bad chunking: {answer}");
     // A body cut short of its Content-Length.
-    let head =
-        format!("POST /demo/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: 100\r\n\r\n");
+    let head = format!(
+        "POST /demo/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: 100\r\n\r\n"
+    );
     let answer = raw_exchange(&base, &head, b"only ten b").await;
     assert!(answer.starts_with("HTTP/1.1 400"), "truncated body: {answer}");
     // The same for a form body (read by the gateway itself).

@@ -76,7 +76,8 @@ async fn a_client_stalling_in_its_request_header_is_disconnected_on_every_listen
         assert!(closed, "{name}: a stalled client was not disconnected within 30 s");
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !metrics_contain(&s, r#"tokengate_listener_timeouts_total{listener="gateway",reason="header_read"} 1"#).await {
+    while !metrics_contain(&s, r#"tokengate_listener_timeouts_total{listener="gateway",reason="header_read"} 1"#).await
+    {
         assert!(Instant::now() < deadline, "header-read timeout not counted");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -102,8 +103,11 @@ async fn connections_over_the_per_ip_cap_are_refused_while_earlier_ones_work() {
         assert_eq!(get_public(stream).await, 200);
     }
     assert!(
-        metrics_contain(&s, r#"tokengate_listener_refused_connections_total{listener="gateway",reason="per_ip_cap"} 1"#)
-            .await
+        metrics_contain(
+            &s,
+            r#"tokengate_listener_refused_connections_total{listener="gateway",reason="per_ip_cap"} 1"#
+        )
+        .await
     );
     assert!(metrics_contain(&s, r#"tokengate_listener_open_connections{listener="gateway"} 3"#).await);
     // A closed connection frees its slot.
