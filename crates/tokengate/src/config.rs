@@ -363,14 +363,21 @@ mod tests {
         let path = dir.join("tokengate.toml");
         std::fs::write(
             &path,
-            "[store]\nurl = \"mysql://x\"\n[issuer]\nlisten = \"nowhere\"\npublic_url = \"http://x\"\ntls_cert = \"missing.pem\"\n[tokens]\naccess_token_lifetime_min = 10\n[audit]\nretention_days = 0\n",
+            "[store]\nurl = \"mysql://x\"\n[issuer]\nlisten = \"nowhere\"\npublic_url = \"http://x\"\ntls_cert = \"missing.pem\"\n[tokens]\naccess_token_lifetime_min = 10\n[audit]\nretention_days = 0\n[listeners]\nmax_connections_per_ip = 0\n",
         )
         .unwrap();
         let problems = load(&path, &|_| None).unwrap_err();
         let text = problems.join("\n");
-        for expected in
-            ["store.url", "issuer.listen", "public_url", "tls_cert", "tls_key", "tokens", "key-encryption key"]
-        {
+        for expected in [
+            "store.url",
+            "issuer.listen",
+            "public_url",
+            "tls_cert",
+            "tls_key",
+            "tokens",
+            "key-encryption key",
+            "listeners.max_connections_per_ip",
+        ] {
             assert!(text.contains(expected), "missing problem about {expected}: {text}");
         }
         std::fs::write(&path, "[issuer]\nunknown_field = 1\n").unwrap();
