@@ -27,6 +27,9 @@ pub struct FileConfig {
     pub gateway: Option<GatewaySection>,
     #[serde(default)]
     pub audit: AuditSection,
+    /// Timeouts, header buffers and connection caps of every listener.
+    #[serde(default)]
+    pub listeners: crate::listener_limits::ListenerLimits,
 }
 
 /// Days of audit records kept unless configured.
@@ -114,6 +117,7 @@ pub struct ServeConfig {
     pub ip_failures_per_minute: u32,
     pub gateway: Option<ServeGateway>,
     pub audit_retention_days: u64,
+    pub listener_limits: crate::listener_limits::ListenerLimits,
 }
 
 #[derive(Debug)]
@@ -315,6 +319,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
     if !(1..=3650).contains(&audit_retention_days) {
         problems.push("audit.retention_days must lie within 1..=3650".into());
     }
+    problems.extend(file.listeners.problems());
 
     match (issuer_listen, tls_cert, tls_key, encryption_key) {
         (Some(issuer_listen), Some(tls_cert), Some(tls_key), Some(encryption_key)) if problems.is_empty() => {
@@ -332,6 +337,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                 ip_failures_per_minute,
                 gateway,
                 audit_retention_days,
+                listener_limits: file.listeners,
             })
         }
         _ => Err(problems),
@@ -357,14 +363,21 @@ mod tests {
         let path = dir.join("tokengate.toml");
         std::fs::write(
             &path,
-            "[store]\nurl = \"mysql://x\"\n[issuer]\nlisten = \"nowhere\"\npublic_url = \"http://x\"\ntls_cert = \"missing.pem\"\n[tokens]\naccess_token_lifetime_min = 10\n[audit]\nretention_days = 0\n",
+            "[store]\nurl = \"mysql://x\"\n[issuer]\nlisten = \"nowhere\"\npublic_url = \"http://x\"\ntls_cert = \"missing.pem\"\n[tokens]\naccess_token_lifetime_min = 10\n[audit]\nretention_days = 0\n[listeners]\nmax_connections_per_ip = 0\n",
         )
         .unwrap();
         let problems = load(&path, &|_| None).unwrap_err();
         let text = problems.join("\n");
-        for expected in
-            ["store.url", "issuer.listen", "public_url", "tls_cert", "tls_key", "tokens", "key-encryption key"]
-        {
+        for expected in [
+            "store.url",
+            "issuer.listen",
+            "public_url",
+            "tls_cert",
+            "tls_key",
+            "tokens",
+            "key-encryption key",
+            "listeners.max_connections_per_ip",
+        ] {
             assert!(text.contains(expected), "missing problem about {expected}: {text}");
         }
         std::fs::write(&path, "[issuer]\nunknown_field = 1\n").unwrap();

@@ -53,6 +53,8 @@ pub struct DevOptions {
     /// Regenerate DIR/gateway.toml even if you edited it (an edited one is otherwise kept).
     #[arg(long, conflicts_with = "policy")]
     pub reset_policy: bool,
+    #[command(flatten)]
+    pub listener_limits: crate::listener_limits::ListenerLimitArgs,
 }
 
 /// Path prefix of the demo route.
@@ -439,6 +441,11 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     write_atomic(&dir.join("seed.json"), &text)?;
 
     let tls = crate::server::tls_config(&dir.join("server.pem"), &dir.join("server-key.pem"))?;
+    let listener_limits = opts.listener_limits.limits();
+    let problems = listener_limits.problems();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let plan = dev_data_dir::plan_policy(
         &dir,
@@ -468,6 +475,7 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
         ip_failures_per_minute: 100,
         key_reload: Duration::from_secs(5),
         audit_retention: Duration::from_secs(crate::config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
+        listener_limits,
         gateway: Some(GatewayOptions {
             listen: SocketAddr::new(loopback, opts.gateway_port),
             policy,

@@ -25,6 +25,9 @@ use crate::gateway::{self, ActivePolicy, BuiltinKeys, GatewayState};
 use crate::issuer::browser_state::BrowserState;
 use crate::issuer::own_tokens::OwnTokens;
 use crate::issuer::tenant_resolution::TenantCache;
+use crate::listener_limits::ListenerLimits;
+use crate::listener_metrics::ListenerMetrics;
+use crate::server::ListenerSetup;
 use crate::state::IssuerState;
 use crate::{audit_writer, issuer, revocation_feed, server, signing_keys};
 
@@ -50,6 +53,8 @@ pub struct RuntimeOptions {
     pub gateway: Option<GatewayOptions>,
     /// Audit records older than this are deleted.
     pub audit_retention: Duration,
+    /// Timeouts, buffer sizes and connection caps of every listener.
+    pub listener_limits: ListenerLimits,
 }
 
 /// The gateway listener and its policy.
@@ -125,13 +130,22 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         ),
         own_tokens: OwnTokens::new(ring.clone(), &base_url, revocations.clone()),
     });
+    let listener_metrics = Arc::new(ListenerMetrics::new());
+    let setup = |name: &'static str| ListenerSetup {
+        name,
+        limits: opts.listener_limits.clone(),
+        metrics: listener_metrics.clone(),
+    };
     let mut listeners = vec![server::spawn(
         issuer_listener,
         issuer::router(state.clone()),
         Some(opts.tls.clone()),
+        setup("issuer"),
         shutdown_rx.clone(),
     )];
 
+    // Key-ring generations announced by the key watcher; the gateway follows them at once.
+    let (key_changes, key_changes_rx) = watch::channel(ring.current().generation);
     let mut gateway_addr = None;
     let mut gateway_state = None;
     if let Some(g) = opts.gateway {
@@ -152,9 +166,16 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         let listener =
             TcpListener::bind(g.listen).await.map_err(|source| StartError::Bind { addr: g.listen, source })?;
         gateway_addr = Some(listener.local_addr().map_err(|source| StartError::Bind { addr: g.listen, source })?);
-        listeners.push(server::spawn(listener, gateway::router(state.clone()), g.tls, shutdown_rx.clone()));
+        listeners.push(server::spawn(
+            listener,
+            gateway::router(state.clone()),
+            g.tls,
+            setup("gateway"),
+            shutdown_rx.clone(),
+        ));
         listeners.push(gateway::hot_reload::spawn(state.clone(), shutdown_rx.clone()));
         listeners.push(spawn_cache_sweeper(state.clone(), shutdown_rx.clone()));
+        listeners.push(gateway::key_changes::spawn(state.clone(), key_changes_rx, shutdown_rx.clone()));
         gateway_state = Some(state);
     }
 
@@ -162,8 +183,12 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     if let Some(addr) = opts.admin_listen {
         let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
         admin_addr = Some(listener.local_addr().map_err(|source| StartError::Bind { addr, source })?);
-        let admin = admin::router(AdminState { stopping: shutdown_rx.clone(), gateway: gateway_state.clone() });
-        listeners.push(server::spawn(listener, admin, None, shutdown_rx.clone()));
+        let admin = admin::router(AdminState {
+            stopping: shutdown_rx.clone(),
+            gateway: gateway_state.clone(),
+            listeners: listener_metrics.clone(),
+        });
+        listeners.push(server::spawn(listener, admin, None, setup("admin"), shutdown_rx.clone()));
     }
     listeners.push(revocation_feed::spawn(opts.store.clone(), revocations, shutdown_rx.clone()));
     listeners.push(audit_writer::spawn_retention(opts.store.clone(), opts.audit_retention, shutdown_rx.clone()));
@@ -172,6 +197,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         opts.kek.clone(),
         ring,
         opts.key_reload,
+        key_changes,
         shutdown_rx,
     ));
     Ok(Running { issuer_addr, admin_addr, gateway_addr, base_url, shutdown, listeners, audit_stop, audit_writer })

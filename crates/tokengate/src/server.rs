@@ -1,5 +1,6 @@
 //! Listeners: HTTPS (rustls, HTTP/1.1 + HTTP/2 by ALPN) or plain HTTP serving an axum router,
-//! with graceful shutdown (stop accepting, let in-flight requests finish within a drain window).
+//! with graceful shutdown (stop accepting, let in-flight requests finish within a drain window),
+//! and the limits of `listener_limits` against slow clients and connection floods.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -7,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
+use http_body_util::BodyExt;
+use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -16,7 +17,11 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::connection_caps::ConnectionCaps;
+use crate::idle_connection::{Activity, TrackedIo};
 use crate::issuer::token_endpoint::PeerAddr;
+use crate::listener_limits::ListenerLimits;
+use crate::listener_metrics::ListenerMetrics;
 
 /// Drain window after shutdown is signalled.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -50,14 +55,30 @@ pub fn tls_config_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls
     Ok(Arc::new(config))
 }
 
+/// One listener's name (metrics label), limits and the metrics it reports to.
+#[derive(Clone)]
+pub struct ListenerSetup {
+    pub name: &'static str,
+    pub limits: ListenerLimits,
+    pub metrics: Arc<ListenerMetrics>,
+}
+
 /// Serves `router` on `listener` until `shutdown` flips to true, then drains.
 pub fn spawn(
     listener: TcpListener,
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    setup: ListenerSetup,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let acceptor = tls.map(TlsAcceptor::from);
+    let caps = ConnectionCaps::new(
+        setup.name,
+        setup.limits.max_connections_per_ip,
+        setup.limits.max_connections,
+        setup.metrics.clone(),
+    );
+    let builder = Arc::new(setup.limits.builder());
     tokio::spawn(async move {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         loop {
@@ -74,13 +95,23 @@ pub fn spawn(
                     continue;
                 }
             };
+            // Over a cap: closed at once (dropping the stream), before any TLS work.
+            let Ok(slot) = caps.admit(peer.ip()) else {
+                tracing::debug!(%peer, listener = setup.name, "connection refused: connection cap reached");
+                continue;
+            };
             let _ = stream.set_nodelay(true);
-            let service = service_for(router.clone(), peer);
+            let activity = Activity::new();
+            let service = service_for(router.clone(), peer, activity.clone());
             let acceptor = acceptor.clone();
             let watcher = graceful.watcher();
+            let builder = builder.clone();
+            let setup = setup.clone();
             tokio::spawn(async move {
-                let builder = Builder::new(TokioExecutor::new());
-                match acceptor {
+                let _slot = slot;
+                let stream = TrackedIo::new(stream, activity.clone());
+                let (header_timeout, idle) = (setup.limits.header_read_timeout(), setup.limits.idle_timeout());
+                let served = match acceptor {
                     Some(acceptor) => {
                         let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                             Ok(Ok(tls)) => tls,
@@ -88,15 +119,29 @@ pub fn spawn(
                                 tracing::debug!(error = %e, %peer, "TLS handshake failed");
                                 return;
                             }
-                            Err(_) => return,
+                            Err(_) => {
+                                setup.metrics.timed_out(setup.name, "tls_handshake");
+                                return;
+                            }
                         };
                         let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-                        let _ = watcher.watch(conn.into_owned()).await;
+                        tokio::select! {
+                            served = watcher.watch(conn.into_owned()) => Ok(served),
+                            expiry = activity.expired(header_timeout, idle) => Err(expiry),
+                        }
                     }
                     None => {
                         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        let _ = watcher.watch(conn.into_owned()).await;
+                        tokio::select! {
+                            served = watcher.watch(conn.into_owned()) => Ok(served),
+                            expiry = activity.expired(header_timeout, idle) => Err(expiry),
+                        }
                     }
+                };
+                match served {
+                    Err(expiry) => setup.metrics.timed_out(setup.name, expiry.reason()),
+                    Ok(Err(e)) if is_header_timeout(e.as_ref()) => setup.metrics.timed_out(setup.name, "header_read"),
+                    Ok(_) => {}
                 }
             });
         }
@@ -107,9 +152,22 @@ pub fn spawn(
     })
 }
 
+/// hyper's header-read timeout, wherever it sits in the error chain.
+fn is_header_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        if err.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout) {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 fn service_for(
     router: Router,
     peer: SocketAddr,
+    activity: Arc<Activity>,
 ) -> TowerToHyperService<
     impl tower::Service<
             hyper::Request<hyper::body::Incoming>,
@@ -118,9 +176,23 @@ fn service_for(
             Future = impl Send,
         > + Clone,
 > {
-    let svc = router.map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(PeerAddr(peer));
-        req.map(axum::body::Body::new)
-    });
+    let svc = router
+        .map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(PeerAddr(peer));
+            req.map(axum::body::Body::new)
+        })
+        // The request counts as in flight until its response body is done (idle timeout).
+        .map_future(move |response| {
+            let in_flight = activity.request_started();
+            async move {
+                let response: axum::response::Response = response.await?;
+                Ok::<_, std::convert::Infallible>(response.map(|body| {
+                    axum::body::Body::new(body.map_frame(move |frame| {
+                        let _still_in_flight = &in_flight;
+                        frame
+                    }))
+                }))
+            }
+        });
     TowerToHyperService::new(svc)
 }

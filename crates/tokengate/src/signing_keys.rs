@@ -1,6 +1,6 @@
 //! Signing keys between the store and the in-memory key ring: first-start bootstrap (an active
-//! key plus a published next key), unsealing, rotation, emergency removal, and the periodic reload
-//! that makes a rotation done elsewhere (CLI, another node) take effect.
+//! key plus a published next key), unsealing, rotation, emergency removal, and the watcher that
+//! makes a rotation or removal done elsewhere (CLI, another node) take effect within a second.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -196,47 +196,124 @@ pub async fn reset(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Resul
 }
 
 /// Reloads the key ring every `period` until shutdown; also drops retired keys past their window.
+/// How often the store's key set is compared with the ring: an emergency removal must reach every
+/// gateway sharing the store within a second.
+pub const KEY_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What the ring would publish right now: (kid, state) of every key not past its window, sorted.
+/// Cheap to compute from the stored rows; keys are unsealed only when it changes.
+fn published_set(keys: &[StoredSigningKey], now: i64) -> Vec<(String, KeyState)> {
+    let mut set: Vec<(String, KeyState)> = keys
+        .iter()
+        .filter(|k| !(k.state == KeyState::Retired && k.retire_after.is_some_and(|t| t <= now)))
+        .map(|k| (k.kid.clone(), k.state))
+        .collect();
+    set.sort_by(|a, b| a.0.cmp(&b.0));
+    set
+}
+
+/// Watches the store's signing keys every `KEY_POLL_INTERVAL` until shutdown: when the published
+/// set changed, reloads the ring and announces its new generation on `changed` (gateways drop
+/// what a removed key verified). Every `sweep_period` it also deletes retired keys past their
+/// window.
 pub fn spawn_reloader(
     store: Arc<dyn Store>,
     kek: Arc<KeyEncryptionKey>,
     ring: Arc<KeyRing>,
-    period: Duration,
+    sweep_period: Duration,
+    changed: watch::Sender<u64>,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut applied: Option<Vec<(String, KeyState)>> = None;
+        let mut last_sweep = tokio::time::Instant::now();
+        let mut failing = false;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(period) => {}
+                _ = tokio::time::sleep(KEY_POLL_INTERVAL) => {}
                 _ = shutdown.changed() => return,
             }
             let now = crate::state::now();
-            match load_keys(store.as_ref(), &kek, now).await {
-                Ok((active, published)) => {
-                    if ring.replace(active, published) {
-                        tracing::info!(active = %ring.current().active.kid, "signing keys reloaded");
-                    }
+            let keys = match store.signing_keys().await {
+                Ok(keys) => {
+                    failing = false;
+                    keys
                 }
+                // Keep the current keys: a store hiccup must not unpublish anything.
                 Err(e) => {
-                    tracing::error!(error = %e, "signing key reload failed; keeping current keys")
+                    if !failing {
+                        tracing::warn!(error = %e, "reading signing keys failed; keeping current keys");
+                    }
+                    failing = true;
+                    continue;
+                }
+            };
+            let set = published_set(&keys, now);
+            if applied.as_ref() != Some(&set) {
+                match load_keys(store.as_ref(), &kek, now).await {
+                    Ok((active, published)) => {
+                        if ring.replace(active, published) {
+                            tracing::info!(active = %ring.current().active.kid, "signing keys reloaded");
+                            changed.send_replace(ring.current().generation);
+                        }
+                        applied = Some(set);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "signing key reload failed; keeping current keys")
+                    }
                 }
             }
-            if let Ok(keys) = store.signing_keys().await {
-                let expired = expired_retired(&keys, now);
-                if !expired.is_empty() {
-                    let rotation = KeyRotation {
-                        promote: None,
-                        new_active: None,
-                        retire: vec![],
-                        retire_after: now,
-                        drop: expired.clone(),
-                        new_next: None,
-                    };
-                    let audit = AuditEvent::admin("key.expired_removed", None, json!({"kids": expired}), now);
-                    if let Err(e) = store.rotate_signing_keys(&rotation, &audit).await {
-                        tracing::warn!(error = %e, "could not drop expired keys");
-                    }
-                }
+            if last_sweep.elapsed() >= sweep_period {
+                last_sweep = tokio::time::Instant::now();
+                drop_expired(store.as_ref(), &keys, now).await;
             }
         }
     })
+}
+
+/// Deletes retired keys past their publication window.
+async fn drop_expired(store: &dyn Store, keys: &[StoredSigningKey], now: i64) {
+    let expired = expired_retired(keys, now);
+    if expired.is_empty() {
+        return;
+    }
+    let rotation = KeyRotation {
+        promote: None,
+        new_active: None,
+        retire: vec![],
+        retire_after: now,
+        drop: expired.clone(),
+        new_next: None,
+    };
+    let audit = AuditEvent::admin("key.expired_removed", None, json!({"kids": expired}), now);
+    if let Err(e) = store.rotate_signing_keys(&rotation, &audit).await {
+        tracing::warn!(error = %e, "could not drop expired keys");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(kid: &str, state: KeyState, retire_after: Option<i64>) -> StoredSigningKey {
+        StoredSigningKey {
+            kid: kid.into(),
+            state,
+            sealed_private_key: vec![],
+            cert_der: vec![],
+            created_at: 0,
+            retire_after,
+        }
+    }
+
+    #[test]
+    fn the_published_set_changes_with_removal_rotation_and_expiry() {
+        let keys = vec![stored("b", KeyState::Active, None), stored("a", KeyState::Next, None)];
+        let set = published_set(&keys, 100);
+        assert_eq!(set, vec![("a".into(), KeyState::Next), ("b".into(), KeyState::Active)], "sorted by kid");
+        assert_ne!(published_set(&keys[..1], 100), set, "a removal changes it");
+        let rotated = vec![stored("b", KeyState::Retired, Some(200)), stored("a", KeyState::Active, None)];
+        assert_ne!(published_set(&rotated, 100), set, "a rotation changes it");
+        assert_eq!(published_set(&rotated, 200), vec![("a".into(), KeyState::Active)], "expired keys leave it");
+    }
 }

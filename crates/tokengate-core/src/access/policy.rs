@@ -12,9 +12,9 @@ use super::{Rejection, VerifiedToken};
 pub enum TokenKind {
     #[default]
     Any,
-    /// Client-credentials tokens only (no `scp`).
+    /// Client-credentials tokens only (no `scp`; `idtyp=app` where present).
     AppOnly,
-    /// Tokens acting for a signed-in user only (with `scp`).
+    /// Tokens acting for a signed-in user only (with `scp`, even an empty one).
     Delegated,
 }
 
@@ -96,6 +96,11 @@ pub struct Requirements {
     pub token_kind: TokenKind,
     #[serde(default)]
     pub claims: Vec<ClaimCondition>,
+    /// A route naming no scope or role accepts tokens carrying neither only when this is set
+    /// (Microsoft.Identity.Web's ACL mode: the API authorises by `oid`/`azp` itself). Off:
+    /// such a token gets 403 `insufficient_scope`.
+    #[serde(default)]
+    pub allow_tokens_without_permissions: bool,
 }
 
 impl Requirements {
@@ -146,8 +151,15 @@ pub fn evaluate(req: &Requirements, t: &VerifiedToken) -> Result<(), Rejection> 
     let insufficient = |needed: &[String]| Rejection::Insufficient(needed.join(" "));
     match req.token_kind {
         TokenKind::AppOnly if !t.is_app_only() => return Err(insufficient(&req.roles_any)),
-        TokenKind::Delegated if t.is_app_only() => return Err(insufficient(&req.scopes_any)),
+        TokenKind::Delegated if !t.is_delegated() => return Err(insufficient(&req.scopes_any)),
         _ => {}
+    }
+    let names_permissions = !(req.scopes_any.is_empty()
+        && req.scopes_all.is_empty()
+        && req.roles_any.is_empty()
+        && req.roles_all.is_empty());
+    if !names_permissions && !t.has_permissions() && !req.allow_tokens_without_permissions {
+        return Err(Rejection::NoPermissions);
     }
     if !req.scopes_any.is_empty() || !req.roles_any.is_empty() {
         let by_scope = req.scopes_any.iter().any(|s| has(&t.scopes, s));
@@ -205,6 +217,8 @@ pub(crate) mod tests_support {
             client_id: Some("c".into()),
             uti: Some("u".into()),
             ver: Some("2.0".into()),
+            scp_present: true,
+            idtyp: None,
             scopes: boxed(&["Orders.Read"]),
             roles: boxed(&[]),
             groups: boxed(&["g1"]),
@@ -263,6 +277,7 @@ mod tests {
         assert_eq!(evaluate(&any, &t), Ok(()), "scope satisfies scope-or-role");
         let mut app = token();
         app.scopes = boxed(&[]);
+        app.scp_present = false;
         app.roles = boxed(&["Orders.Read.All"]);
         assert_eq!(evaluate(&any, &app), Ok(()), "role satisfies scope-or-role");
         let write = Requirements { scopes_any: vec!["Orders.Write".into()], ..req() };
@@ -284,6 +299,52 @@ mod tests {
         assert!(
             evaluate(&cond(ClaimCondition { claim: "missing".into(), equals: Some(json!(1)), ..base }), &t).is_err()
         );
+    }
+
+    /// App-only means `scp` absent (and `idtyp=app` where present), never an empty `scp`.
+    #[test]
+    fn token_kind_follows_the_scp_claim_not_its_contents() {
+        let app_only = Requirements { token_kind: TokenKind::AppOnly, allow_tokens_without_permissions: true, ..req() };
+        let delegated = Requirements { token_kind: TokenKind::Delegated, ..app_only.clone() };
+        let mut empty_scp = token();
+        empty_scp.scopes = boxed(&[]);
+        assert!(!empty_scp.is_app_only() && empty_scp.is_delegated(), "scp \"\" is delegated");
+        assert!(evaluate(&app_only, &empty_scp).is_err(), "an empty scp never passes as app-only");
+        assert_eq!(evaluate(&delegated, &empty_scp), Ok(()));
+
+        let mut app = token();
+        app.scopes = boxed(&[]);
+        app.scp_present = false;
+        app.roles = boxed(&[]);
+        assert_eq!(evaluate(&app_only, &app), Ok(()), "no scp, no roles: still app-only");
+        assert!(evaluate(&delegated, &app).is_err());
+        app.idtyp = Some("app".into());
+        assert_eq!(evaluate(&app_only, &app), Ok(()));
+        app.idtyp = Some("user".into());
+        assert!(evaluate(&app_only, &app).is_err(), "idtyp=user is not app-only");
+        assert!(evaluate(&delegated, &app).is_err(), "nor delegated without scp");
+    }
+
+    /// A route naming no permission needs an opt-in for tokens carrying none.
+    #[test]
+    fn permission_less_tokens_need_the_route_to_opt_in() {
+        let mut bare = token();
+        bare.scopes = boxed(&[]);
+        bare.scp_present = false;
+        bare.roles = boxed(&[]);
+        assert_eq!(evaluate(&req(), &bare), Err(Rejection::NoPermissions));
+        assert_eq!(Rejection::NoPermissions.code(), "token_without_permissions");
+        assert_eq!(Rejection::NoPermissions.answer(), crate::access::rejection::Answer::InsufficientScope);
+        assert_eq!(evaluate(&Requirements { allow_tokens_without_permissions: true, ..req() }, &bare), Ok(()));
+        let mut empty_scp = token();
+        empty_scp.scopes = boxed(&[]);
+        assert_eq!(evaluate(&req(), &empty_scp), Err(Rejection::NoPermissions), "scp \"\" carries nothing");
+        // A route naming a permission answers with what to ask for, opt-in or not.
+        let needs =
+            Requirements { scopes_any: vec!["Orders.Read".into()], allow_tokens_without_permissions: true, ..req() };
+        assert_eq!(evaluate(&needs, &bare), Err(Rejection::Insufficient("Orders.Read".into())));
+        // Tokens with a permission pass a route that names none, as before.
+        assert_eq!(evaluate(&req(), &token()), Ok(()));
     }
 
     #[test]

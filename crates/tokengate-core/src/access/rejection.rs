@@ -22,6 +22,8 @@ pub enum Answer {
 pub enum Rejection {
     NoToken,
     MalformedRequest,
+    /// `access_token` in a form body as well as in `Authorization` (RFC 6750 §2: one method only).
+    TokenInBodyAndHeader,
     TokenTooLarge,
     MalformedToken,
     AlgorithmNotAllowed,
@@ -41,6 +43,9 @@ pub enum Rejection {
     Revoked,
     /// Valid token lacking what the route requires; carries the scope/role to ask for.
     Insufficient(String),
+    /// Valid token with neither a scope nor an app role, on a route that names none and has not
+    /// opted in to such tokens (`allow_tokens_without_permissions`).
+    NoPermissions,
 }
 
 impl Rejection {
@@ -49,6 +54,7 @@ impl Rejection {
         match self {
             Rejection::NoToken => "no_token",
             Rejection::MalformedRequest => "malformed_request",
+            Rejection::TokenInBodyAndHeader => "token_in_body_and_header",
             Rejection::TokenTooLarge => "token_too_large",
             Rejection::MalformedToken => "malformed_token",
             Rejection::AlgorithmNotAllowed => "algorithm_not_allowed",
@@ -67,16 +73,17 @@ impl Rejection {
             Rejection::IssuerNotAllowedOnRoute => "issuer_not_allowed",
             Rejection::Revoked => "revoked",
             Rejection::Insufficient(_) => "insufficient_scope",
+            Rejection::NoPermissions => "token_without_permissions",
         }
     }
 
     pub fn answer(&self) -> Answer {
         match self {
             Rejection::NoToken => Answer::Bare,
-            Rejection::MalformedRequest => Answer::InvalidRequest,
+            Rejection::MalformedRequest | Rejection::TokenInBodyAndHeader => Answer::InvalidRequest,
             Rejection::TokenTooLarge => Answer::TooLarge,
             Rejection::KeysUnavailable => Answer::KeysUnavailable,
-            Rejection::Insufficient(_) => Answer::InsufficientScope,
+            Rejection::Insufficient(_) | Rejection::NoPermissions => Answer::InsufficientScope,
             _ => Answer::InvalidToken,
         }
     }

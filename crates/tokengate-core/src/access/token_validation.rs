@@ -1,6 +1,7 @@
 //! Verifying an access token, route-independent (so the result can be cached): structure,
 //! issuer, algorithm allow-list, key, signature, lifetimes, claim types, and that it is not an
-//! ID token. Route checks (audience, tenant, version, permissions) live in `policy`.
+//! ID token (told apart by what the issuer puts in each, never by missing permissions). Route
+//! checks (audience, tenant, version, permissions) live in `policy`.
 //!
 //! Order matters for cost and safety: cheap structural checks first, the RSA verification only
 //! for a token whose issuer and key are known, and no claim is trusted before the signature is.
@@ -30,6 +31,10 @@ pub struct VerifiedToken {
     pub client_id: Option<Box<str>>,
     pub uti: Option<Box<str>>,
     pub ver: Option<Box<str>>,
+    /// The token carried `scp` (even an empty one): it acts for a user.
+    pub scp_present: bool,
+    /// `idtyp` (`app` or `user`), when the issuer sent it.
+    pub idtyp: Option<Box<str>>,
     pub scopes: Box<[Box<str>]>,
     pub roles: Box<[Box<str>]>,
     pub groups: Box<[Box<str>]>,
@@ -45,9 +50,20 @@ pub struct VerifiedToken {
 }
 
 impl VerifiedToken {
-    /// App-only tokens carry roles but never `scp`.
+    /// App-only (client credentials): no `scp` at all, and `idtyp=app` where the issuer says.
+    /// An empty `scp` is still a delegated token, never an app-only one.
     pub fn is_app_only(&self) -> bool {
-        self.scopes.is_empty()
+        !self.scp_present && self.idtyp.as_deref().is_none_or(|t| t == "app")
+    }
+
+    /// Acting for a signed-in user: `scp` present (even empty), unless `idtyp` says app.
+    pub fn is_delegated(&self) -> bool {
+        self.scp_present && self.idtyp.as_deref().is_none_or(|t| t == "user")
+    }
+
+    /// Carries at least one scope or app role.
+    pub fn has_permissions(&self) -> bool {
+        !self.scopes.is_empty() || !self.roles.is_empty()
     }
 
     pub fn is_live(&self, now: UnixTime, skew: i64) -> bool {
@@ -154,20 +170,25 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
         IssuerKind::Oidc => str_claim("scp")?.or(str_claim("scope")?),
         _ => str_claim("scp")?,
     };
+    let scp_present = scp.is_some();
     let scopes = split_scopes(scp);
     let roles = string_array(claims, "roles")?;
     let groups = string_array(claims, "groups")?;
     let groups_overage = claims.get("_claim_names").and_then(|v| v.get("groups")).is_some();
-
-    // ID tokens are not access tokens: they carry a nonce and neither scp nor roles.
-    if claims.get("nonce").is_some() || (issuer.kind != IssuerKind::Oidc && scopes.is_empty() && roles.is_empty()) {
-        return Err(Rejection::IdToken.into());
-    }
-    let cae_capable = string_array(claims, "xms_cc")?.iter().any(|c| &**c == "cp1");
+    let idtyp = str_claim("idtyp")?;
     let client_id = match str_claim("azp")? {
         Some(azp) => Some(azp),
         None => str_claim("appid")?,
     };
+
+    // ID tokens are not access tokens. Entra's access tokens always name the client (`azp` v2,
+    // `appid` v1) and its ID tokens never do; an ID token may carry a `nonce`. Missing
+    // permissions say nothing: an app-only token of a client holding no app role has neither
+    // `scp` nor `roles`, and an app may hold an access token whose `aud` is its own client id.
+    if claims.get("nonce").is_some() || (issuer.kind != IssuerKind::Oidc && client_id.is_none()) {
+        return Err(Rejection::IdToken.into());
+    }
+    let cae_capable = string_array(claims, "xms_cc")?.iter().any(|c| &**c == "cp1");
     let extra = ctx
         .extra_claims
         .iter()
@@ -184,6 +205,8 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
         client_id: client_id.map(Box::from),
         uti: str_claim("uti")?.map(Box::from),
         ver: ver.map(Box::from),
+        scp_present,
+        idtyp: idtyp.map(Box::from),
         scopes,
         roles,
         groups,

@@ -51,6 +51,13 @@ impl VerifiedCache {
         self.entries.len()
     }
 
+    /// Drops every entry `doomed` picks (e.g. tokens signed by a key that was removed); returns
+    /// how many remain.
+    pub fn remove_where(&self, doomed: impl Fn(&VerifiedToken) -> bool) -> usize {
+        self.entries.retain(|_, t| !doomed(t));
+        self.entries.len()
+    }
+
     pub fn clear(&self) {
         self.entries.clear();
     }
@@ -81,5 +88,17 @@ mod tests {
         assert!(cache.get(&VerifiedCache::key("c"), 50, 0).is_none());
         assert!(cache.get(&VerifiedCache::key("a"), 100, 0).is_none(), "expired entries are not served");
         assert_eq!(cache.sweep(200, 0), 0);
+    }
+
+    #[test]
+    fn entries_of_a_removed_key_can_be_dropped() {
+        let cache = VerifiedCache::new(8);
+        let mut other = sample_token();
+        other.kid = "other".into();
+        cache.insert(VerifiedCache::key("a"), Arc::new(sample_token()));
+        cache.insert(VerifiedCache::key("b"), Arc::new(other));
+        assert_eq!(cache.remove_where(|t| &*t.kid == "k"), 1);
+        assert!(cache.get(&VerifiedCache::key("a"), 50, 0).is_none(), "the removed key's token is gone");
+        assert!(cache.get(&VerifiedCache::key("b"), 50, 0).is_some(), "others stay");
     }
 }

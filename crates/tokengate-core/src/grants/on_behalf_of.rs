@@ -41,7 +41,7 @@ pub async fn exchange(issuer: &Issuer<'_>, r: OboRequest<'_>) -> Result<UserToke
     if !a.aud.iter().any(|aud| app.is_named_by(aud)) {
         return Err(bad_assertion("the token's audience is not the calling application."));
     }
-    if a.is_app_only() {
+    if !a.is_delegated() {
         return Err(bad_assertion("on-behalf-of needs a delegated (user) token; app-only tokens have no user."));
     }
     let user_id = a.oid.as_deref().and_then(|o| Uuid::parse_str(o).ok()).ok_or_else(|| bad_assertion("no user."))?;

@@ -11,11 +11,13 @@ use axum::Router;
 use tokio::sync::watch;
 
 use crate::gateway::GatewayState;
+use crate::listener_metrics::ListenerMetrics;
 
 #[derive(Clone)]
 pub struct AdminState {
     pub stopping: watch::Receiver<bool>,
     pub gateway: Option<Arc<GatewayState>>,
+    pub listeners: Arc<ListenerMetrics>,
 }
 
 pub fn router(state: AdminState) -> Router {
@@ -40,6 +42,9 @@ async fn readiness(State(s): State<AdminState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
-    let body = s.gateway.as_ref().map(|g| g.metrics.render()).unwrap_or_default();
+    // Two registries, one exposition: only the last may end with `# EOF`.
+    let gateway = s.gateway.as_ref().map(|g| g.metrics.render()).unwrap_or_default();
+    let mut body = gateway.strip_suffix("# EOF\n").unwrap_or(&gateway).to_owned();
+    body.push_str(&s.listeners.render());
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
 }

@@ -191,6 +191,7 @@ async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), String
         ip_failures_per_minute: cfg.ip_failures_per_minute,
         key_reload: std::time::Duration::from_secs(cfg.key_reload_seconds),
         audit_retention: std::time::Duration::from_secs(cfg.audit_retention_days * 86_400),
+        listener_limits: cfg.listener_limits,
         gateway: match cfg.gateway {
             None => None,
             Some(g) => Some(runtime::GatewayOptions {

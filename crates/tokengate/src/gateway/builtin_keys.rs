@@ -1,8 +1,7 @@
 //! The built-in issuer as a trusted issuer: its keys come straight from the in-process key ring
 //! (no HTTP), re-derived whenever the ring's generation changes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokengate_core::access::trusted_issuer::{
     IssuerKind, IssuerMaterial, IssuerPattern, TrustedIssuer, TENANT_TEMPLATE,
@@ -16,7 +15,9 @@ pub struct BuiltinIssuer {
     pub issuer: Arc<TrustedIssuer>,
     ring: Arc<KeyRing>,
     base_url: String,
-    generation: AtomicU64,
+    /// Generation of the ring the keys were derived from; the lock keeps two syncs from
+    /// interleaving (the material only ever moves forward).
+    generation: Mutex<u64>,
 }
 
 impl BuiltinIssuer {
@@ -26,7 +27,7 @@ impl BuiltinIssuer {
             issuer: Arc::new(TrustedIssuer::new(name, IssuerKind::Builtin, tenants, vec![JwsAlgorithm::Rs256])),
             ring,
             base_url: base_url.to_owned(),
-            generation: AtomicU64::new(0),
+            generation: Mutex::new(0),
         });
         this.sync();
         this
@@ -34,8 +35,9 @@ impl BuiltinIssuer {
 
     /// Re-derives the keys if the ring changed; returns whether it did.
     pub fn sync(&self) -> bool {
+        let Ok(mut generation) = self.generation.lock() else { return false };
         let set = self.ring.current();
-        if self.generation.swap(set.generation, Ordering::AcqRel) == set.generation {
+        if *generation == set.generation {
             return false;
         }
         let jwks = serde_json::to_vec(&set.jwks(None)).unwrap_or_default();
@@ -47,6 +49,7 @@ impl BuiltinIssuer {
             ],
             keys,
         });
+        *generation = set.generation;
         true
     }
 }

@@ -4,9 +4,12 @@
 //! identity attached. Exactly one audit record per request, written when the answer is known.
 
 pub mod builtin_keys;
+pub mod client_body;
 pub mod echo_upstream;
+pub mod form_body_token;
 pub mod forwarding_headers;
 pub mod hot_reload;
+pub mod key_changes;
 pub mod metrics;
 pub mod policy_file;
 pub mod proxy;
@@ -284,6 +287,11 @@ async fn decide_and_forward(
             Ok(t) => t,
             Err(rejection) => return denied(route_name, &rejection, None),
         };
+        request = match form_body_token::refuse_token_in_form_body(request, form_body_token::MAX_FORM_BODY_BYTES).await
+        {
+            Ok(r) => r,
+            Err(refusal) => return form_body_refused(route_name, refusal),
+        };
         let token = match authenticate(gw, &policy, &presented, &requirements.issuers).await {
             Ok(t) => t,
             Err(rejection) => return denied(route_name, &rejection, None),
@@ -315,11 +323,28 @@ async fn decide_and_forward(
         Ok(response) => {
             (response, Decision { route: route_name, outcome: Outcome::Allowed, reason: "", token: identity })
         }
-        Err(failure) => (
-            failure_response(failure),
-            Decision { route: route_name, outcome: Outcome::Error, reason: failure.code(), token: identity },
-        ),
+        Err(failure) => {
+            let outcome = if failure.is_client_error() { Outcome::Denied } else { Outcome::Error };
+            (
+                failure_response(failure),
+                Decision { route: route_name, outcome, reason: failure.code(), token: identity },
+            )
+        }
     }
+}
+
+fn form_body_refused(route: Option<Arc<str>>, refusal: form_body_token::FormBodyRefusal) -> (Response<Body>, Decision) {
+    use form_body_token::FormBodyRefusal;
+    let (response, reason) = match refusal {
+        FormBodyRefusal::TokenInBody(rejection) => return denied(route, &rejection, None),
+        FormBodyRefusal::TooLarge => {
+            (plain(StatusCode::PAYLOAD_TOO_LARGE, "form body too large\n"), "form_body_too_large")
+        }
+        FormBodyRefusal::ClientBody => {
+            (failure_response(proxy::UpstreamFailure::ClientBody), proxy::UpstreamFailure::ClientBody.code())
+        }
+    };
+    (response, Decision { route, outcome: Outcome::Denied, reason, token: None })
 }
 
 /// The request's bearer token, copied out (the request body is not `Sync`, so nothing borrowed
@@ -387,7 +412,10 @@ async fn authenticate(
         Err(VerifyFailure::UnknownKey(issuer)) => {
             // One refetch (rate-limited per issuer), then one more try.
             let refreshed = match issuer.kind {
-                IssuerKind::Builtin => policy.builtin.as_ref().is_some_and(|b| b.sync()),
+                IssuerKind::Builtin => {
+                    gw.metrics.key_refetches.inc();
+                    policy.builtin.as_ref().is_some_and(|b| b.sync())
+                }
                 _ => {
                     let Some(remote) = policy.remotes.iter().find(|r| Arc::ptr_eq(&r.issuer, &issuer)) else {
                         return Err(Rejection::UnknownKey);

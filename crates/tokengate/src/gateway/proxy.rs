@@ -1,7 +1,8 @@
 //! Forwarding to upstreams over pooled connections: HTTP/1.1 and HTTP/2 (TLS by ALPN, or h2c),
 //! bodies streamed both ways, WebSocket upgrades spliced (until the opening token expires or is
 //! revoked). Upstream failures are the upstream's: refused or reset → 502, timed out → 504 —
-//! never 401.
+//! never 401. A forward that failed because the client's own body broke off is the client's:
+//! 400, never counted against the upstream.
 
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub enum UpstreamFailure {
     Unavailable,
     /// No response within the timeout: 504.
     TimedOut,
+    /// The client's request body was malformed or cut short: 400 (the client's fault).
+    ClientBody,
 }
 
 impl UpstreamFailure {
@@ -33,13 +36,20 @@ impl UpstreamFailure {
         match self {
             UpstreamFailure::Unavailable => StatusCode::BAD_GATEWAY,
             UpstreamFailure::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+            UpstreamFailure::ClientBody => StatusCode::BAD_REQUEST,
         }
+    }
+
+    /// Whether the client, not the upstream, caused it (audit `denied`, not `error`).
+    pub fn is_client_error(self) -> bool {
+        self == UpstreamFailure::ClientBody
     }
 
     pub fn code(self) -> &'static str {
         match self {
             UpstreamFailure::Unavailable => "upstream_unavailable",
             UpstreamFailure::TimedOut => "upstream_timeout",
+            UpstreamFailure::ClientBody => "client_body_invalid",
         }
     }
 }
@@ -83,6 +93,9 @@ impl UpstreamClients {
         *request.uri_mut() = uri;
         // The client sets Host (HTTP/1.1) or :authority (HTTP/2) from the upstream URI.
         request.headers_mut().remove(header::HOST);
+        let (parts, body) = request.into_parts();
+        let (body, client_body) = super::client_body::watch(body);
+        let mut request = Request::from_parts(parts, body);
         let wants_upgrade = is_upgrade(request.headers());
         let client_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut request));
         if http2_only {
@@ -94,6 +107,7 @@ impl UpstreamClients {
         let sent = if http2_only { self.h2c.request(request) } else { self.http.request(request) };
         let mut response = match tokio::time::timeout(self.timeout, sent).await {
             Err(_) => return Err(UpstreamFailure::TimedOut),
+            Ok(Err(_)) if client_body.happened() => return Err(UpstreamFailure::ClientBody),
             Ok(Err(e)) => return Err(classify(&e)),
             Ok(Ok(r)) => r,
         };
@@ -160,6 +174,7 @@ pub fn failure_response(failure: UpstreamFailure) -> Response<Body> {
     let mut r = Response::new(Body::from(match failure {
         UpstreamFailure::Unavailable => "bad gateway: the upstream could not be reached\n",
         UpstreamFailure::TimedOut => "gateway timeout: the upstream did not answer in time\n",
+        UpstreamFailure::ClientBody => "bad request: the request body was malformed or incomplete\n",
     }));
     *r.status_mut() = failure.status();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));

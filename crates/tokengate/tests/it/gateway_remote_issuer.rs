@@ -101,15 +101,27 @@ async fn key_rollover_and_jwks_outage_against_a_remote_issuer() {
 
     // Outage: one more rotation so a token carries a kid the gateway has not fetched, then the
     // issuer goes away. Known kids keep working; the unknown one gets 503 + Retry-After.
-    let slow = remote_policy(&b, &b.authority(), "", "");
-    g.set_policy(&slow, || async { status(&http, &url, &newest_active).await == 200 }).await;
+    // A marker route shows when the new policy (and with it a fresh key fetch) is in place: the
+    // old policy also accepts `newest_active`, so that alone cannot tell.
+    let slow = format!(
+        "{}\n[[route]]\nname = \"marker\"\npath = \"/marker\"\nupstream = \"echo\"\npublic = true\n",
+        remote_policy(&b, &b.authority(), "", "")
+    );
+    g.set_policy(&slow, || async { http.get(g.gateway("/marker")).send().await.unwrap().status() == 200 }).await;
+    wait_ready(&g).await;
+    assert_eq!(status(&http, &url, &newest_active).await, 200);
+    let fetched: Value =
+        b.http.get(format!("{}/discovery/v2.0/keys", b.authority())).send().await.unwrap().json().await.unwrap();
     b.cli(&["keys", "rotate"]);
     b.cli(&["keys", "rotate"]);
+    // The issuer applies each rotation within a second: wait for the key promoted by the
+    // second one, which the gateway never fetched (the first promotes the published next key).
     let unseen = {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let t = b.demo_token().await;
-            if decode_jwt(&t).0["kid"] != decode_jwt(&newest_active).0["kid"] {
+            let kid = decode_jwt(&t).0["kid"].as_str().unwrap().to_owned();
+            if !fetched["keys"].as_array().unwrap().iter().any(|k| k["kid"] == kid.as_str()) {
                 break t;
             }
             assert!(Instant::now() < deadline);

@@ -221,8 +221,44 @@ fn id_tokens_are_not_access_tokens() {
     let f = fixture();
     let at = |c: Value| check(&f, &sign(&f, &c), NOW);
     assert_eq!(at(with(claims(), "nonce", json!("n"))), Err(Rejection::IdToken));
-    assert_eq!(at(without(claims(), "roles")), Err(Rejection::IdToken));
     assert!(at(with(without(claims(), "roles"), "scp", json!("Orders.Read"))).is_ok());
+    // Entra's ID token: aud = the client's own id, no azp/appid, no scp/roles, maybe a nonce.
+    let id_token = with(without(without(claims(), "azp"), "roles"), "aud", json!("client"));
+    assert_eq!(at(id_token.clone()), Err(Rejection::IdToken));
+    assert_eq!(at(with(id_token, "nonce", json!("n"))), Err(Rejection::IdToken));
+    // Neither azp nor appid, even with permissions: not an Entra access token.
+    assert_eq!(at(without(claims(), "azp")), Err(Rejection::IdToken));
+}
+
+/// Entra issues app-only access tokens without `roles` when the client holds no app role of the
+/// API; they are access tokens (told apart by azp/appid), not ID tokens.
+#[test]
+fn permission_less_access_tokens_are_access_tokens() {
+    let f = fixture();
+    let at = |c: Value| check(&f, &sign(&f, &c), NOW);
+    let t = at(without(claims(), "roles")).expect("v2 app-only token without roles verifies");
+    assert!(t.is_app_only() && !t.has_permissions());
+    let v1 = with(with(without(without(claims(), "roles"), "azp"), "appid", json!("client")), "ver", json!("1.0"));
+    let t = at(with(v1, "iss", json!(format!("{BASE}/{TID}/")))).expect("v1 app-only token without roles verifies");
+    assert!(t.is_app_only());
+    assert_eq!(t.client_id.as_deref(), Some("client"));
+    // An app's access token for itself: aud = its own client id.
+    let own = with(without(claims(), "roles"), "aud", json!("client"));
+    assert!(at(own).is_ok());
+    // idtyp=app is app-only; idtyp=user without scp is not.
+    assert!(at(with(without(claims(), "roles"), "idtyp", json!("app"))).unwrap().is_app_only());
+    assert!(!at(with(without(claims(), "roles"), "idtyp", json!("user"))).unwrap().is_app_only());
+}
+
+/// An empty `scp` is a delegated token carrying nothing, never an app-only token.
+#[test]
+fn an_empty_scp_is_never_app_only() {
+    let f = fixture();
+    let at = |c: Value| check(&f, &sign(&f, &c), NOW);
+    let t = at(with(without(claims(), "roles"), "scp", json!(""))).unwrap();
+    assert!(!t.is_app_only() && t.is_delegated() && !t.has_permissions());
+    let t = at(with(claims(), "scp", json!(""))).unwrap();
+    assert!(!t.is_app_only(), "roles do not make an empty-scp token app-only");
 }
 
 #[test]
