@@ -146,8 +146,9 @@ class LoopbackSite:
     def origin(self):
         return f"http://localhost:{self.port}"
 
-    def answer(self, key="code", timeout=WAIT_S):
-        """The query parameters of the first request carrying `key` (bounded wait)."""
+    def answer(self, driver=None, key="code", timeout=WAIT_S):
+        """The query parameters of the first request carrying `key` (bounded wait); `driver`
+        only tells, on failure, where the browser stopped."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for path in list(self.requests):
@@ -155,7 +156,8 @@ class LoopbackSite:
                 if key in params or "error" in params:
                     return params
             time.sleep(0.05)
-        raise AssertionError(f"no request with {key!r} reached {self.origin} within {timeout} s: {self.requests}")
+        where = f"; browser at {driver.current_url!r}: {page_text(driver)[:600]!r}" if driver else ""
+        raise AssertionError(f"no request with {key!r} reached {self.origin} within {timeout} s: {self.requests}{where}")
 
     def close(self):
         self.server.shutdown()

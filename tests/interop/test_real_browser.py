@@ -109,7 +109,7 @@ def sign_in_at_authorize(browser, site, dev, user, public_client, **flow_args):
 
 def test_sign_in_through_authorize(browser, site, dev, user, public_client):
     app, flow = sign_in_at_authorize(browser, site, dev, user, public_client)
-    answer = site.answer()
+    answer = site.answer(browser)
     assert answer.get("code") and answer.get("state") == flow["state"], (
         f"the sign-in POST (sent by Chromium with its real Origin) should lead to the code: {answer}"
     )
@@ -122,7 +122,7 @@ def test_consent_page_accept(browser, site, dev, user, public_client):
     app, flow = sign_in_at_authorize(browser, site, dev, user, public_client, prompt="consent")
     wait_until(browser, lambda d: "Demo.Read" in chromium.page_text(d), "the consent page naming Demo.Read")
     click_accept(browser)
-    answer = site.answer()
+    answer = site.answer(browser)
     result = app.acquire_token_by_auth_code_flow(flow, answer)
     assert_tokens(result, "after consent")
     assert "Demo.Read" in claims_of(result["access_token"])["scp"].split(" ")
@@ -156,12 +156,12 @@ def test_device_code_entry_sign_in_and_confirm(browser, dev, user, public_client
 
 def test_logout_ends_the_sign_in(browser, site, dev, user, public_client, discovery):
     app, flow = sign_in_at_authorize(browser, site, dev, user, public_client)
-    assert site.answer().get("code")
+    assert site.answer(browser).get("code")
     # Signed in: the next /authorize answers at once (SSO) ...
     again = msal_app(dev, public_client).initiate_auth_code_flow(scopes=[read_scope(dev)], redirect_uri=site.origin)
     site.requests.clear()
     browser.get(again["auth_uri"])
-    assert site.answer().get("code"), "SSO session: no sign-in page"
+    assert site.answer(browser).get("code"), "SSO session: no sign-in page"
     # ... until the person signs out.
     browser.get(discovery["end_session_endpoint"])
     wait_until(browser, lambda d: "signed out" in chromium.page_text(d).lower(), "the signed-out page")
@@ -261,15 +261,12 @@ def test_msal_browser_spa_redirect_and_silent_tokens(browser, spa_site, dev, use
     assert refreshed["fromCache"] is False and refreshed["accessToken"] != signed_in["accessToken"], refreshed
     assert claims_of(refreshed["accessToken"])["oid"] == user["object_id"]
 
-    # What only a browser enforces for it: a SPA's refresh token outside the browser is refused.
-    rt = browser.execute_script(
-        "return Object.keys(localStorage).filter(k => k.includes('refreshtoken'))"
-        ".map(k => JSON.parse(localStorage.getItem(k)).secret)[0] || null"
+    # Outside the browser (no Origin), the SPA's refresh token is refused (AADSTS9002327).
+    rts = browser.execute_script("return window.spa.refreshTokens")
+    assert len(rts) == 2, f"a refresh token from the code and one from the refresh: {len(rts)}"
+    replay = requests.post(
+        f"{dev['authority']}/oauth2/v2.0/token",
+        data={"grant_type": "refresh_token", "client_id": client_id, "refresh_token": rts[-1], "scope": scope},
+        timeout=10,
     )
-    if rt:  # msal-browser may encrypt its cache; then there is nothing to replay
-        replay = requests.post(
-            f"{dev['authority']}/oauth2/v2.0/token",
-            data={"grant_type": "refresh_token", "client_id": client_id, "refresh_token": rt, "scope": scope},
-            timeout=10,
-        )
-        assert replay.status_code == 400 and 9002327 in replay.json().get("error_codes", []), replay.text
+    assert replay.status_code == 400 and 9002327 in replay.json().get("error_codes", []), replay.text

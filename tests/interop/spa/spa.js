@@ -12,7 +12,17 @@
   };
   const failure = (e) => ({ error: String((e && e.errorCode) || e), message: String((e && e.errorMessage) || (e && e.message) || e) });
 
-  window.spa = { ready: false };
+  window.spa = { ready: false, refreshTokens: [] };
+  // The test replays a refresh token outside the browser (it must be refused): keep the ones the
+  // token endpoint hands out (msal-browser encrypts its own cache).
+  const fetchOf = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    const response = await fetchOf(input, init);
+    if (String(input.url || input).includes("/oauth2/v2.0/token")) {
+      response.clone().json().then((body) => body.refresh_token && window.spa.refreshTokens.push(body.refresh_token), () => {});
+    }
+    return response;
+  };
   window.spa.started = (async () => {
     const config = await (await fetch("/config.json")).json();
     const app = new msal.PublicClientApplication({

@@ -195,6 +195,11 @@ async fn pages_send_same_origin_referrer_policy_and_refuse_opaque_origins() {
     assert_eq!(page.status, 200, "{}", page.body);
     // `no-referrer` made browsers send `Origin: null` on the pages' own POSTs.
     assert_eq!(page.headers["referrer-policy"], "same-origin");
+    assert!(
+        page.body.contains(r#"<meta name="referrer" content="same-origin">"#) && !page.body.contains("no-referrer"),
+        "a <meta> policy overrides the header: {}",
+        page.body
+    );
     let form = |page: &crate::browser::Page| {
         [
             ("continuation", page.hidden("continuation")),
