@@ -12,4 +12,6 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+# @azure/msal-browser for the single-page-app test, exactly as pinned in its lock file.
+(cd tests/interop/spa && npm ci --no-audit --no-fund --silent)
 TOKENGATE_BIN="$PWD/target/debug/tokengate" .venv/bin/python -m pytest tests/interop -q

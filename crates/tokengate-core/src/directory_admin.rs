@@ -196,6 +196,37 @@ fn validate_redirect_uri(r: &RedirectUri) -> AdminResult<()> {
     Ok(())
 }
 
+/// Registers one more redirect URI (any platform) on an app: hybrid apps have several.
+pub async fn add_redirect_uri(
+    store: &dyn Store,
+    app_id: Uuid,
+    redirect: RedirectUri,
+    now: UnixTime,
+) -> AdminResult<()> {
+    validate_redirect_uri(&redirect)?;
+    let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
+    let audit = AuditEvent::admin(
+        "app.redirect_uri_added",
+        Some(app.tenant_id),
+        json!({"app_id": app_id, "redirect_uri": redirect.uri, "platform": redirect.platform}),
+        now,
+    );
+    store
+        .update_app(
+            app_id,
+            &move |app: &mut AppRegistration| {
+                if app.redirect_uris.iter().any(|r| r.uri == redirect.uri) {
+                    return Err(StoreError::Conflict(format!("redirect URI '{}' is already registered", redirect.uri)));
+                }
+                app.redirect_uris.push(redirect.clone());
+                Ok(())
+            },
+            &audit,
+        )
+        .await?;
+    Ok(())
+}
+
 /// Adds an app role (`allowed` member types) and returns its id.
 pub async fn add_app_role(
     store: &dyn Store,

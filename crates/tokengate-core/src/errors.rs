@@ -112,6 +112,8 @@ pub mod codes {
     pub const CODE_REDEEMED: u32 = 54005;
     pub const PKCE_MISMATCH: u32 = 501481;
     pub const PKCE_REQUIRED: u32 = 9002325;
+    /// Tokens issued to a single-page-app redirect are redeemed only cross-origin (with `Origin`).
+    pub const SPA_CROSS_ORIGIN_ONLY: u32 = 9002327;
     pub const REFRESH_EXPIRED: u32 = 700082;
     pub const REFRESH_REVOKED: u32 = 50173;
     pub const WRONG_CREDENTIALS: u32 = 50126;

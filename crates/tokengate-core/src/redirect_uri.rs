@@ -37,12 +37,13 @@ fn loopback_without_port(uri: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::directory::SignInAudience;
     use uuid::Uuid;
 
-    fn app(platform: RedirectPlatform, uri: &str) -> AppRegistration {
+    /// An app with one redirect URI (other modules' tests build on it).
+    pub(crate) fn app(platform: RedirectPlatform, uri: &str) -> AppRegistration {
         AppRegistration {
             app_id: Uuid::from_u128(1),
             tenant_id: Uuid::from_u128(2),

@@ -63,3 +63,23 @@ pub(crate) fn stored_key(
 ) -> Result<StoredSigningKey, StoreError> {
     Ok(StoredSigningKey { kid, state: key_state(&state)?, sealed_private_key, cert_der, created_at, retire_after })
 }
+
+/// How a redirect platform is stored (authorization codes).
+pub fn platform_name(p: tokengate_core::directory::RedirectPlatform) -> &'static str {
+    use tokengate_core::directory::RedirectPlatform;
+    match p {
+        RedirectPlatform::Web => "web",
+        RedirectPlatform::Spa => "spa",
+        RedirectPlatform::PublicClient => "public_client",
+    }
+}
+
+pub fn parse_platform(s: &str) -> Option<tokengate_core::directory::RedirectPlatform> {
+    use tokengate_core::directory::RedirectPlatform;
+    match s {
+        "web" => Some(RedirectPlatform::Web),
+        "spa" => Some(RedirectPlatform::Spa),
+        "public_client" => Some(RedirectPlatform::PublicClient),
+        _ => None,
+    }
+}

@@ -58,9 +58,10 @@ macro_rules! impl_sql_store {
         use tokengate_core::grants::token_families::{
             AuthorizationCode, CodeRedemption, MintedAccessToken, RefreshState, RefreshToken, ReusePolicy, RotationOutcome,
         };
+        use tokengate_core::grants::client_binding::ClientBinding;
         use tokengate_core::pkce::ChallengeMethod;
 
-        use crate::rows::{stored_key, uuid, AuditRow};
+        use crate::rows::{parse_platform, platform_name, stored_key, uuid, AuditRow};
         use crate::sql_impl::{multi_row_audit_insert, AUDIT_ROWS_PER_INSERT};
 
         const INSERT_AUDIT: &str = "INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, token_id, client_ip, status, latency_us, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
@@ -778,8 +779,8 @@ macro_rules! impl_sql_store {
         }
 
 
-        const CODE_COLUMNS: &str = "code_hash, tenant_id, client_id, user_id, redirect_uri, scopes, nonce, pkce_challenge, pkce_method, auth_time, created_at, expires_at, redeemed_at, family_id, session_id";
-        const REFRESH_COLUMNS: &str = "token_hash, family_id, tenant_id, client_id, user_id, scopes, state, issued_at, expires_at, rotated_at, parent_hash, session_id";
+        const CODE_COLUMNS: &str = "code_hash, tenant_id, client_id, user_id, redirect_uri, scopes, nonce, pkce_challenge, pkce_method, auth_time, created_at, expires_at, redeemed_at, family_id, session_id, redirect_platform";
+        const REFRESH_COLUMNS: &str = "token_hash, family_id, tenant_id, client_id, user_id, scopes, state, issued_at, expires_at, rotated_at, parent_hash, session_id, client_binding";
 
         fn optional_uuid<R: Row>(row: &R, name: &str) -> StoreResult<Option<Uuid>>
         where
@@ -825,6 +826,10 @@ macro_rules! impl_sql_store {
                     expires_at: row.try_get("expires_at").map_err(backend_error)?,
                     family_id: family.as_deref().map(uuid).transpose()?,
                     session_id: optional_uuid(row, "session_id")?,
+                    redirect_platform: match row.try_get::<Option<String>, _>("redirect_platform").map_err(backend_error)?.as_deref() {
+                        None => None,
+                        Some(p) => Some(parse_platform(p).ok_or_else(|| StoreError::Backend(format!("corrupt redirect platform {p:?}")))?),
+                    },
                 },
                 row.try_get("redeemed_at").map_err(backend_error)?,
             ))
@@ -854,6 +859,10 @@ macro_rules! impl_sql_store {
                 rotated_at: row.try_get("rotated_at").map_err(backend_error)?,
                 parent_hash: row.try_get("parent_hash").map_err(backend_error)?,
                 session_id: optional_uuid(row, "session_id")?,
+                client_binding: match row.try_get::<Option<String>, _>("client_binding").map_err(backend_error)?.as_deref() {
+                    None => None,
+                    Some(b) => Some(ClientBinding::parse(b).ok_or_else(|| StoreError::Backend(format!("corrupt client binding {b:?}")))?),
+                },
             })
         }
 
@@ -861,7 +870,7 @@ macro_rules! impl_sql_store {
         where
             E: sqlx::Executor<'c, Database = <$store as StoreDb>::Db>,
         {
-            sqlx::query(&format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+            sqlx::query(&format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
                 .bind(&t.token_hash)
                 .bind(t.family_id.to_string())
                 .bind(t.tenant_id.to_string())
@@ -874,6 +883,7 @@ macro_rules! impl_sql_store {
                 .bind(t.rotated_at)
                 .bind(&t.parent_hash)
                 .bind(t.session_id.map(|s| s.to_string()))
+                .bind(t.client_binding.map(ClientBinding::as_str))
                 .execute(executor)
                 .await
                 .map_err(backend_error)?;
@@ -884,7 +894,7 @@ macro_rules! impl_sql_store {
         impl DelegatedTokenStore for $store {
             async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
                 let _writer = self.writer().await;
-                sqlx::query(&format!("INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14)"))
+                sqlx::query(&format!("INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, $15)"))
                     .bind(&c.code_hash)
                     .bind(c.tenant_id.to_string())
                     .bind(c.client_id.to_string())
@@ -899,6 +909,7 @@ macro_rules! impl_sql_store {
                     .bind(c.expires_at)
                     .bind(c.family_id.map(|f| f.to_string()))
                     .bind(c.session_id.map(|f| f.to_string()))
+                    .bind(c.redirect_platform.map(platform_name))
                     .execute(&self.pool)
                     .await
                     .map_err(backend_error)?;
@@ -1061,6 +1072,7 @@ macro_rules! impl_sql_store {
                 next.user_id = presented.user_id;
                 next.scopes = presented.scopes.clone();
                 next.session_id = presented.session_id;
+                next.client_binding = presented.client_binding.or(successor.client_binding);
                 next.parent_hash = Some(presented_hash.to_vec());
                 next.state = RefreshState::Active;
                 insert_refresh(&mut *tx, &next).await?;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
 use tokengate_core::directory::*;
+use tokengate_core::grants::client_binding::ClientBinding;
 use tokengate_core::grants::device_code::{
     device_code_hash, new_user_code, user_code_hash, DeviceAuthorization, DeviceCodeStatus, DeviceDecision, DevicePoll,
     DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL, MAX_POLL_INTERVAL,
@@ -391,6 +392,7 @@ fn code(hash: &[u8], expires_at: i64) -> AuthorizationCode {
         expires_at,
         family_id: Some(Uuid::new_v4()),
         session_id: Some(SIGN_IN_SESSION),
+        redirect_platform: Some(RedirectPlatform::Spa),
     }
 }
 
@@ -447,6 +449,7 @@ fn refresh(family: Uuid, hash: &[u8], now: i64) -> RefreshToken {
         rotated_at: None,
         parent_hash: None,
         session_id: Some(SIGN_IN_SESSION),
+        client_binding: Some(ClientBinding::Confidential),
     }
 }
 
@@ -699,6 +702,44 @@ async fn refresh_lookup_and_binding(store: &dyn Store) {
     assert_eq!(store.refresh_token(&t1).await.unwrap(), None);
     assert_eq!(store.refresh_token(&t2).await.unwrap(), None);
     assert!(!store.revoked_access_tokens(0, 1_000).await.unwrap().contains(&"uti-purge".to_string()));
+}
+
+/// How a code and a refresh family must be redeemed is stored with them (migration 0006) and
+/// kept by every successor; rows written before it read back as `None`.
+async fn client_binding_is_stored_and_inherited(store: &dyn Store) {
+    for platform in
+        [Some(RedirectPlatform::Web), Some(RedirectPlatform::Spa), Some(RedirectPlatform::PublicClient), None]
+    {
+        let hash = Uuid::new_v4().as_bytes().to_vec();
+        let mut c = code(&hash, 100);
+        c.redirect_platform = platform;
+        store.insert_code(&c).await.unwrap();
+        match store.redeem_code(&hash, 50).await.unwrap() {
+            CodeRedemption::Redeemed(got) => assert_eq!(got.redirect_platform, platform),
+            other => panic!("redeeming: {other:?}"),
+        }
+    }
+    let detect = ReusePolicy::RotateAndDetect { grace_seconds: 10 };
+    for (stored, asked, inherited) in [
+        (Some(ClientBinding::Confidential), Some(ClientBinding::Public), Some(ClientBinding::Confidential)),
+        (Some(ClientBinding::Spa), Some(ClientBinding::Public), Some(ClientBinding::Spa)),
+        (Some(ClientBinding::Public), Some(ClientBinding::Confidential), Some(ClientBinding::Public)),
+        // A family from before the binding was recorded takes the one the issuer derived.
+        (None, Some(ClientBinding::Confidential), Some(ClientBinding::Confidential)),
+        (None, None, None),
+    ] {
+        let family = Uuid::new_v4();
+        let (t1, t2) = ([family.as_bytes().as_slice(), b"c1"].concat(), [family.as_bytes().as_slice(), b"c2"].concat());
+        let mut first = refresh(family, &t1, 100);
+        first.client_binding = stored;
+        store.insert_refresh_token(&first, &audit("refresh_token.issued")).await.unwrap();
+        assert_eq!(store.refresh_token(&t1).await.unwrap().unwrap().client_binding, stored);
+        let mut next = refresh(Uuid::nil(), &t2, 110);
+        next.client_binding = asked;
+        let out = store.rotate_refresh_token(&t1, &next, &minted(), detect, 110, &audit("refresh_token.rotated")).await;
+        assert!(matches!(out.unwrap(), RotationOutcome::Rotated { .. }));
+        assert_eq!(store.refresh_token(&t2).await.unwrap().unwrap().client_binding, inherited, "{stored:?}");
+    }
 }
 
 /// Seconds; every device-code test runs at this clock (polls in milliseconds from `NOW * 1000`).
@@ -968,6 +1009,7 @@ async fn run_suite(store: Arc<dyn Store>) {
     authorization_codes(store.as_ref()).await;
     refresh_rotation(store.as_ref()).await;
     refresh_lookup_and_binding(store.as_ref()).await;
+    client_binding_is_stored_and_inherited(store.as_ref()).await;
     device_code_insert_and_lookup(store.as_ref()).await;
     device_code_decisions(store.as_ref()).await;
     device_code_polling(store.as_ref()).await;

@@ -6,12 +6,13 @@
 use serde_json::json;
 use uuid::Uuid;
 
+use super::client_binding::ClientBinding;
 use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
 use super::token_families::{AuthorizationCode, CodeRedemption, CODE_LIFETIME};
 use super::Issuer;
 use crate::audit::AuditEvent;
 use crate::client_auth::{backend, ClientAuthMethod};
-use crate::directory::{AppRegistration, Tenant};
+use crate::directory::{AppRegistration, RedirectPlatform, Tenant};
 use crate::encoding::{b64url, random_bytes, sha256};
 use crate::errors::{codes, OAuthError};
 use crate::pkce::{self, ChallengeMethod};
@@ -23,6 +24,8 @@ pub struct NewCode<'a> {
     pub client_id: Uuid,
     pub user_id: Uuid,
     pub redirect_uri: &'a str,
+    /// The platform `redirect_uri` is registered with (decides how the code is redeemed).
+    pub redirect_platform: RedirectPlatform,
     pub scopes: Vec<String>,
     pub nonce: Option<String>,
     pub pkce: Option<(String, ChallengeMethod)>,
@@ -55,6 +58,7 @@ pub async fn issue_code(issuer: &Issuer<'_>, c: NewCode<'_>) -> Result<String, O
         expires_at: c.now + CODE_LIFETIME,
         family_id: Some(Uuid::new_v4()),
         session_id: Some(c.session_id),
+        redirect_platform: Some(c.redirect_platform),
     };
     issuer.store.insert_code(&record).await.map_err(backend)?;
     Ok(code)
@@ -71,6 +75,8 @@ pub struct CodeRequest<'a> {
     pub code: &'a str,
     pub redirect_uri: Option<&'a str>,
     pub code_verifier: Option<&'a str>,
+    /// The request's `Origin` header (a browser's cross-origin request).
+    pub origin: Option<&'a str>,
     pub client_capabilities: Option<Vec<String>>,
     pub now: UnixTime,
 }
@@ -117,6 +123,11 @@ pub async fn redeem(issuer: &Issuer<'_>, r: CodeRequest<'_>) -> Result<UserToken
             "The redirect_uri does not match the one the authorization code was issued to.",
         ));
     }
+    let binding = match code.redirect_platform {
+        Some(platform) => ClientBinding::for_redirect(platform, r.client),
+        None => ClientBinding::for_legacy_code(&code.redirect_uri, r.client),
+    };
+    binding.check(r.client_auth, r.origin)?;
     match (&code.pkce_challenge, code.pkce_method, r.code_verifier) {
         (Some(challenge), Some(method), Some(verifier)) if pkce::verify(verifier, challenge, method) => {}
         (None, _, None) => {}
@@ -144,6 +155,7 @@ pub async fn redeem(issuer: &Issuer<'_>, r: CodeRequest<'_>) -> Result<UserToken
             nonce: code.nonce.clone(),
             family_id: code.family_id,
             session_id: code.session_id,
+            client_binding: binding,
             client_capabilities: r.client_capabilities,
             grant: "authorization_code",
             now: r.now,

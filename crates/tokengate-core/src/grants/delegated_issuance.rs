@@ -7,6 +7,7 @@ use serde::Serialize;
 use tokengate_proto::AccessTokenClaims;
 use uuid::Uuid;
 
+use super::client_binding::ClientBinding;
 use super::delegated_scopes::{resolve, user_roles, RequestedScopes, ResolvedScopes};
 use super::token_families::{RefreshState, RefreshToken, REFRESH_INACTIVITY};
 use super::Issuer;
@@ -38,6 +39,8 @@ pub struct DelegatedIssue<'a> {
     pub family_id: Uuid,
     /// Scopes the family may use (kept on its refresh tokens; never widened).
     pub family_scopes: Vec<String>,
+    /// How the family's refresh tokens must be redeemed (kept on them).
+    pub client_binding: ClientBinding,
     pub now: UnixTime,
 }
 
@@ -64,6 +67,8 @@ pub struct NewSignIn<'a> {
     pub family_id: Option<Uuid>,
     /// The browser session (`sid`); the family id stands in when there is none.
     pub session_id: Option<Uuid>,
+    /// How the new family must be redeemed.
+    pub client_binding: ClientBinding,
     pub client_capabilities: Option<Vec<String>>,
     /// For the audit record of the refresh token.
     pub grant: &'static str,
@@ -94,6 +99,7 @@ pub async fn issue_for_sign_in(issuer: &Issuer<'_>, s: NewSignIn<'_>) -> Result<
             client_capabilities: s.client_capabilities,
             family_id,
             family_scopes: family_scopes(&requested, resolved.as_ref()),
+            client_binding: s.client_binding,
             now: s.now,
         },
     )
@@ -193,6 +199,7 @@ pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<Delegate
             rotated_at: None,
             parent_hash: None,
             session_id: Some(t.session_id),
+            client_binding: Some(t.client_binding),
         };
         (token, record)
     });

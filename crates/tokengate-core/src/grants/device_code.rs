@@ -9,6 +9,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::client_binding::ClientBinding;
 use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
 use super::delegated_scopes::RequestedScopes;
 use super::find_resource;
@@ -286,6 +287,7 @@ pub async fn redeem(issuer: &Issuer<'_>, r: DeviceTokenRequest<'_>) -> Result<Us
             nonce: None,
             family_id: None,
             session_id: approved.session_id,
+            client_binding: ClientBinding::for_client_auth(r.client_auth),
             client_capabilities: r.client_capabilities,
             grant: "device_code",
             now: r.now_ms / 1000,

@@ -1,6 +1,7 @@
 //! OAuth 2.0 grants, one file per grant.
 
 pub mod authorization_code;
+pub mod client_binding;
 pub mod client_credentials;
 pub mod delegated_issuance;
 pub mod delegated_scopes;

@@ -5,6 +5,7 @@
 
 use uuid::Uuid;
 
+use super::client_binding::ClientBinding;
 use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
 use super::Issuer;
 use crate::access::token_validation::VerifiedToken;
@@ -56,6 +57,7 @@ pub async fn exchange(issuer: &Issuer<'_>, r: OboRequest<'_>) -> Result<UserToke
             nonce: None,
             family_id: None,
             session_id: None,
+            client_binding: ClientBinding::for_client_auth(r.client.method),
             client_capabilities: r.client_capabilities,
             grant: "on_behalf_of",
             now: r.now,

@@ -8,6 +8,7 @@
 
 use serde_json::json;
 
+use super::client_binding::ClientBinding;
 use super::delegated_issuance::{mint, refresh_token_hash, DelegatedIssue, UserTokens};
 use super::delegated_scopes::{canonical_scope, resolve, RequestedScopes};
 use super::token_families::{MintedAccessToken, RefreshState, ReusePolicy, RotationOutcome};
@@ -25,6 +26,8 @@ pub struct RefreshRequest<'a> {
     pub refresh_token: &'a str,
     /// `scope` as sent; the family's scopes when absent.
     pub scope: Option<&'a str>,
+    /// The request's `Origin` header (a browser's cross-origin request).
+    pub origin: Option<&'a str>,
     pub client_capabilities: Option<Vec<String>>,
     pub now: UnixTime,
 }
@@ -46,6 +49,10 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
             "The refresh token was issued to a different client or tenant.",
         ));
     }
+    // The family keeps the client authentication its sign-in needed (a hybrid app's web sign-in
+    // is not refreshed without its secret); checked before rotating, like the client above.
+    let binding = current.client_binding.unwrap_or_else(|| ClientBinding::for_legacy_family(r.client));
+    binding.check(r.client_auth, r.origin)?;
     if current.state == RefreshState::Revoked {
         return Err(invalid_refresh(codes::REFRESH_REVOKED, "The provided refresh token has been revoked."));
     }
@@ -102,6 +109,7 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
             client_capabilities: r.client_capabilities,
             family_id: current.family_id,
             family_scopes: current.scopes.clone(),
+            client_binding: binding,
             now: r.now,
         },
     )

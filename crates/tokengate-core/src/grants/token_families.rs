@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::client_binding::ClientBinding;
+use crate::directory::RedirectPlatform;
 use crate::pkce::ChallengeMethod;
 use crate::UnixTime;
 
@@ -34,6 +36,10 @@ pub struct AuthorizationCode {
     /// The browser sign-in session (`sid`) the code was issued in.
     #[serde(default)]
     pub session_id: Option<Uuid>,
+    /// The platform of the redirect URI the code was issued to: it decides how the redemption
+    /// must authenticate the client (`None`: a code stored before this was recorded).
+    #[serde(default)]
+    pub redirect_platform: Option<RedirectPlatform>,
 }
 
 /// What redeeming a code found.
@@ -94,6 +100,10 @@ pub struct RefreshToken {
     /// The sign-in session (`sid`) of the family; successors inherit it.
     #[serde(default)]
     pub session_id: Option<Uuid>,
+    /// How every redemption of the family must authenticate the client; successors inherit it
+    /// (`None`: a family started before this was recorded).
+    #[serde(default)]
+    pub client_binding: Option<ClientBinding>,
 }
 
 /// An access token minted for a family: its `uti` is remembered until it expires, so revoking

@@ -74,6 +74,12 @@ pub enum AppCommand {
         #[arg(long)]
         tenant: Uuid,
     },
+    /// Register one more redirect URI, as PLATFORM=URI (web, spa or public).
+    AddRedirect {
+        app_id: Uuid,
+        #[arg(long = "redirect-uri")]
+        redirect_uri: String,
+    },
     /// Expose a delegated permission scope.
     AddScope {
         app_id: Uuid,
@@ -231,6 +237,11 @@ pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), Stri
         AppCommand::Provision { app_id, tenant } => {
             let sp = admin::provision_service_principal(store, tenant, app_id, now()).await.map_err(err)?;
             println!("service principal {} of app {app_id} created in tenant {tenant}", sp.object_id);
+        }
+        AppCommand::AddRedirect { app_id, redirect_uri } => {
+            let redirect = parse_redirect(&redirect_uri)?;
+            admin::add_redirect_uri(store, app_id, redirect, now()).await.map_err(err)?;
+            println!("redirect URI {redirect_uri} added to app {app_id}");
         }
         AppCommand::AddScope { app_id, value, display_name } => {
             let display = display_name.unwrap_or_else(|| value.clone());

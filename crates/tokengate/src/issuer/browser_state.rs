@@ -118,10 +118,15 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Cross-site form posts are refused: when the browser says where a POST comes from (`Origin`),
-/// it must be the issuer itself.
+/// it must be the issuer itself. The pages' `Referrer-Policy: same-origin` makes browsers send
+/// the real origin on their own POSTs; `Origin: null` is what an opaque origin sends (sandboxed
+/// iframe, `data:` page, a POST redirected across sites) — an attacker can produce it at will, so
+/// it is refused like any other site. No `Origin` at all (non-browser clients, old browsers) is
+/// left to the CSRF token and the `SameSite=Strict` CSRF cookie.
 pub fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
     match headers.get(header::ORIGIN).map(|o| o.to_str()) {
         None => true,
+        Some(Ok("null")) => false,
         Some(Ok(origin)) => origin == base_url,
         Some(Err(_)) => false,
     }
@@ -149,6 +154,21 @@ mod tests {
         assert_eq!(s.open::<Vec<String>>("flow", &format!("{}.{tag}", b64url(&bytes)), 99), None, "tampered");
         let other = BrowserState::new(&KeyEncryptionKey::from_bytes(&[8u8; 32]).unwrap());
         assert_eq!(other.open::<Vec<String>>("flow", &sealed, 99), None, "other key");
+    }
+
+    #[test]
+    fn same_origin_accepts_only_the_issuer_or_no_origin() {
+        let base = "https://localhost:8443";
+        let with = |origin: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ORIGIN, HeaderValue::from_static(origin));
+            h
+        };
+        assert!(same_origin(&HeaderMap::new(), base));
+        assert!(same_origin(&with("https://localhost:8443"), base));
+        assert!(!same_origin(&with("null"), base), "opaque origins (sandboxed iframes) are refused");
+        assert!(!same_origin(&with("https://evil.example"), base));
+        assert!(!same_origin(&with("https://localhost:8444"), base));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod authorize_request;
 pub mod browser_state;
+pub mod cors;
 pub mod device_verification;
 pub mod discovery;
 pub mod error_response;
@@ -17,6 +18,7 @@ pub mod userinfo_endpoint;
 
 use std::sync::Arc;
 
+use axum::middleware::map_response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -29,8 +31,10 @@ pub fn router(state: Arc<IssuerState>) -> Router {
         .route("/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration_v1))
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks_v2))
         .route("/{tenant}/discovery/keys", get(discovery::jwks_v1))
-        .route("/{tenant}/oauth2/v2.0/token", post(token_endpoint::token_v2))
-        .route("/{tenant}/oauth2/token", post(token_endpoint::token_v1))
+        // Public metadata above: readable from any page (msal-browser fetches it).
+        .route_layer(map_response(cors::public_metadata))
+        .route("/{tenant}/oauth2/v2.0/token", post(token_endpoint::token_v2).options(cors::token_preflight))
+        .route("/{tenant}/oauth2/token", post(token_endpoint::token_v1).options(cors::token_preflight))
         .route("/{tenant}/oauth2/v2.0/authorize", get(sign_in_flow::authorize))
         .route("/{tenant}/oauth2/authorize", get(sign_in_flow::authorize))
         .route("/{tenant}/oauth2/v2.0/logout", get(sign_in_flow::logout))

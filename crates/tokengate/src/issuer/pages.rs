@@ -1,6 +1,6 @@
 //! Server-rendered pages of the issuer (askama templates in `templates/`) and the headers every
-//! one of them carries: never framed (clickjacking), never cached, no referrer, no script except
-//! the nonce'd auto-submit of `form_post`.
+//! one of them carries: never framed (clickjacking), never cached, no referrer beyond the issuer,
+//! no script except the nonce'd auto-submit of `form_post`.
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -90,7 +90,10 @@ pub fn protect(h: &mut axum::http::HeaderMap) {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` on the
+    // pages' own form POSTs (Fetch standard), which the same-origin check must refuse. Other
+    // sites still get no referrer (the flow's URLs carry the signed request).
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }
 

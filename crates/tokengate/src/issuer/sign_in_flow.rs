@@ -13,13 +13,14 @@ use axum::response::Response;
 use axum::Extension;
 use serde::{Deserialize, Serialize};
 use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
-use tokengate_core::directory::{DelegatedGrant, Tenant, User};
+use tokengate_core::directory::{AppRegistration, DelegatedGrant, Tenant, User};
 use tokengate_core::errors::codes;
 use tokengate_core::grants::authorization_code::{issue_code, NewCode};
 use tokengate_core::grants::delegated_scopes::{resolve, RequestedScopes, ResolvedScopes};
 use tokengate_core::grants::device_code::DeviceDecision;
 use tokengate_core::grants::Issuer;
 use tokengate_core::passwords::{check_password, PasswordCheck};
+use tokengate_core::redirect_uri::registered_redirect;
 use uuid::Uuid;
 
 use super::authorize_request::{self, AuthorizeError, AuthorizeRequest, Prompt, RedirectError, ResponseMode};
@@ -195,7 +196,7 @@ async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> R
                     &requested,
                 );
             }
-            answer_with_code(state, r, &session, &user).await
+            answer_with_code(state, r, &client, &session, &user).await
         }
         Continuation::Device { .. } => {
             consent_page(state, headers, &tenant, &client.display_name, &user, &c, resolved.as_ref(), &requested)
@@ -308,9 +309,12 @@ fn with_cookie(mut response: Response, cookie: Option<axum::http::HeaderValue>) 
 async fn answer_with_code(
     state: &IssuerState,
     r: &AuthorizeRequest,
+    client: &AppRegistration,
     session: &BrowserSession,
     user: &User,
 ) -> Response {
+    // The code remembers its redirect URI's platform: it decides how the code is redeemed.
+    let Some(redirect) = registered_redirect(client, &r.redirect_uri) else { return expired_page() };
     let issuer =
         Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
     let new_code = NewCode {
@@ -318,6 +322,7 @@ async fn answer_with_code(
         client_id: r.client_id,
         user_id: user.object_id,
         redirect_uri: &r.redirect_uri,
+        redirect_platform: redirect.platform,
         scopes: r.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         nonce: r.nonce.clone(),
         pkce: r.code_challenge.clone(),

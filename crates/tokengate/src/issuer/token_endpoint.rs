@@ -119,6 +119,8 @@ async fn token(
         }
     };
 
+    let mut response = response;
+    super::cors::token_response(&state, &headers, trail.client_id.as_deref(), &mut response).await;
     let mut event = AuditEvent::new(AuditSource::Issuer, format!("token.{}", trail.grant), outcome, now_ms());
     event.reason = reason;
     event.tenant_id = trail.tenant_id;

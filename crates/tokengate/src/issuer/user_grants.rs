@@ -46,6 +46,7 @@ pub async fn handle(
                     code: form.require("code")?,
                     redirect_uri: form.get("redirect_uri"),
                     code_verifier: form.get("code_verifier"),
+                    origin: request_origin(headers),
                     client_capabilities: capabilities,
                     now,
                 },
@@ -61,6 +62,7 @@ pub async fn handle(
                     client_auth,
                     refresh_token: form.require("refresh_token")?,
                     scope: form.get("scope"),
+                    origin: request_origin(headers),
                     client_capabilities: capabilities,
                     now,
                 },
@@ -198,6 +200,11 @@ async fn client_for_user_grant(
         authenticate_confidential_client(state.store.as_ref(), &state.limits, &presented.credential, &ctx).await?;
     trail.detail.insert("auth".into(), client.method.acr().into());
     Ok((client.app, client.method))
+}
+
+/// The `Origin` a browser sends on a cross-origin request (SPA redemptions need one).
+fn request_origin(headers: &HeaderMap) -> Option<&str> {
+    headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| !o.is_empty())
 }
 
 /// CAE: `claims={"access_token":{"xms_cc":{"values":["cp1"]}}}` → `["cp1"]`.

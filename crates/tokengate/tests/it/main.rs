@@ -22,3 +22,4 @@ mod listener_limits;
 mod on_behalf_of;
 mod operations;
 mod refresh_durability;
+mod spa_and_hybrid_clients;
