@@ -6,6 +6,7 @@ mod browser;
 mod harness;
 mod upstream;
 
+mod api_permissions;
 mod bad_input;
 mod client_assertion;
 mod client_credentials;
@@ -17,3 +18,4 @@ mod gateway_remote_issuer;
 mod on_behalf_of;
 mod operations;
 mod refresh_durability;
+mod refresh_grace_race;
