@@ -109,6 +109,10 @@ pub struct AppRegistration {
     /// Entra's `groupMembershipClaims`: delegated tokens for this client carry `groups`.
     #[serde(default)]
     pub group_membership_claims: bool,
+    /// The API permissions this client is configured with (Entra's `requiredResourceAccess`):
+    /// what `{resource}/.default` and v1 `resource=` stand for, and what consent is asked for.
+    #[serde(default)]
+    pub required_resource_access: Vec<RequiredResourceAccess>,
     pub created_at: UnixTime,
 }
 
@@ -133,6 +137,27 @@ impl AppRegistration {
     pub fn role_by_value(&self, value: &str) -> Option<&AppRole> {
         self.app_roles.iter().find(|r| r.value == value)
     }
+}
+
+/// The permissions a client is configured with on one resource app (`requiredResourceAccess`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequiredResourceAccess {
+    pub resource_app_id: Uuid,
+    pub resource_access: Vec<ResourceAccess>,
+}
+
+/// One configured permission: the id of a delegated scope or of an app role of the resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceAccess {
+    pub id: Uuid,
+    pub kind: ResourceAccessKind,
+}
+
+/// Entra's `resourceAccess.type`: `Scope` (delegated) or `Role` (application).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceAccessKind {
+    Scope,
+    Role,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,6 +279,7 @@ mod tests {
             single_use_client_assertions: false,
             entra_compatible_refresh_tokens: false,
             group_membership_claims: false,
+            required_resource_access: vec![],
             created_at: 0,
         }
     }

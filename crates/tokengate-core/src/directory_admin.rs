@@ -111,6 +111,7 @@ pub async fn create_app(
         single_use_client_assertions: new.single_use_client_assertions,
         entra_compatible_refresh_tokens: new.entra_compatible_refresh_tokens,
         group_membership_claims: new.group_membership_claims,
+        required_resource_access: vec![],
         created_at: now,
     };
     let audit = AuditEvent::admin(

@@ -87,6 +87,8 @@ pub mod codes {
     pub const NO_CLIENT_CREDENTIAL: u32 = 7000218;
     pub const APP_NOT_FOUND: u32 = 700016;
     pub const RESOURCE_NOT_FOUND: u32 = 500011;
+    /// The client's registration lists no (delegated) permission for the resource asked for.
+    pub const RESOURCE_NOT_CONFIGURED: u32 = 650057;
     pub const INVALID_SCOPE: u32 = 70011;
     pub const CC_SCOPE_WITHOUT_DEFAULT: u32 = 1002012;
     pub const MULTIPLE_RESOURCES: u32 = 700022;

@@ -3,6 +3,7 @@
 //! audit events and the store traits. Functions that depend on time take `now` (unix seconds).
 
 pub mod access;
+pub mod api_permissions;
 pub mod audit;
 pub mod client_auth;
 pub mod directory;

@@ -58,6 +58,7 @@ pub(crate) mod tests {
             single_use_client_assertions: false,
             entra_compatible_refresh_tokens: false,
             group_membership_claims: false,
+            required_resource_access: vec![],
             created_at: 0,
         }
     }

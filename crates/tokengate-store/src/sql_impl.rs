@@ -1018,6 +1018,10 @@ macro_rules! impl_sql_store {
                 }
                 let accept = if claimed {
                     true
+                } else if presented.state == RefreshState::Withdrawn {
+                    // Its parent was presented again after it was issued: two parties hold the
+                    // family. Reuse, whatever the policy.
+                    false
                 } else {
                     // Presented token was rotated before.
                     match policy {
@@ -1033,9 +1037,11 @@ macro_rules! impl_sql_store {
                             match (within_grace, unused_successor) {
                                 (true, Some(row)) => {
                                     // The client most likely lost the response: the unclaimed
-                                    // successor is withdrawn, a new one issued.
+                                    // successor is withdrawn, a new one issued. If it was not
+                                    // lost but stolen (or this is the thief), presenting the
+                                    // withdrawn successor later revokes the family.
                                     let hash: Vec<u8> = row.try_get("token_hash").map_err(backend_error)?;
-                                    sqlx::query("UPDATE refresh_tokens SET state = 'revoked' WHERE token_hash = $1")
+                                    sqlx::query("UPDATE refresh_tokens SET state = 'withdrawn' WHERE token_hash = $1")
                                         .bind(hash)
                                         .execute(&mut *tx)
                                         .await

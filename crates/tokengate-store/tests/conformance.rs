@@ -51,6 +51,7 @@ fn app(tenant_id: Uuid, uri: &str) -> AppRegistration {
         single_use_client_assertions: false,
         entra_compatible_refresh_tokens: false,
         group_membership_claims: false,
+        required_resource_access: vec![],
         created_at: 2,
     }
 }
@@ -86,9 +87,31 @@ async fn tenants_and_domains(store: &dyn Store) {
 async fn apps_and_identifier_uris(store: &dyn Store) {
     let t = tenant(&format!("{}.example", Uuid::new_v4()));
     store.insert_tenant(&t, &audit("tenant.created")).await.unwrap();
-    let a = app(t.id, "api://orders");
+    let mut a = app(t.id, "api://orders");
+    // Configured API permissions (requiredResourceAccess) round-trip with the registration.
+    a.required_resource_access = vec![RequiredResourceAccess {
+        resource_app_id: Uuid::new_v4(),
+        resource_access: vec![
+            ResourceAccess { id: Uuid::new_v4(), kind: ResourceAccessKind::Scope },
+            ResourceAccess { id: Uuid::new_v4(), kind: ResourceAccessKind::Role },
+        ],
+    }];
     store.insert_app(&a, &audit("app.created")).await.unwrap();
     assert_eq!(store.app(a.app_id).await.unwrap().unwrap(), a);
+    let configured = store
+        .update_app(
+            a.app_id,
+            &|app: &mut AppRegistration| {
+                app.required_resource_access.retain(|r| r.resource_access.len() > 5);
+                Ok(())
+            },
+            &audit("app.permission_removed"),
+        )
+        .await
+        .unwrap();
+    assert!(configured.required_resource_access.is_empty());
+    assert_eq!(store.app(a.app_id).await.unwrap().unwrap(), configured, "the change is read back, cached or not");
+    let a = configured;
     assert_eq!(store.app_by_identifier_uri(t.id, "api://orders/").await.unwrap().unwrap().app_id, a.app_id);
     let clash = app(t.id, "api://orders");
     let before = audit_count(store).await;
@@ -486,14 +509,8 @@ async fn refresh_rotation(store: &dyn Store) {
         .await
         .unwrap();
     assert!(matches!(out, RotationOutcome::Rotated { .. }), "grace: {out:?}");
-    assert_eq!(
-        store
-            .rotate_refresh_token(&t2, &refresh(Uuid::nil(), &t4, 116), &minted(), detect, 116, &audit("x"))
-            .await
-            .unwrap(),
-        RotationOutcome::Invalid,
-        "the withdrawn successor is dead, without revoking the family"
-    );
+    assert_eq!(store.refresh_token(&t2).await.unwrap().unwrap().state, RefreshState::Withdrawn);
+    // (Presenting the withdrawn t2 would revoke the family: `refresh_grace_race`.)
     // t3 is live; rotate it, then replay t1 outside the grace window: the family is revoked.
     let out = store
         .rotate_refresh_token(
@@ -634,6 +651,67 @@ async fn refresh_rotation(store: &dyn Store) {
         rotated += usize::from(h.await.unwrap());
     }
     assert_eq!(rotated, 1);
+}
+
+/// A stolen refresh token replayed within the grace window after the rightful client rotated it,
+/// or the rightful client retrying after the thief rotated it first: the store cannot tell the
+/// two apart, so the successor the grace path withdrew, presented later by whoever holds it, is
+/// reuse — the family is revoked (both parties' refresh and access tokens), never taken over.
+async fn refresh_grace_race(store: &dyn Store) {
+    let detect = ReusePolicy::RotateAndDetect { grace_seconds: 10 };
+    let rotate = |presented: Vec<u8>, next: Vec<u8>, minted: MintedAccessToken, now: i64| async move {
+        store
+            .rotate_refresh_token(&presented, &refresh(Uuid::nil(), &next, now), &minted, detect, now, &audit("r"))
+            .await
+            .unwrap()
+    };
+    for victim_first in [true, false] {
+        let family = Uuid::new_v4();
+        let tag = |h: &[u8]| [family.as_bytes().as_slice(), h].concat();
+        let (r0, first, second) = (tag(b"r0"), tag(b"first"), tag(b"second"));
+        store.insert_refresh_token(&refresh(family, &r0, 100), &audit("refresh_token.issued")).await.unwrap();
+        let (first_access, second_access) = (minted(), minted());
+        // One party rotates r0; the other presents r0 again within the grace: both answered.
+        let out = rotate(r0.clone(), first.clone(), first_access.clone(), 110).await;
+        assert!(matches!(out, RotationOutcome::Rotated { .. }), "{out:?}");
+        let out = rotate(r0.clone(), second.clone(), second_access.clone(), 112).await;
+        assert!(matches!(out, RotationOutcome::Rotated { .. }), "grace: {out:?}");
+        assert_eq!(store.refresh_token(&first).await.unwrap().unwrap().state, RefreshState::Withdrawn);
+        let second_live = if victim_first {
+            // The victim rotated first; the thief's replay withdrew the victim's successor. The
+            // victim comes back with it (even within the grace): the family goes.
+            second.clone()
+        } else {
+            // The thief rotated first; the victim's retry withdrew the thief's successor. The
+            // victim carries on; the thief comes back with the withdrawn one later: the family goes.
+            let third = tag(b"third");
+            let out = rotate(second.clone(), third.clone(), minted(), 150).await;
+            assert!(matches!(out, RotationOutcome::Rotated { .. }), "{out:?}");
+            third
+        };
+        let reuse_at = if victim_first { 113 } else { 160 };
+        assert_eq!(
+            rotate(first.clone(), tag(b"reuse"), minted(), reuse_at).await,
+            RotationOutcome::ReuseDetected { family_id: family },
+            "presenting a withdrawn successor is reuse (victim first: {victim_first})"
+        );
+        assert_eq!(store.refresh_token(&second_live).await.unwrap().unwrap().state, RefreshState::Revoked);
+        assert_eq!(rotate(second_live, tag(b"after"), minted(), 170).await, RotationOutcome::Invalid);
+        assert_eq!(rotate(first, tag(b"again"), minted(), 171).await, RotationOutcome::Invalid);
+        let revoked = store.revoked_access_tokens(0, 200).await.unwrap();
+        assert!(
+            revoked.contains(&first_access.uti) && revoked.contains(&second_access.uti),
+            "both parties' access tokens are revoked with the family"
+        );
+    }
+    // A lost response is not theft: the withdrawn successor never comes back, the family lives.
+    let family = Uuid::new_v4();
+    let tag = |h: &[u8]| [family.as_bytes().as_slice(), h].concat();
+    let (r0, lost, retried) = (tag(b"r0"), tag(b"lost"), tag(b"retried"));
+    store.insert_refresh_token(&refresh(family, &r0, 100), &audit("refresh_token.issued")).await.unwrap();
+    assert!(matches!(rotate(r0.clone(), lost, minted(), 110).await, RotationOutcome::Rotated { .. }));
+    assert!(matches!(rotate(r0, retried.clone(), minted(), 111).await, RotationOutcome::Rotated { .. }));
+    assert!(matches!(rotate(retried, tag(b"next"), minted(), 130).await, RotationOutcome::Rotated { .. }));
 }
 
 /// A refresh token can be read back (revoked when its family is), is bound to its client and
@@ -1008,6 +1086,7 @@ async fn run_suite(store: Arc<dyn Store>) {
     users_groups_and_consent(store.as_ref()).await;
     authorization_codes(store.as_ref()).await;
     refresh_rotation(store.as_ref()).await;
+    refresh_grace_race(store.as_ref()).await;
     refresh_lookup_and_binding(store.as_ref()).await;
     client_binding_is_stored_and_inherited(store.as_ref()).await;
     device_code_insert_and_lookup(store.as_ref()).await;

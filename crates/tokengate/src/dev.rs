@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use aws_lc_rs::encoding::AsDer;
 use serde::{Deserialize, Serialize};
+use tokengate_core::api_permissions::add_api_permission;
 use tokengate_core::directory::{AllowedMemberType, RedirectPlatform, RedirectUri, SignInAudience};
 use tokengate_core::directory_admin::{self as admin, NewApp};
 use tokengate_core::encoding::{b64, hex_upper, pem, sha1};
@@ -72,6 +73,9 @@ pub struct DevSeed {
     /// Added by a later version: dirs seeded before it get users on their next start.
     #[serde(default)]
     pub users: Option<DevUsers>,
+    /// Whether the clients' API permissions were configured (dirs seeded before get them once).
+    #[serde(default)]
+    pub api_permissions: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -276,7 +280,25 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
             app_id_uri: admin_uri,
         },
         users: None,
+        api_permissions: false,
     })
+}
+
+/// The clients' configured API permissions, as an app registration lists them in Entra: the
+/// public client's delegated Demo.Read and Demo.Write (what `{api}/.default` stands for), and the
+/// application permissions the daemon and the admin client were granted.
+async fn seed_api_permissions(store: &dyn Store, seed: &DevSeed, now: i64) -> Result<(), String> {
+    let e = |e: admin::AdminError| e.to_string();
+    let api = seed.api.app_id.to_string();
+    let delegated = ["Demo.Read".to_string(), "Demo.Write".to_string()];
+    add_api_permission(store, seed.public_client.client_id, &api, &delegated, &[], now).await.map_err(e)?;
+    let cc = &seed.confidential_client;
+    add_api_permission(store, cc.client_id, &api, &[], &cc.granted_app_roles, now).await.map_err(e)?;
+    let admin_api = seed.admin.app_id.to_string();
+    add_api_permission(store, seed.admin.client_id, &admin_api, &[], &[ADMIN_ROLE.to_string()], now)
+        .await
+        .map_err(e)?;
+    Ok(())
 }
 
 /// The demo user (holds Demo.Admin, member of "Demo Readers"; the public client has tenant-wide
@@ -436,6 +458,10 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     };
     if seed.users.is_none() {
         seed.users = Some(seed_users(store.as_ref(), &seed, now).await?);
+    }
+    if !seed.api_permissions {
+        seed_api_permissions(store.as_ref(), &seed, now).await?;
+        seed.api_permissions = true;
     }
     let text = serde_json::to_string_pretty(&seed).map_err(|e| e.to_string())?;
     write_atomic(&dir.join("seed.json"), &text)?;

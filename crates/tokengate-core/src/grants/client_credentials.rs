@@ -149,6 +149,7 @@ mod tests {
             single_use_client_assertions: false,
             entra_compatible_refresh_tokens: false,
             group_membership_claims: false,
+            required_resource_access: vec![],
             created_at: 0,
         };
         let granted = [1, 2, 3, 4].map(Uuid::from_u128);

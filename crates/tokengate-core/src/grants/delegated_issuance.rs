@@ -135,6 +135,14 @@ pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<Delegate
     };
     let (version, audience, scopes, roles) = match t.resolved {
         Some(r) => {
+            // The last line of defence: a delegated token with an empty `scp` would pass for an
+            // app-only one at APIs that tell them apart by `scp`.
+            if r.values.is_empty() {
+                return Err(OAuthError::invalid_scope(
+                    crate::errors::codes::INVALID_SCOPE,
+                    format!("No delegated permission of '{}' would be granted.", r.identifier),
+                ));
+            }
             let version = r.resource.token_version();
             let audience = match version {
                 TokenVersion::V2 => r.resource.app_id.to_string(),

@@ -2,12 +2,14 @@
 //! user (or an admin, tenant-wide) consented to them.
 //!
 //! Requests name scopes as Entra's v2 endpoint takes them: `{App ID URI or client id}/{value}`,
-//! `{resource}/.default` (everything consented for that resource), plus the OpenID Connect scopes.
+//! `{resource}/.default` (the client's configured permissions on that resource, consent asked for
+//! what is not consented yet), plus the OpenID Connect scopes.
 //! One resource per request (AADSTS28000 otherwise). Granted scopes are kept in the canonical form
 //! `{resource client id}/{value}` so that refresh tokens compare them exactly.
 
 use uuid::Uuid;
 
+use super::configured_permissions::default_scopes;
 use super::find_resource;
 use crate::client_auth::backend;
 use crate::directory::{AllowedMemberType, AppRegistration, Tenant};
@@ -86,6 +88,7 @@ pub struct ResolvedScopes {
     /// The identifier the client used for the resource (v1 tokens carry it as `aud`).
     pub identifier: String,
     /// Permission values, in the resource's declaration order for `.default`, else as asked.
+    /// Never empty: a delegated token always names what it may do.
     pub values: Vec<String>,
     /// Values asked for that nobody consented to (empty: the request may proceed).
     pub missing_consent: Vec<String>,
@@ -129,10 +132,17 @@ pub async fn resolve(
     let mut missing = Vec::new();
     for value in &requested.values {
         if value == ".default" {
-            // Everything already consented; `.default` never asks for more.
-            for s in resource.scopes.iter().filter(|s| s.enabled && consented.contains(&s.value)) {
-                if !values.contains(&s.value) {
-                    values.push(s.value.clone());
+            // The client's configured permissions on the resource (AADSTS650057 if none);
+            // what is not consented yet is asked for, as for a named scope.
+            let client = store.app(client_app_id).await.map_err(backend)?.ok_or_else(|| {
+                OAuthError::invalid_client(codes::APP_NOT_FOUND, "The application is no longer registered.")
+            })?;
+            for v in default_scopes(&client, &resource, identifier)? {
+                if !consented.contains(&v) && !missing.contains(&v) {
+                    missing.push(v.clone());
+                }
+                if !values.contains(&v) {
+                    values.push(v);
                 }
             }
             continue;

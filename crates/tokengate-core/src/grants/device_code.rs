@@ -163,6 +163,9 @@ pub async fn start(
                 "The resource principal was not found in the tenant.",
             )
         })?;
+        if requested.values.iter().any(|v| v == ".default") {
+            super::configured_permissions::default_scopes(client, &resource, identifier)?;
+        }
         if let Some(unknown) = requested
             .values
             .iter()

@@ -3,6 +3,7 @@
 pub mod authorization_code;
 pub mod client_binding;
 pub mod client_credentials;
+pub mod configured_permissions;
 pub mod delegated_issuance;
 pub mod delegated_scopes;
 pub mod device_code;

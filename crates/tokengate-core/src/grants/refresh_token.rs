@@ -1,7 +1,10 @@
 //! The refresh token grant. Every use hands out a new refresh token. By default the presented one
 //! is rotated out, and presenting a rotated token again (outside a short grace for the immediately
 //! previous token) is taken as theft: the whole family — every refresh token and every access
-//! token minted from it — is revoked. Apps in Entra-compatible mode keep old tokens valid.
+//! token minted from it — is revoked. Within the grace the previous token gets a new successor and
+//! the unused one is withdrawn; presenting a withdrawn successor is reuse too, so a replay inside
+//! the grace never silently takes the family over. Apps in Entra-compatible mode keep old tokens
+//! valid.
 //!
 //! A family never widens: for the resource it was signed in for, only the scopes of the sign-in
 //! (AADSTS70011 otherwise); other resources only with consent (refresh across resources, as Entra).
@@ -53,6 +56,7 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
     // is not refreshed without its secret); checked before rotating, like the client above.
     let binding = current.client_binding.unwrap_or_else(|| ClientBinding::for_legacy_family(r.client));
     binding.check(r.client_auth, r.origin)?;
+    // A withdrawn token goes on to the store, which takes its use as reuse (see `Withdrawn`).
     if current.state == RefreshState::Revoked {
         return Err(invalid_refresh(codes::REFRESH_REVOKED, "The provided refresh token has been revoked."));
     }
@@ -78,6 +82,12 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
             let allowed = |v: &String| current.scopes.contains(&canonical_scope(res.resource.app_id, v));
             if asked_default {
                 res.values.retain(allowed);
+                if res.values.is_empty() {
+                    return Err(OAuthError::invalid_scope(
+                        codes::INVALID_SCOPE,
+                        "The refresh token was granted none of the client's configured permissions on this resource; a refresh never widens the scopes of the sign-in.",
+                    ));
+                }
             }
             if let Some(extra) = res.values.iter().find(|v| !allowed(v)) {
                 return Err(OAuthError::invalid_scope(

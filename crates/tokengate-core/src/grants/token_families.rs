@@ -59,6 +59,10 @@ pub enum RefreshState {
     Active,
     /// Exchanged for a successor at `rotated_at`.
     Rotated,
+    /// A successor never claimed, withdrawn when its parent was presented again within the grace
+    /// window. Whoever presents it later held it while someone else re-used the parent: one of
+    /// the two is not the rightful client, so presenting it is reuse and revokes the family.
+    Withdrawn,
     Revoked,
 }
 
@@ -67,6 +71,7 @@ impl RefreshState {
         match self {
             RefreshState::Active => "active",
             RefreshState::Rotated => "rotated",
+            RefreshState::Withdrawn => "withdrawn",
             RefreshState::Revoked => "revoked",
         }
     }
@@ -75,6 +80,7 @@ impl RefreshState {
         match s {
             "active" => Some(RefreshState::Active),
             "rotated" => Some(RefreshState::Rotated),
+            "withdrawn" => Some(RefreshState::Withdrawn),
             "revoked" => Some(RefreshState::Revoked),
             _ => None,
         }
@@ -118,7 +124,10 @@ pub struct MintedAccessToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReusePolicy {
     /// tokengate's default: a rotated token presented again (outside `grace_seconds`, and only
-    /// for the immediately previous token) revokes the whole family.
+    /// for the immediately previous token) revokes the whole family. Within the grace the unused
+    /// successor is withdrawn and a new one issued (the client lost the response); presenting the
+    /// withdrawn successor later revokes the family, so a replay in the grace window can never
+    /// silently take the family over from the client that rotated first (or second).
     RotateAndDetect { grace_seconds: i64 },
     /// Entra's behaviour: old refresh tokens stay valid until they expire.
     EntraCompatible,

@@ -88,6 +88,11 @@ pub enum AppCommand {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// The app's configured API permissions (requiredResourceAccess): add, list, remove.
+    Permission {
+        #[command(subcommand)]
+        command: super::permission_commands::PermissionCommand,
+    },
     /// Define an app role.
     AddRole {
         app_id: Uuid,
@@ -248,6 +253,7 @@ pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), Stri
             let scope = admin::add_scope(store, app_id, &value, &display, now()).await.map_err(err)?;
             println!("scope {} added ({})", scope.value, scope.id);
         }
+        AppCommand::Permission { command } => super::permission_commands::permission(store, command).await?,
         AppCommand::AddRole { app_id, value, display_name, members } => {
             let mut allowed = Vec::new();
             for m in members.split(',').map(str::trim) {

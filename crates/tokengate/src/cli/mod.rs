@@ -4,6 +4,7 @@
 
 mod directory_commands;
 mod key_commands;
+mod permission_commands;
 mod user_commands;
 
 use std::path::PathBuf;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use tokengate_core::directory::{AppRegistration, RedirectPlatform, Tenant};
 use tokengate_core::errors::codes;
+use tokengate_core::grants::configured_permissions::refuse_unconfigured_default;
 use tokengate_core::grants::delegated_scopes::RequestedScopes;
 use tokengate_core::pkce::ChallengeMethod;
 use tokengate_core::redirect_uri::registered_redirect;
@@ -182,8 +183,8 @@ pub async fn parse(
     }
     let scope = match (params.get("scope"), params.get("resource")) {
         (Some(scope), _) => scope.clone(),
-        // v1: `resource` names the API; the request is for every permission it exposes (the
-        // v1 endpoint asks consent for the app's configured permissions on that resource).
+        // v1: `resource` names the API; the request is for the client's configured permissions
+        // on it, as `{resource}/.default` (AADSTS650057 if it has none).
         (None, Some(resource)) => match v1_scope(state, &tenant, resource).await {
             Some(s) => s,
             None => {
@@ -196,8 +197,13 @@ pub async fn parse(
         },
         (None, None) => String::new(),
     };
-    if let Err(e) = RequestedScopes::parse(&scope) {
-        return Err(redirect_error("invalid_scope", e.code, e.description));
+    let requested = match RequestedScopes::parse(&scope) {
+        Ok(r) => r,
+        Err(e) => return Err(redirect_error("invalid_scope", e.code, e.description)),
+    };
+    // `.default` for a resource the client lists no permission for: refused before sign-in.
+    if let Err(e) = refuse_unconfigured_default(store, &tenant, &client, &requested).await {
+        return Err(redirect_error(e.error, e.code, e.description));
     }
     let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
         (None, None) => None,
@@ -267,15 +273,8 @@ pub async fn parse(
     Ok((request, tenant, client))
 }
 
-/// `{resource}/{scope} ... openid` for every enabled scope the v1 `resource` exposes.
+/// `{resource}/.default openid` if the v1 `resource` names an API visible in the tenant.
 async fn v1_scope(state: &IssuerState, tenant: &Tenant, resource: &str) -> Option<String> {
-    let app = tokengate_core::grants::find_resource(state.store.as_ref(), tenant, resource).await.ok()??;
-    let identifier = resource.trim_end_matches('/');
-    let mut scopes: Vec<String> =
-        app.scopes.iter().filter(|s| s.enabled).map(|s| format!("{identifier}/{}", s.value)).collect();
-    if scopes.is_empty() {
-        return None;
-    }
-    scopes.push("openid".into());
-    Some(scopes.join(" "))
+    tokengate_core::grants::find_resource(state.store.as_ref(), tenant, resource).await.ok()??;
+    Some(format!("{}/.default openid", resource.trim_end_matches('/')))
 }

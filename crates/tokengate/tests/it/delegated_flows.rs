@@ -94,7 +94,7 @@ async fn gateway_status(s: &DevServer, token: &str) -> u16 {
 }
 
 /// Polls (bounded) until the gateway answers `status` for `token`.
-async fn gateway_eventually(s: &DevServer, token: &str, status: u16) {
+pub async fn gateway_eventually(s: &DevServer, token: &str, status: u16) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let got = gateway_status(s, token).await;

@@ -6,6 +6,7 @@ mod browser;
 mod harness;
 mod upstream;
 
+mod api_permissions;
 mod bad_input;
 mod client_assertion;
 mod client_credentials;
@@ -22,4 +23,5 @@ mod listener_limits;
 mod on_behalf_of;
 mod operations;
 mod refresh_durability;
+mod refresh_grace_race;
 mod spa_and_hybrid_clients;
