@@ -53,3 +53,4 @@ impl PgStore {
 }
 
 crate::sql_impl::impl_sql_store!(PgStore);
+crate::sql_sessions::impl_sql_session_store!(PgStore);

@@ -40,3 +40,4 @@ impl SqliteStore {
 }
 
 crate::sql_impl::impl_sql_store!(SqliteStore);
+crate::sql_sessions::impl_sql_session_store!(SqliteStore);

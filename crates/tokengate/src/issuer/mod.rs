@@ -5,6 +5,7 @@ pub mod browser_state;
 pub mod device_verification;
 pub mod discovery;
 pub mod error_response;
+pub mod flow_audit;
 pub mod form;
 pub mod own_tokens;
 pub mod pages;

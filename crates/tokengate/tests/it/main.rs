@@ -17,3 +17,4 @@ mod gateway_remote_issuer;
 mod on_behalf_of;
 mod operations;
 mod refresh_durability;
+mod sessions_and_lockout;
