@@ -438,7 +438,11 @@ impl tokengate_core::store::SessionStore for ReadCachedStore {
     async fn insert_session(&self, session: &tokengate_core::store::SignInSession) -> StoreResult<()> {
         self.inner.insert_session(session).await
     }
-    async fn live_session(&self, session_id: Uuid, now: i64) -> StoreResult<Option<tokengate_core::store::SignInSession>> {
+    async fn live_session(
+        &self,
+        session_id: Uuid,
+        now: i64,
+    ) -> StoreResult<Option<tokengate_core::store::SignInSession>> {
         self.inner.live_session(session_id, now).await
     }
     async fn end_session(&self, session_id: Uuid, now: i64, audit: &AuditEvent) -> StoreResult<bool> {

@@ -223,11 +223,15 @@ mod tests {
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let first = s.known_browser_cookie(None, a, 100);
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_str(first.to_str().unwrap().split(';').next().unwrap()).unwrap());
+        headers
+            .insert(header::COOKIE, HeaderValue::from_str(first.to_str().unwrap().split(';').next().unwrap()).unwrap());
         let known = s.known_browser(&headers, 101).unwrap();
         assert!(known.id_for(a).is_some() && known.id_for(b).is_none());
         let second = s.known_browser_cookie(Some(known.clone()), b, 102);
-        headers.insert(header::COOKIE, HeaderValue::from_str(second.to_str().unwrap().split(';').next().unwrap()).unwrap());
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(second.to_str().unwrap().split(';').next().unwrap()).unwrap(),
+        );
         let again = s.known_browser(&headers, 103).unwrap();
         assert_eq!(again.browser_id, known.browser_id);
         assert_eq!(again.users, vec![b, a]);

@@ -174,6 +174,13 @@ pub async fn resume(
     }
 }
 
+/// A form whose signed request is missing, altered or expired (audited: it may be tampering).
+async fn refused_continuation(state: &IssuerState) -> Response {
+    let reason = "continuation_invalid".to_owned();
+    flow_audit::refused(state, "page.post_refused", reason, &Peer::default(), |a| a.client_ip = None).await;
+    expired_page()
+}
+
 fn expired_page() -> Response {
     error_page(
         StatusCode::BAD_REQUEST,
@@ -220,32 +227,26 @@ async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> R
     if needs_sign_in {
         if prompt == Some(Prompt::None) {
             if let Continuation::Authorize(r) = &c {
-                return redirect_error(&error_for(
+                let e = error_for(
                     r,
                     "login_required",
                     codes::LOGIN_REQUIRED,
                     "The user must sign in: there is no single sign-on session (prompt=none).",
-                ));
+                );
+                return audited_redirect_error(state, r.client_id, &e).await;
             }
         }
         return sign_in_page(state, headers, &tenant, &client.display_name, &c, None, hint.as_deref().unwrap_or(""));
     }
     let Some((session, user)) = signed_in else { return expired_page() };
 
-    // An unknown resource or permission goes back to the client (its redirect URI is verified).
-    let scope_error = |e: tokengate_core::OAuthError| match &c {
-        Continuation::Authorize(r) => redirect_error(&error_for(r, e.error, e.code, &e.description)),
-        Continuation::Device { .. } => {
-            error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code))
-        }
-    };
     let requested = match RequestedScopes::parse(c.scope()) {
         Ok(r) => r,
-        Err(e) => return scope_error(e),
+        Err(e) => return scope_error(state, &c, e).await,
     };
     let resolved = match resolve(state.store.as_ref(), &tenant, client.app_id, user.object_id, &requested).await {
         Ok(r) => r,
-        Err(e) => return scope_error(e),
+        Err(e) => return scope_error(state, &c, e).await,
     };
     let missing = resolved.as_ref().is_some_and(|r| !r.missing_consent.is_empty());
     match &c {
@@ -253,12 +254,13 @@ async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> R
             let consent_forced = r.prompt == Some(Prompt::Consent) && r.consent_session != Some(session.session_id);
             if missing || consent_forced {
                 if r.prompt == Some(Prompt::None) {
-                    return redirect_error(&error_for(
+                    let e = error_for(
                         r,
                         "consent_required",
                         codes::CONSENT_REQUIRED,
                         "The user or administrator has not consented to use the application (prompt=none).",
-                    ));
+                    );
+                    return audited_redirect_error(state, r.client_id, &e).await;
                 }
                 return consent_page(
                     state,
@@ -277,6 +279,40 @@ async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> R
             consent_page(state, headers, &tenant, &client.display_name, &user, &c, resolved.as_ref(), &requested)
         }
     }
+}
+
+/// An unknown resource or permission goes back to the client (its redirect URI is verified).
+async fn scope_error(state: &IssuerState, c: &Continuation, e: tokengate_core::OAuthError) -> Response {
+    match c {
+        Continuation::Authorize(r) => {
+            audited_redirect_error(state, r.client_id, &error_for(r, e.error, e.code, &e.description)).await
+        }
+        Continuation::Device { client_id, .. } => {
+            flow_audit::refused(
+                state,
+                "device_code.scope_refused",
+                format!("AADSTS{}", e.code),
+                &Peer::default(),
+                |a| {
+                    a.client_ip = None;
+                    a.client_id = Some(client_id.to_string());
+                },
+            )
+            .await;
+            error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code))
+        }
+    }
+}
+
+/// An error answered to the client's redirect URI, with its audit record.
+async fn audited_redirect_error(state: &IssuerState, client_id: Uuid, e: &RedirectError) -> Response {
+    flow_audit::refused(state, "authorize.rejected", format!("AADSTS{}", e.code), &Peer::default(), |a| {
+        a.client_ip = None;
+        a.client_id = Some(client_id.to_string());
+        a.detail = serde_json::json!({"answer": "redirect", "error": e.error});
+    })
+    .await;
+    redirect_error(e)
 }
 
 fn error_for(r: &AuthorizeRequest, error: &'static str, code: u32, description: &str) -> RedirectError {
@@ -460,9 +496,14 @@ pub fn redirect_error(e: &RedirectError) -> Response {
 /// A POST from one of the issuer's own pages: read as strictly as the token endpoint's form
 /// (bounded, no duplicated fields), from the same origin, with this browser's CSRF token.
 pub async fn page_post(state: &IssuerState, headers: &HeaderMap, body: Body) -> Result<Form, Response> {
-    let form = read_form(headers, body)
-        .await
-        .map_err(|e| error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)))?;
+    let form = match read_form(headers, body).await {
+        Ok(f) => f,
+        Err(e) => {
+            let reason = format!("AADSTS{}", e.code);
+            flow_audit::refused(state, "page.post_refused", reason, &Peer::default(), |a| a.client_ip = None).await;
+            return Err(error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)));
+        }
+    };
     if !same_origin(headers, &state.base_url) || !state.browser.csrf_ok(headers, form.get("csrf")) {
         let reason = if same_origin(headers, &state.base_url) { "csrf_token" } else { "cross_site_origin" };
         flow_audit::refused(state, "page.post_refused", reason.into(), &Peer::default(), |a| a.client_ip = None).await;
@@ -494,7 +535,7 @@ pub async fn sign_in(
     let now = now();
     let Some(c) = form.get("continuation").and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
     else {
-        return expired_page();
+        return refused_continuation(&state).await;
     };
     let Ok(Some(tenant)) = state.store.tenant(c.tenant_id()).await else { return expired_page() };
     let app_name = match state.store.app(c.client_id()).await {
@@ -625,7 +666,7 @@ pub async fn consent(State(state): State<Arc<IssuerState>>, headers: HeaderMap, 
     let now = now();
     let Some(c) = form.get("continuation").and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
     else {
-        return expired_page();
+        return refused_continuation(&state).await;
     };
     let Some((session, user)) = session_user(&state, &headers, c.tenant_id()).await else {
         // Signed out in between: start at sign-in again.

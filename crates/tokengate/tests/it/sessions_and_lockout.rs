@@ -149,7 +149,9 @@ async fn an_attacker_cannot_lock_the_user_out_of_a_familiar_browser_or_address()
     let events = audit_after_stop(&mut s, "sign_in").await;
     let locked: Vec<_> = events.iter().filter(|e| e.reason.as_deref() == Some("AADSTS50053")).collect();
     assert_eq!(locked.len(), 4, "every refused attempt is audited");
-    assert!(locked.iter().any(|e| e.client_ip.as_deref() == Some("127.0.0.2") && e.detail["limit"] == "user_and_source"));
+    assert!(locked
+        .iter()
+        .any(|e| e.client_ip.as_deref() == Some("127.0.0.2") && e.detail["limit"] == "user_and_source"));
     assert!(locked.iter().any(|e| e.client_ip.as_deref() == Some("127.0.0.3") && e.detail["limit"] == "user"));
     assert_eq!(events.iter().filter(|e| e.reason.as_deref() == Some("AADSTS50126")).count(), 20);
     for e in &events {
@@ -283,10 +285,31 @@ async fn duplicated_authorize_parameters_are_refused_and_audited() {
     let params = redirect_params(&page.location());
     assert_eq!(params["error"], "invalid_request");
     assert!(!params.contains_key("state"), "a doubled state is not echoed");
+    // Other refusals of the pages are audited too: prompt=none without a session, a form post
+    // without its CSRF token, a tampered signed request.
+    let none = b.get(&authorize_url(&s, &[("prompt", "none")])).await;
+    assert_eq!(redirect_params(&none.location())["error"], "login_required");
+    let page = b.get(&url).await;
+    let (continuation, csrf) = (page.hidden("continuation"), page.hidden("csrf"));
+    let no_csrf = b.post(&page.action(), &[("continuation", &continuation), ("username", "x")], None).await;
+    assert_eq!(no_csrf.status, 403);
+    let tampered = format!("{}x", continuation);
+    let altered = b.post(&page.action(), &[("continuation", &tampered), ("csrf", &csrf)], None).await;
+    assert_eq!(altered.status, 400);
 
-    let events = audit_after_stop(&mut s, "authorize.rejected").await;
-    assert_eq!(events.iter().filter(|e| e.reason.as_deref() == Some("AADSTS90015")).count(), 4, "{events:?}");
-    assert!(events.iter().all(|e| e.client_ip.as_deref() == Some("127.0.0.1")));
+    assert!(s.terminate().success());
+    let store = tokengate_store::SqliteStore::open(&s.dir.join("tokengate.db")).await.unwrap();
+    let events = store.audit_events(&AuditQuery { limit: 10_000, ..Default::default() }).await.unwrap();
+    let count = |action: &str, reason: &str| {
+        events.iter().filter(|e| e.action == action && e.reason.as_deref() == Some(reason)).count()
+    };
+    assert_eq!(count("authorize.rejected", "AADSTS90015"), 4, "{events:?}");
+    assert_eq!(count("authorize.rejected", "AADSTS50058"), 1, "prompt=none refusal");
+    assert_eq!(count("page.post_refused", "csrf_token"), 1);
+    assert_eq!(count("page.post_refused", "continuation_invalid"), 1);
+    let rejected =
+        events.iter().filter(|e| e.action == "authorize.rejected" && e.reason.as_deref() == Some("AADSTS90015"));
+    assert!(rejected.clone().all(|e| e.client_ip.as_deref() == Some("127.0.0.1")));
 }
 
 #[tokio::test]
