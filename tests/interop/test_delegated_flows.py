@@ -221,7 +221,7 @@ def test_msal_device_flow(dev, base, app, browser, user, public_client, verify_u
     assert walk.seen == [SIGN_IN, CONSENT], f"pages seen: {walk.seen}"
     assert walk.page is not None and walk.page.status == 200, f"device approval ended with {walk}"
     assert walk.page.h1 == "You're signed in", f"final page h1 {walk.page.h1!r}"
-    assert "tg_session" in browser.http.cookies, "signing in should set the SSO cookie"
+    assert "__Host-tg_session" in browser.http.cookies, "signing in should set the SSO cookie"
 
     assert_tokens(result, "device flow")
     assert result.get("refresh_token"), "offline_access (added by MSAL) must yield a refresh token"
@@ -300,9 +300,9 @@ def test_device_code_entry_csrf(dev, base, app, browser, forgery):
     entry = browser.open(f"{base}/devicelogin")
     form = entry.form("/devicelogin")
     set_cookie = entry.response.headers.get("Set-Cookie", "")
-    assert set_cookie.startswith("tg_csrf="), f"GET /devicelogin should set the tg_csrf cookie: {set_cookie!r}"
+    assert set_cookie.startswith("__Host-tg_csrf="), f"GET /devicelogin should set the __Host-tg_csrf cookie: {set_cookie!r}"
     for attribute in ("Secure", "HttpOnly", "Path=/"):
-        assert attribute in set_cookie.split("; "), f"tg_csrf cookie lacks {attribute}: {set_cookie!r}"
+        assert attribute in set_cookie.split("; "), f"__Host-tg_csrf cookie lacks {attribute}: {set_cookie!r}"
     data = {"csrf": form.fields["csrf"], "user_code": flow["user_code"]}
     headers = {}
     if forgery == "no-csrf":

@@ -496,7 +496,7 @@ pub async fn set_user_enabled(store: &dyn Store, object_id: Uuid, enabled: bool,
     let user = store.user(object_id).await?.ok_or_else(|| AdminError::NotFound(format!("user {object_id}")))?;
     let action = if enabled { "user.enabled" } else { "user.disabled" };
     let audit = AuditEvent::admin(action, Some(user.tenant_id), json!({"object_id": object_id}), now);
-    Ok(store
+    let user = store
         .update_user(
             object_id,
             &move |u: &mut User| {
@@ -505,7 +505,20 @@ pub async fn set_user_enabled(store: &dyn Store, object_id: Uuid, enabled: bool,
             },
             Some(&audit),
         )
-        .await?)
+        .await?;
+    // A disabled user's sessions end for good: enabling the user again does not revive them.
+    if !enabled {
+        revoke_user_sessions(store, object_id, now).await?;
+    }
+    Ok(user)
+}
+
+/// Ends every sign-in session of a user (Entra's `revokeSignInSessions` for the browser side):
+/// copies of their session cookies no longer sign anyone in. Returns how many ended.
+pub async fn revoke_user_sessions(store: &dyn Store, object_id: Uuid, now: UnixTime) -> AdminResult<u64> {
+    let user = store.user(object_id).await?.ok_or_else(|| AdminError::NotFound(format!("user {object_id}")))?;
+    let audit = AuditEvent::admin("user.sessions_revoked", Some(user.tenant_id), json!({"object_id": object_id}), now);
+    Ok(store.end_user_sessions(object_id, now, &audit).await?)
 }
 
 pub async fn create_group(store: &dyn Store, tenant_id: Uuid, display_name: &str, now: UnixTime) -> AdminResult<Group> {

@@ -129,4 +129,6 @@ pub mod codes {
     pub const DEVICE_EXPIRED: u32 = 70020;
     pub const DEVICE_BAD_CODE: u32 = 70019;
     pub const OBO_ASSERTION_INVALID: u32 = 50013;
+    /// Smart lockout: too many wrong passwords (Entra's IdsLocked).
+    pub const ACCOUNT_LOCKED: u32 = 50053;
 }

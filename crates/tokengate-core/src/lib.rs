@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secrets;
+pub mod sign_in_lockout;
 pub mod store;
 pub mod tokens;
 

@@ -241,6 +241,34 @@ pub trait ReplayStore: Send + Sync {
     ) -> StoreResult<UseRecord>;
 }
 
+/// A browser's single sign-on session: the server-side record behind the signed session cookie,
+/// so that signing out (or disabling the user) ends it for every copy of the cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInSession {
+    /// `sid` of ID tokens.
+    pub session_id: Uuid,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub auth_time: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// `Conflict` if the id is taken.
+    async fn insert_session(&self, session: &SignInSession) -> StoreResult<()>;
+    /// The session if it exists, has not ended and has not expired at `now`.
+    async fn live_session(&self, session_id: Uuid, now: UnixTime) -> StoreResult<Option<SignInSession>>;
+    /// Ends a live session, with its audit record in the same transaction. `false` (and nothing
+    /// written) if it was unknown, expired or already ended.
+    async fn end_session(&self, session_id: Uuid, now: UnixTime, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Ends every live session of a user (disabled, sessions revoked) with one audit record
+    /// (its detail gains `sessions_ended`); returns how many ended.
+    async fn end_user_sessions(&self, user_id: Uuid, now: UnixTime, audit: &AuditEvent) -> StoreResult<u64>;
+    /// Deletes sessions that expired before `now`; returns how many.
+    async fn purge_expired_sessions(&self, now: UnixTime) -> StoreResult<u64>;
+}
+
 /// Filter for reading the audit log, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -270,6 +298,7 @@ pub trait Store:
     + SigningKeyStore
     + ReplayStore
     + AuditStore
+    + SessionStore
 {
 }
 
@@ -284,5 +313,6 @@ impl<T> Store for T where
         + SigningKeyStore
         + ReplayStore
         + AuditStore
+        + SessionStore
 {
 }

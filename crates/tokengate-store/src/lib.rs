@@ -5,6 +5,7 @@
 
 mod rows;
 mod sql_impl;
+mod sql_sessions;
 
 pub mod postgres;
 pub mod read_cache;

@@ -107,3 +107,4 @@ fn describe(options: &PgConnectOptions) -> String {
 }
 
 crate::sql_impl::impl_sql_store!(PgStore);
+crate::sql_sessions::impl_sql_session_store!(PgStore);

@@ -430,3 +430,28 @@ impl AuditStore for ReadCachedStore {
         self.inner.prune_audit(before_ms).await
     }
 }
+
+/// Sessions are never cached: a sign-out must take effect at once on this node and, through the
+/// shared store, on every other.
+#[async_trait]
+impl tokengate_core::store::SessionStore for ReadCachedStore {
+    async fn insert_session(&self, session: &tokengate_core::store::SignInSession) -> StoreResult<()> {
+        self.inner.insert_session(session).await
+    }
+    async fn live_session(
+        &self,
+        session_id: Uuid,
+        now: i64,
+    ) -> StoreResult<Option<tokengate_core::store::SignInSession>> {
+        self.inner.live_session(session_id, now).await
+    }
+    async fn end_session(&self, session_id: Uuid, now: i64, audit: &AuditEvent) -> StoreResult<bool> {
+        self.inner.end_session(session_id, now, audit).await
+    }
+    async fn end_user_sessions(&self, user_id: Uuid, now: i64, audit: &AuditEvent) -> StoreResult<u64> {
+        self.inner.end_user_sessions(user_id, now, audit).await
+    }
+    async fn purge_expired_sessions(&self, now: i64) -> StoreResult<u64> {
+        self.inner.purge_expired_sessions(now).await
+    }
+}

@@ -62,7 +62,7 @@ macro_rules! impl_sql_store {
         use tokengate_core::pkce::ChallengeMethod;
 
         use crate::rows::{parse_platform, platform_name, stored_key, uuid, AuditRow};
-        use crate::sql_impl::{multi_row_audit_insert, AUDIT_ROWS_PER_INSERT};
+        use crate::sql_impl::{identifier_uri_error, multi_row_audit_insert, AUDIT_ROWS_PER_INSERT};
 
         const INSERT_AUDIT: &str = "INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, token_id, client_ip, status, latency_us, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
@@ -302,7 +302,7 @@ macro_rules! impl_sql_store {
                         .bind(app.app_id.to_string())
                         .execute(&mut *tx)
                         .await
-                        .map_err(backend_error)?;
+                        .map_err(|e| identifier_uri_error(e, uri))?;
                 }
                 Self::write_audit(&mut *tx, audit).await?;
                 tx.commit().await.map_err(backend_error)
@@ -375,7 +375,7 @@ macro_rules! impl_sql_store {
                             .bind(app_id.to_string())
                             .execute(&mut *tx)
                             .await
-                            .map_err(backend_error)?;
+                            .map_err(|e| identifier_uri_error(e, uri))?;
                     }
                     Self::write_audit(&mut *tx, audit).await?;
                     tx.commit().await.map_err(backend_error)?;
@@ -1571,6 +1571,17 @@ macro_rules! impl_sql_store {
 }
 
 pub(crate) use impl_sql_store;
+
+/// An App ID URI already taken (by any app of any tenant: they are unique across the store) is a
+/// `Conflict` that names it.
+pub(crate) fn identifier_uri_error(e: sqlx::Error, uri: &str) -> tokengate_core::store::StoreError {
+    match crate::backend_error(e) {
+        tokengate_core::store::StoreError::Conflict(_) => tokengate_core::store::StoreError::Conflict(format!(
+            "the App ID URI '{uri}' is already used by another app (App ID URIs are unique across all tenants)"
+        )),
+        other => other,
+    }
+}
 
 /// Names the sqlx database type behind each store, for executor bounds inside the macro.
 pub(crate) trait StoreDb {

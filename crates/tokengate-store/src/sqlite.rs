@@ -70,3 +70,4 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
 }
 
 crate::sql_impl::impl_sql_store!(SqliteStore);
+crate::sql_sessions::impl_sql_session_store!(SqliteStore);

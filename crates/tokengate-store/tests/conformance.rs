@@ -15,7 +15,7 @@ use tokengate_core::grants::device_code::{
 use tokengate_core::grants::token_families::*;
 use tokengate_core::keys::{KeyState, StoredSigningKey};
 use tokengate_core::pkce::ChallengeMethod;
-use tokengate_core::store::{AuditQuery, KeyRotation, Store, StoreError, UseRecord};
+use tokengate_core::store::{AuditQuery, KeyRotation, SignInSession, Store, StoreError, UseRecord};
 use tokengate_store::{PgStore, ReadCachedStore, SqliteStore};
 use uuid::Uuid;
 
@@ -1071,6 +1071,93 @@ async fn device_code_parallel_polls(store: &dyn Store) {
     assert_eq!((approved, redeemed), (1, 7), "{outcomes:?}");
 }
 
+async fn identifier_uris_unique_across_tenants(store: &dyn Store) {
+    let uri = format!("api://{}", Uuid::new_v4());
+    let t1 = tenant(&format!("{}.example", Uuid::new_v4()));
+    let t2 = tenant(&format!("{}.example", Uuid::new_v4()));
+    store.insert_tenant(&t1, &audit("tenant.created")).await.unwrap();
+    store.insert_tenant(&t2, &audit("tenant.created")).await.unwrap();
+    let a = app(t1.id, &uri);
+    store.insert_app(&a, &audit("app.created")).await.unwrap();
+    let before = audit_count(store).await;
+    // Another tenant's app, with the same URI or the same URI with a trailing slash.
+    for taken in [uri.clone(), format!("{uri}/")] {
+        let clash = app(t2.id, &taken);
+        match store.insert_app(&clash, &audit("app.created")).await {
+            Err(StoreError::Conflict(message)) => assert!(message.contains(&uri), "names the URI: {message}"),
+            other => panic!("a taken App ID URI must conflict: {other:?}"),
+        }
+        assert!(store.app(clash.app_id).await.unwrap().is_none(), "nothing left behind");
+    }
+    // Adding a taken URI to an existing app is refused as well, and changes nothing.
+    let b = app(t2.id, &format!("api://{}", Uuid::new_v4()));
+    store.insert_app(&b, &audit("app.created")).await.unwrap();
+    let taken = uri.clone();
+    let err = store
+        .update_app(
+            b.app_id,
+            &move |app: &mut AppRegistration| {
+                app.identifier_uris.push(taken.clone());
+                Ok(())
+            },
+            &audit("app.updated"),
+        )
+        .await;
+    assert!(matches!(err, Err(StoreError::Conflict(_))), "{err:?}");
+    assert_eq!(store.app(b.app_id).await.unwrap().unwrap().identifier_uris, b.identifier_uris);
+    assert_eq!(audit_count(store).await, before + 1, "only b's creation was audited");
+    assert_eq!(store.app_by_identifier_uri(t1.id, &uri).await.unwrap().unwrap().app_id, a.app_id);
+}
+
+async fn sign_in_sessions(store: &dyn Store) {
+    let user_id = Uuid::new_v4();
+    let session = |expires_at| SignInSession {
+        session_id: Uuid::new_v4(),
+        tenant_id: Uuid::new_v4(),
+        user_id,
+        auth_time: NOW,
+        expires_at,
+    };
+    let s1 = session(NOW + 3600);
+    store.insert_session(&s1).await.unwrap();
+    assert!(matches!(store.insert_session(&s1).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.live_session(s1.session_id, NOW).await.unwrap(), Some(s1.clone()));
+    assert_eq!(store.live_session(s1.session_id, NOW + 3600).await.unwrap(), None, "expired");
+    assert_eq!(store.live_session(Uuid::new_v4(), NOW).await.unwrap(), None, "unknown");
+
+    // Ending is durable and audited, once.
+    let before = audit_count(store).await;
+    assert!(store.end_session(s1.session_id, NOW + 1, &audit("session.ended")).await.unwrap());
+    assert_eq!(store.live_session(s1.session_id, NOW + 1).await.unwrap(), None);
+    assert_eq!(audit_count(store).await, before + 1);
+    assert!(!store.end_session(s1.session_id, NOW + 2, &audit("session.ended")).await.unwrap(), "already ended");
+    assert!(!store.end_session(Uuid::new_v4(), NOW + 2, &audit("session.ended")).await.unwrap());
+    assert_eq!(audit_count(store).await, before + 1, "no record for nothing ended");
+
+    // All of a user's sessions end at once (disabled, revoked); other users' stay.
+    let (s2, s3) = (session(NOW + 3600), session(NOW + 7200));
+    let other = SignInSession { user_id: Uuid::new_v4(), ..session(NOW + 3600) };
+    for s in [&s2, &s3, &other] {
+        store.insert_session(s).await.unwrap();
+    }
+    let ended = store.end_user_sessions(user_id, NOW + 5, &audit("user.sessions_revoked")).await.unwrap();
+    assert_eq!(ended, 2);
+    assert_eq!(store.live_session(s2.session_id, NOW + 5).await.unwrap(), None);
+    assert_eq!(store.live_session(s3.session_id, NOW + 5).await.unwrap(), None);
+    assert_eq!(store.live_session(other.session_id, NOW + 5).await.unwrap(), Some(other.clone()));
+    let record = store
+        .audit_events(&AuditQuery { action: Some("user.sessions_revoked".into()), limit: 1, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(record[0].detail["sessions_ended"], 2);
+
+    // Purge deletes only what expired.
+    let purged = store.purge_expired_sessions(NOW + 3601).await.unwrap();
+    assert_eq!(purged, 3, "s1, s2 and other expired; s3 did not");
+    store.insert_session(&session(NOW + 10_000)).await.unwrap();
+    assert_eq!(store.purge_expired_sessions(NOW + 3601).await.unwrap(), 0);
+}
+
 thread_local! {
     static STORE: std::cell::RefCell<Option<Arc<dyn Store>>> = const { std::cell::RefCell::new(None) };
 }
@@ -1093,6 +1180,8 @@ async fn run_suite(store: Arc<dyn Store>) {
     device_code_decisions(store.as_ref()).await;
     device_code_polling(store.as_ref()).await;
     device_code_parallel_polls(store.as_ref()).await;
+    identifier_uris_unique_across_tenants(store.as_ref()).await;
+    sign_in_sessions(store.as_ref()).await;
 }
 
 #[tokio::test(flavor = "current_thread")]

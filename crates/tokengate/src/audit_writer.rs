@@ -103,6 +103,9 @@ pub fn spawn_retention(
             if let Err(e) = store.purge_expired_tokens(crate::state::now()).await {
                 tracing::warn!(error = %e, "purging expired delegated tokens failed");
             }
+            if let Err(e) = store.purge_expired_sessions(crate::state::now()).await {
+                tracing::warn!(error = %e, "purging expired sign-in sessions failed");
+            }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
                 _ = shutdown.changed() => return,

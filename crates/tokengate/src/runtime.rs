@@ -10,6 +10,7 @@ use tokengate_core::access::revocation::RevocationSet;
 use tokengate_core::access::verified_cache::VerifiedCache;
 use tokengate_core::keys::KeyEncryptionKey;
 use tokengate_core::rate_limit::CredentialGuessLimits;
+use tokengate_core::sign_in_lockout::SmartLockout;
 use tokengate_core::store::Store;
 use tokengate_core::tokens::TokenSettings;
 use tokio::net::TcpListener;
@@ -31,9 +32,13 @@ use crate::server::ListenerSetup;
 use crate::state::IssuerState;
 use crate::{audit_writer, issuer, revocation_feed, server, signing_keys};
 
-/// Wrong device user codes allowed per minute across all clients: with 27^9 codes and ~1000 live
-/// at once, a sweep at this rate needs centuries for one hit.
+/// Wrong device user codes allowed per minute across all clients before misses are answered 429
+/// (a valid code is looked up first and never refused, so guessers cannot lock people out). With
+/// 27^9 codes and ~1000 live at once, one hit takes ~7.6e9 guesses.
 const DEVICE_CODE_GUESSES_PER_MINUTE: u32 = 600;
+/// `/devicecode` requests (no credential, each stores a code) per source address and per client.
+const DEVICE_CODE_STARTS_PER_IP_PER_MINUTE: u32 = 30;
+const DEVICE_CODE_STARTS_PER_CLIENT_PER_MINUTE: u32 = 600;
 
 /// How long the issuer may serve a directory read (app, credential, grant) from memory.
 pub const DIRECTORY_CACHE_TTL: Duration = Duration::from_secs(1);
@@ -123,10 +128,14 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         tenants: TenantCache::default(),
         documents: Default::default(),
         browser: BrowserState::new(&opts.kek),
-        sign_in_limits: CredentialGuessLimits::per_minute(opts.client_failures_per_minute, opts.ip_failures_per_minute),
+        sign_in_limits: SmartLockout::per_minute(opts.client_failures_per_minute, opts.ip_failures_per_minute),
         device_code_limits: CredentialGuessLimits::per_minute(
             DEVICE_CODE_GUESSES_PER_MINUTE,
             opts.ip_failures_per_minute,
+        ),
+        device_start_limits: CredentialGuessLimits::per_minute(
+            DEVICE_CODE_STARTS_PER_CLIENT_PER_MINUTE,
+            DEVICE_CODE_STARTS_PER_IP_PER_MINUTE,
         ),
         own_tokens: OwnTokens::new(ring.clone(), &base_url, revocations.clone()),
     });

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokengate_core::keys::KeyRing;
 use tokengate_core::rate_limit::CredentialGuessLimits;
+use tokengate_core::sign_in_lockout::SmartLockout;
 use tokengate_core::store::Store;
 use tokengate_core::tokens::TokenSettings;
 
@@ -25,10 +26,12 @@ pub struct IssuerState {
     pub documents: dashmap::DashMap<String, (u64, axum::body::Bytes)>,
     /// Signed cookies and form state of the sign-in pages.
     pub browser: BrowserState,
-    /// Wrong passwords, per user name and per IP.
-    pub sign_in_limits: CredentialGuessLimits,
+    /// Wrong passwords: smart lockout per (user, source), per source and per user.
+    pub sign_in_limits: SmartLockout,
     /// Wrong device user codes, across everyone ("*") and per IP.
     pub device_code_limits: CredentialGuessLimits,
+    /// Unauthenticated `/devicecode` requests, per client id and per source (every request counts).
+    pub device_start_limits: CredentialGuessLimits,
     /// Verifies tokens presented back to the issuer (userinfo, on-behalf-of).
     pub own_tokens: OwnTokens,
 }

@@ -31,6 +31,10 @@ pub enum UserCommand {
     Enable {
         object_id: Uuid,
     },
+    /// End every sign-in session of a user: their browsers must sign in again.
+    RevokeSessions {
+        object_id: Uuid,
+    },
     /// Assign an app role (allowed for users) to a user or group.
     AssignRole {
         #[arg(long)]
@@ -110,6 +114,10 @@ pub async fn user(store: &Arc<dyn Store>, command: UserCommand) -> Result<(), St
         UserCommand::Enable { object_id } => {
             admin::set_user_enabled(store, object_id, true, now()).await.map_err(err)?;
             println!("user {object_id} enabled");
+        }
+        UserCommand::RevokeSessions { object_id } => {
+            let ended = admin::revoke_user_sessions(store, object_id, now()).await.map_err(err)?;
+            println!("user {object_id}: {ended} sign-in session(s) ended");
         }
         UserCommand::AssignRole { tenant, principal, resource, role } => {
             let g = admin::assign_user_role(store, tenant, principal, resource, &role, now()).await.map_err(err)?;

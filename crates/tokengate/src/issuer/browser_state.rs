@@ -1,5 +1,6 @@
-//! State the issuer hands to browsers and gets back: the SSO session cookie, the CSRF cookie and
-//! its form token, and signed continuations (the validated authorization request carried through
+//! State the issuer hands to browsers and gets back: the SSO session cookie (which names a
+//! server-side session record, checked on every use), the known-browser cookie of smart lockout,
+//! the CSRF cookie and its form token, and signed continuations (the validated authorization request carried through
 //! the sign-in and consent forms). Everything is HMAC-SHA256-signed with a key derived from the
 //! key-encryption key, so any node sharing the store and that key accepts it, and a tampered
 //! scope, client or redirect URI in a form is refused rather than honoured.
@@ -12,10 +13,18 @@ use tokengate_core::encoding::{b64url, b64url_decode, random_bytes};
 use tokengate_core::keys::KeyEncryptionKey;
 use uuid::Uuid;
 
-pub const SESSION_COOKIE: &str = "tg_session";
-pub const CSRF_COOKIE: &str = "tg_csrf";
+// `__Host-`: the browser only accepts these cookies Secure, for `Path=/` and with no `Domain`, so a
+// sibling subdomain cannot plant or overwrite them (the issuer is always HTTPS).
+pub const SESSION_COOKIE: &str = "__Host-tg_session";
+pub const CSRF_COOKIE: &str = "__Host-tg_csrf";
+/// Marks a browser that signed a user in before (smart lockout).
+pub const KNOWN_BROWSER_COOKIE: &str = "__Host-tg_known";
 /// SSO sessions last a working day; sign-in again after that.
 pub const SESSION_LIFETIME: i64 = 12 * 3600;
+/// A browser stays familiar for this long after its last successful sign-in.
+pub const KNOWN_BROWSER_LIFETIME: i64 = 90 * 86_400;
+/// Users one browser is remembered for (the most recent ones).
+const MAX_KNOWN_USERS: usize = 8;
 /// A sign-in or consent form must be submitted within this long.
 pub const FLOW_LIFETIME: i64 = 600;
 
@@ -30,6 +39,20 @@ pub struct BrowserSession {
     pub user_id: Uuid,
     pub tenant_id: Uuid,
     pub auth_time: i64,
+}
+
+/// The users a browser signed in successfully (the known-browser cookie, signed).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KnownBrowser {
+    pub browser_id: String,
+    pub users: Vec<Uuid>,
+}
+
+impl KnownBrowser {
+    /// This browser's id if it signed `user` in before.
+    pub fn id_for(&self, user: Uuid) -> Option<&str> {
+        self.users.contains(&user).then_some(self.browser_id.as_str())
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -70,6 +93,22 @@ impl BrowserState {
     pub fn session_cookie(&self, session: &BrowserSession, now: i64) -> HeaderValue {
         let value = self.seal("session", session, now + SESSION_LIFETIME);
         set_cookie(SESSION_COOKIE, &value, Some(SESSION_LIFETIME), "Lax")
+    }
+
+    pub fn known_browser(&self, headers: &HeaderMap, now: i64) -> Option<KnownBrowser> {
+        self.open("known_browser", &cookie(headers, KNOWN_BROWSER_COOKIE)?, now)
+    }
+
+    /// The known-browser cookie after `user` signed in: this browser's id (kept, or new) and
+    /// the user added as the most recent.
+    pub fn known_browser_cookie(&self, previous: Option<KnownBrowser>, user: Uuid, now: i64) -> HeaderValue {
+        let mut known =
+            previous.unwrap_or_else(|| KnownBrowser { browser_id: b64url(random_bytes::<16>()), users: Vec::new() });
+        known.users.retain(|u| *u != user);
+        known.users.insert(0, user);
+        known.users.truncate(MAX_KNOWN_USERS);
+        let value = self.seal("known_browser", &known, now + KNOWN_BROWSER_LIFETIME);
+        set_cookie(KNOWN_BROWSER_COOKIE, &value, Some(KNOWN_BROWSER_LIFETIME), "Strict")
     }
 
     /// The form token for this browser's CSRF cookie (which `csrf_cookie` sets when missing).
@@ -175,10 +214,47 @@ mod tests {
     fn csrf_token_bound_to_cookie() {
         let s = state();
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=b; tg_csrf=cookie-1"));
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=b; __Host-tg_csrf=cookie-1"));
         assert!(s.csrf_ok(&headers, Some(&s.csrf_token("cookie-1"))));
         assert!(!s.csrf_ok(&headers, Some(&s.csrf_token("cookie-2"))));
         assert!(!s.csrf_ok(&headers, None));
         assert!(!s.csrf_ok(&HeaderMap::new(), Some(&s.csrf_token("cookie-1"))));
+        // The unprefixed name (settable by a sibling subdomain) is not the CSRF cookie.
+        let mut plain = HeaderMap::new();
+        plain.insert(header::COOKIE, HeaderValue::from_static("tg_csrf=cookie-1"));
+        assert!(!s.csrf_ok(&plain, Some(&s.csrf_token("cookie-1"))));
+    }
+
+    #[test]
+    fn cookies_carry_the_host_prefix_attributes() {
+        let s = state();
+        let (_, Some(csrf)) = csrf_cookie(&HeaderMap::new()) else { panic!("a new CSRF cookie") };
+        let known = s.known_browser_cookie(None, Uuid::new_v4(), 100);
+        for c in [csrf, known, clear_session_cookie()] {
+            let text = c.to_str().unwrap();
+            assert!(text.starts_with("__Host-"), "{text}");
+            assert!(text.contains("; Path=/;") && text.contains("; Secure;") && !text.contains("Domain"), "{text}");
+        }
+    }
+
+    #[test]
+    fn known_browser_keeps_its_id_and_recent_users() {
+        let s = state();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let first = s.known_browser_cookie(None, a, 100);
+        let mut headers = HeaderMap::new();
+        headers
+            .insert(header::COOKIE, HeaderValue::from_str(first.to_str().unwrap().split(';').next().unwrap()).unwrap());
+        let known = s.known_browser(&headers, 101).unwrap();
+        assert!(known.id_for(a).is_some() && known.id_for(b).is_none());
+        let second = s.known_browser_cookie(Some(known.clone()), b, 102);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(second.to_str().unwrap().split(';').next().unwrap()).unwrap(),
+        );
+        let again = s.known_browser(&headers, 103).unwrap();
+        assert_eq!(again.browser_id, known.browser_id);
+        assert_eq!(again.users, vec![b, a]);
+        assert!(s.known_browser(&headers, 102 + KNOWN_BROWSER_LIFETIME).is_none(), "expires");
     }
 }

@@ -2,8 +2,11 @@
 //! asks for codes) and `/devicelogin` (a person enters the user code, then signs in and confirms
 //! through the same sign-in and consent pages as `/authorize`).
 //!
-//! Guessing user codes is bounded three ways: 42.8 bits per code, wrong entries limited per IP,
-//! and a global limit on wrong entries across all IPs (so a botnet cannot sweep the code space).
+//! Guessing user codes: 42.8 bits per code; wrong entries are limited per source and across all
+//! sources. An entered code is looked up first and a valid one is never refused, so guessers
+//! cannot lock people out; only misses are throttled (429). Creating codes needs no credential
+//! (as in Entra), so `/devicecode` is rate-limited per source and per client. Every refusal is
+//! audited with a reason code, never with the code itself.
 
 use std::sync::Arc;
 
@@ -12,6 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use tokengate_core::audit::Outcome;
 use tokengate_core::errors::codes;
 use tokengate_core::grants::device_code::{self, normalize_user_code, user_code_hash};
 use tokengate_core::grants::Issuer;
@@ -20,6 +24,7 @@ use uuid::Uuid;
 
 use super::browser_state::csrf_cookie;
 use super::error_response::{no_store, oauth_error_response, RequestIds};
+use super::flow_audit::{self, Peer};
 use super::pages::{self, see_other, DeviceEntryPage};
 use super::sign_in_flow::{page_post, resume_url, Continuation};
 use super::tenant_resolution::TenantSegment;
@@ -29,15 +34,37 @@ use crate::state::{now, IssuerState};
 /// Key of the all-IPs limiter.
 const EVERYONE: &str = "*";
 
+/// Who asked for a device code, for the audit record.
+#[derive(Default)]
+struct StartTrail {
+    client_id: Option<String>,
+    tenant_id: Option<String>,
+}
+
 /// `POST /{tenant}/oauth2/v2.0/devicecode` (and v1).
 pub async fn device_authorization(
     State(state): State<Arc<IssuerState>>,
     Path(segment): Path<String>,
+    peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let ids = RequestIds::from_headers(&headers);
-    match start(&state, &segment, &headers, body).await {
+    let peer = Peer::of(peer);
+    let mut trail = StartTrail::default();
+    let result = start(&state, &segment, &peer, &headers, body, &mut trail).await;
+    let (outcome, reason, status) = match &result {
+        Ok(_) => (Outcome::Allowed, None, 200),
+        Err(e) if e.status >= 500 => (Outcome::Error, Some(format!("AADSTS{}", e.code)), e.status),
+        Err(e) => (Outcome::Denied, Some(format!("AADSTS{}", e.code)), e.status),
+    };
+    let mut event = flow_audit::event("device_code.created", outcome, reason, &peer);
+    event.client_id = trail.client_id;
+    event.tenant_id = trail.tenant_id;
+    event.status = Some(status);
+    event.detail = serde_json::json!({"trace_id": ids.trace_id.to_string()});
+    state.audit.record(event).await;
+    match result {
         Ok(json) => {
             let mut response = (StatusCode::OK, axum::Json(json)).into_response();
             no_store(response.headers_mut());
@@ -47,12 +74,29 @@ pub async fn device_authorization(
     }
 }
 
+fn throttled(retry_after: u64) -> OAuthError {
+    let mut e = OAuthError::new(
+        429,
+        "temporarily_unavailable",
+        codes::THROTTLED,
+        "Request throttled: too many device code requests. Retry later.",
+    );
+    e.retry_after = Some(retry_after);
+    e
+}
+
 async fn start(
     state: &IssuerState,
     segment: &str,
+    peer: &Peer,
     headers: &HeaderMap,
     body: Body,
+    trail: &mut StartTrail,
 ) -> Result<serde_json::Value, OAuthError> {
+    // Every request counts against its source, before anything is read or looked up.
+    let limits = &state.device_start_limits;
+    limits.per_ip.check(&peer.key, now()).map_err(throttled)?;
+    limits.per_ip.record_failure(&peer.key, now());
     let form = read_form(headers, body).await?;
     let client_id = form.require("client_id")?;
     let scope = form.get("scope").unwrap_or("openid profile offline_access");
@@ -74,6 +118,9 @@ async fn start(
         .await
         .map_err(|e| OAuthError::server_error(e.to_string()))?
         .ok_or_else(unknown_client)?;
+    trail.client_id = Some(client.app_id.to_string());
+    limits.per_client.check(&client.app_id.to_string(), now()).map_err(throttled)?;
+    limits.per_client.record_failure(&client.app_id.to_string(), now());
     let tenant = match state.tenants.resolve(state.store.as_ref(), segment).await {
         Ok(Some(TenantSegment::Tenant(t))) => (*t).clone(),
         Ok(Some(TenantSegment::MultiTenant(_))) => {
@@ -84,6 +131,7 @@ async fn start(
     };
     let visible = client.tenant_id == tenant.id
         || state.store.service_principal(tenant.id, app_id).await.ok().flatten().is_some();
+    trail.tenant_id = Some(tenant.id.to_string());
     if !visible {
         return Err(unknown_client());
     }
@@ -132,19 +180,8 @@ pub async fn enter_code(
         Err(r) => return r,
     };
     let now = now();
-    let ip = peer.map(|Extension(PeerAddr(a))| a.ip().to_string()).unwrap_or_default();
-    if let Err(retry) = state.device_code_limits.check(EVERYONE, &ip, now) {
-        let mut response = render_entry(
-            &state,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(&format!("Too many wrong codes. Wait {retry} seconds and try again.")),
-        );
-        if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
-    }
+    let peer = Peer::of(peer);
+    // The code first: a valid code is never refused because others guessed.
     let found = match form.get("user_code").and_then(normalize_user_code) {
         Some(code) => {
             let hash = user_code_hash(&code);
@@ -153,7 +190,29 @@ pub async fn enter_code(
         None => None,
     };
     let Some((hash, pending)) = found else {
-        state.device_code_limits.record_failure(EVERYONE, &ip, now);
+        // A miss: throttled per source and across all sources.
+        if let Err(retry) = state.device_code_limits.check(EVERYONE, &peer.ip, now) {
+            flow_audit::refused(&state, "device_code.entered", format!("AADSTS{}", codes::THROTTLED), &peer, |a| {
+                a.status = Some(429);
+                a.detail = serde_json::json!({"retry_after": retry});
+            })
+            .await;
+            let mut response = render_entry(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&format!("Too many wrong codes. Wait {retry} seconds and try again.")),
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return response;
+        }
+        state.device_code_limits.record_failure(EVERYONE, &peer.ip, now);
+        flow_audit::refused(&state, "device_code.entered", format!("AADSTS{}", codes::DEVICE_BAD_CODE), &peer, |a| {
+            a.status = Some(400);
+        })
+        .await;
         return render_entry(
             &state,
             &headers,
@@ -161,6 +220,10 @@ pub async fn enter_code(
             Some("That code wasn't recognised or has expired. Check the code on your device and try again."),
         );
     };
+    let mut entered = flow_audit::event("device_code.entered", Outcome::Allowed, None, &peer);
+    entered.tenant_id = Some(pending.tenant_id.to_string());
+    entered.client_id = Some(pending.client_id.to_string());
+    state.audit.record(entered).await;
     let c = Continuation::Device {
         tenant_id: pending.tenant_id,
         client_id: pending.client_id,

@@ -6,6 +6,7 @@ pub mod cors;
 pub mod device_verification;
 pub mod discovery;
 pub mod error_response;
+pub mod flow_audit;
 pub mod form;
 pub mod own_tokens;
 pub mod pages;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Extension;
@@ -21,10 +21,15 @@ use tokengate_core::grants::device_code::DeviceDecision;
 use tokengate_core::grants::Issuer;
 use tokengate_core::passwords::{check_password, PasswordCheck};
 use tokengate_core::redirect_uri::registered_redirect;
+use tokengate_core::sign_in_lockout::Attempt;
+use tokengate_core::store::SignInSession;
 use uuid::Uuid;
 
 use super::authorize_request::{self, AuthorizeError, AuthorizeRequest, Prompt, RedirectError, ResponseMode};
-use super::browser_state::{clear_session_cookie, csrf_cookie, same_origin, BrowserSession, FLOW_LIFETIME};
+use super::browser_state::{
+    clear_session_cookie, csrf_cookie, same_origin, BrowserSession, FLOW_LIFETIME, SESSION_LIFETIME,
+};
+use super::flow_audit::{self, Peer};
 use super::form::Form;
 use super::pages::{self, error_page, see_other, ConsentPage, SignInPage};
 use super::token_endpoint::{read_form, PeerAddr};
@@ -79,14 +84,78 @@ pub fn resume_url(state: &IssuerState, c: &Continuation) -> String {
 pub async fn authorize(
     State(state): State<Arc<IssuerState>>,
     Path(segment): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
+    peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
 ) -> Response {
-    match authorize_request::parse(&state, &segment, &params).await {
+    let peer = Peer::of(peer);
+    let (params, duplicated) = query_params(query.as_deref().unwrap_or(""));
+    // RFC 6749 §3.1: a parameter sent twice is refused. Which client or where to answer cannot
+    // be trusted when those are doubled: a page; anything else goes back to the verified redirect.
+    let untrusted = duplicated.iter().find(|d| *d == "client_id" || *d == "redirect_uri");
+    let duplicate_description =
+        |name: &str| format!("The request contains the parameter '{name}' more than once. Send each parameter once.");
+    let result = match untrusted {
+        Some(name) => Err(AuthorizeError::Page(authorize_request::PageError {
+            code: codes::DUPLICATE_PARAMETER,
+            title: "Invalid request",
+            message: duplicate_description(name),
+        })),
+        None => authorize_request::parse(&state, &segment, &params).await,
+    };
+    let result = match (result, duplicated.first()) {
+        (Ok((request, _, _)), Some(name)) => Err(AuthorizeError::Redirect(Box::new(RedirectError {
+            // A doubled `state` cannot be echoed: which one would the client expect?
+            state: if duplicated.iter().any(|d| d == "state") { None } else { request.state.clone() },
+            ..error_for(&request, "invalid_request", codes::DUPLICATE_PARAMETER, &duplicate_description(name))
+        }))),
+        (Err(AuthorizeError::Redirect(mut e)), Some(name)) => {
+            e.error = "invalid_request";
+            e.code = codes::DUPLICATE_PARAMETER;
+            e.description = duplicate_description(name);
+            if duplicated.iter().any(|d| d == "state") {
+                e.state = None;
+            }
+            Err(AuthorizeError::Redirect(e))
+        }
+        (other, _) => other,
+    };
+    let client_id = params.get("client_id").and_then(|c| Uuid::parse_str(c).ok()).map(|c| c.to_string());
+    match result {
         Ok((request, _, _)) => proceed(&state, &headers, Continuation::Authorize(Box::new(request))).await,
-        Err(AuthorizeError::Page(e)) => error_page(StatusCode::BAD_REQUEST, e.title, &e.message, Some(e.code)),
-        Err(AuthorizeError::Redirect(e)) => redirect_error(&e),
+        Err(AuthorizeError::Page(e)) => {
+            flow_audit::refused(&state, "authorize.rejected", format!("AADSTS{}", e.code), &peer, |a| {
+                a.client_id = client_id;
+                a.detail = serde_json::json!({"answer": "error_page"});
+            })
+            .await;
+            error_page(StatusCode::BAD_REQUEST, e.title, &e.message, Some(e.code))
+        }
+        Err(AuthorizeError::Redirect(e)) => {
+            flow_audit::refused(&state, "authorize.rejected", format!("AADSTS{}", e.code), &peer, |a| {
+                a.client_id = client_id;
+                a.detail = serde_json::json!({"answer": "redirect", "error": e.error});
+            })
+            .await;
+            redirect_error(&e)
+        }
     }
+}
+
+/// The query's parameters (the first of each name) and the names that occur more than once.
+fn query_params(query: &str) -> (HashMap<String, String>, Vec<String>) {
+    let mut params = HashMap::new();
+    let mut duplicated = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if params.contains_key(name.as_ref()) {
+            if !duplicated.iter().any(|d: &String| d == name.as_ref()) {
+                duplicated.push(name.into_owned());
+            }
+        } else {
+            params.insert(name.into_owned(), value.into_owned());
+        }
+    }
+    (params, duplicated)
 }
 
 #[derive(Deserialize)]
@@ -106,6 +175,13 @@ pub async fn resume(
     }
 }
 
+/// A form whose signed request is missing, altered or expired (audited: it may be tampering).
+async fn refused_continuation(state: &IssuerState) -> Response {
+    let reason = "continuation_invalid".to_owned();
+    flow_audit::refused(state, "page.post_refused", reason, &Peer::default(), |a| a.client_ip = None).await;
+    expired_page()
+}
+
 fn expired_page() -> Response {
     error_page(
         StatusCode::BAD_REQUEST,
@@ -115,9 +191,16 @@ fn expired_page() -> Response {
     )
 }
 
-/// The session to use for `c`, if the browser has one for its tenant, for an enabled user.
+/// The session to use for `c`, if the browser has one for its tenant, for an enabled user. The
+/// signed cookie only names the session: it counts while its server-side record is live (never
+/// cached, so a sign-out anywhere ends it at once for every copy of the cookie).
 async fn session_user(state: &IssuerState, headers: &HeaderMap, tenant_id: Uuid) -> Option<(BrowserSession, User)> {
-    let session = state.browser.session(headers, now()).filter(|s| s.tenant_id == tenant_id)?;
+    let now = now();
+    let session = state.browser.session(headers, now).filter(|s| s.tenant_id == tenant_id)?;
+    let live = state.store.live_session(session.session_id, now).await.ok().flatten()?;
+    if live.user_id != session.user_id || live.tenant_id != session.tenant_id {
+        return None;
+    }
     let user =
         state.store.user(session.user_id).await.ok().flatten().filter(|u| u.enabled && u.tenant_id == tenant_id)?;
     Some((session, user))
@@ -145,32 +228,26 @@ async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> R
     if needs_sign_in {
         if prompt == Some(Prompt::None) {
             if let Continuation::Authorize(r) = &c {
-                return redirect_error(&error_for(
+                let e = error_for(
                     r,
                     "login_required",
                     codes::LOGIN_REQUIRED,
                     "The user must sign in: there is no single sign-on session (prompt=none).",
-                ));
+                );
+                return audited_redirect_error(state, r.client_id, &e).await;
             }
         }
         return sign_in_page(state, headers, &tenant, &client.display_name, &c, None, hint.as_deref().unwrap_or(""));
     }
     let Some((session, user)) = signed_in else { return expired_page() };
 
-    // An unknown resource or permission goes back to the client (its redirect URI is verified).
-    let scope_error = |e: tokengate_core::OAuthError| match &c {
-        Continuation::Authorize(r) => redirect_error(&error_for(r, e.error, e.code, &e.description)),
-        Continuation::Device { .. } => {
-            error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code))
-        }
-    };
     let requested = match RequestedScopes::parse(c.scope()) {
         Ok(r) => r,
-        Err(e) => return scope_error(e),
+        Err(e) => return scope_error(state, &c, e).await,
     };
     let resolved = match resolve(state.store.as_ref(), &tenant, client.app_id, user.object_id, &requested).await {
         Ok(r) => r,
-        Err(e) => return scope_error(e),
+        Err(e) => return scope_error(state, &c, e).await,
     };
     let missing = resolved.as_ref().is_some_and(|r| !r.missing_consent.is_empty());
     match &c {
@@ -178,12 +255,13 @@ async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> R
             let consent_forced = r.prompt == Some(Prompt::Consent) && r.consent_session != Some(session.session_id);
             if missing || consent_forced {
                 if r.prompt == Some(Prompt::None) {
-                    return redirect_error(&error_for(
+                    let e = error_for(
                         r,
                         "consent_required",
                         codes::CONSENT_REQUIRED,
                         "The user or administrator has not consented to use the application (prompt=none).",
-                    ));
+                    );
+                    return audited_redirect_error(state, r.client_id, &e).await;
                 }
                 return consent_page(
                     state,
@@ -202,6 +280,40 @@ async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) -> R
             consent_page(state, headers, &tenant, &client.display_name, &user, &c, resolved.as_ref(), &requested)
         }
     }
+}
+
+/// An unknown resource or permission goes back to the client (its redirect URI is verified).
+async fn scope_error(state: &IssuerState, c: &Continuation, e: tokengate_core::OAuthError) -> Response {
+    match c {
+        Continuation::Authorize(r) => {
+            audited_redirect_error(state, r.client_id, &error_for(r, e.error, e.code, &e.description)).await
+        }
+        Continuation::Device { client_id, .. } => {
+            flow_audit::refused(
+                state,
+                "device_code.scope_refused",
+                format!("AADSTS{}", e.code),
+                &Peer::default(),
+                |a| {
+                    a.client_ip = None;
+                    a.client_id = Some(client_id.to_string());
+                },
+            )
+            .await;
+            error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code))
+        }
+    }
+}
+
+/// An error answered to the client's redirect URI, with its audit record.
+async fn audited_redirect_error(state: &IssuerState, client_id: Uuid, e: &RedirectError) -> Response {
+    flow_audit::refused(state, "authorize.rejected", format!("AADSTS{}", e.code), &Peer::default(), |a| {
+        a.client_ip = None;
+        a.client_id = Some(client_id.to_string());
+        a.detail = serde_json::json!({"answer": "redirect", "error": e.error});
+    })
+    .await;
+    redirect_error(e)
 }
 
 fn error_for(r: &AuthorizeRequest, error: &'static str, code: u32, description: &str) -> RedirectError {
@@ -389,10 +501,17 @@ pub fn redirect_error(e: &RedirectError) -> Response {
 /// A POST from one of the issuer's own pages: read as strictly as the token endpoint's form
 /// (bounded, no duplicated fields), from the same origin, with this browser's CSRF token.
 pub async fn page_post(state: &IssuerState, headers: &HeaderMap, body: Body) -> Result<Form, Response> {
-    let form = read_form(headers, body)
-        .await
-        .map_err(|e| error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)))?;
+    let form = match read_form(headers, body).await {
+        Ok(f) => f,
+        Err(e) => {
+            let reason = format!("AADSTS{}", e.code);
+            flow_audit::refused(state, "page.post_refused", reason, &Peer::default(), |a| a.client_ip = None).await;
+            return Err(error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description, Some(e.code)));
+        }
+    };
     if !same_origin(headers, &state.base_url) || !state.browser.csrf_ok(headers, form.get("csrf")) {
+        let reason = if same_origin(headers, &state.base_url) { "csrf_token" } else { "cross_site_origin" };
+        flow_audit::refused(state, "page.post_refused", reason.into(), &Peer::default(), |a| a.client_ip = None).await;
         return Err(forbidden());
     }
     Ok(form)
@@ -421,7 +540,7 @@ pub async fn sign_in(
     let now = now();
     let Some(c) = form.get("continuation").and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
     else {
-        return expired_page();
+        return refused_continuation(&state).await;
     };
     let Ok(Some(tenant)) = state.store.tenant(c.tenant_id()).await else { return expired_page() };
     let app_name = match state.store.app(c.client_id()).await {
@@ -430,22 +549,36 @@ pub async fn sign_in(
     };
     let username: String = form.get("username").unwrap_or_default().trim().chars().take(256).collect();
     let password = form.get("password").unwrap_or_default().to_owned();
-    let ip = peer.map(|Extension(PeerAddr(a))| a.ip().to_string()).unwrap_or_default();
+    let peer = Peer::of(peer);
     let user_key = username.to_ascii_lowercase();
-    if let Err(retry) = state.sign_in_limits.check(&user_key, &ip, now) {
-        let text = format!("Too many sign-in attempts. Wait {retry} seconds and try again.");
-        return sign_in_page(&state, &headers, &tenant, &app_name, &c, Some(&text), &username);
-    }
     let user = state.store.user_by_upn(&username).await.ok().flatten().filter(|u| u.tenant_id == tenant.id);
+    // Smart lockout: a browser that signed this user in before has its own budget.
+    let known = state.browser.known_browser(&headers, now);
+    let known_id = match (&known, &user) {
+        (Some(k), Some(u)) => k.id_for(u.object_id).map(str::to_owned),
+        _ => None,
+    };
+    let attempt = Attempt { user: &user_key, source: &peer.key, known_browser: known_id.as_deref() };
+    let mut event = flow_audit::event("sign_in", Outcome::Denied, None, &peer);
+    event.tenant_id = Some(tenant.id.to_string());
+    event.client_id = Some(c.client_id().to_string());
+    if let Err((retry, limit)) = state.sign_in_limits.check(&attempt, now) {
+        event.reason = Some(format!("AADSTS{}", codes::ACCOUNT_LOCKED));
+        event.subject = user.as_ref().map(|u| u.object_id.to_string());
+        event.status = Some(429);
+        event.detail = serde_json::json!({"limit": limit.as_str(), "retry_after": retry});
+        state.audit.record(event).await;
+        let text = format!("Too many sign-in attempts. Wait {retry} seconds and try again.");
+        let mut response = sign_in_page(&state, &headers, &tenant, &app_name, &c, Some(&text), &username);
+        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        response.headers_mut().insert(header::RETRY_AFTER, retry.into());
+        return response;
+    }
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     // Argon2 takes tens of milliseconds of CPU: off the async workers.
     let check = tokio::task::spawn_blocking(move || check_password(&password, stored.as_deref()))
         .await
         .unwrap_or(PasswordCheck::Wrong);
-    let mut event = AuditEvent::new(AuditSource::Issuer, "sign_in", Outcome::Denied, now_ms());
-    event.tenant_id = Some(tenant.id.to_string());
-    event.client_id = Some(c.client_id().to_string());
-    event.client_ip = Some(ip.clone());
     let user = match (user, check) {
         (Some(u), PasswordCheck::Valid | PasswordCheck::ValidRehashed(_)) if !u.enabled => {
             event.reason = Some(format!("AADSTS{}", codes::USER_DISABLED));
@@ -473,7 +606,7 @@ pub async fn sign_in(
             u
         }
         _ => {
-            state.sign_in_limits.record_failure(&user_key, &ip, now);
+            state.sign_in_limits.record_failure(&attempt, now);
             event.reason = Some(format!("AADSTS{}", codes::WRONG_CREDENTIALS));
             state.audit.record(event).await;
             return sign_in_page(
@@ -487,11 +620,29 @@ pub async fn sign_in(
             );
         }
     };
-    event.outcome = Outcome::Allowed;
-    event.subject = Some(user.object_id.to_string());
-    state.audit.record(event).await;
+    state.sign_in_limits.record_success(&attempt, now);
     let session =
         BrowserSession { session_id: Uuid::new_v4(), user_id: user.object_id, tenant_id: tenant.id, auth_time: now };
+    let record = SignInSession {
+        session_id: session.session_id,
+        tenant_id: tenant.id,
+        user_id: user.object_id,
+        auth_time: now,
+        expires_at: now + SESSION_LIFETIME,
+    };
+    if let Err(e) = state.store.insert_session(&record).await {
+        tracing::error!(error = %e, "storing a sign-in session failed");
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again",
+            "The sign-in service is temporarily unavailable.",
+            None,
+        );
+    }
+    event.outcome = Outcome::Allowed;
+    event.subject = Some(user.object_id.to_string());
+    event.detail = serde_json::json!({"session_id": session.session_id, "familiar_browser": known_id.is_some()});
+    state.audit.record(event).await;
     let next = match c {
         Continuation::Authorize(mut r) => {
             r.signed_in_session = Some(session.session_id);
@@ -507,6 +658,7 @@ pub async fn sign_in(
     };
     let mut response = see_other(&resume_url(&state, &next));
     response.headers_mut().append(header::SET_COOKIE, state.browser.session_cookie(&session, now));
+    response.headers_mut().append(header::SET_COOKIE, state.browser.known_browser_cookie(known, user.object_id, now));
     response
 }
 
@@ -519,7 +671,7 @@ pub async fn consent(State(state): State<Arc<IssuerState>>, headers: HeaderMap, 
     let now = now();
     let Some(c) = form.get("continuation").and_then(|s| state.browser.open::<Continuation>(CONTINUATION, s, now))
     else {
-        return expired_page();
+        return refused_continuation(&state).await;
     };
     let Some((session, user)) = session_user(&state, &headers, c.tenant_id()).await else {
         // Signed out in between: start at sign-in again.
@@ -648,7 +800,20 @@ pub struct LogoutQuery {
 
 /// `GET /{tenant}/oauth2/v2.0/logout`: ends the SSO session; returns to the app only to a
 /// redirect URI registered for it.
-pub async fn logout(State(state): State<Arc<IssuerState>>, Query(q): Query<LogoutQuery>) -> Response {
+pub async fn logout(
+    State(state): State<Arc<IssuerState>>,
+    Query(q): Query<LogoutQuery>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+) -> Response {
+    if end_session(&state, &headers, &Peer::of(peer)).await.is_err() {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again",
+            "Signing out failed: the sign-in service is temporarily unavailable. Try again.",
+            None,
+        );
+    }
     let client_id = q
         .client_id
         .as_deref()
@@ -679,6 +844,20 @@ pub async fn logout(State(state): State<Arc<IssuerState>>, Query(q): Query<Logou
     };
     response.headers_mut().append(header::SET_COOKIE, clear_session_cookie());
     response
+}
+
+/// Ends the browser's session server-side, so a copy of the cookie is useless from now on (the
+/// cookie itself is also cleared). An expired or forged cookie ends nothing.
+async fn end_session(state: &IssuerState, headers: &HeaderMap, peer: &Peer) -> Result<(), ()> {
+    let now = now();
+    let Some(session) = state.browser.session(headers, now) else { return Ok(()) };
+    let mut audit = flow_audit::event("session.ended", Outcome::Allowed, Some("logout".into()), peer);
+    audit.tenant_id = Some(session.tenant_id.to_string());
+    audit.subject = Some(session.user_id.to_string());
+    audit.detail = serde_json::json!({"session_id": session.session_id});
+    state.store.end_session(session.session_id, now, &audit).await.map(|_| ()).map_err(|e| {
+        tracing::error!(error = %e, "ending a sign-in session failed");
+    })
 }
 
 /// The `aud` of an ID token hint, read without trusting it: it only picks which app's registered

@@ -75,7 +75,14 @@ fn html_unescape(s: &str) -> String {
 
 impl Browser {
     pub fn new(ca_pem: &[u8]) -> Browser {
+        Browser::from_source(ca_pem, None)
+    }
+
+    /// A browser whose connections come from `source` (another loopback address, e.g. 127.0.0.2:
+    /// the issuer sees another peer, as it would another computer).
+    pub fn from_source(ca_pem: &[u8], source: Option<std::net::IpAddr>) -> Browser {
         let http = reqwest::Client::builder()
+            .local_address(source)
             .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
             .tls_built_in_root_certs(false)
             .redirect(reqwest::redirect::Policy::none())
@@ -104,6 +111,15 @@ impl Browser {
 
     pub fn has_cookie(&self, name: &str) -> bool {
         self.cookies.contains_key(name)
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.get(name).cloned()
+    }
+
+    /// Plants a cookie (a copy taken from another browser).
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_owned(), value.to_owned());
     }
 
     pub async fn get(&mut self, url: &str) -> Page {

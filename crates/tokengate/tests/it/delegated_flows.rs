@@ -145,13 +145,13 @@ async fn authorization_code_with_pkce_through_the_pages() {
         )
         .await;
     assert_eq!(cross_site.status, 403);
-    assert!(!b.has_cookie("tg_session"), "no session from refused posts");
+    assert!(!b.has_cookie("__Host-tg_session"), "no session from refused posts");
 
     // Wrong password: the page again, with an error, no session.
     let bad = b.sign_in(&page, &user, "not-the-password").await;
     assert_eq!(bad.status, 200);
     assert!(bad.body.contains("incorrect"), "{}", bad.body);
-    assert!(!b.has_cookie("tg_session"));
+    assert!(!b.has_cookie("__Host-tg_session"));
 
     // Right password: 303 (never 307) to the resume step, then 303 to the client with the code.
     let posted = b
@@ -163,7 +163,7 @@ async fn authorization_code_with_pkce_through_the_pages() {
         .await;
     assert_eq!(posted.status, 303, "post-login redirect is 303");
     assert!(posted.location().starts_with(&format!("{base}/flow/resume")));
-    assert!(b.has_cookie("tg_session"));
+    assert!(b.has_cookie("__Host-tg_session"));
     let answer = b.get(&posted.location()).await;
     assert_eq!(answer.status, 303);
     assert!(answer.location().starts_with("http://localhost?code="), "{}", answer.location());
@@ -235,7 +235,7 @@ async fn authorization_code_with_pkce_through_the_pages() {
         .await;
     assert_eq!(out.status, 303);
     assert_eq!(out.location(), "http://localhost?state=s1");
-    assert!(!b.has_cookie("tg_session"));
+    assert!(!b.has_cookie("__Host-tg_session"));
     let out = b
         .get(&format!(
             "{}/oauth2/v2.0/logout?post_logout_redirect_uri=https%3A%2F%2Fevil.example&client_id={}",

@@ -25,3 +25,4 @@ mod operations;
 mod refresh_durability;
 mod refresh_grace_race;
 mod spa_and_hybrid_clients;
+mod sessions_and_lockout;

@@ -1,0 +1,16 @@
+-- Server-side SSO sessions: the signed session cookie names one of these and is honoured only
+-- while it is live (not ended by sign-out, a disabled user or a revocation, and not expired).
+CREATE TABLE browser_sessions (
+    session_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    auth_time BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    ended_at BIGINT
+);
+CREATE INDEX browser_sessions_user ON browser_sessions(user_id);
+CREATE INDEX browser_sessions_expires ON browser_sessions(expires_at);
+-- An App ID URI names one app across the whole store (as in Entra): a token's `aud` must not be
+-- claimable by an app of another tenant.
+DROP INDEX app_identifier_uris_uri;
+CREATE UNIQUE INDEX app_identifier_uris_uri_unique ON app_identifier_uris(uri);
