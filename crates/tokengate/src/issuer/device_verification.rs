@@ -3,8 +3,9 @@
 //! through the same sign-in and consent pages as `/authorize`).
 //!
 //! Guessing user codes: 42.8 bits per code; wrong entries are limited per source and across all
-//! sources. An entered code is looked up first and a valid one is never refused, so guessers
-//! cannot lock people out; only misses are throttled (429). Creating codes needs no credential
+//! sources. A source over its own budget is refused before any lookup (it must not learn hits
+//! from misses); otherwise the code is looked up first and a valid one is never refused because
+//! of guesses from elsewhere, so guessers cannot lock people out. Creating codes needs no credential
 //! (as in Entra), so `/devicecode` is rate-limited per source and per client. Every refusal is
 //! audited with a reason code, never with the code itself.
 
@@ -19,6 +20,7 @@ use tokengate_core::audit::Outcome;
 use tokengate_core::errors::codes;
 use tokengate_core::grants::device_code::{self, normalize_user_code, user_code_hash};
 use tokengate_core::grants::Issuer;
+use tokengate_core::rate_limit::source_key_of;
 use tokengate_core::OAuthError;
 use uuid::Uuid;
 
@@ -168,6 +170,25 @@ fn render_entry(state: &IssuerState, headers: &HeaderMap, status: StatusCode, er
     response
 }
 
+/// 429 for a code entry over its budget, audited.
+async fn too_many_codes(state: &IssuerState, headers: &HeaderMap, peer: &Peer, retry: u64) -> Response {
+    flow_audit::refused(state, "device_code.entered", format!("AADSTS{}", codes::THROTTLED), peer, |a| {
+        a.status = Some(429);
+        a.detail = serde_json::json!({"retry_after": retry});
+    })
+    .await;
+    let mut response = render_entry(
+        state,
+        headers,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(&format!("Too many wrong codes. Wait {retry} seconds and try again.")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
 /// `POST /devicelogin`: the person typed a code.
 pub async fn enter_code(
     State(state): State<Arc<IssuerState>>,
@@ -181,7 +202,14 @@ pub async fn enter_code(
     };
     let now = now();
     let peer = Peer::of(peer);
-    // The code first: a valid code is never refused because others guessed.
+    // A source that used up its own budget is refused before its code is looked up: otherwise a
+    // throttled guesser could still tell a hit (303) from a miss (429) and guess at full speed.
+    // Guesses from other sources never count against it, so nobody is locked out by others.
+    let source = source_key_of(&peer.ip);
+    if let Err(retry) = state.device_code_limits.per_ip.check(&source, now) {
+        return too_many_codes(&state, &headers, &peer, retry).await;
+    }
+    // Then the code: a valid code is never refused because of guesses from elsewhere.
     let found = match form.get("user_code").and_then(normalize_user_code) {
         Some(code) => {
             let hash = user_code_hash(&code);
@@ -190,23 +218,9 @@ pub async fn enter_code(
         None => None,
     };
     let Some((hash, pending)) = found else {
-        // A miss: throttled per source and across all sources.
-        if let Err(retry) = state.device_code_limits.check(EVERYONE, &peer.ip, now) {
-            flow_audit::refused(&state, "device_code.entered", format!("AADSTS{}", codes::THROTTLED), &peer, |a| {
-                a.status = Some(429);
-                a.detail = serde_json::json!({"retry_after": retry});
-            })
-            .await;
-            let mut response = render_entry(
-                &state,
-                &headers,
-                StatusCode::TOO_MANY_REQUESTS,
-                Some(&format!("Too many wrong codes. Wait {retry} seconds and try again.")),
-            );
-            if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return response;
+        // A miss: also throttled across all sources (a distributed guesser).
+        if let Err(retry) = state.device_code_limits.per_client.check(EVERYONE, now) {
+            return too_many_codes(&state, &headers, &peer, retry).await;
         }
         state.device_code_limits.record_failure(EVERYONE, &peer.ip, now);
         flow_audit::refused(&state, "device_code.entered", format!("AADSTS{}", codes::DEVICE_BAD_CODE), &peer, |a| {

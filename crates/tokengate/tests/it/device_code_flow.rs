@@ -170,11 +170,12 @@ async fn device_code_guessing_is_rate_limited_and_csrf_checked() {
     }
     let after = limited.expect("wrong codes are rate-limited");
     assert!(after <= 100, "limited after {after} guesses from one IP");
-    // Wrong codes stay refused while the IP is limited, but the code is checked first: a valid
-    // code is never refused because of guesses (SECURITY.md), even from the same address.
+    // The limited address is refused before its codes are looked up — even a valid one, or a
+    // throttled guesser could still tell hits from misses. Guesses from other addresses never
+    // block a valid code (sessions_and_lockout::wrong_device_codes_from_many_sources…).
     let r = b.post(&entry.action(), &[("csrf", &csrf), ("user_code", "BCDFGHJKM")], None).await;
     assert_eq!(r.status, 429);
     let flow = start_flow(&s).await;
     let r = b.post(&entry.action(), &[("csrf", &csrf), ("user_code", flow["user_code"].as_str().unwrap())], None).await;
-    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.status, 429, "a throttled source learns nothing about codes: {}", r.body);
 }
