@@ -128,7 +128,10 @@ mod tests {
         b.body(Body::empty()).unwrap()
     }
 
-    fn settled(target: &str, hosts: &[&str]) -> Result<(Option<String>, String, String, Option<String>), &'static str> {
+    /// Routing host, routing path, forwarded URI, forwarded `Host`.
+    type Settled = (Option<String>, String, String, Option<String>);
+
+    fn settled(target: &str, hosts: &[&str]) -> Result<Settled, &'static str> {
         let mut r = request(target, hosts);
         let t = settle(&mut r)?;
         let host_header = r.headers().get(header::HOST).map(|h| h.to_str().unwrap().to_owned());
