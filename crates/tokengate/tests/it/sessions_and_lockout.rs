@@ -218,18 +218,19 @@ async fn wrong_device_codes_from_many_sources_never_block_a_valid_code() {
         }
     }
     assert!(spent && misses >= 600, "throttled across sources after {misses} misses");
-    // The valid code is accepted, from a new source and from a limited one.
+    // The valid code is accepted from a new source although the shared budget is spent; a source
+    // over its own budget learns nothing, not even about a valid code (no hit/miss oracle).
     let r = enter(&s, &mut browser_from(&s, 30), &user_code).await;
     assert_eq!(r.status, 303, "valid code refused after others guessed: {}", r.body);
     let (_, second, _) = start_device_flow(&s, &s.http).await;
     let r = enter(&s, &mut browser_from(&s, 2), second["user_code"].as_str().unwrap()).await;
-    assert_eq!(r.status, 303, "valid code refused from a limited source: {}", r.body);
+    assert_eq!(r.status, 429, "a limited source is refused before its code is looked up: {}", r.body);
 
     let events = audit_after_stop(&mut s, "device_code.entered").await;
     let reason = |r: &str| events.iter().filter(|e| e.reason.as_deref() == Some(r)).count();
     assert_eq!(reason("AADSTS70019"), misses, "every wrong code is audited");
-    assert_eq!(reason("AADSTS90055"), sources, "every throttled entry is audited (one per source)");
-    assert_eq!(events.iter().filter(|e| e.reason.is_none()).count(), 2, "accepted codes are audited");
+    assert_eq!(reason("AADSTS90055"), sources + 1, "every throttled entry is audited");
+    assert_eq!(events.iter().filter(|e| e.reason.is_none()).count(), 1, "the accepted code is audited");
     for e in &events {
         assert!(!serde_json::to_string(e).unwrap_or_default().contains(&user_code), "user code in audit");
     }
