@@ -21,6 +21,9 @@ pub enum PathRefusal {
     DoubleEncoding,
     /// `.` or `..` with path parameters (`..;x`, `.%3B`): Java resolves them, others do not.
     DotSegmentWithParameters,
+    /// A segment ending in `.` or a space (`/demo./x`, `/demo%20/x`): Windows and IIS drop them,
+    /// so the upstream would see `/demo/x` while the route table saw another path.
+    TrailingDotOrSpace,
 }
 
 impl PathRefusal {
@@ -34,6 +37,7 @@ impl PathRefusal {
             PathRefusal::InvalidUtf8 => "path_invalid_utf8",
             PathRefusal::DoubleEncoding => "path_double_encoding",
             PathRefusal::DotSegmentWithParameters => "path_dot_segment_parameters",
+            PathRefusal::TrailingDotOrSpace => "path_trailing_dot_or_space",
         }
     }
 }
@@ -145,6 +149,9 @@ pub fn normalise(raw: &str) -> Result<NormalisedPath, PathRefusal> {
         if !is_dot(&segment) && (is_dot(base) || is_dot(lenient_base)) {
             return Err(PathRefusal::DotSegmentWithParameters);
         }
+        if !is_dot(base) && (base.ends_with('.') || base.ends_with("%20")) {
+            return Err(PathRefusal::TrailingDotOrSpace);
+        }
         match segment.as_str() {
             // `//` merges; an empty last segment is the trailing slash.
             "" => trailing_slash = is_last,
@@ -203,7 +210,7 @@ mod tests {
 
     #[test]
     fn plain_paths_are_unchanged() {
-        for p in ["/", "/a", "/a/b/", "/a/.well-known/x", "/a/..b", "/a/b.", "/x;v=1/y", "/a:b@c!$&'()*+,="] {
+        for p in ["/", "/a", "/a/b/", "/a/.well-known/x", "/a/..b", "/a/b.c", "/x;v=1/y", "/a:b@c!$&'()*+,="] {
             assert_eq!(path(p), p);
         }
     }
@@ -262,6 +269,11 @@ mod tests {
             ("/public/..%5cdemo", Backslash),
             ("/public/%", BadPercentEncoding),
             ("/public/%g1", BadPercentEncoding),
+            ("/demo./x", TrailingDotOrSpace),
+            ("/demo.../x", TrailingDotOrSpace),
+            ("/demo%20/x", TrailingDotOrSpace),
+            ("/demo%2e/x", TrailingDotOrSpace),
+            ("/demo.;x/y", TrailingDotOrSpace),
             ("*", NotOriginForm),
             ("", NotOriginForm),
         ];
@@ -305,6 +317,7 @@ mod tests {
                     for seg in out.split('/') {
                         let base = seg.split(';').next().unwrap_or("");
                         prop_assert!(!is_dot(base), "{} → {}", raw, out);
+                        prop_assert!(!base.ends_with('.'), "{} → {}", raw, out);
                     }
                     prop_assert!(!out.to_ascii_lowercase().contains("%2f"));
                     prop_assert!(!out.contains("%00"));

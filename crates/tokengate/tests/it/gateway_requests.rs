@@ -87,6 +87,8 @@ async fn path_tricks_are_refused_or_routed_and_forwarded_by_one_normalised_path(
         ("/public/%c0%ae%c0%ae/demo/x", "path_invalid_utf8"),
         ("/public/..%2fdemo/x", "path_encoded_slash"),
         ("/public/..%5cdemo/x", "path_backslash"),
+        ("/demo./x", "path_trailing_dot_or_space"),
+        ("/demo%20/x", "path_trailing_dot_or_space"),
     ];
     for (path, _) in refusals {
         let before = upstream.received().len();

@@ -24,5 +24,5 @@ mod on_behalf_of;
 mod operations;
 mod refresh_durability;
 mod refresh_grace_race;
-mod spa_and_hybrid_clients;
 mod sessions_and_lockout;
+mod spa_and_hybrid_clients;
