@@ -106,9 +106,8 @@ pub fn spawn_retention(
             if let Err(e) = store.purge_expired_sessions(crate::state::now()).await {
                 tracing::warn!(error = %e, "purging expired sign-in sessions failed");
             }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
-                _ = shutdown.changed() => return,
+            if !crate::periodic::sleep_or_stop(Duration::from_secs(3600), &mut shutdown).await {
+                return;
             }
         }
     })

@@ -124,7 +124,7 @@ pub struct ServeConfig {
 pub struct ServeGateway {
     pub listen: SocketAddr,
     pub policy_path: PathBuf,
-    pub policy: crate::gateway::policy_file::PolicyFile,
+    pub policy: crate::gateway::policy_file::PolicyDocument,
     pub tls: Option<(PathBuf, PathBuf)>,
 }
 

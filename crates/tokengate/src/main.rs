@@ -2,12 +2,15 @@
 
 mod admin;
 mod audit_writer;
+mod authentication;
 mod cli;
+mod client_address;
 mod config;
 mod connection_caps;
 mod dev;
 mod dev_data_dir;
 mod gateway;
+mod periodic;
 mod idle_connection;
 mod issuer;
 mod listener_limits;

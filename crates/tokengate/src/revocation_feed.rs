@@ -36,9 +36,8 @@ pub fn spawn(
                 }
                 Err(_) => {}
             }
-            tokio::select! {
-                _ = tokio::time::sleep(POLL_INTERVAL) => {}
-                _ = shutdown.changed() => return,
+            if !crate::periodic::sleep_or_stop(POLL_INTERVAL, &mut shutdown).await {
+                return;
             }
         }
     })

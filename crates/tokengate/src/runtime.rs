@@ -7,10 +7,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokengate_core::access::revocation::RevocationSet;
-use tokengate_core::access::verified_cache::VerifiedCache;
 use tokengate_core::keys::KeyEncryptionKey;
-use tokengate_core::rate_limit::CredentialGuessLimits;
-use tokengate_core::sign_in_lockout::SmartLockout;
 use tokengate_core::store::Store;
 use tokengate_core::tokens::TokenSettings;
 use tokio::net::TcpListener;
@@ -21,24 +18,14 @@ use tokengate_store::ReadCachedStore;
 
 use crate::admin::{self, AdminState};
 use crate::gateway::metrics::GatewayMetrics;
-use crate::gateway::policy_file::PolicyFile;
-use crate::gateway::{self, ActivePolicy, BuiltinKeys, GatewayState};
-use crate::issuer::browser_state::BrowserState;
-use crate::issuer::own_tokens::OwnTokens;
-use crate::issuer::tenant_resolution::TenantCache;
+use crate::gateway::policy_file::PolicyDocument;
+use crate::authentication::{Authenticator, BuiltinKeys};
+use crate::gateway::{self, ActivePolicy, GatewayState};
 use crate::listener_limits::ListenerLimits;
 use crate::listener_metrics::ListenerMetrics;
 use crate::server::ListenerSetup;
-use crate::state::IssuerState;
+use crate::state::{IssuerParts, IssuerState};
 use crate::{audit_writer, issuer, revocation_feed, server, signing_keys};
-
-/// Wrong device user codes allowed per minute across all clients before misses are answered 429
-/// (a valid code is looked up first and never refused, so guessers cannot lock people out). With
-/// 27^9 codes and ~1000 live at once, one hit takes ~7.6e9 guesses.
-const DEVICE_CODE_GUESSES_PER_MINUTE: u32 = 600;
-/// `/devicecode` requests (no credential, each stores a code) per source address and per client.
-const DEVICE_CODE_STARTS_PER_IP_PER_MINUTE: u32 = 30;
-const DEVICE_CODE_STARTS_PER_CLIENT_PER_MINUTE: u32 = 600;
 
 /// How long the issuer may serve a directory read (app, credential, grant) from memory.
 pub const DIRECTORY_CACHE_TTL: Duration = Duration::from_secs(1);
@@ -65,7 +52,7 @@ pub struct RuntimeOptions {
 /// The gateway listener and its policy.
 pub struct GatewayOptions {
     pub listen: SocketAddr,
-    pub policy: PolicyFile,
+    pub policy: PolicyDocument,
     /// Watched for changes (hot reload) when given.
     pub policy_path: Option<PathBuf>,
     pub tls: Option<Arc<rustls::ServerConfig>>,
@@ -118,27 +105,17 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     let hot_store: Arc<dyn Store> = Arc::new(ReadCachedStore::new(opts.store.clone(), DIRECTORY_CACHE_TTL));
     // One revocation set for the issuer's own checks and the gateway, fed from the store.
     let revocations = Arc::new(RevocationSet::default());
-    let state = Arc::new(IssuerState {
+    let state = Arc::new(IssuerState::new(IssuerParts {
         store: hot_store,
         keys: ring.clone(),
+        kek: opts.kek.clone(),
         settings: opts.settings,
         base_url: base_url.clone(),
-        limits: CredentialGuessLimits::per_minute(opts.client_failures_per_minute, opts.ip_failures_per_minute),
         audit: audit.clone(),
-        tenants: TenantCache::default(),
-        documents: Default::default(),
-        browser: BrowserState::new(&opts.kek),
-        sign_in_limits: SmartLockout::per_minute(opts.client_failures_per_minute, opts.ip_failures_per_minute),
-        device_code_limits: CredentialGuessLimits::per_minute(
-            DEVICE_CODE_GUESSES_PER_MINUTE,
-            opts.ip_failures_per_minute,
-        ),
-        device_start_limits: CredentialGuessLimits::per_minute(
-            DEVICE_CODE_STARTS_PER_CLIENT_PER_MINUTE,
-            DEVICE_CODE_STARTS_PER_IP_PER_MINUTE,
-        ),
-        own_tokens: OwnTokens::new(ring.clone(), &base_url, revocations.clone()),
-    });
+        revocations: revocations.clone(),
+        client_failures_per_minute: opts.client_failures_per_minute,
+        ip_failures_per_minute: opts.ip_failures_per_minute,
+    }));
     let listener_metrics = Arc::new(ListenerMetrics::new());
     let setup = |name: &'static str| ListenerSetup {
         name,
@@ -162,14 +139,14 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         let base_dir = g.policy_path.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())).unwrap_or_default();
         let policy = ActivePolicy::build(&g.policy, &base_dir, Some(&builtin), None).map_err(StartError::Gateway)?;
         let cache_capacity = g.policy.settings.verified_cache_entries;
+        let metrics = Arc::new(GatewayMetrics::new());
         let state = Arc::new(GatewayState {
             policy: ArcSwap::from_pointee(policy),
             policy_path: g.policy_path,
             builtin_keys: Some(builtin),
-            cache: VerifiedCache::new(cache_capacity),
-            revocations: revocations.clone(),
+            auth: Authenticator::new(cache_capacity, revocations.clone(), metrics.key_refetches.clone()),
             audit: audit.clone(),
-            metrics: Arc::new(GatewayMetrics::new()),
+            metrics,
             scheme: if g.tls.is_some() { "https" } else { "http" },
         });
         let listener =
@@ -230,12 +207,11 @@ impl Running {
 fn spawn_cache_sweeper(state: Arc<GatewayState>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-                _ = shutdown.changed() => return,
+            if !crate::periodic::sleep_or_stop(Duration::from_secs(30), &mut shutdown).await {
+                return;
             }
             let skew = state.policy.load().settings.clock_skew;
-            let remaining = state.cache.sweep(crate::state::now(), skew);
+            let remaining = state.auth.cache.sweep(crate::state::now(), skew);
             state.metrics.verified_cache_entries.set(remaining as i64);
         }
     })

@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 use crate::connection_caps::ConnectionCaps;
 use crate::idle_connection::{Activity, TrackedIo};
-use crate::issuer::token_endpoint::PeerAddr;
+use crate::client_address::PeerAddr;
 use crate::listener_limits::ListenerLimits;
 use crate::listener_metrics::ListenerMetrics;
 

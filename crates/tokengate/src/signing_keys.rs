@@ -229,9 +229,8 @@ pub fn spawn_reloader(
         let mut last_sweep = tokio::time::Instant::now();
         let mut failing = false;
         loop {
-            tokio::select! {
-                _ = tokio::time::sleep(KEY_POLL_INTERVAL) => {}
-                _ = shutdown.changed() => return,
+            if !crate::periodic::sleep_or_stop(KEY_POLL_INTERVAL, &mut shutdown).await {
+                return;
             }
             let now = crate::state::now();
             let keys = match store.signing_keys().await {

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use tokengate_core::keys::KeyRing;
+use tokengate_core::access::revocation::RevocationSet;
+use tokengate_core::keys::{KeyEncryptionKey, KeyRing};
 use tokengate_core::rate_limit::CredentialGuessLimits;
 use tokengate_core::sign_in_lockout::SmartLockout;
 use tokengate_core::store::Store;
@@ -34,6 +35,64 @@ pub struct IssuerState {
     pub device_start_limits: CredentialGuessLimits,
     /// Verifies tokens presented back to the issuer (userinfo, on-behalf-of).
     pub own_tokens: OwnTokens,
+}
+
+/// Wrong device user codes allowed per minute across all clients before misses are answered 429
+/// (a valid code is looked up first and never refused, so guessers cannot lock people out). With
+/// 27^9 codes and ~1000 live at once, one hit takes ~7.6e9 guesses.
+const DEVICE_CODE_GUESSES_PER_MINUTE: u32 = 600;
+/// `/devicecode` requests (no credential, each stores a code) per source address and per client.
+const DEVICE_CODE_STARTS_PER_IP_PER_MINUTE: u32 = 30;
+const DEVICE_CODE_STARTS_PER_CLIENT_PER_MINUTE: u32 = 600;
+
+/// What an issuer is made of; everything else in `IssuerState` is derived.
+pub struct IssuerParts {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<KeyRing>,
+    pub kek: Arc<KeyEncryptionKey>,
+    pub settings: TokenSettings,
+    pub base_url: String,
+    pub audit: AuditSink,
+    pub revocations: Arc<RevocationSet>,
+    pub client_failures_per_minute: u32,
+    pub ip_failures_per_minute: u32,
+}
+
+impl IssuerState {
+    pub fn new(parts: IssuerParts) -> IssuerState {
+        let IssuerParts {
+            store,
+            keys,
+            kek,
+            settings,
+            base_url,
+            audit,
+            revocations,
+            client_failures_per_minute,
+            ip_failures_per_minute,
+        } = parts;
+        IssuerState {
+            own_tokens: OwnTokens::new(keys.clone(), &base_url, revocations),
+            store,
+            keys,
+            settings,
+            base_url,
+            limits: CredentialGuessLimits::per_minute(client_failures_per_minute, ip_failures_per_minute),
+            audit,
+            tenants: TenantCache::default(),
+            documents: Default::default(),
+            browser: BrowserState::new(&kek),
+            sign_in_limits: SmartLockout::per_minute(client_failures_per_minute, ip_failures_per_minute),
+            device_code_limits: CredentialGuessLimits::per_minute(
+                DEVICE_CODE_GUESSES_PER_MINUTE,
+                ip_failures_per_minute,
+            ),
+            device_start_limits: CredentialGuessLimits::per_minute(
+                DEVICE_CODE_STARTS_PER_CLIENT_PER_MINUTE,
+                DEVICE_CODE_STARTS_PER_IP_PER_MINUTE,
+            ),
+        }
+    }
 }
 
 pub fn now() -> i64 {

@@ -4,6 +4,7 @@
 
 pub mod bearer;
 pub mod policy;
+pub mod policy_document;
 pub mod rejection;
 pub mod request_path;
 pub mod revocation;

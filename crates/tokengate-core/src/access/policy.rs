@@ -2,12 +2,12 @@
 //! (never cached). Identity checks (issuer, audience, tenant, version) fail as `invalid_token`;
 //! missing permissions fail as `insufficient_scope` with what to ask for.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Rejection, VerifiedToken};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
     #[default]
@@ -19,7 +19,7 @@ pub enum TokenKind {
 }
 
 /// A condition on a claim copied from the token (`VerifiedToken::extra`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimCondition {
     pub claim: String,
@@ -64,7 +64,7 @@ impl ClaimCondition {
 /// What a protected route requires. `scopes_any` and `roles_any` together mean "any of these
 /// delegated scopes OR any of these app roles" (a permission either way); every other list is
 /// ANDed.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Requirements {
     /// Names of trusted issuers (config) whose tokens this route accepts.

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::client_binding::ClientBinding;
 use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
 use super::token_families::{AuthorizationCode, CodeRedemption, CODE_LIFETIME};
+use super::grant_context::GrantContext;
 use super::Issuer;
 use crate::audit::AuditEvent;
 use crate::client_auth::{backend, ClientAuthMethod};
@@ -68,22 +69,17 @@ pub fn code_hash(code: &str) -> Vec<u8> {
     sha256(code.as_bytes()).to_vec()
 }
 
+/// What an `authorization_code` request carries beyond the grant context.
 pub struct CodeRequest<'a> {
-    pub tenant: &'a Tenant,
-    pub client: &'a AppRegistration,
-    pub client_auth: ClientAuthMethod,
     pub code: &'a str,
     pub redirect_uri: Option<&'a str>,
     pub code_verifier: Option<&'a str>,
-    /// The request's `Origin` header (a browser's cross-origin request).
-    pub origin: Option<&'a str>,
-    pub client_capabilities: Option<Vec<String>>,
-    pub now: UnixTime,
 }
 
-pub async fn redeem(issuer: &Issuer<'_>, r: CodeRequest<'_>) -> Result<UserTokens, OAuthError> {
-    let store = issuer.store;
-    let code = match store.redeem_code(&code_hash(r.code), r.now).await.map_err(backend)? {
+pub async fn redeem(ctx: &GrantContext<'_>, r: CodeRequest<'_>) -> Result<UserTokens, OAuthError> {
+    let store = ctx.issuer.store;
+    let client = &ctx.client.app;
+    let code = match store.redeem_code(&code_hash(r.code), ctx.now).await.map_err(backend)? {
         CodeRedemption::Redeemed(code) => code,
         CodeRedemption::AlreadyRedeemed(code) => {
             if let Some(family) = code.family_id {
@@ -91,12 +87,12 @@ pub async fn redeem(issuer: &Issuer<'_>, r: CodeRequest<'_>) -> Result<UserToken
                     "authorization_code.reuse_detected",
                     Some(code.tenant_id),
                     json!({"family_id": family, "client_id": code.client_id}),
-                    r.now,
+                    ctx.now,
                 );
                 audit.source = crate::audit::AuditSource::Issuer;
                 audit.outcome = crate::audit::Outcome::Denied;
                 audit.subject = Some(code.user_id.to_string());
-                store.revoke_family(family, r.now, &audit).await.map_err(backend)?;
+                store.revoke_family(family, ctx.now, &audit).await.map_err(backend)?;
             }
             return Err(OAuthError::invalid_grant(
                 codes::CODE_REDEEMED,
@@ -111,7 +107,7 @@ pub async fn redeem(issuer: &Issuer<'_>, r: CodeRequest<'_>) -> Result<UserToken
         }
     };
     // The code is spent from here on: a code injected into another client is burnt, not reusable.
-    if code.client_id != r.client.app_id || code.tenant_id != r.tenant.id {
+    if code.client_id != client.app_id || code.tenant_id != ctx.tenant.id {
         return Err(OAuthError::invalid_grant(
             codes::INVALID_GRANT,
             "The authorization code was issued to another client or tenant.",
@@ -124,10 +120,10 @@ pub async fn redeem(issuer: &Issuer<'_>, r: CodeRequest<'_>) -> Result<UserToken
         ));
     }
     let binding = match code.redirect_platform {
-        Some(platform) => ClientBinding::for_redirect(platform, r.client),
-        None => ClientBinding::for_legacy_code(&code.redirect_uri, r.client),
+        Some(platform) => ClientBinding::for_redirect(platform, client),
+        None => ClientBinding::for_legacy_code(&code.redirect_uri, client),
     };
-    binding.check(r.client_auth, r.origin)?;
+    binding.check(ctx.client.method, ctx.origin)?;
     match (&code.pkce_challenge, code.pkce_method, r.code_verifier) {
         (Some(challenge), Some(method), Some(verifier)) if pkce::verify(verifier, challenge, method) => {}
         (None, _, None) => {}
@@ -145,20 +141,20 @@ pub async fn redeem(issuer: &Issuer<'_>, r: CodeRequest<'_>) -> Result<UserToken
         }
     }
     issue_for_sign_in(
-        issuer,
+        &ctx.issuer,
         NewSignIn {
-            tenant: r.tenant,
-            client: r.client,
-            client_auth: r.client_auth,
+            tenant: ctx.tenant,
+            client,
+            client_auth: ctx.client.method,
             user_id: code.user_id,
             scope: code.scopes.join(" "),
             nonce: code.nonce.clone(),
             family_id: code.family_id,
             session_id: code.session_id,
             client_binding: binding,
-            client_capabilities: r.client_capabilities,
+            client_capabilities: ctx.client_capabilities.clone(),
             grant: "authorization_code",
-            now: r.now,
+            now: ctx.now,
         },
     )
     .await

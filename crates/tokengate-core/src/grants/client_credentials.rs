@@ -4,6 +4,7 @@
 
 use uuid::Uuid;
 
+use super::grant_context::GrantContext;
 use super::{find_resource, Issuer};
 use crate::client_auth::{backend, AuthenticatedClient};
 use crate::directory::{AllowedMemberType, AppRegistration, Tenant, TokenVersion};
@@ -26,14 +27,9 @@ pub struct IssuedAccessToken {
     pub resource_app_id: Uuid,
 }
 
-pub async fn issue(
-    issuer: &Issuer<'_>,
-    tenant: &Tenant,
-    client: &AuthenticatedClient,
-    parameter: ResourceParameter<'_>,
-    now: UnixTime,
-) -> Result<IssuedAccessToken, OAuthError> {
-    let Issuer { store, keys, settings, base_url } = *issuer;
+pub async fn issue(ctx: &GrantContext<'_>, parameter: ResourceParameter<'_>) -> Result<IssuedAccessToken, OAuthError> {
+    let Issuer { store, keys, settings, base_url } = ctx.issuer;
+    let (tenant, client, now) = (ctx.tenant, ctx.client, ctx.now);
     let identifier = match parameter {
         ResourceParameter::Scope(scope) => client_credentials_resource(scope)?,
         ResourceParameter::Resource(resource) if !resource.is_empty() => resource.to_owned(),

@@ -13,6 +13,7 @@ use super::client_binding::ClientBinding;
 use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
 use super::delegated_scopes::RequestedScopes;
 use super::find_resource;
+use super::grant_context::GrantContext;
 use super::Issuer;
 use crate::client_auth::{backend, ClientAuthMethod};
 use crate::directory::{AppRegistration, Tenant};
@@ -220,24 +221,16 @@ pub fn device_code_hash(device_code: &str) -> Vec<u8> {
     sha256(device_code.as_bytes()).to_vec()
 }
 
-pub struct DeviceTokenRequest<'a> {
-    pub tenant: &'a Tenant,
-    pub client: &'a AppRegistration,
-    pub client_auth: ClientAuthMethod,
-    pub device_code: &'a str,
-    pub client_capabilities: Option<Vec<String>>,
-    pub now_ms: i64,
-}
-
 fn poll_error(error: &'static str, code: u32, text: &str) -> OAuthError {
     OAuthError::new(400, error, code, text)
 }
 
 /// One poll of the token endpoint (RFC 8628 §3.4–3.5).
-pub async fn redeem(issuer: &Issuer<'_>, r: DeviceTokenRequest<'_>) -> Result<UserTokens, OAuthError> {
-    let store = issuer.store;
-    let hash = device_code_hash(r.device_code);
-    let approved = match store.poll_device_code(&hash, r.client.app_id, r.now_ms).await.map_err(backend)? {
+pub async fn redeem(ctx: &GrantContext<'_>, device_code: &str) -> Result<UserTokens, OAuthError> {
+    let store = ctx.issuer.store;
+    let client = &ctx.client.app;
+    let hash = device_code_hash(device_code);
+    let approved = match store.poll_device_code(&hash, client.app_id, ctx.now_ms).await.map_err(backend)? {
         DevicePoll::Approved(a) => a,
         DevicePoll::Pending => {
             return Err(poll_error(
@@ -280,20 +273,20 @@ pub async fn redeem(issuer: &Issuer<'_>, r: DeviceTokenRequest<'_>) -> Result<Us
         return Err(OAuthError::server_error("approved device code without a user"));
     };
     issue_for_sign_in(
-        issuer,
+        &ctx.issuer,
         NewSignIn {
-            tenant: r.tenant,
-            client: r.client,
-            client_auth: r.client_auth,
+            tenant: ctx.tenant,
+            client,
+            client_auth: ctx.client.method,
             user_id,
             scope: approved.scopes.join(" "),
             nonce: None,
             family_id: None,
             session_id: approved.session_id,
-            client_binding: ClientBinding::for_client_auth(r.client_auth),
-            client_capabilities: r.client_capabilities,
+            client_binding: ClientBinding::for_client_auth(ctx.client.method),
+            client_capabilities: ctx.client_capabilities.clone(),
             grant: "device_code",
-            now: r.now_ms / 1000,
+            now: ctx.now_ms / 1000,
         },
     )
     .await

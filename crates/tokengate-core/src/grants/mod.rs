@@ -7,6 +7,7 @@ pub mod configured_permissions;
 pub mod delegated_issuance;
 pub mod delegated_scopes;
 pub mod device_code;
+pub mod grant_context;
 pub mod on_behalf_of;
 pub mod refresh_token;
 pub mod token_families;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::client_binding::ClientBinding;
 use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
-use super::Issuer;
+use super::grant_context::GrantContext;
 use crate::access::token_validation::VerifiedToken;
 use crate::client_auth::AuthenticatedClient;
 use crate::directory::Tenant;
@@ -16,14 +16,11 @@ use crate::UnixTime;
 
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
+/// What an on-behalf-of request carries beyond the grant context.
 pub struct OboRequest<'a> {
-    pub tenant: &'a Tenant,
-    pub client: &'a AuthenticatedClient,
     /// The incoming token, already verified as one of this issuer's (signature, lifetime).
     pub assertion: &'a VerifiedToken,
     pub scope: &'a str,
-    pub client_capabilities: Option<Vec<String>>,
-    pub now: UnixTime,
 }
 
 fn bad_assertion(text: &str) -> OAuthError {
@@ -33,10 +30,10 @@ fn bad_assertion(text: &str) -> OAuthError {
     )
 }
 
-pub async fn exchange(issuer: &Issuer<'_>, r: OboRequest<'_>) -> Result<UserTokens, OAuthError> {
+pub async fn exchange(ctx: &GrantContext<'_>, r: OboRequest<'_>) -> Result<UserTokens, OAuthError> {
     let a = r.assertion;
-    let app = &r.client.app;
-    if a.tid.as_deref() != Some(r.tenant.id.to_string().as_str()) {
+    let app = &ctx.client.app;
+    if a.tid.as_deref() != Some(ctx.tenant.id.to_string().as_str()) {
         return Err(bad_assertion("the token was issued in another tenant."));
     }
     if !a.aud.iter().any(|aud| app.is_named_by(aud)) {
@@ -47,20 +44,20 @@ pub async fn exchange(issuer: &Issuer<'_>, r: OboRequest<'_>) -> Result<UserToke
     }
     let user_id = a.oid.as_deref().and_then(|o| Uuid::parse_str(o).ok()).ok_or_else(|| bad_assertion("no user."))?;
     issue_for_sign_in(
-        issuer,
+        &ctx.issuer,
         NewSignIn {
-            tenant: r.tenant,
+            tenant: ctx.tenant,
             client: app,
-            client_auth: r.client.method,
+            client_auth: ctx.client.method,
             user_id,
             scope: r.scope.to_owned(),
             nonce: None,
             family_id: None,
             session_id: None,
-            client_binding: ClientBinding::for_client_auth(r.client.method),
-            client_capabilities: r.client_capabilities,
+            client_binding: ClientBinding::for_client_auth(ctx.client.method),
+            client_capabilities: ctx.client_capabilities.clone(),
             grant: "on_behalf_of",
-            now: r.now,
+            now: ctx.now,
         },
     )
     .await

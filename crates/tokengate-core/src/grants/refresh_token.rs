@@ -15,38 +15,34 @@ use super::client_binding::ClientBinding;
 use super::delegated_issuance::{mint, refresh_token_hash, DelegatedIssue, UserTokens};
 use super::delegated_scopes::{canonical_scope, resolve, RequestedScopes};
 use super::token_families::{MintedAccessToken, RefreshState, ReusePolicy, RotationOutcome};
-use super::Issuer;
+use super::grant_context::GrantContext;
 use crate::audit::{AuditEvent, AuditSource, Outcome};
 use crate::client_auth::{backend, ClientAuthMethod};
 use crate::directory::{AppRegistration, Tenant};
 use crate::errors::{codes, OAuthError};
 use crate::UnixTime;
 
+/// What a `refresh_token` request carries beyond the grant context.
 pub struct RefreshRequest<'a> {
-    pub tenant: &'a Tenant,
-    pub client: &'a AppRegistration,
-    pub client_auth: ClientAuthMethod,
     pub refresh_token: &'a str,
     /// `scope` as sent; the family's scopes when absent.
     pub scope: Option<&'a str>,
-    /// The request's `Origin` header (a browser's cross-origin request).
-    pub origin: Option<&'a str>,
-    pub client_capabilities: Option<Vec<String>>,
-    pub now: UnixTime,
 }
 
 fn invalid_refresh(code: u32, text: &str) -> OAuthError {
     OAuthError::invalid_grant(code, text)
 }
 
-pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserTokens, OAuthError> {
+pub async fn refresh(ctx: &GrantContext<'_>, r: RefreshRequest<'_>) -> Result<UserTokens, OAuthError> {
+    let issuer = &ctx.issuer;
     let store = issuer.store;
+    let client = &ctx.client.app;
     let hash = refresh_token_hash(r.refresh_token);
     let Some(current) = store.refresh_token(&hash).await.map_err(backend)? else {
         return Err(invalid_refresh(codes::INVALID_GRANT, "The provided refresh token is invalid or malformed."));
     };
     // Checked before rotating: another client's (stolen) token must not disturb its family.
-    if current.client_id != r.client.app_id || current.tenant_id != r.tenant.id {
+    if current.client_id != client.app_id || current.tenant_id != ctx.tenant.id {
         return Err(invalid_refresh(
             codes::INVALID_GRANT,
             "The refresh token was issued to a different client or tenant.",
@@ -54,13 +50,13 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
     }
     // The family keeps the client authentication its sign-in needed (a hybrid app's web sign-in
     // is not refreshed without its secret); checked before rotating, like the client above.
-    let binding = current.client_binding.unwrap_or_else(|| ClientBinding::for_legacy_family(r.client));
-    binding.check(r.client_auth, r.origin)?;
+    let binding = current.client_binding.unwrap_or_else(|| ClientBinding::for_legacy_family(client));
+    binding.check(ctx.client.method, ctx.origin)?;
     // A withdrawn token goes on to the store, which takes its use as reuse (see `Withdrawn`).
     if current.state == RefreshState::Revoked {
         return Err(invalid_refresh(codes::REFRESH_REVOKED, "The provided refresh token has been revoked."));
     }
-    if current.expires_at <= r.now {
+    if current.expires_at <= ctx.now {
         return Err(invalid_refresh(
             codes::REFRESH_EXPIRED,
             "The refresh token has expired due to inactivity. The token was issued and was inactive for 90 days.",
@@ -73,7 +69,7 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
         _ => current.scopes.join(" "),
     };
     let mut requested = RequestedScopes::parse(&scope)?;
-    let mut resolved = resolve(store, r.tenant, r.client.app_id, user.object_id, &requested).await?;
+    let mut resolved = resolve(store, ctx.tenant, client.app_id, user.object_id, &requested).await?;
     if let Some(res) = resolved.as_mut() {
         let prefix = format!("{}/", res.resource.app_id);
         let family_has_resource = current.scopes.iter().any(|s| s.starts_with(&prefix));
@@ -108,37 +104,37 @@ pub async fn refresh(issuer: &Issuer<'_>, r: RefreshRequest<'_>) -> Result<UserT
     let tokens = mint(
         issuer,
         DelegatedIssue {
-            tenant: r.tenant,
-            client: r.client,
-            client_auth: r.client_auth,
+            tenant: ctx.tenant,
+            client,
+            client_auth: ctx.client.method,
             user: &user,
             requested: &requested,
             resolved: resolved.as_ref(),
             nonce: None,
             session_id: current.session_id.unwrap_or(current.family_id),
-            client_capabilities: r.client_capabilities,
+            client_capabilities: ctx.client_capabilities.clone(),
             family_id: current.family_id,
             family_scopes: current.scopes.clone(),
             client_binding: binding,
-            now: r.now,
+            now: ctx.now,
         },
     )
     .await?;
     let Some((_, successor)) = &tokens.refresh else {
         return Err(OAuthError::server_error("refresh grant minted no refresh token"));
     };
-    let policy = if r.client.entra_compatible_refresh_tokens {
+    let policy = if client.entra_compatible_refresh_tokens {
         ReusePolicy::EntraCompatible
     } else {
         ReusePolicy::RotateAndDetect { grace_seconds: issuer.settings.refresh_reuse_grace }
     };
-    let mut audit = AuditEvent::new(AuditSource::Issuer, "refresh_token.rotated", Outcome::Allowed, r.now * 1000);
-    audit.tenant_id = Some(r.tenant.id.to_string());
-    audit.client_id = Some(r.client.app_id.to_string());
+    let mut audit = AuditEvent::new(AuditSource::Issuer, "refresh_token.rotated", Outcome::Allowed, ctx.now * 1000);
+    audit.tenant_id = Some(ctx.tenant.id.to_string());
+    audit.client_id = Some(client.app_id.to_string());
     audit.subject = Some(user.object_id.to_string());
     audit.detail = json!({"family_id": current.family_id});
     let minted = MintedAccessToken { uti: tokens.claims.uti.clone(), expires_at: tokens.claims.exp };
-    match store.rotate_refresh_token(&hash, successor, &minted, policy, r.now, &audit).await.map_err(backend)? {
+    match store.rotate_refresh_token(&hash, successor, &minted, policy, ctx.now, &audit).await.map_err(backend)? {
         RotationOutcome::Rotated { .. } => {}
         // The store audited the family's revocation in the same transaction.
         RotationOutcome::ReuseDetected { .. } => {

@@ -19,9 +19,8 @@ pub fn spawn(state: Arc<GatewayState>, mut shutdown: watch::Receiver<bool>) -> t
         let Some(path) = state.policy_path.clone() else { return };
         let mut last = stamp(&path);
         loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = shutdown.changed() => return,
+            if !crate::periodic::sleep_or_stop(Duration::from_secs(1), &mut shutdown).await {
+                return;
             }
             let now = stamp(&path);
             if now == last {

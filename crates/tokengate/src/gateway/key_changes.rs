@@ -13,11 +13,11 @@ use super::GatewayState;
 /// it no longer has; returns how many were dropped.
 pub fn apply(state: &GatewayState) -> usize {
     let policy = state.policy.load();
-    let Some(builtin) = &policy.builtin else { return 0 };
+    let Some(builtin) = &policy.trust.builtin else { return 0 };
     builtin.sync();
     let issuer = &builtin.issuer;
-    let before = state.cache.len();
-    let remaining = state.cache.remove_where(|t| t.issuer == issuer.name && !issuer.has_key(&t.kid));
+    let before = state.auth.cache.len();
+    let remaining = state.auth.cache.remove_where(|t| t.issuer == issuer.name && !issuer.has_key(&t.kid));
     state.metrics.verified_cache_entries.set(remaining as i64);
     before.saturating_sub(remaining)
 }

@@ -23,23 +23,15 @@ pub struct UpstreamClients {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpstreamFailure {
-    /// Refused, reset, TLS or protocol failure: 502.
+    /// Refused, reset, TLS or protocol failure (502).
     Unavailable,
-    /// No response within the timeout: 504.
+    /// No response within the timeout (504).
     TimedOut,
-    /// The client's request body was malformed or cut short: 400 (the client's fault).
+    /// The client's request body was malformed or cut short (400: the client's fault).
     ClientBody,
 }
 
 impl UpstreamFailure {
-    pub fn status(self) -> StatusCode {
-        match self {
-            UpstreamFailure::Unavailable => StatusCode::BAD_GATEWAY,
-            UpstreamFailure::TimedOut => StatusCode::GATEWAY_TIMEOUT,
-            UpstreamFailure::ClientBody => StatusCode::BAD_REQUEST,
-        }
-    }
-
     /// Whether the client, not the upstream, caused it (audit `denied`, not `error`).
     pub fn is_client_error(self) -> bool {
         self == UpstreamFailure::ClientBody
@@ -167,16 +159,4 @@ fn classify(e: &hyper_util::client::legacy::Error) -> UpstreamFailure {
         source = s.source();
     }
     UpstreamFailure::Unavailable
-}
-
-/// A response for an upstream failure (never a 401: the caller's token was fine).
-pub fn failure_response(failure: UpstreamFailure) -> Response<Body> {
-    let mut r = Response::new(Body::from(match failure {
-        UpstreamFailure::Unavailable => "bad gateway: the upstream could not be reached\n",
-        UpstreamFailure::TimedOut => "gateway timeout: the upstream did not answer in time\n",
-        UpstreamFailure::ClientBody => "bad request: the request body was malformed or incomplete\n",
-    }));
-    *r.status_mut() = failure.status();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    r
 }

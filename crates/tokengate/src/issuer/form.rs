@@ -3,8 +3,31 @@
 
 use std::collections::HashMap;
 
+use axum::body::Body;
+use axum::http::{header, HeaderMap};
+use http_body_util::{BodyExt, Limited};
 use tokengate_core::errors::codes;
 use tokengate_core::OAuthError;
+
+/// Reads a request body as a form: the media type must say so, the size is bounded.
+pub async fn read_form(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(OAuthError::invalid_request(
+            codes::MALFORMED_REQUEST,
+            "The request body must be application/x-www-form-urlencoded.",
+        ));
+    }
+    let bytes = Limited::new(body, MAX_FORM_BYTES)
+        .collect()
+        .await
+        .map_err(|_| {
+            OAuthError::invalid_request(codes::MALFORMED_REQUEST, "The request body is too large or was cut off.")
+        })?
+        .to_bytes();
+    Form::parse(&bytes)
+}
 
 /// Upper bound on a token request body. Real requests are < 8 KB (a client assertion with an
 /// `x5c` chain is the largest).

@@ -14,7 +14,6 @@ pub mod presented_client;
 pub mod sign_in_flow;
 pub mod tenant_resolution;
 pub mod token_endpoint;
-pub mod user_grants;
 pub mod userinfo_endpoint;
 
 use std::sync::Arc;

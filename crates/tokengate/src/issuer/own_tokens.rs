@@ -9,7 +9,7 @@ use tokengate_core::access::token_validation::{verify, ValidationContext, Verifi
 use tokengate_core::access::trusted_issuer::TrustedIssuers;
 use tokengate_core::keys::KeyRing;
 
-use crate::gateway::builtin_keys::BuiltinIssuer;
+use crate::authentication::builtin_issuer_keys::BuiltinIssuer;
 
 /// Our own tokens never exceed this (a token with 200 groups is about 10 KB).
 const MAX_TOKEN_BYTES: usize = 16 * 1024;

@@ -12,7 +12,7 @@ use tokengate_core::access::verifying_keys::{parse_jwks, KeySnapshot};
 use tokengate_core::jws::JwsAlgorithm;
 use tokio::sync::{watch, Mutex};
 
-use super::policy_file::{IssuerConfig, IssuerKindConfig};
+use tokengate_core::access::policy_document::{IssuerConfig, IssuerKindConfig};
 
 /// Metadata and JWKS documents larger than this are refused.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
@@ -194,9 +194,8 @@ impl RemoteIssuer {
                 } else {
                     Duration::from_secs(this.config.refresh_seconds.min(10))
                 };
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = stop.changed() => return,
+                if !crate::periodic::sleep_or_stop(wait, &mut stop).await {
+                    return;
                 }
             }
         });
