@@ -55,6 +55,25 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A private in-memory store (fast tests): one connection, so every query sees the same
+    /// database; gone when the store is dropped.
+    pub async fn in_memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(backend_error)?.foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            // The one connection holds the database: never let the pool retire it.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(backend_error)?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(SqliteStore { pool, write_gate: tokio::sync::Mutex::new(()) })
+    }
+}
+
 /// The database file is created empty and owner-only (0600) before SQLite opens it: SQLite gives
 /// its `-wal` and `-shm` files the permissions of the database file, so the whole store stays
 /// private (it holds password hashes and sealed keys).

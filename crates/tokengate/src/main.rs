@@ -10,16 +10,18 @@ mod connection_caps;
 mod dev;
 mod dev_data_dir;
 mod gateway;
-mod periodic;
 mod idle_connection;
 mod issuer;
 mod listener_limits;
 mod listener_metrics;
+mod periodic;
 mod revocation_feed;
 mod runtime;
 mod server;
 mod signing_keys;
 mod state;
+#[cfg(test)]
+mod test_support;
 
 use std::process::ExitCode;
 

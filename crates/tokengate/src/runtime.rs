@@ -17,9 +17,9 @@ use tokio::task::JoinHandle;
 use tokengate_store::ReadCachedStore;
 
 use crate::admin::{self, AdminState};
+use crate::authentication::{Authenticator, BuiltinKeys};
 use crate::gateway::metrics::GatewayMetrics;
 use crate::gateway::policy_file::PolicyDocument;
-use crate::authentication::{Authenticator, BuiltinKeys};
 use crate::gateway::{self, ActivePolicy, GatewayState};
 use crate::listener_limits::ListenerLimits;
 use crate::listener_metrics::ListenerMetrics;

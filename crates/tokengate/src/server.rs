@@ -17,9 +17,9 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::client_address::PeerAddr;
 use crate::connection_caps::ConnectionCaps;
 use crate::idle_connection::{Activity, TrackedIo};
-use crate::client_address::PeerAddr;
 use crate::listener_limits::ListenerLimits;
 use crate::listener_metrics::ListenerMetrics;
 

@@ -72,7 +72,7 @@ impl IssuerState {
             ip_failures_per_minute,
         } = parts;
         IssuerState {
-            own_tokens: OwnTokens::new(keys.clone(), &base_url, revocations),
+            own_tokens: OwnTokens::new(keys.clone(), &base_url, revocations, settings.clock_skew),
             store,
             keys,
             settings,

@@ -8,12 +8,12 @@ use uuid::Uuid;
 
 use super::client_binding::ClientBinding;
 use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
-use super::token_families::{AuthorizationCode, CodeRedemption, CODE_LIFETIME};
 use super::grant_context::GrantContext;
+use super::token_families::{AuthorizationCode, CodeRedemption, CODE_LIFETIME};
 use super::Issuer;
 use crate::audit::AuditEvent;
-use crate::client_auth::{backend, ClientAuthMethod};
-use crate::directory::{AppRegistration, RedirectPlatform, Tenant};
+use crate::client_auth::backend;
+use crate::directory::RedirectPlatform;
 use crate::encoding::{b64url, random_bytes, sha256};
 use crate::errors::{codes, OAuthError};
 use crate::pkce::{self, ChallengeMethod};

@@ -6,12 +6,11 @@ use uuid::Uuid;
 
 use super::grant_context::GrantContext;
 use super::{find_resource, Issuer};
-use crate::client_auth::{backend, AuthenticatedClient};
-use crate::directory::{AllowedMemberType, AppRegistration, Tenant, TokenVersion};
+use crate::client_auth::backend;
+use crate::directory::{AllowedMemberType, AppRegistration, TokenVersion};
 use crate::errors::{codes, OAuthError};
 use crate::scope::client_credentials_resource;
 use crate::tokens::access_token::{app_only_claims, AppOnlyToken};
-use crate::UnixTime;
 use tokengate_proto::AccessTokenClaims;
 
 /// Which endpoint the request came to: v2 takes `scope`, v1 takes `resource`.

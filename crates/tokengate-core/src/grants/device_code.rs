@@ -15,7 +15,7 @@ use super::delegated_scopes::RequestedScopes;
 use super::find_resource;
 use super::grant_context::GrantContext;
 use super::Issuer;
-use crate::client_auth::{backend, ClientAuthMethod};
+use crate::client_auth::backend;
 use crate::directory::{AppRegistration, Tenant};
 use crate::encoding::{b64url, random_bytes, sha256};
 use crate::errors::{codes, OAuthError};

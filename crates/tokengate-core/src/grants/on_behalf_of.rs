@@ -9,10 +9,7 @@ use super::client_binding::ClientBinding;
 use super::delegated_issuance::{issue_for_sign_in, NewSignIn, UserTokens};
 use super::grant_context::GrantContext;
 use crate::access::token_validation::VerifiedToken;
-use crate::client_auth::AuthenticatedClient;
-use crate::directory::Tenant;
 use crate::errors::{codes, OAuthError};
-use crate::UnixTime;
 
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 

@@ -14,13 +14,11 @@ use serde_json::json;
 use super::client_binding::ClientBinding;
 use super::delegated_issuance::{mint, refresh_token_hash, DelegatedIssue, UserTokens};
 use super::delegated_scopes::{canonical_scope, resolve, RequestedScopes};
-use super::token_families::{MintedAccessToken, RefreshState, ReusePolicy, RotationOutcome};
 use super::grant_context::GrantContext;
+use super::token_families::{MintedAccessToken, RefreshState, ReusePolicy, RotationOutcome};
 use crate::audit::{AuditEvent, AuditSource, Outcome};
-use crate::client_auth::{backend, ClientAuthMethod};
-use crate::directory::{AppRegistration, Tenant};
+use crate::client_auth::backend;
 use crate::errors::{codes, OAuthError};
-use crate::UnixTime;
 
 /// What a `refresh_token` request carries beyond the grant context.
 pub struct RefreshRequest<'a> {

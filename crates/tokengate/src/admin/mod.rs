@@ -4,13 +4,16 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use tokio::sync::watch;
 
 use crate::gateway::GatewayState;
+use admin_error::AdminError;
+
+pub mod admin_error;
 use crate::listener_metrics::ListenerMetrics;
 
 #[derive(Clone)]
@@ -29,16 +32,14 @@ pub fn router(state: AdminState) -> Router {
 }
 
 /// Not ready while stopping, or while a trusted remote issuer has no keys yet.
-async fn readiness(State(s): State<AdminState>) -> impl IntoResponse {
+async fn readiness(State(s): State<AdminState>) -> Result<&'static str, AdminError> {
     if *s.stopping.borrow() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "stopping\n");
+        return Err(AdminError::Unavailable("stopping"));
     }
-    if let Some(gw) = &s.gateway {
-        if !gw.policy.load().ready() {
-            return (StatusCode::SERVICE_UNAVAILABLE, "waiting for issuer keys\n");
-        }
+    if s.gateway.as_ref().is_some_and(|gw| !gw.policy.load().ready()) {
+        return Err(AdminError::Unavailable("waiting for issuer keys"));
     }
-    (StatusCode::OK, "ready\n")
+    Ok("ready\n")
 }
 
 async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {

@@ -42,22 +42,6 @@ impl Authenticator {
         Authenticator { cache: VerifiedCache::new(cache_entries), revocations, key_refetches }
     }
 
-    /// Verification, revocation and requirements in one call, for listeners with one step (the
-    /// admin API's bearer auth; a protocol whose connection authenticates once).
-    pub async fn admit(
-        &self,
-        trust: &IssuerTrust,
-        token: &str,
-        requirements: &Requirements,
-        now: UnixTime,
-    ) -> Result<Arc<VerifiedToken>, Refusal> {
-        let verified = self.verify(trust, token, &requirements.issuers, now).await?;
-        match self.authorize(&verified, requirements) {
-            Ok(()) => Ok(verified),
-            Err(rejection) => Err(Refusal { rejection, token: Some(verified) }),
-        }
-    }
-
     /// Whether a verified token may pass: not revoked, and meeting `requirements`.
     pub fn authorize(&self, token: &VerifiedToken, requirements: &Requirements) -> Result<(), Rejection> {
         if self.revocations.check(token).is_some() {

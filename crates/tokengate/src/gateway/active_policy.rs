@@ -49,8 +49,7 @@ impl ActivePolicy {
             max_token_bytes: settings.max_token_bytes,
             extra_claims: condition_claims(routes.routes().filter_map(|r| r.require.as_ref())),
         };
-        let trust =
-            IssuerTrust::build(&document.issuers, base_dir, builtin_keys, previous.map(|p| &p.trust), limits)?;
+        let trust = IssuerTrust::build(&document.issuers, base_dir, builtin_keys, previous.map(|p| &p.trust), limits)?;
         let identity_headers: Vec<(HeaderName, String)> = settings
             .identity_headers
             .iter()

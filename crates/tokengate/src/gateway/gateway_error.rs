@@ -3,8 +3,6 @@
 //! for an oversized token, 503 while keys cannot be fetched), 413 for an oversized form body, 502
 //! and 504 for upstream failures. Descriptions are generic; the reason code goes to the audit log.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Response, StatusCode};
 use tokengate_core::access::rejection::Answer;
@@ -65,14 +63,6 @@ impl GatewayError {
         }
     }
 
-    /// The verified token, when the request got that far.
-    pub fn token(&self) -> Option<&Arc<VerifiedToken>> {
-        match self {
-            GatewayError::Refused(r) => r.token.as_ref(),
-            _ => None,
-        }
-    }
-
     /// The answer; `now` dates a continuous-access-evaluation challenge.
     pub fn into_response(&self, now: UnixTime) -> Response<Body> {
         match self {
@@ -83,7 +73,9 @@ impl GatewayError {
                 r
             }
             GatewayError::NoRoute => plain(StatusCode::NOT_FOUND, "not found: no route matches\n".into()),
-            GatewayError::Refused(Refusal { rejection: Rejection::Revoked, token: Some(token) }) if token.cae_capable => {
+            GatewayError::Refused(Refusal { rejection: Rejection::Revoked, token: Some(token) })
+                if token.cae_capable =>
+            {
                 cae_challenge(token, now)
             }
             GatewayError::Refused(r) => rejection_response(&r.rejection),

@@ -29,6 +29,9 @@ pub mod tunnel;
 pub mod upgrades;
 pub mod upstream_request;
 
+#[cfg(test)]
+mod rejection_matrix_tests;
+
 use std::sync::Arc;
 
 use axum::Router;

@@ -4,9 +4,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-pub use tokengate_core::access::policy_document::{
-    ForwardedHeaders, GatewaySettings, IssuerConfig, IssuerKindConfig, PolicyDocument, RouteConfig, IDENTITY_CLAIMS,
-};
+pub use tokengate_core::access::policy_document::{IssuerKindConfig, PolicyDocument, RouteConfig, IDENTITY_CLAIMS};
 use tokengate_core::jws::JwsAlgorithm;
 
 /// Problems that make a policy file unusable, all of them.

@@ -27,15 +27,7 @@ pub struct RequestContext {
 
 impl RequestContext {
     pub fn new(policy: Arc<ActivePolicy>, client: ClientAddress, method: Method, received_path: String) -> Self {
-        RequestContext {
-            started: Instant::now(),
-            client,
-            method,
-            received_path,
-            policy,
-            route: None,
-            token: None,
-        }
+        RequestContext { started: Instant::now(), client, method, received_path, policy, route: None, token: None }
     }
 
     /// The rule that decided: the matched route's name.

@@ -24,7 +24,11 @@ use crate::authentication::authenticator::Refusal;
 use crate::client_address::ClientAddress;
 use crate::state::{now, now_ms};
 
-pub async fn handle(State(gw): State<Arc<GatewayState>>, client: ClientAddress, request: Request<Body>) -> Response<Body> {
+pub async fn handle(
+    State(gw): State<Arc<GatewayState>>,
+    client: ClientAddress,
+    request: Request<Body>,
+) -> Response<Body> {
     let mut ctx =
         RequestContext::new(gw.policy.load_full(), client, request.method().clone(), request.uri().path().to_owned());
     let result = run_phases(&gw, &mut ctx, request).await;
@@ -68,8 +72,7 @@ async fn authenticate(
 ) -> Result<Request<Body>, GatewayError> {
     let Some(requirements) = &route.require else { return Ok(request) };
     let presented = presented_token(&ctx.policy, &request)?;
-    let request =
-        form_body_token::refuse_token_in_form_body(request, form_body_token::MAX_FORM_BODY_BYTES).await?;
+    let request = form_body_token::refuse_token_in_form_body(request, form_body_token::MAX_FORM_BODY_BYTES).await?;
     let token = gw.auth.verify(&ctx.policy.trust, &presented, &requirements.issuers, now()).await?;
     ctx.token = Some(token);
     Ok(request)
@@ -108,7 +111,11 @@ fn presented_token(policy: &ActivePolicy, request: &Request<Body>) -> Result<Str
 }
 
 /// The one exit: the answer, the request metrics and the audit record.
-async fn respond(gw: &GatewayState, ctx: RequestContext, result: Result<Response<Body>, GatewayError>) -> Response<Body> {
+async fn respond(
+    gw: &GatewayState,
+    ctx: RequestContext,
+    result: Result<Response<Body>, GatewayError>,
+) -> Response<Body> {
     let (response, outcome, reason) = match result {
         Ok(response) => (response, Outcome::Allowed, ""),
         Err(error) => (error.into_response(now()), error.outcome(), error.reason()),

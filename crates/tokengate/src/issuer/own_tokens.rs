@@ -1,38 +1,50 @@
 //! Verifying access tokens this issuer signed, for the endpoints that take one (`userinfo`, the
-//! on-behalf-of assertion): the same validation the gateway runs, against the in-process keys,
-//! plus the revocation set (a token of a revoked family opens nothing here either).
+//! on-behalf-of assertion): the gateway's own authentication module, trusting only the
+//! built-in issuer's in-process keys, plus the revocation set (a token of a revoked family opens
+//! nothing here either).
 
 use std::sync::Arc;
 
+use prometheus_client::metrics::counter::Counter;
 use tokengate_core::access::revocation::RevocationSet;
-use tokengate_core::access::token_validation::{verify, ValidationContext, VerifiedToken};
+use tokengate_core::access::token_validation::VerifiedToken;
 use tokengate_core::access::trusted_issuer::TrustedIssuers;
 use tokengate_core::keys::KeyRing;
 
 use crate::authentication::builtin_issuer_keys::BuiltinIssuer;
+use crate::authentication::issuer_trust::VerificationLimits;
+use crate::authentication::{Authenticator, IssuerTrust};
 
 /// Our own tokens never exceed this (a token with 200 groups is about 10 KB).
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Verified tokens kept: userinfo and on-behalf-of see far fewer distinct tokens than a gateway.
+const VERIFIED_CACHE_ENTRIES: usize = 10_000;
+const ISSUER_NAME: &str = "tokengate";
 
 pub struct OwnTokens {
-    builtin: Arc<BuiltinIssuer>,
-    issuers: TrustedIssuers,
-    pub revocations: Arc<RevocationSet>,
+    trust: IssuerTrust,
+    auth: Authenticator,
 }
 
 impl OwnTokens {
-    pub fn new(ring: Arc<KeyRing>, base_url: &str, revocations: Arc<RevocationSet>) -> Self {
-        let builtin = BuiltinIssuer::new("tokengate", None, ring, base_url);
-        let issuers = TrustedIssuers { issuers: vec![builtin.issuer.clone()] };
-        OwnTokens { builtin, issuers, revocations }
+    pub fn new(ring: Arc<KeyRing>, base_url: &str, revocations: Arc<RevocationSet>, skew: i64) -> Self {
+        let builtin = BuiltinIssuer::new(ISSUER_NAME, None, ring, base_url);
+        let trust = IssuerTrust {
+            issuers: TrustedIssuers { issuers: vec![builtin.issuer.clone()] },
+            remotes: Vec::new(),
+            builtin: Some(builtin),
+            limits: VerificationLimits { skew, max_token_bytes: MAX_TOKEN_BYTES, extra_claims: Vec::new() },
+        };
+        OwnTokens { trust, auth: Authenticator::new(VERIFIED_CACHE_ENTRIES, revocations, Counter::default()) }
     }
 
     /// The token's verified claims, or `None` for anything not a live, unrevoked token of ours.
-    pub fn verify(&self, token: &str, now: i64, skew: i64) -> Option<VerifiedToken> {
-        self.builtin.sync();
-        let ctx =
-            ValidationContext { issuers: &self.issuers, skew, max_token_len: MAX_TOKEN_BYTES, extra_claims: &[], now };
-        let verified = verify(token, &ctx).ok()?;
-        self.revocations.check(&verified).is_none().then_some(verified)
+    pub async fn verify(&self, token: &str, now: i64) -> Option<Arc<VerifiedToken>> {
+        // Keys rotate in the ring; a removed key must stop verifying here at once.
+        if self.trust.sync_builtin() {
+            self.auth.cache.clear();
+        }
+        let verified = self.auth.verify(&self.trust, token, &[ISSUER_NAME.to_owned()], now).await.ok()?;
+        self.auth.revocations.check(&verified).is_none().then_some(verified)
     }
 }

@@ -21,7 +21,7 @@ pub async fn userinfo(State(state): State<Arc<IssuerState>>, headers: HeaderMap)
         Err(Rejection::NoToken) => return challenge(None),
         Err(_) => return challenge(Some("invalid_request")),
     };
-    let Some(verified) = state.own_tokens.verify(token, now(), state.settings.clock_skew) else {
+    let Some(verified) = state.own_tokens.verify(token, now()).await else {
         return challenge(Some("invalid_token"));
     };
     let (Some(oid), Some(client), Some(tid)) =

@@ -31,9 +31,7 @@ pub async fn authenticate_client(
     }
     // Only assertions name an audience; secret requests (the hot path) skip building the list.
     let audiences = match presented.credential {
-        PresentedCredential::Assertion { .. } => {
-            assertion_audiences(&state.base_url, request.segment, &request.tenant)
-        }
+        PresentedCredential::Assertion { .. } => assertion_audiences(&state.base_url, request.segment, &request.tenant),
         _ => Vec::new(),
     };
     let client_ip = request.client.audit_text();
@@ -76,7 +74,10 @@ async fn public_client(state: &IssuerState, tenant: &Tenant, client_id: &str) ->
         ));
     };
     let public = app.is_public_client
-        || app.redirect_uris.iter().any(|r| matches!(r.platform, RedirectPlatform::PublicClient | RedirectPlatform::Spa));
+        || app
+            .redirect_uris
+            .iter()
+            .any(|r| matches!(r.platform, RedirectPlatform::PublicClient | RedirectPlatform::Spa));
     if !public {
         return Err(OAuthError::invalid_client(
             codes::NO_CLIENT_CREDENTIAL,

@@ -90,7 +90,10 @@ mod tests {
         assert_eq!(missing(GrantType::RefreshToken, "scope=x"), codes::MISSING_PARAMETER);
         assert_eq!(missing(GrantType::DeviceCode, "a=1"), codes::MISSING_PARAMETER);
         assert_eq!(missing(GrantType::OnBehalfOf, "assertion=a&scope=s"), codes::MALFORMED_REQUEST);
-        assert_eq!(missing(GrantType::OnBehalfOf, "requested_token_use=on_behalf_of&scope=s"), codes::MISSING_PARAMETER);
+        assert_eq!(
+            missing(GrantType::OnBehalfOf, "requested_token_use=on_behalf_of&scope=s"),
+            codes::MISSING_PARAMETER
+        );
         assert!(read(GrantType::DeviceCode, Endpoint::V2, "code=abc").is_ok(), "MSAL's second spelling");
     }
 

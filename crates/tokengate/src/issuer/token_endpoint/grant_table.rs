@@ -4,7 +4,9 @@
 use tokengate_core::errors::codes;
 use tokengate_core::grants::grant_context::GrantContext;
 use tokengate_core::grants::on_behalf_of::OboRequest;
-use tokengate_core::grants::{authorization_code, client_credentials, device_code, on_behalf_of, refresh_token, Issuer};
+use tokengate_core::grants::{
+    authorization_code, client_credentials, device_code, on_behalf_of, refresh_token, Issuer,
+};
 use tokengate_core::OAuthError;
 
 use super::client_authentication::authenticate_client;
@@ -45,7 +47,7 @@ pub async fn grant(
         GrantParameters::RefreshToken(refresh) => refresh_token::refresh(&ctx, refresh).await?,
         GrantParameters::DeviceCode { device_code } => device_code::redeem(&ctx, device_code).await?,
         GrantParameters::OnBehalfOf { assertion, scope } => {
-            let verified = state.own_tokens.verify(assertion, ctx.now, state.settings.clock_skew).ok_or_else(|| {
+            let verified = state.own_tokens.verify(assertion, ctx.now).await.ok_or_else(|| {
                 OAuthError::invalid_grant(
                     codes::OBO_ASSERTION_INVALID,
                     "Assertion failed signature validation, has expired, or was revoked.",

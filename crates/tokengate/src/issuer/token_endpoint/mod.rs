@@ -11,6 +11,11 @@ pub mod grant_type;
 pub mod token_request;
 pub mod token_response;
 
+#[cfg(test)]
+mod bad_input_tests;
+#[cfg(test)]
+mod delegated_grant_tests;
+
 use std::sync::Arc;
 use std::time::Instant;
 

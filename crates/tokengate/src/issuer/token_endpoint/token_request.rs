@@ -2,6 +2,8 @@
 //! the headers say (the browser `Origin`, the caller's address). `TokenTrail` collects what the
 //! audit record will say as the request goes.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{header, HeaderMap};
 use tokengate_core::directory::Tenant;
@@ -21,7 +23,7 @@ pub struct TokenRequest<'a> {
     pub endpoint: Endpoint,
     pub headers: &'a HeaderMap,
     pub client: ClientAddress,
-    pub tenant: Tenant,
+    pub tenant: Arc<Tenant>,
     pub form: Form,
     pub grant: GrantType,
     pub now: UnixTime,

@@ -29,20 +29,18 @@ struct Issued<'a> {
 /// `requested_scope` is what a client-credentials request asked for (its v2 answer repeats it).
 pub fn token_response(granted: &Granted, endpoint: Endpoint, requested_scope: &str, ids: &RequestIds) -> Response {
     let issued = match granted {
-        Granted::AppOnly(t) => {
-            Issued {
-                access_token: &t.access_token,
-                expires_in: t.expires_in.max(0) as u64,
-                exp: t.claims.exp,
-                nbf: t.claims.nbf,
-                aud: &t.claims.aud,
-                scope: requested_scope.to_owned(),
-                v1_scope: None,
-                refresh_token: None,
-                id_token: None,
-                client_info: None,
-            }
-        }
+        Granted::AppOnly(t) => Issued {
+            access_token: &t.access_token,
+            expires_in: t.expires_in.max(0) as u64,
+            exp: t.claims.exp,
+            nbf: t.claims.nbf,
+            aud: &t.claims.aud,
+            scope: requested_scope.to_owned(),
+            v1_scope: None,
+            refresh_token: None,
+            id_token: None,
+            client_info: None,
+        },
         Granted::User { tokens, tenant_id, client_info: with_client_info } => {
             let t = &tokens.tokens;
             Issued {
