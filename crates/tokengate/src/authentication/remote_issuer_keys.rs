@@ -33,6 +33,18 @@ struct FetchState {
     last_failed: bool,
 }
 
+impl FetchState {
+    /// The answer for an unknown kid while the last attempt is under `min_gap` old (`now` is
+    /// passed in so the rate limit is tested without waiting); `None` when a refetch may go.
+    fn recent_attempt(&self, min_gap: Duration, now: Instant) -> Option<RefetchOutcome> {
+        let last = self.last_attempt?;
+        if now.saturating_duration_since(last) >= min_gap {
+            return None;
+        }
+        Some(if self.last_failed { RefetchOutcome::Unreachable } else { RefetchOutcome::TooSoon })
+    }
+}
+
 pub struct RemoteIssuer {
     pub issuer: Arc<TrustedIssuer>,
     pub config: IssuerConfig,
@@ -162,10 +174,8 @@ impl RemoteIssuer {
         let min_gap = Duration::from_secs(self.config.unknown_kid_refetch_seconds);
         // One refetch at a time; concurrent requests with unknown kids wait for it.
         let mut state = self.state.lock().await;
-        if let Some(last) = state.last_attempt {
-            if last.elapsed() < min_gap {
-                return if state.last_failed { RefetchOutcome::Unreachable } else { RefetchOutcome::TooSoon };
-            }
+        if let Some(answer) = state.recent_attempt(min_gap, Instant::now()) {
+            return answer;
         }
         match self.fetch_now(&mut state).await {
             Ok(()) => RefetchOutcome::Refetched,
@@ -207,5 +217,28 @@ impl RemoteIssuer {
 
     pub fn is_ready(&self) -> bool {
         self.issuer.has_keys()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kids_refetch_at_most_once_per_gap() {
+        let t0 = Instant::now();
+        let gap = Duration::from_secs(300);
+        let never = FetchState { last_attempt: None, last_success: None, last_failed: false };
+        assert_eq!(never.recent_attempt(gap, t0), None, "the first unknown kid fetches");
+        let fetched = FetchState { last_attempt: Some(t0), last_success: Some(t0), last_failed: false };
+        assert_eq!(fetched.recent_attempt(gap, t0 + Duration::from_secs(299)), Some(RefetchOutcome::TooSoon));
+        assert_eq!(fetched.recent_attempt(gap, t0 + gap), None, "the gap has passed");
+        let failed = FetchState { last_attempt: Some(t0), last_success: None, last_failed: true };
+        assert_eq!(
+            failed.recent_attempt(gap, t0 + Duration::from_secs(1)),
+            Some(RefetchOutcome::Unreachable),
+            "within the gap after a failure the issuer is still taken as unreachable (503, not 401)"
+        );
+        assert_eq!(failed.recent_attempt(Duration::ZERO, t0), None, "a zero gap refetches every time");
     }
 }

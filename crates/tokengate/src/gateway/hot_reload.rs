@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
+use super::metrics::ReloadLabels;
 use super::{policy_file, ActivePolicy, GatewayState};
 
 fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
@@ -35,9 +36,11 @@ pub fn spawn(state: Arc<GatewayState>, mut shutdown: watch::Receiver<bool>) -> t
             match built {
                 Ok(next) => {
                     state.install(next);
+                    state.metrics.policy_reloads.get_or_create(&ReloadLabels { result: "applied" }).inc();
                     tracing::info!(file = %path.display(), "gateway policy reloaded");
                 }
                 Err(problems) => {
+                    state.metrics.policy_reloads.get_or_create(&ReloadLabels { result: "refused" }).inc();
                     for p in problems {
                         tracing::error!(file = %path.display(), problem = %p, "gateway policy not reloaded; keeping the running one");
                     }

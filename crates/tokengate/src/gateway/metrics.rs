@@ -14,12 +14,20 @@ pub struct RequestLabels {
     pub reason: String,
 }
 
+/// How a changed policy file was taken.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    /// `applied` or `refused` (it did not validate; the running policy stays).
+    pub result: &'static str,
+}
+
 pub struct GatewayMetrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
     pub latency_seconds: Histogram,
     pub verified_cache_entries: Gauge,
     pub key_refetches: Counter,
+    pub policy_reloads: Family<ReloadLabels, Counter>,
 }
 
 impl GatewayMetrics {
@@ -38,7 +46,9 @@ impl GatewayMetrics {
             verified_cache_entries.clone(),
         );
         registry.register("unknown_kid_refetches", "Key refetches triggered by an unknown kid", key_refetches.clone());
-        GatewayMetrics { registry, requests, latency_seconds, verified_cache_entries, key_refetches }
+        let policy_reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register("policy_reloads", "Changed policy files, applied or refused", policy_reloads.clone());
+        GatewayMetrics { registry, requests, latency_seconds, verified_cache_entries, key_refetches, policy_reloads }
     }
 
     pub fn render(&self) -> String {

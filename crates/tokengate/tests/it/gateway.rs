@@ -253,7 +253,19 @@ async fn policy_hot_reload_applies_valid_files_and_keeps_the_old_one_otherwise()
     let broken = format!("{relaxed}\n[[route]]\nname = \"bad\"\npath_prefix = \"no-slash\"\nupstream = \"ftp://x\"\n");
     let path = s.s("/gateway_policy");
     std::fs::write(&path, broken).unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // The reload counter says when the broken file was looked at and refused (no fixed wait).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !reqwest::get(s.admin("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("tokengate_gateway_policy_reloads_total{result=\"refused\"} 1")
+    {
+        assert!(std::time::Instant::now() < deadline, "the broken policy was not looked at within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(http.get(s.gateway("/demo-write/x")).bearer_auth(&token).send().await.unwrap().status(), 200);
     // Requests keep being served during reloads.
     s.set_policy(&original, || async {
