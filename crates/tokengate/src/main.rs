@@ -12,6 +12,8 @@ mod dev_data_dir;
 mod gateway;
 mod idle_connection;
 mod issuer;
+#[cfg(test)]
+mod layering_tests;
 mod listener_limits;
 mod listener_metrics;
 mod periodic;

@@ -14,31 +14,54 @@ use uuid::Uuid;
 
 use crate::state::{now, IssuerState};
 
-pub async fn userinfo(State(state): State<Arc<IssuerState>>, headers: HeaderMap) -> Response {
+/// Why userinfo refused a request: an RFC 6750 challenge, decided in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserinfoError {
+    /// No bearer token: a bare challenge.
+    NoToken,
+    /// More than one token, or a malformed `Authorization` header.
+    InvalidRequest,
+    /// Not a live token of ours for userinfo, or its user is gone or disabled.
+    InvalidToken,
+}
+
+impl IntoResponse for UserinfoError {
+    fn into_response(self) -> Response {
+        let (status, challenge) = match self {
+            UserinfoError::NoToken => (StatusCode::UNAUTHORIZED, "Bearer realm=\"tokengate\""),
+            UserinfoError::InvalidRequest => {
+                (StatusCode::BAD_REQUEST, "Bearer realm=\"tokengate\", error=\"invalid_request\"")
+            }
+            UserinfoError::InvalidToken => {
+                (StatusCode::UNAUTHORIZED, "Bearer realm=\"tokengate\", error=\"invalid_token\"")
+            }
+        };
+        (status, [(header::WWW_AUTHENTICATE, challenge)]).into_response()
+    }
+}
+
+pub async fn userinfo(State(state): State<Arc<IssuerState>>, headers: HeaderMap) -> Result<Response, UserinfoError> {
     let values: Vec<&[u8]> = headers.get_all(header::AUTHORIZATION).iter().map(HeaderValue::as_bytes).collect();
-    let token = match bearer_token(&values, false, DEFAULT_MAX_TOKEN_LEN) {
-        Ok(t) => t,
-        Err(Rejection::NoToken) => return challenge(None),
-        Err(_) => return challenge(Some("invalid_request")),
-    };
-    let Some(verified) = state.own_tokens.verify(token, now()).await else {
-        return challenge(Some("invalid_token"));
-    };
+    let token = bearer_token(&values, false, DEFAULT_MAX_TOKEN_LEN).map_err(|r| match r {
+        Rejection::NoToken => UserinfoError::NoToken,
+        _ => UserinfoError::InvalidRequest,
+    })?;
+    let verified = state.own_tokens.verify(token, now()).await.ok_or(UserinfoError::InvalidToken)?;
     let (Some(oid), Some(client), Some(tid)) =
         (verified.oid.as_deref(), verified.client_id.as_deref(), verified.tid.as_deref())
     else {
-        return challenge(Some("invalid_token"));
+        return Err(UserinfoError::InvalidToken);
     };
     // As at Entra, userinfo takes the token minted for it (asked for with OpenID scopes only), not
     // a token for some API: an API's token stays with that API.
     if verified.is_app_only() || !verified.aud.iter().any(|a| &**a == USERINFO_AUDIENCE) {
-        return challenge(Some("invalid_token"));
+        return Err(UserinfoError::InvalidToken);
     }
     let user = match Uuid::parse_str(oid) {
         Ok(id) => state.store.user(id).await.ok().flatten().filter(|u| u.enabled),
         Err(_) => None,
     };
-    let Some(user) = user else { return challenge(Some("invalid_token")) };
+    let user = user.ok_or(UserinfoError::InvalidToken)?;
     let body = serde_json::json!({
         "sub": pairwise_subject(oid, client, tid),
         "oid": oid,
@@ -49,21 +72,5 @@ pub async fn userinfo(State(state): State<Arc<IssuerState>>, headers: HeaderMap)
     });
     let mut response = (StatusCode::OK, axum::Json(body)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-fn challenge(error: Option<&str>) -> Response {
-    let value = match error {
-        Some(e) => format!("Bearer realm=\"tokengate\", error=\"{e}\""),
-        None => "Bearer realm=\"tokengate\"".to_owned(),
-    };
-    let status = match error {
-        Some("invalid_request") => StatusCode::BAD_REQUEST,
-        _ => StatusCode::UNAUTHORIZED,
-    };
-    let mut response = status.into_response();
-    if let Ok(v) = HeaderValue::from_str(&value) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-    }
-    response
+    Ok(response)
 }

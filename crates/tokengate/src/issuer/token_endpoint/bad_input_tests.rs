@@ -159,3 +159,26 @@ async fn client_credentials_answers_in_v2_and_v1_shapes() {
     );
     assert!(json.get("scope").is_none(), "an app-only v1 answer names no scope: {json}");
 }
+
+#[tokio::test]
+async fn userinfo_answers_with_rfc6750_challenges() {
+    let dir = directory().await;
+    let app_token = dir.app_token().await;
+    let cases: Vec<(Vec<String>, u16, &str)> = vec![
+        (vec![], 401, "Bearer realm=\"tokengate\""),
+        (vec![format!("Bearer {app_token}"), format!("Bearer {app_token}")], 400, "error=\"invalid_request\""),
+        (vec!["Bearer not-a-token".into()], 401, "error=\"invalid_token\""),
+        // A live token of ours, but an API's (app-only): userinfo takes only its own.
+        (vec![format!("Bearer {app_token}")], 401, "error=\"invalid_token\""),
+    ];
+    for (authorization, status, challenge) in cases {
+        let mut request = Request::builder().uri("/oidc/userinfo");
+        for value in &authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        let response = send(crate::issuer::router(dir.issuer_state()), request.body(Body::empty()).unwrap()).await;
+        assert_eq!(response.status().as_u16(), status, "{authorization:?}");
+        let got = response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(got.contains(challenge), "{got} lacks {challenge}");
+    }
+}
