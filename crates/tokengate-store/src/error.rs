@@ -19,6 +19,10 @@ pub(crate) fn corrupt(what: impl Display) -> StoreError {
 }
 
 /// Reads back a stored name (a state, a kind) with `parse`; a name it refuses is corrupt.
-pub(crate) fn parse_stored<T>(what: &str, stored: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, StoreError> {
+pub(crate) fn parse_stored<T>(
+    what: &str,
+    stored: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, StoreError> {
     parse(stored).ok_or_else(|| corrupt(format_args!("{what} {stored:?}")))
 }

@@ -107,7 +107,6 @@ fn describe(options: &PgConnectOptions) -> String {
     )
 }
 
-
 impl SqlStore for PgStore {
     type Db = sqlx::Postgres;
 

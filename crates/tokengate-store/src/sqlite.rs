@@ -70,7 +70,6 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::Invalid(format!("cannot create the store file {}: {e}", path.display())))
 }
 
-
 impl SqlStore for SqliteStore {
     type Db = sqlx::Sqlite;
 

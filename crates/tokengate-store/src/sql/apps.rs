@@ -117,7 +117,11 @@ async fn update_app<S: SqlStore>(
     Err(StoreError::Backend("app update kept losing races; try again".into()))
 }
 
-async fn insert_service_principal<S: SqlStore>(store: &S, sp: &ServicePrincipal, audit: &AuditEvent) -> StoreResult<()> {
+async fn insert_service_principal<S: SqlStore>(
+    store: &S,
+    sp: &ServicePrincipal,
+    audit: &AuditEvent,
+) -> StoreResult<()> {
     let _writer = store.writer().await;
     let mut tx = begin(store).await?;
     query(

@@ -11,6 +11,11 @@ use super::row::SqlRow;
 use super::statement::{begin, commit, query};
 use super::{forward_to_sql, SqlStore};
 
+const GRANTS: &str = "SELECT id, tenant_id, principal_id, resource_app_id, app_role_id, created_at \
+     FROM app_role_grants WHERE principal_id = $1 ORDER BY created_at, id";
+const GRANTS_ON_RESOURCE: &str = "SELECT id, tenant_id, principal_id, resource_app_id, app_role_id, created_at \
+     FROM app_role_grants WHERE principal_id = $1 AND resource_app_id = $2 ORDER BY created_at, id";
+
 forward_to_sql! {
     GrantStore {
         async fn insert_app_role_grant(&self, grant: &AppRoleGrant, audit: &AuditEvent) -> StoreResult<()>;
@@ -49,24 +54,13 @@ async fn app_role_grants<S: SqlStore>(
 ) -> StoreResult<Vec<AppRoleGrant>> {
     let rows = match resource_app_id {
         Some(resource) => {
-            query(
-                "SELECT id, tenant_id, principal_id, resource_app_id, app_role_id, created_at FROM app_role_grants \
-                 WHERE principal_id = $1 AND resource_app_id = $2 ORDER BY created_at, id",
-            )
-            .bind(principal_id.to_string())
-            .bind(resource.to_string())
-            .fetch_all(store.pool())
-            .await?
+            query(GRANTS_ON_RESOURCE)
+                .bind(principal_id.to_string())
+                .bind(resource.to_string())
+                .fetch_all(store.pool())
+                .await?
         }
-        None => {
-            query(
-                "SELECT id, tenant_id, principal_id, resource_app_id, app_role_id, created_at FROM app_role_grants \
-                 WHERE principal_id = $1 ORDER BY created_at, id",
-            )
-            .bind(principal_id.to_string())
-            .fetch_all(store.pool())
-            .await?
-        }
+        None => query(GRANTS).bind(principal_id.to_string()).fetch_all(store.pool()).await?,
     };
     rows.iter().map(grant_from_row).collect()
 }

@@ -23,8 +23,10 @@ where
 }
 
 /// A result row of either backend: every column type the SQL reads, plus shared conversions.
-pub(crate) trait SqlRow:
-    Column<String> + Column<Option<String>> + Column<i64> + Column<Option<i64>> + Column<Vec<u8>> + Column<Option<Vec<u8>>>
+pub(crate) trait SqlRow
+where
+    Self: Column<String> + Column<Option<String>> + Column<i64> + Column<Option<i64>>,
+    Self: Column<Vec<u8>> + Column<Option<Vec<u8>>>,
 {
     /// Column `name`, as the type its use asks for.
     fn read<T>(&self, name: &str) -> StoreResult<T>

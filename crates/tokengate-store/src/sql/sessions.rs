@@ -84,13 +84,12 @@ async fn end_user_sessions<S: SqlStore>(
 ) -> StoreResult<u64> {
     let _writer = store.writer().await;
     let mut tx = begin(store).await?;
-    let ended = query(
-        "UPDATE browser_sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(user_id.to_string())
-    .execute(&mut tx)
-    .await?;
+    let ended =
+        query("UPDATE browser_sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND expires_at > $1")
+            .bind(now)
+            .bind(user_id.to_string())
+            .execute(&mut tx)
+            .await?;
     let mut audit = audit.clone();
     if let serde_json::Value::Object(detail) = &mut audit.detail {
         detail.insert("sessions_ended".into(), ended.into());

@@ -159,7 +159,12 @@ async fn groups<S: SqlStore>(store: &S, tenant_id: Uuid) -> StoreResult<Vec<Grou
     .collect()
 }
 
-async fn add_group_member<S: SqlStore>(store: &S, group_id: Uuid, user_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+async fn add_group_member<S: SqlStore>(
+    store: &S,
+    group_id: Uuid,
+    user_id: Uuid,
+    audit: &AuditEvent,
+) -> StoreResult<()> {
     let _writer = store.writer().await;
     let mut tx = begin(store).await?;
     query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")

@@ -50,6 +50,7 @@ where
     let store = Arc::new(PgStore::connect_in_schema(&url, &schema).await.unwrap());
     let outcome = tokio::spawn(check(store.clone())).await;
     store.drop_schema(&schema).await.unwrap();
+    drop(store); // its pool's connections close here, not when the test binary exits
     fail_as_the_check_did(outcome);
 }
 

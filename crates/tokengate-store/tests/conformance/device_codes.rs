@@ -259,4 +259,9 @@ async fn device_code_parallel_polls(store: &Arc<dyn Store>) {
     assert_eq!((approved, redeemed), (1, 7), "{outcomes:?}");
 }
 
-on_every_backend!(device_code_insert_and_lookup, device_code_decisions, device_code_polling, device_code_parallel_polls);
+on_every_backend!(
+    device_code_insert_and_lookup,
+    device_code_decisions,
+    device_code_polling,
+    device_code_parallel_polls
+);

@@ -376,4 +376,9 @@ async fn client_binding_is_stored_and_inherited(store: &Arc<dyn Store>) {
     }
 }
 
-on_every_backend!(refresh_rotation, refresh_grace_race, refresh_lookup_and_binding, client_binding_is_stored_and_inherited);
+on_every_backend!(
+    refresh_rotation,
+    refresh_grace_race,
+    refresh_lookup_and_binding,
+    client_binding_is_stored_and_inherited
+);
