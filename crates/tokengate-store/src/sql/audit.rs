@@ -13,7 +13,7 @@ use super::{forward_to_sql, SqlStore};
 use crate::error::parse_stored;
 
 /// Rows per multi-row audit INSERT: 14 parameters each stays far below both dialects' limits.
-pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 128;
+const AUDIT_ROWS_PER_INSERT: usize = 128;
 const AUDIT_COLUMNS: usize = 14;
 
 const INSERT_AUDIT: &str = "INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, \
@@ -24,7 +24,7 @@ const INSERT_AUDIT: &str = "INSERT INTO audit_events (id, at_ms, source, action,
 /// anonymous `?` placeholders where `positional` (SQLite: it resolves each `$n` by a linear scan of
 /// the statement's parameter names, which makes binding a large statement quadratic — measured:
 /// a third of the gateway's CPU before this).
-pub(crate) fn multi_row_audit_insert(rows: usize, positional: bool) -> String {
+fn multi_row_audit_insert(rows: usize, positional: bool) -> String {
     let mut sql = String::from(
         "INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, \
          token_id, client_ip, status, latency_us, detail) VALUES ",
@@ -210,5 +210,21 @@ impl AuditRow {
             latency_us: self.latency_us,
             detail: serde_json::from_str(&self.detail).unwrap_or(serde_json::Value::Null),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{multi_row_audit_insert, AUDIT_COLUMNS};
+
+    #[test]
+    fn multi_row_insert_numbers_its_parameters_or_leaves_them_anonymous() {
+        let numbered = multi_row_audit_insert(2, false);
+        let second_row = "($15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)";
+        assert!(numbered.ends_with(&format!("$13, $14), {second_row}")), "{numbered}");
+        let positional = multi_row_audit_insert(2, true);
+        assert_eq!(positional.matches('?').count(), 2 * AUDIT_COLUMNS);
+        assert!(!positional.contains('$'), "{positional}");
+        assert_eq!(positional.split(" VALUES ").next(), numbered.split(" VALUES ").next());
     }
 }

@@ -28,7 +28,7 @@ mod statement;
 mod tenants;
 mod users;
 
-pub(crate) use backend::Backend;
+use backend::Backend;
 
 /// A store backed by a sqlx pool: what every SQL function is generic over.
 pub(crate) trait SqlStore: Send + Sync {

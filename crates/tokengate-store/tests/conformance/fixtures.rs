@@ -13,7 +13,8 @@ use uuid::Uuid;
 /// The browser session a code, approval or refresh family came from.
 pub(crate) const SIGN_IN_SESSION: Uuid = Uuid::from_u128(0x5e55_1011);
 
-/// Seconds; every device-code test runs at this clock (polls in milliseconds from `NOW * 1000`).
+/// Seconds; the device-code and session checks run at this clock (polls in milliseconds from
+/// `NOW * 1000`).
 pub(crate) const NOW: i64 = 1_700_000_000;
 
 pub(crate) fn audit(action: &str) -> AuditEvent {
