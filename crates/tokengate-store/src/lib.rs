@@ -1,11 +1,11 @@
 //! Storage backends for tokengate: SQLite (embedded, the default) and Postgres (for several
 //! nodes sharing one store). Both implement the `tokengate-core` store traits with the same SQL
-//! where the dialects agree (`$n` placeholders work in both), and keep per-dialect migrations.
+//! where the dialects agree (`$n` placeholders work in both; see `sql/`, one file per aggregate),
+//! and keep per-dialect migrations.
 //! No other crate knows which backend it talks to.
 
-mod rows;
-mod sql_impl;
-mod sql_sessions;
+mod error;
+mod sql;
 
 pub mod postgres;
 pub mod read_cache;
@@ -39,12 +39,5 @@ pub async fn open_store(url: &str, mode: OpenMode) -> Result<Arc<dyn Store>, Sto
             "unsupported store URL scheme in '{}': use sqlite://PATH or postgres://...",
             url.split(':').next().unwrap_or("")
         )))
-    }
-}
-
-pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
-        _ => StoreError::Backend(e.to_string()),
     }
 }

@@ -7,8 +7,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokengate_core::store::StoreError;
 
-use crate::sql_impl::StoreDb;
-use crate::{backend_error, OpenMode};
+use crate::error::backend_error;
+use crate::sql::SqlStore;
+use crate::OpenMode;
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -106,5 +107,14 @@ fn describe(options: &PgConnectOptions) -> String {
     )
 }
 
-crate::sql_impl::impl_sql_store!(PgStore);
-crate::sql_sessions::impl_sql_session_store!(PgStore);
+impl SqlStore for PgStore {
+    type Db = sqlx::Postgres;
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn write_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
+        None
+    }
+}

@@ -9,12 +9,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use tokengate_core::store::StoreError;
 
-use crate::sql_impl::StoreDb;
-use crate::{backend_error, OpenMode};
+use crate::error::backend_error;
+use crate::sql::SqlStore;
+use crate::OpenMode;
 
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
-    /// One writer at a time in this process (see `StoreDb::write_gate`).
+    /// One writer at a time in this process (see `SqlStore::write_gate`).
     pub(crate) write_gate: tokio::sync::Mutex<()>,
 }
 
@@ -88,5 +89,14 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::Invalid(format!("cannot create the store file {}: {e}", path.display())))
 }
 
-crate::sql_impl::impl_sql_store!(SqliteStore);
-crate::sql_sessions::impl_sql_session_store!(SqliteStore);
+impl SqlStore for SqliteStore {
+    type Db = sqlx::Sqlite;
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    fn write_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
+        Some(&self.write_gate)
+    }
+}
