@@ -23,6 +23,16 @@ where
     fail_as_the_check_did(outcome);
 }
 
+/// The in-memory store the binary's in-process tests run on: it must behave as the file does.
+pub(crate) async fn sqlite_in_memory<C, F>(check: C)
+where
+    C: FnOnce(Arc<dyn Store>) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let store = SqliteStore::in_memory().await.unwrap();
+    fail_as_the_check_did(tokio::spawn(check(Arc::new(store))).await);
+}
+
 pub(crate) async fn sqlite_behind_read_cache<C, F>(check: C)
 where
     C: FnOnce(Arc<dyn Store>) -> F,

@@ -1,5 +1,5 @@
 //! ONE conformance suite for every store backend, after dex's `storage/conformance`: each check is
-//! its own test on a fresh store, run on SQLite, on SQLite behind `ReadCachedStore`, and on
+//! its own test on a fresh store, run on SQLite, on in-memory SQLite (what in-process tests use), on SQLite behind `ReadCachedStore`, and on
 //! Postgres (when `TOKENGATE_TEST_PG_URL` is set; CI sets it — otherwise those tests print a skip
 //! line and pass), so one failing check never hides another. Test names say where:
 //! `refresh_token_rotation::refresh_grace_race::postgres`.
@@ -14,6 +14,11 @@ macro_rules! on_every_backend {
             #[tokio::test(flavor = "current_thread")]
             async fn sqlite() {
                 crate::backends::sqlite(|store| async move { super::$check(&store).await }).await;
+            }
+
+            #[tokio::test(flavor = "current_thread")]
+            async fn sqlite_in_memory() {
+                crate::backends::sqlite_in_memory(|store| async move { super::$check(&store).await }).await;
             }
 
             #[tokio::test(flavor = "current_thread")]
