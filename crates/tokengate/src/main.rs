@@ -7,6 +7,7 @@ mod config;
 mod connection_caps;
 mod dev;
 mod dev_data_dir;
+mod dev_error;
 mod gateway;
 mod idle_connection;
 mod issuer;
@@ -17,6 +18,7 @@ mod runtime;
 mod server;
 mod signing_keys;
 mod state;
+mod web;
 
 use std::process::ExitCode;
 
@@ -39,8 +41,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        // One line a person can act on: each error's text already includes its cause, so the
+        // `source` chain is not printed again.
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
