@@ -24,6 +24,7 @@ use uuid::Uuid;
 use tokengate_store::OpenMode;
 
 use crate::dev_data_dir;
+use crate::dev_error::DevError;
 use crate::runtime::{self, GatewayOptions, RuntimeOptions};
 
 #[derive(clap::Args)]
@@ -132,80 +133,75 @@ pub fn store_url(data_dir: &Path) -> String {
 /// The data dir's key-encryption key, created on first use (0600) — but never beside a store that
 /// already holds signing keys: those were sealed with the missing key, and a silent new key would
 /// only make the store unusable later.
-pub async fn key_encryption_key(data_dir: &Path, store: &dyn Store) -> Result<KeyEncryptionKey, String> {
+pub async fn key_encryption_key(data_dir: &Path, store: &dyn Store) -> Result<KeyEncryptionKey, DevError> {
     let path = data_dir.join("master.key");
     if !path.exists() {
-        let keys = store.signing_keys().await.map_err(|e| format!("store: {e}"))?;
+        let keys = store.signing_keys().await.map_err(DevError::Store)?;
         if !keys.is_empty() {
-            return Err(missing_key_message(&path, keys.len()));
+            return Err(DevError::MissingKeyEncryptionKey { path, sealed: keys.len() });
         }
         write_private(&path, &format!("{}\n", b64(KeyEncryptionKey::generate_bytes())))?;
     }
     existing_key_encryption_key(data_dir)
 }
 
-fn missing_key_message(path: &Path, sealed: usize) -> String {
-    let dir = path.parent().unwrap_or(Path::new(".")).display();
-    format!(
-        "{} is missing, but the store in {dir} holds {sealed} signing key(s) sealed with it. Restore master.key \
-         from a backup. If it is lost: delete {dir} to start afresh, or keep the directory's objects by writing a \
-         new key (`openssl rand -base64 32 > {dir}/master.key`) and replacing the signing keys with \
-         `tokengate keys reset --confirm --dev-dir {dir}` (every issued token stops validating)",
-        path.display()
-    )
-}
-
 /// The data dir's key-encryption key, which must exist (CLI commands never create one).
-pub fn existing_key_encryption_key(data_dir: &Path) -> Result<KeyEncryptionKey, String> {
+pub fn existing_key_encryption_key(data_dir: &Path) -> Result<KeyEncryptionKey, DevError> {
     let path = data_dir.join("master.key");
-    let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => missing_key_message(&path, 1),
-        _ => format!("{}: {e}", path.display()),
-    })?;
-    let bytes = crate::config::decode_key(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
-    KeyEncryptionKey::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        // Only asked of a data dir with a store, whose signing keys were sealed with it.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(DevError::MissingKeyEncryptionKey { path, sealed: 1 })
+        }
+        Err(source) => return Err(DevError::File { path, source }),
+    };
+    let bytes = match crate::config::decode_key(text.trim()) {
+        Ok(bytes) => bytes,
+        Err(reason) => return Err(DevError::UnreadableKeyEncryptionKey { path, reason }),
+    };
+    KeyEncryptionKey::from_bytes(&bytes).map_err(|source| DevError::InvalidKeyEncryptionKey { path, source })
 }
 
-fn write_private(path: &Path, content: &str) -> Result<(), String> {
+fn write_private(path: &Path, content: &str) -> Result<(), DevError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(content.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.sync_all().map_err(|e| format!("{}: {e}", path.display()))
+    let mut f = options.open(path).map_err(DevError::file(path))?;
+    f.write_all(content.as_bytes()).map_err(DevError::file(path))?;
+    f.sync_all().map_err(DevError::file(path))
 }
 
 /// Writes via a temporary file and rename, so readers never see half a file.
-pub(crate) fn write_atomic(path: &Path, content: &str) -> Result<(), String> {
+pub(crate) fn write_atomic(path: &Path, content: &str) -> Result<(), DevError> {
     let tmp = path.with_extension("tmp");
     write_private(&tmp, content)?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::rename(&tmp, path).map_err(DevError::file(path))
 }
 
-fn ensure_tls(data_dir: &Path, now: i64) -> Result<(), String> {
+fn ensure_tls(data_dir: &Path, now: i64) -> Result<(), DevError> {
     let (ca, cert, key) = (data_dir.join("ca.pem"), data_dir.join("server.pem"), data_dir.join("server-key.pem"));
     if ca.exists() && cert.exists() && key.exists() {
         return Ok(());
     }
-    let generated = generate_local_ca(now).map_err(|e| e.to_string())?;
+    let generated =
+        generate_local_ca(now).map_err(|source| DevError::KeyGeneration { what: "the local CA", source })?;
     write_private(&key, &generated.server_key_pem)?;
-    std::fs::write(&cert, &generated.server_cert_pem).map_err(|e| format!("{}: {e}", cert.display()))?;
-    std::fs::write(&ca, &generated.ca_cert_pem).map_err(|e| format!("{}: {e}", ca.display()))
+    std::fs::write(&cert, &generated.server_cert_pem).map_err(DevError::file(&cert))?;
+    std::fs::write(&ca, &generated.ca_cert_pem).map_err(DevError::file(&ca))
 }
 
-async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, String> {
-    let e = |e: admin::AdminError| e.to_string();
+async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, DevError> {
     let tenant_domain = "demo.tokengate.test".to_string();
-    let tenant =
-        admin::create_tenant(store, "tokengate demo", std::slice::from_ref(&tenant_domain), now).await.map_err(e)?;
+    let tenant = admin::create_tenant(store, "tokengate demo", std::slice::from_ref(&tenant_domain), now).await?;
 
     let api_uri = "api://tokengate-demo-api".to_string();
     let (api, _) = demo_app(store, tenant.id, "Demo API", vec![api_uri.clone()], false, vec![], now).await?;
     let scopes = ["Demo.Read", "Demo.Write"];
     for s in scopes {
-        admin::add_scope(store, api.app_id, s, &format!("{s} on the demo API"), now).await.map_err(e)?;
+        admin::add_scope(store, api.app_id, s, &format!("{s} on the demo API"), now).await?;
     }
     let roles = [
         ("Demo.Read.All", vec![AllowedMemberType::Application]),
@@ -213,7 +209,7 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
         ("Demo.Admin", vec![AllowedMemberType::User]),
     ];
     for (value, members) in &roles {
-        admin::add_app_role(store, api.app_id, value, value, members.clone(), now).await.map_err(e)?;
+        admin::add_app_role(store, api.app_id, value, value, members.clone(), now).await?;
     }
 
     let (client, _) = demo_app(
@@ -226,11 +222,11 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
         now,
     )
     .await?;
-    let secret = admin::create_secret(store, client.app_id, "dev", 365, now).await.map_err(e)?;
+    let secret = admin::create_secret(store, client.app_id, "dev", 365, now).await?;
     let (cert_path, thumbprint) = client_certificate(store, data_dir, client.app_id, now).await?;
     let granted = vec!["Demo.Read.All".to_string()];
     for role in &granted {
-        admin::grant_app_role(store, tenant.id, client.app_id, api.app_id, role, now).await.map_err(e)?;
+        admin::grant_app_role(store, tenant.id, client.app_id, api.app_id, role, now).await?;
     }
 
     let (public, _) = demo_app(
@@ -250,11 +246,11 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
         demo_app(store, tenant.id, "tokengate admin API", vec![admin_uri.clone()], false, vec![], now).await?;
     for role in [ADMIN_ROLE, AUDITOR_ROLE] {
         let members = vec![AllowedMemberType::Application, AllowedMemberType::User];
-        admin::add_app_role(store, admin_api.app_id, role, role, members, now).await.map_err(e)?;
+        admin::add_app_role(store, admin_api.app_id, role, role, members, now).await?;
     }
     let (admin_client, _) = demo_app(store, tenant.id, "tokengate admin client", vec![], false, vec![], now).await?;
-    let admin_secret = admin::create_secret(store, admin_client.app_id, "dev", 365, now).await.map_err(e)?;
-    admin::grant_app_role(store, tenant.id, admin_client.app_id, admin_api.app_id, ADMIN_ROLE, now).await.map_err(e)?;
+    let admin_secret = admin::create_secret(store, admin_client.app_id, "dev", 365, now).await?;
+    admin::grant_app_role(store, tenant.id, admin_client.app_id, admin_api.app_id, ADMIN_ROLE, now).await?;
 
     Ok(DevSeed {
         tenant_id: tenant.id,
@@ -287,45 +283,35 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, S
 /// The clients' configured API permissions, as an app registration lists them in Entra: the
 /// public client's delegated Demo.Read and Demo.Write (what `{api}/.default` stands for), and the
 /// application permissions the daemon and the admin client were granted.
-async fn seed_api_permissions(store: &dyn Store, seed: &DevSeed, now: i64) -> Result<(), String> {
-    let e = |e: admin::AdminError| e.to_string();
+async fn seed_api_permissions(store: &dyn Store, seed: &DevSeed, now: i64) -> Result<(), DevError> {
     let api = seed.api.app_id.to_string();
     let delegated = ["Demo.Read".to_string(), "Demo.Write".to_string()];
-    add_api_permission(store, seed.public_client.client_id, &api, &delegated, &[], now).await.map_err(e)?;
+    add_api_permission(store, seed.public_client.client_id, &api, &delegated, &[], now).await?;
     let cc = &seed.confidential_client;
-    add_api_permission(store, cc.client_id, &api, &[], &cc.granted_app_roles, now).await.map_err(e)?;
+    add_api_permission(store, cc.client_id, &api, &[], &cc.granted_app_roles, now).await?;
     let admin_api = seed.admin.app_id.to_string();
-    add_api_permission(store, seed.admin.client_id, &admin_api, &[], &[ADMIN_ROLE.to_string()], now)
-        .await
-        .map_err(e)?;
+    add_api_permission(store, seed.admin.client_id, &admin_api, &[], &[ADMIN_ROLE.to_string()], now).await?;
     Ok(())
 }
 
 /// The demo user (holds Demo.Admin, member of "Demo Readers"; the public client has tenant-wide
 /// consent for Demo.Read) and an admin user holding Tokengate.Admin. Passwords are random and
 /// written to seed.json/dev.json only.
-async fn seed_users(store: &dyn Store, seed: &DevSeed, now: i64) -> Result<DevUsers, String> {
-    let e = |e: admin::AdminError| e.to_string();
+async fn seed_users(store: &dyn Store, seed: &DevSeed, now: i64) -> Result<DevUsers, DevError> {
     let password = || tokengate_core::encoding::b64url(tokengate_core::encoding::random_bytes::<12>());
     let user_password = password();
     let upn = format!("demo@{}", seed.tenant_domain);
-    let user = admin::create_user(store, seed.tenant_id, &upn, "Demo User", &user_password, now).await.map_err(e)?;
-    admin::assign_user_role(store, seed.tenant_id, user.object_id, seed.api.app_id, "Demo.Admin", now)
-        .await
-        .map_err(e)?;
-    let group = admin::create_group(store, seed.tenant_id, "Demo Readers", now).await.map_err(e)?;
-    admin::add_group_member(store, group.object_id, user.object_id, now).await.map_err(e)?;
+    let user = admin::create_user(store, seed.tenant_id, &upn, "Demo User", &user_password, now).await?;
+    admin::assign_user_role(store, seed.tenant_id, user.object_id, seed.api.app_id, "Demo.Admin", now).await?;
+    let group = admin::create_group(store, seed.tenant_id, "Demo Readers", now).await?;
+    admin::add_group_member(store, group.object_id, user.object_id, now).await?;
     let read = ["Demo.Read".to_string()];
     admin::grant_consent(store, seed.tenant_id, seed.public_client.client_id, seed.api.app_id, None, &read, now)
-        .await
-        .map_err(e)?;
+        .await?;
     let admin_password = password();
     let admin_upn = format!("admin@{}", seed.tenant_domain);
-    let admin_user =
-        admin::create_user(store, seed.tenant_id, &admin_upn, "Demo Admin", &admin_password, now).await.map_err(e)?;
-    admin::assign_user_role(store, seed.tenant_id, admin_user.object_id, seed.admin.app_id, ADMIN_ROLE, now)
-        .await
-        .map_err(e)?;
+    let admin_user = admin::create_user(store, seed.tenant_id, &admin_upn, "Demo Admin", &admin_password, now).await?;
+    admin::assign_user_role(store, seed.tenant_id, admin_user.object_id, seed.admin.app_id, ADMIN_ROLE, now).await?;
     Ok(DevUsers {
         user: DevUser { username: user.user_principal_name, password: user_password, object_id: user.object_id },
         admin_user: DevUser {
@@ -345,7 +331,7 @@ async fn demo_app(
     is_public_client: bool,
     redirect_uris: Vec<RedirectUri>,
     now: i64,
-) -> Result<(tokengate_core::directory::AppRegistration, tokengate_core::directory::ServicePrincipal), String> {
+) -> Result<(tokengate_core::directory::AppRegistration, tokengate_core::directory::ServicePrincipal), DevError> {
     let new = NewApp {
         display_name: name.into(),
         identifier_uris,
@@ -357,7 +343,7 @@ async fn demo_app(
         entra_compatible_refresh_tokens: false,
         group_membership_claims: false,
     };
-    admin::create_app(store, tenant_id, new, now).await.map_err(|e| e.to_string())
+    Ok(admin::create_app(store, tenant_id, new, now).await?)
 }
 
 /// The gateway policy `dev` generates (regenerated on each start until you edit it; edit it while
@@ -417,38 +403,36 @@ async fn client_certificate(
     data_dir: &Path,
     app_id: Uuid,
     now: i64,
-) -> Result<(PathBuf, String), String> {
-    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|e| e.to_string())?;
-    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key).map_err(|e| e.to_string())?.as_ref().to_vec();
-    let der = self_signed_certificate(&pkcs8, "tokengate demo daemon", now).map_err(|e| e.to_string())?;
-    admin::add_certificate(store, app_id, "dev certificate", &der, now).await.map_err(|e| e.to_string())?;
+) -> Result<(PathBuf, String), DevError> {
+    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(DevError::ClientKey)?;
+    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key).map_err(DevError::ClientKey)?.as_ref().to_vec();
+    let der = self_signed_certificate(&pkcs8, "tokengate demo daemon", now)
+        .map_err(|source| DevError::KeyGeneration { what: "the demo client's certificate", source })?;
+    admin::add_certificate(store, app_id, "dev certificate", &der, now).await?;
     let path = data_dir.join("confidential-client.pem");
     write_private(&path, &format!("{}{}", pem("PRIVATE KEY", &pkcs8), pem("CERTIFICATE", &der)))?;
-    let path = std::fs::canonicalize(&path).map_err(|e| e.to_string())?;
+    let path = std::fs::canonicalize(&path).map_err(DevError::file(&path))?;
     Ok((path, hex_upper(&sha1(&der))))
 }
 
-fn load_or_create_seed_file(data_dir: &Path) -> Result<Option<DevSeed>, String> {
+fn load_or_create_seed_file(data_dir: &Path) -> Result<Option<DevSeed>, DevError> {
     let path = data_dir.join("seed.json");
     if !path.exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| format!("{}: {e} (delete the data dir to start afresh)", path.display()))
+    let text = std::fs::read_to_string(&path).map_err(DevError::file(&path))?;
+    serde_json::from_str(&text).map(Some).map_err(|source| DevError::SeedFile { path, source })
 }
 
-pub async fn run(opts: DevOptions) -> Result<(), String> {
+pub async fn run(opts: DevOptions) -> Result<(), DevError> {
     let dir = dev_data_dir::create_private_dir(&opts.data_dir)?;
     // Held until this function returns: a second `dev` on the same dir stops here, before it
     // touches anything.
     let _lock = dev_data_dir::lock(&dir)?;
     let now = crate::state::now();
     ensure_tls(&dir, now)?;
-    let store = tokengate_store::open_store(&store_url(&dir), OpenMode::CreateIfMissing)
-        .await
-        .map_err(|e| format!("store: {e}"))?;
+    let store =
+        tokengate_store::open_store(&store_url(&dir), OpenMode::CreateIfMissing).await.map_err(DevError::Store)?;
     dev_data_dir::tighten_store_files(&dir)?;
     let kek = Arc::new(key_encryption_key(&dir, store.as_ref()).await?);
 
@@ -463,14 +447,14 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
         seed_api_permissions(store.as_ref(), &seed, now).await?;
         seed.api_permissions = true;
     }
-    let text = serde_json::to_string_pretty(&seed).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&seed)?;
     write_atomic(&dir.join("seed.json"), &text)?;
 
-    let tls = crate::server::tls_config(&dir.join("server.pem"), &dir.join("server-key.pem"))?;
+    let tls = crate::server::tls_config(&dir.join("server.pem"), &dir.join("server-key.pem")).map_err(DevError::Tls)?;
     let listener_limits = opts.listener_limits.limits();
     let problems = listener_limits.problems();
     if !problems.is_empty() {
-        return Err(problems.join("; "));
+        return Err(DevError::ListenerLimits(problems));
     }
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let plan = dev_data_dir::plan_policy(
@@ -483,7 +467,7 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
     if let Some(notice) = &plan.notice {
         tracing::warn!("{notice}");
     }
-    let policy = crate::gateway::policy_file::parse(&plan.text, &plan.path).map_err(|p| p.join("; "))?;
+    let policy = crate::gateway::policy_file::parse(&plan.text, &plan.path).map_err(DevError::Policy)?;
     let policy_path = plan.path.clone();
     let running = runtime::start(RuntimeOptions {
         store,
@@ -509,13 +493,12 @@ pub async fn run(opts: DevOptions) -> Result<(), String> {
             tls: None,
         }),
     })
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     // Only now that every listener is up: a failed start leaves the files of the last good one.
     dev_data_dir::write_generated_policy(&plan)?;
 
     let dev_json = dev_json(&seed, &dir, &plan.path, &running.base_url, running.admin_addr, running.gateway_addr);
-    let text = serde_json::to_string_pretty(&dev_json).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&dev_json)?;
     write_atomic(&dir.join("dev.json"), &text)?;
     println!("{}", quickstart(&seed, &dir, &running.base_url, running.gateway_addr));
 

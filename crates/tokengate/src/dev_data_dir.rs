@@ -8,13 +8,15 @@ use std::path::{Path, PathBuf};
 
 use tokengate_core::encoding::{hex_upper, sha256};
 
+use crate::dev_error::DevError;
+
 /// Held while `dev` runs; the OS releases it when the process ends, however it ends.
 pub struct DataDirLock {
     _file: File,
 }
 
 /// Takes the data dir's lock, or says who holds it.
-pub fn lock(dir: &Path) -> Result<DataDirLock, String> {
+pub fn lock(dir: &Path) -> Result<DataDirLock, DevError> {
     let path = dir.join("dev.lock");
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -22,41 +24,34 @@ pub fn lock(dir: &Path) -> Result<DataDirLock, String> {
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(DevError::file(&path))?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            let holder = holder.trim();
-            let who = if holder.is_empty() { String::new() } else { format!(" (pid {holder})") };
-            return Err(format!(
-                "{} is in use by another `tokengate dev`{who}. Stop that one first, or pass --data-dir with another \
-                 directory",
-                dir.display()
-            ));
+            let holder = std::fs::read_to_string(&path).unwrap_or_default().trim().to_owned();
+            let holder = (!holder.is_empty()).then_some(holder);
+            return Err(DevError::InUse { dir: dir.to_owned(), holder });
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(format!("{}: cannot lock: {e}", path.display())),
+        Err(std::fs::TryLockError::Error(source)) => return Err(DevError::Lock { path, source }),
     }
-    file.set_len(0)
-        .and_then(|_| write!(file, "{}", std::process::id()))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.set_len(0).and_then(|_| write!(file, "{}", std::process::id())).map_err(DevError::file(&path))?;
     Ok(DataDirLock { _file: file })
 }
 
 /// Creates the data dir owner-only (0700) — it holds the key-encryption key, password hashes and
 /// secrets — and tightens a dir created before this rule. Returns its canonical path.
-pub fn create_private_dir(dir: &Path) -> Result<PathBuf, String> {
+pub fn create_private_dir(dir: &Path) -> Result<PathBuf, DevError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    builder.create(dir).map_err(DevError::file(dir))?;
     set_mode(dir, 0o700)?;
-    std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))
+    std::fs::canonicalize(dir).map_err(DevError::file(dir))
 }
 
 /// The store's files are owner-only (0600); tightens files created before this rule.
-pub fn tighten_store_files(dir: &Path) -> Result<(), String> {
+pub fn tighten_store_files(dir: &Path) -> Result<(), DevError> {
     for name in ["tokengate.db", "tokengate.db-wal", "tokengate.db-shm"] {
         let path = dir.join(name);
         if path.exists() {
@@ -67,14 +62,13 @@ pub fn tighten_store_files(dir: &Path) -> Result<(), String> {
 }
 
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
+fn set_mode(path: &Path, mode: u32) -> Result<(), DevError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(DevError::file(path))
 }
 
 #[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> Result<(), String> {
+fn set_mode(_path: &Path, _mode: u32) -> Result<(), DevError> {
     Ok(())
 }
 
@@ -100,10 +94,14 @@ pub fn plan_policy(
     reset: bool,
     generated: String,
     upstream_given: bool,
-) -> Result<PolicyPlan, String> {
+) -> Result<PolicyPlan, DevError> {
     if let Some(path) = user_policy {
-        let path = std::fs::canonicalize(path).map_err(|e| format!("--policy {}: {e}", path.display()))?;
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("--policy {}: {e}", path.display()))?;
+        let path =
+            std::fs::canonicalize(path).map_err(|source| DevError::PolicyFile { path: path.to_owned(), source })?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(source) => return Err(DevError::PolicyFile { path, source }),
+        };
         let notice = upstream_given.then(|| {
             format!("--upstream is not applied to --policy {}: set the upstream in that file", path.display())
         });
@@ -113,7 +111,7 @@ pub fn plan_policy(
     let current = match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(source) => return Err(DevError::File { path, source }),
     };
     let recorded = std::fs::read_to_string(fingerprint_path(&path)).unwrap_or_default();
     match current {
@@ -129,7 +127,7 @@ pub fn plan_policy(
 }
 
 /// Writes the generated policy and its fingerprint (after a successful start).
-pub fn write_generated_policy(plan: &PolicyPlan) -> Result<(), String> {
+pub fn write_generated_policy(plan: &PolicyPlan) -> Result<(), DevError> {
     if !plan.write_generated {
         return Ok(());
     }
@@ -150,7 +148,7 @@ mod tests {
     fn a_second_lock_on_the_same_dir_is_refused_and_names_the_holder() {
         let dir = temp_dir();
         let _held = lock(&dir).unwrap();
-        let second = lock(&dir).err().unwrap();
+        let second = lock(&dir).err().unwrap().to_string();
         assert!(second.contains("in use by another `tokengate dev`"), "{second}");
         assert!(second.contains(&format!("pid {}", std::process::id())), "{second}");
     }

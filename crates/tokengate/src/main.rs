@@ -9,6 +9,7 @@ mod config;
 mod connection_caps;
 mod dev;
 mod dev_data_dir;
+mod dev_error;
 mod gateway;
 mod idle_connection;
 mod issuer;
@@ -24,6 +25,7 @@ mod signing_keys;
 mod state;
 #[cfg(test)]
 mod test_support;
+mod web;
 
 use std::process::ExitCode;
 
@@ -46,8 +48,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        // One line a person can act on: each error's text already includes its cause, so the
+        // `source` chain is not printed again.
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }

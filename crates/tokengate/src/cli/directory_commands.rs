@@ -10,6 +10,7 @@ use tokengate_core::encoding::hex_upper;
 use tokengate_core::store::Store;
 use uuid::Uuid;
 
+use super::CliError;
 use crate::state::now;
 
 #[derive(Subcommand)]
@@ -168,18 +169,14 @@ pub enum GrantCommand {
     Revoke { grant_id: Uuid },
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
-
-pub async fn tenant(store: &Arc<dyn Store>, command: TenantCommand) -> Result<(), String> {
+pub async fn tenant(store: &Arc<dyn Store>, command: TenantCommand) -> Result<(), CliError> {
     match command {
         TenantCommand::Create { name, domains } => {
-            let t = admin::create_tenant(store.as_ref(), &name, &domains, now()).await.map_err(err)?;
+            let t = admin::create_tenant(store.as_ref(), &name, &domains, now()).await?;
             println!("tenant {} created ({})", t.id, t.domains.join(", "));
         }
         TenantCommand::List => {
-            for t in store.tenants().await.map_err(err)? {
+            for t in store.tenants().await? {
                 println!("{}  {}  {}", t.id, t.display_name, t.domains.join(","));
             }
         }
@@ -187,18 +184,24 @@ pub async fn tenant(store: &Arc<dyn Store>, command: TenantCommand) -> Result<()
     Ok(())
 }
 
-fn parse_redirect(text: &str) -> Result<RedirectUri, String> {
-    let (platform, uri) = text.split_once('=').ok_or_else(|| format!("redirect URI '{text}' must be PLATFORM=URI"))?;
+fn parse_redirect(text: &str) -> Result<RedirectUri, CliError> {
+    let (platform, uri) = text.split_once('=').ok_or_else(|| CliError::RedirectUriFormat(text.to_owned()))?;
     let platform = match platform {
         "web" => RedirectPlatform::Web,
         "spa" => RedirectPlatform::Spa,
         "public" => RedirectPlatform::PublicClient,
-        other => return Err(format!("unknown redirect platform '{other}' (web, spa, public)")),
+        other => {
+            return Err(CliError::UnknownValue {
+                what: "redirect platform",
+                value: other.to_owned(),
+                allowed: "web, spa, public",
+            })
+        }
     };
     Ok(RedirectUri { platform, uri: uri.to_owned() })
 }
 
-pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), String> {
+pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), CliError> {
     let store = store.as_ref();
     match command {
         AppCommand::Create {
@@ -213,8 +216,11 @@ pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), Stri
             entra_compatible_refresh,
             group_claims,
         } => {
-            let sign_in_audience = SignInAudience::parse(&audience)
-                .ok_or_else(|| format!("unknown audience '{audience}' (single, multi)"))?;
+            let sign_in_audience = SignInAudience::parse(&audience).ok_or_else(|| CliError::UnknownValue {
+                what: "audience",
+                value: audience.clone(),
+                allowed: "single, multi",
+            })?;
             let redirect_uris = redirect_uris.iter().map(|r| parse_redirect(r)).collect::<Result<Vec<_>, _>>()?;
             let new = NewApp {
                 display_name: name,
@@ -227,30 +233,31 @@ pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), Stri
                 entra_compatible_refresh_tokens: entra_compatible_refresh,
                 group_membership_claims: group_claims,
             };
-            let (app, sp) = admin::create_app(store, tenant, new, now()).await.map_err(err)?;
+            let (app, sp) = admin::create_app(store, tenant, new, now()).await?;
             println!("app {} created (service principal {})", app.app_id, sp.object_id);
         }
         AppCommand::List { tenant } => {
-            for a in store.apps(tenant).await.map_err(err)? {
+            for a in store.apps(tenant).await? {
                 println!("{}  {}  {}", a.app_id, a.display_name, a.identifier_uris.join(","));
             }
         }
         AppCommand::Show { app_id } => {
-            let app = store.app(app_id).await.map_err(err)?.ok_or_else(|| format!("app {app_id} not found"))?;
-            println!("{}", serde_json::to_string_pretty(&app).map_err(err)?);
+            let app = store.app(app_id).await.map_err(CliError::object("app", app_id))?;
+            let app = app.ok_or(CliError::AppNotFound(app_id))?;
+            println!("{}", serde_json::to_string_pretty(&app)?);
         }
         AppCommand::Provision { app_id, tenant } => {
-            let sp = admin::provision_service_principal(store, tenant, app_id, now()).await.map_err(err)?;
+            let sp = admin::provision_service_principal(store, tenant, app_id, now()).await?;
             println!("service principal {} of app {app_id} created in tenant {tenant}", sp.object_id);
         }
         AppCommand::AddRedirect { app_id, redirect_uri } => {
             let redirect = parse_redirect(&redirect_uri)?;
-            admin::add_redirect_uri(store, app_id, redirect, now()).await.map_err(err)?;
+            admin::add_redirect_uri(store, app_id, redirect, now()).await?;
             println!("redirect URI {redirect_uri} added to app {app_id}");
         }
         AppCommand::AddScope { app_id, value, display_name } => {
             let display = display_name.unwrap_or_else(|| value.clone());
-            let scope = admin::add_scope(store, app_id, &value, &display, now()).await.map_err(err)?;
+            let scope = admin::add_scope(store, app_id, &value, &display, now()).await?;
             println!("scope {} added ({})", scope.value, scope.id);
         }
         AppCommand::Permission { command } => super::permission_commands::permission(store, command).await?,
@@ -260,27 +267,33 @@ pub async fn app(store: &Arc<dyn Store>, command: AppCommand) -> Result<(), Stri
                 allowed.push(match m {
                     "application" => AllowedMemberType::Application,
                     "user" => AllowedMemberType::User,
-                    other => return Err(format!("unknown member type '{other}' (application, user)")),
+                    other => {
+                        return Err(CliError::UnknownValue {
+                            what: "member type",
+                            value: other.to_owned(),
+                            allowed: "application, user",
+                        })
+                    }
                 });
             }
             let display = display_name.unwrap_or_else(|| value.clone());
-            let role = admin::add_app_role(store, app_id, &value, &display, allowed, now()).await.map_err(err)?;
+            let role = admin::add_app_role(store, app_id, &value, &display, allowed, now()).await?;
             println!("app role {} added ({})", role.value, role.id);
         }
     }
     Ok(())
 }
 
-pub async fn secret(store: &Arc<dyn Store>, command: SecretCommand) -> Result<(), String> {
+pub async fn secret(store: &Arc<dyn Store>, command: SecretCommand) -> Result<(), CliError> {
     let store = store.as_ref();
     match command {
         SecretCommand::Create { app_id, name, days } => {
-            let created = admin::create_secret(store, app_id, &name, days, now()).await.map_err(err)?;
+            let created = admin::create_secret(store, app_id, &name, days, now()).await?;
             println!("secret {} created, expires at {} (unix)", created.secret.key_id, created.secret.expires_at);
             println!("value (shown once, store it now): {}", created.value);
         }
         SecretCommand::List { app_id } => {
-            for s in store.secrets(app_id).await.map_err(err)? {
+            for s in store.secrets(app_id).await? {
                 println!("{}  {}  hint {}...  expires {}", s.key_id, s.display_name, s.hint, s.expires_at);
             }
         }
@@ -291,27 +304,28 @@ pub async fn secret(store: &Arc<dyn Store>, command: SecretCommand) -> Result<()
                 serde_json::json!({"app_id": app_id, "key_id": key_id}),
                 now(),
             );
-            store.delete_secret(app_id, key_id, &audit).await.map_err(err)?;
+            store.delete_secret(app_id, key_id, &audit).await.map_err(CliError::object("secret", key_id))?;
             println!("secret {key_id} deleted");
         }
     }
     Ok(())
 }
 
-pub async fn cert(store: &Arc<dyn Store>, command: CertCommand) -> Result<(), String> {
+pub async fn cert(store: &Arc<dyn Store>, command: CertCommand) -> Result<(), CliError> {
     let store = store.as_ref();
     match command {
         CertCommand::Add { app_id, pem, name } => {
-            let bytes = std::fs::read(&pem).map_err(|e| format!("{}: {e}", pem.display()))?;
+            let file = |source| CliError::File { path: pem.clone(), source };
+            let bytes = std::fs::read(&pem).map_err(file)?;
             let der = rustls_pemfile::certs(&mut &bytes[..])
                 .next()
-                .ok_or_else(|| format!("{} holds no CERTIFICATE", pem.display()))?
-                .map_err(|e| format!("{}: {e}", pem.display()))?;
-            let cert = admin::add_certificate(store, app_id, &name, der.as_ref(), now()).await.map_err(err)?;
+                .ok_or_else(|| CliError::NoCertificate { path: pem.clone() })?
+                .map_err(file)?;
+            let cert = admin::add_certificate(store, app_id, &name, der.as_ref(), now()).await?;
             println!("certificate {} added, thumbprint {}", cert.key_id, hex_upper(&cert.thumbprint_sha1));
         }
         CertCommand::List { app_id } => {
-            for c in store.certificates(app_id).await.map_err(err)? {
+            for c in store.certificates(app_id).await? {
                 println!(
                     "{}  {}  thumbprint {}  expires {}",
                     c.key_id,
@@ -328,31 +342,29 @@ pub async fn cert(store: &Arc<dyn Store>, command: CertCommand) -> Result<(), St
                 serde_json::json!({"app_id": app_id, "key_id": key_id}),
                 now(),
             );
-            store.delete_certificate(app_id, key_id, &audit).await.map_err(err)?;
+            store.delete_certificate(app_id, key_id, &audit).await.map_err(CliError::object("certificate", key_id))?;
             println!("certificate {key_id} deleted");
         }
     }
     Ok(())
 }
 
-pub async fn grant(store: &Arc<dyn Store>, command: GrantCommand) -> Result<(), String> {
+pub async fn grant(store: &Arc<dyn Store>, command: GrantCommand) -> Result<(), CliError> {
     let store = store.as_ref();
     match command {
         GrantCommand::AppRole { tenant, client, resource, role } => {
-            let g = admin::grant_app_role(store, tenant, client, resource, &role, now()).await.map_err(err)?;
+            let g = admin::grant_app_role(store, tenant, client, resource, &role, now()).await?;
             println!("grant {} created: {role} on {resource} to {client}", g.id);
         }
         GrantCommand::List { tenant, client } => {
             let sp = store
                 .service_principal(tenant, client)
-                .await
-                .map_err(err)?
-                .ok_or_else(|| format!("app {client} has no service principal in {tenant}"))?;
-            for g in store.app_role_grants(sp.object_id, None).await.map_err(err)? {
+                .await?
+                .ok_or(CliError::NoServicePrincipal { app_id: client, tenant })?;
+            for g in store.app_role_grants(sp.object_id, None).await? {
                 let role = store
                     .app(g.resource_app_id)
-                    .await
-                    .map_err(err)?
+                    .await?
                     .and_then(|app| app.app_roles.iter().find(|r| r.id == g.app_role_id).map(|r| r.value.clone()))
                     .unwrap_or_else(|| g.app_role_id.to_string());
                 println!("{}  {}  on {}", g.id, role, g.resource_app_id);
@@ -365,7 +377,7 @@ pub async fn grant(store: &Arc<dyn Store>, command: GrantCommand) -> Result<(), 
                 serde_json::json!({"grant_id": grant_id}),
                 now(),
             );
-            store.delete_app_role_grant(grant_id, &audit).await.map_err(err)?;
+            store.delete_app_role_grant(grant_id, &audit).await.map_err(CliError::object("grant", grant_id))?;
             println!("grant {grant_id} revoked");
         }
     }

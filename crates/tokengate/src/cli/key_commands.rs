@@ -7,6 +7,7 @@ use tokengate_core::keys::KeyEncryptionKey;
 use tokengate_core::store::Store;
 use tokengate_core::tokens::TokenSettings;
 
+use super::CliError;
 use crate::signing_keys;
 use crate::state::now;
 
@@ -27,35 +28,29 @@ pub enum KeyCommand {
     },
 }
 
-pub async fn keys(store: &Arc<dyn Store>, kek: Option<KeyEncryptionKey>, command: KeyCommand) -> Result<(), String> {
-    let need_kek = || {
-        kek.as_ref()
-            .ok_or("this command needs the key-encryption key (TOKENGATE_KEY_ENCRYPTION_KEY, --config or --dev-dir)")
-    };
+pub async fn keys(store: &Arc<dyn Store>, kek: Option<KeyEncryptionKey>, command: KeyCommand) -> Result<(), CliError> {
+    let need_kek = || kek.as_ref().ok_or(CliError::NeedsKeyEncryptionKey);
     let max_age = TokenSettings::default().max_token_age();
     match command {
         KeyCommand::List => {
-            for k in store.signing_keys().await.map_err(|e| e.to_string())? {
+            for k in store.signing_keys().await? {
                 let until = k.retire_after.map(|t| format!("  published until {t}")).unwrap_or_default();
                 println!("{}  {}{}", k.kid, k.state.as_str(), until);
             }
         }
         KeyCommand::Rotate => {
-            let active =
-                signing_keys::rotate(store.as_ref(), need_kek()?, max_age, now()).await.map_err(|e| e.to_string())?;
+            let active = signing_keys::rotate(store.as_ref(), need_kek()?, max_age, now()).await?;
             println!("rotated: {active} is now active; running issuers pick it up within their reload period");
         }
         KeyCommand::Remove { kid } => {
-            signing_keys::remove(store.as_ref(), need_kek()?, &kid, max_age, now()).await.map_err(|e| e.to_string())?;
+            signing_keys::remove(store.as_ref(), need_kek()?, &kid, max_age, now()).await?;
             println!("key {kid} removed");
         }
         KeyCommand::Reset { confirm } => {
             if !confirm {
-                return Err("keys reset drops every signing key: every token issued so far stops validating. \
-                            Run again with --confirm if that is what you want"
-                    .into());
+                return Err(CliError::ResetNotConfirmed);
             }
-            let active = signing_keys::reset(store.as_ref(), need_kek()?, now()).await.map_err(|e| e.to_string())?;
+            let active = signing_keys::reset(store.as_ref(), need_kek()?, now()).await?;
             println!("every signing key replaced: {active} is now active");
         }
     }

@@ -2,6 +2,7 @@
 //! Directory commands talk to the store directly for now; the control-plane issue moves them
 //! onto the admin API.
 
+mod cli_error;
 mod directory_commands;
 mod key_commands;
 mod permission_commands;
@@ -14,6 +15,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tokengate_core::keys::KeyEncryptionKey;
 use tokengate_core::store::Store;
 use tokengate_store::OpenMode;
+
+pub use cli_error::CliError;
 
 use crate::{config, dev, runtime};
 
@@ -148,9 +151,9 @@ pub fn init_logging(format: LogFormat) {
     }
 }
 
-pub async fn run(cli: Cli) -> Result<(), String> {
+pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Dev(options) => dev::run(options).await,
+        Command::Dev(options) => Ok(dev::run(options).await?),
         Command::Serve { config, check, init } => serve(config, check, init).await,
         Command::Init { config } => init(config).await,
         Command::Tenant { store, command } => directory_commands::tenant(&open(&store).await?.0, command).await,
@@ -168,18 +171,22 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), String> {
-    let cfg = config::load(&path, &|name| std::env::var(name).ok()).map_err(|problems| {
-        format!("{} has {} problem(s):\n  - {}", path.display(), problems.len(), problems.join("\n  - "))
-    })?;
+/// The config file at `path`, with `TOKENGATE_*` overrides, or every problem it has.
+fn load_config(path: &std::path::Path) -> Result<config::ServeConfig, CliError> {
+    config::load(path, &|name| std::env::var(name).ok())
+        .map_err(|problems| CliError::Config { path: path.to_owned(), problems })
+}
+
+async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), CliError> {
+    let cfg = load_config(&path)?;
     if check_only {
         println!("{}: configuration is valid", path.display());
         return Ok(());
     }
     let mode = if init { OpenMode::CreateIfMissing } else { OpenMode::Existing };
-    let store = tokengate_store::open_store(&cfg.store_url, mode).await.map_err(|e| format!("store: {e}"))?;
-    let kek = Arc::new(KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(|e| e.to_string())?);
-    let tls = crate::server::tls_config(&cfg.tls_cert, &cfg.tls_key)?;
+    let store = tokengate_store::open_store(&cfg.store_url, mode).await.map_err(CliError::OpenStore)?;
+    let kek = Arc::new(KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(CliError::KeyEncryptionKey)?);
+    let tls = crate::server::tls_config(&cfg.tls_cert, &cfg.tls_key).map_err(CliError::Tls)?;
     let running = runtime::start(runtime::RuntimeOptions {
         store,
         kek,
@@ -200,29 +207,25 @@ async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), String
                 policy: g.policy,
                 policy_path: Some(g.policy_path),
                 tls: match &g.tls {
-                    Some((cert, key)) => Some(crate::server::tls_config(cert, key)?),
+                    Some((cert, key)) => Some(crate::server::tls_config(cert, key).map_err(CliError::Tls)?),
                     None => None,
                 },
             }),
         },
     })
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     tracing::info!(issuer = %running.base_url, listen = %running.issuer_addr, gateway = ?running.gateway_addr, admin = ?running.admin_addr, "tokengate serving");
     runtime::shutdown_signal().await;
     running.stop().await;
     Ok(())
 }
 
-async fn init(path: PathBuf) -> Result<(), String> {
-    let cfg = config::load(&path, &|name| std::env::var(name).ok()).map_err(|problems| {
-        format!("{} has {} problem(s):\n  - {}", path.display(), problems.len(), problems.join("\n  - "))
-    })?;
-    let store = tokengate_store::open_store(&cfg.store_url, OpenMode::CreateIfMissing)
-        .await
-        .map_err(|e| format!("store: {e}"))?;
-    let kek = KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(|e| e.to_string())?;
-    crate::signing_keys::ensure_keys(store.as_ref(), &kek, crate::state::now()).await.map_err(|e| e.to_string())?;
+async fn init(path: PathBuf) -> Result<(), CliError> {
+    let cfg = load_config(&path)?;
+    let store =
+        tokengate_store::open_store(&cfg.store_url, OpenMode::CreateIfMissing).await.map_err(CliError::OpenStore)?;
+    let kek = KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(CliError::KeyEncryptionKey)?;
+    crate::signing_keys::ensure_keys(store.as_ref(), &kek, crate::state::now()).await?;
     println!("store ready: {}", redact_url(&cfg.store_url));
     Ok(())
 }
@@ -240,15 +243,15 @@ fn redact_url(url: &str) -> String {
 }
 
 /// The store (and key-encryption key, when known) that the global flags point at.
-async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionKey>), String> {
+async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionKey>), CliError> {
     if let Some(config_path) = &args.config {
-        let cfg = config::load(config_path, &|name| std::env::var(name).ok())
-            .map_err(|p| format!("{}: {}", config_path.display(), p.join("; ")))?;
-        let store = tokengate_store::open_store(&cfg.store_url, OpenMode::Existing).await.map_err(|e| e.to_string())?;
+        let cfg = load_config(config_path)?;
+        let store =
+            tokengate_store::open_store(&cfg.store_url, OpenMode::Existing).await.map_err(CliError::OpenStore)?;
         return Ok((store, KeyEncryptionKey::from_bytes(&cfg.encryption_key).ok()));
     }
     if let Some(url) = &args.store {
-        let store = tokengate_store::open_store(url, OpenMode::Existing).await.map_err(|e| e.to_string())?;
+        let store = tokengate_store::open_store(url, OpenMode::Existing).await.map_err(CliError::OpenStore)?;
         let kek = std::env::var("TOKENGATE_KEY_ENCRYPTION_KEY")
             .ok()
             .and_then(|v| config::decode_key(v.trim()).ok())
@@ -257,12 +260,9 @@ async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionK
     }
     let dir = args.dev_dir.clone().unwrap_or_else(|| PathBuf::from("./tokengate-dev"));
     if !dir.join("tokengate.db").exists() {
-        return Err(format!(
-            "no store: {} holds no tokengate dev data; pass --dev-dir DIR, --config FILE or --store URL",
-            dir.display()
-        ));
+        return Err(CliError::NoStore { dir });
     }
     let store =
-        tokengate_store::open_store(&dev::store_url(&dir), OpenMode::Existing).await.map_err(|e| e.to_string())?;
+        tokengate_store::open_store(&dev::store_url(&dir), OpenMode::Existing).await.map_err(CliError::OpenStore)?;
     Ok((store, Some(dev::existing_key_encryption_key(&dir)?)))
 }

@@ -6,6 +6,7 @@ use tokengate_core::api_permissions as permissions;
 use tokengate_core::store::Store;
 use uuid::Uuid;
 
+use super::CliError;
 use crate::state::now;
 
 #[derive(Subcommand)]
@@ -53,24 +54,22 @@ fn line(p: &permissions::ConfiguredPermissions) -> String {
     )
 }
 
-pub async fn permission(store: &dyn Store, command: PermissionCommand) -> Result<(), String> {
-    let err = |e: tokengate_core::directory_admin::AdminError| e.to_string();
+pub async fn permission(store: &dyn Store, command: PermissionCommand) -> Result<(), CliError> {
     match command {
         PermissionCommand::Add { app, resource, scopes, roles } => {
-            let p =
-                permissions::add_api_permission(store, app, &resource, &scopes, &roles, now()).await.map_err(err)?;
+            let p = permissions::add_api_permission(store, app, &resource, &scopes, &roles, now()).await?;
             println!("configured: {}", line(&p));
             if !roles.is_empty() {
                 println!("(application permissions take effect once granted: tokengate grant app-role ...)");
             }
         }
         PermissionCommand::List { app } => {
-            for p in permissions::api_permissions(store, app).await.map_err(err)? {
+            for p in permissions::api_permissions(store, app).await? {
                 println!("{}", line(&p));
             }
         }
         PermissionCommand::Remove { app, resource, scopes, roles } => {
-            permissions::remove_api_permission(store, app, &resource, &scopes, &roles, now()).await.map_err(err)?;
+            permissions::remove_api_permission(store, app, &resource, &scopes, &roles, now()).await?;
             println!("removed");
         }
     }

@@ -7,6 +7,7 @@ use tokengate_core::directory_admin as admin;
 use tokengate_core::store::Store;
 use uuid::Uuid;
 
+use super::CliError;
 use crate::state::now;
 
 #[derive(Subcommand)]
@@ -87,72 +88,64 @@ pub enum ConsentCommand {
     },
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
-
-pub async fn user(store: &Arc<dyn Store>, command: UserCommand) -> Result<(), String> {
+pub async fn user(store: &Arc<dyn Store>, command: UserCommand) -> Result<(), CliError> {
     let store = store.as_ref();
     match command {
         UserCommand::Create { tenant, upn, name } => {
-            let password = std::env::var("TOKENGATE_USER_PASSWORD").map_err(|_| {
-                "set TOKENGATE_USER_PASSWORD to the new user's password (8 to 256 characters)".to_string()
-            })?;
-            let user = admin::create_user(store, tenant, &upn, &name, &password, now()).await.map_err(err)?;
+            let password = std::env::var("TOKENGATE_USER_PASSWORD").map_err(|_| CliError::NoUserPassword)?;
+            let user = admin::create_user(store, tenant, &upn, &name, &password, now()).await?;
             println!("user {} created ({})", user.object_id, user.user_principal_name);
         }
         UserCommand::List { tenant } => {
-            for u in store.users(tenant).await.map_err(err)? {
+            for u in store.users(tenant).await? {
                 let state = if u.enabled { "enabled" } else { "disabled" };
                 println!("{}  {}  {}  {state}", u.object_id, u.user_principal_name, u.display_name);
             }
         }
         UserCommand::Disable { object_id } => {
-            admin::set_user_enabled(store, object_id, false, now()).await.map_err(err)?;
+            admin::set_user_enabled(store, object_id, false, now()).await?;
             println!("user {object_id} disabled");
         }
         UserCommand::Enable { object_id } => {
-            admin::set_user_enabled(store, object_id, true, now()).await.map_err(err)?;
+            admin::set_user_enabled(store, object_id, true, now()).await?;
             println!("user {object_id} enabled");
         }
         UserCommand::RevokeSessions { object_id } => {
-            let ended = admin::revoke_user_sessions(store, object_id, now()).await.map_err(err)?;
+            let ended = admin::revoke_user_sessions(store, object_id, now()).await?;
             println!("user {object_id}: {ended} sign-in session(s) ended");
         }
         UserCommand::AssignRole { tenant, principal, resource, role } => {
-            let g = admin::assign_user_role(store, tenant, principal, resource, &role, now()).await.map_err(err)?;
+            let g = admin::assign_user_role(store, tenant, principal, resource, &role, now()).await?;
             println!("assignment {} created: {role} on {resource} to {principal}", g.id);
         }
     }
     Ok(())
 }
 
-pub async fn group(store: &Arc<dyn Store>, command: GroupCommand) -> Result<(), String> {
+pub async fn group(store: &Arc<dyn Store>, command: GroupCommand) -> Result<(), CliError> {
     let store = store.as_ref();
     match command {
         GroupCommand::Create { tenant, name } => {
-            let g = admin::create_group(store, tenant, &name, now()).await.map_err(err)?;
+            let g = admin::create_group(store, tenant, &name, now()).await?;
             println!("group {} created ({})", g.object_id, g.display_name);
         }
         GroupCommand::List { tenant } => {
-            for g in store.groups(tenant).await.map_err(err)? {
+            for g in store.groups(tenant).await? {
                 println!("{}  {}", g.object_id, g.display_name);
             }
         }
         GroupCommand::AddMember { group_id, user } => {
-            admin::add_group_member(store, group_id, user, now()).await.map_err(err)?;
+            admin::add_group_member(store, group_id, user, now()).await?;
             println!("user {user} added to group {group_id}");
         }
     }
     Ok(())
 }
 
-pub async fn consent(store: &Arc<dyn Store>, command: ConsentCommand) -> Result<(), String> {
+pub async fn consent(store: &Arc<dyn Store>, command: ConsentCommand) -> Result<(), CliError> {
     match command {
         ConsentCommand::Grant { tenant, client, resource, scopes, user } => {
-            let g = admin::grant_consent(store.as_ref(), tenant, client, resource, user, &scopes, now())
-                .await
-                .map_err(err)?;
+            let g = admin::grant_consent(store.as_ref(), tenant, client, resource, user, &scopes, now()).await?;
             let whom = user.map(|u| format!("user {u}")).unwrap_or_else(|| "the whole tenant".into());
             println!("consent {}: {} on {resource} for {client}, {whom}", g.id, g.scopes.join(" "));
         }

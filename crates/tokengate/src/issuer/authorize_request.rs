@@ -51,14 +51,8 @@ pub struct AuthorizeRequest {
     pub consent_session: Option<Uuid>,
 }
 
-/// Refused before the redirect URI is trusted: shown as a page, never redirected.
-pub struct PageError {
-    pub code: u32,
-    pub title: &'static str,
-    pub message: String,
-}
-
 /// Reported to the client at its (verified) redirect URI.
+#[derive(Debug)]
 pub struct RedirectError {
     pub redirect_uri: String,
     pub response_mode: ResponseMode,
@@ -68,9 +62,26 @@ pub struct RedirectError {
     pub description: String,
 }
 
+#[derive(Debug)]
 pub enum AuthorizeError {
-    Page(PageError),
+    /// Refused before the redirect URI is trusted: shown as a page, never redirected.
+    Page { code: u32, title: &'static str, message: String },
+    /// Everything after the redirect URI is verified goes back to the client.
     Redirect(Box<RedirectError>),
+}
+
+impl AuthorizeRequest {
+    /// `error` for this request, to be answered at its redirect URI (with its `state`).
+    pub fn redirect_error(&self, error: &'static str, code: u32, description: &str) -> RedirectError {
+        RedirectError {
+            redirect_uri: self.redirect_uri.clone(),
+            response_mode: self.response_mode,
+            state: self.state.clone(),
+            error,
+            code,
+            description: description.to_owned(),
+        }
+    }
 }
 
 const MAX_PARAM: usize = 4096;
@@ -80,8 +91,7 @@ pub async fn parse(
     segment: &str,
     params: &HashMap<String, String>,
 ) -> Result<(AuthorizeRequest, Tenant, AppRegistration), AuthorizeError> {
-    let page =
-        |code: u32, title: &'static str, message: String| AuthorizeError::Page(PageError { code, title, message });
+    let page = |code: u32, title: &'static str, message: String| AuthorizeError::Page { code, title, message };
     if params.values().any(|v| v.len() > MAX_PARAM) {
         return Err(page(codes::MALFORMED_REQUEST, "Request too large", "A request parameter is too long.".into()));
     }

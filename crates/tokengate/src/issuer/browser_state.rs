@@ -3,18 +3,21 @@
 //! the CSRF cookie and its form token, and signed continuations (the validated authorization request carried through
 //! the sign-in and consent forms). Everything is HMAC-SHA256-signed with a key derived from the
 //! key-encryption key, so any node sharing the store and that key accepts it, and a tampered
-//! scope, client or redirect URI in a form is refused rather than honoured.
+//! scope, client or redirect URI in a form is refused rather than honoured. How cookies are
+//! built and how CSRF is checked is `crate::web`'s; which cookies the issuer sets is this file's.
 
 use aws_lc_rs::hmac;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokengate_core::encoding::{b64url, b64url_decode, random_bytes};
 use tokengate_core::keys::KeyEncryptionKey;
 use uuid::Uuid;
 
-// `__Host-`: the browser only accepts these cookies Secure, for `Path=/` and with no `Domain`, so a
-// sibling subdomain cannot plant or overwrite them (the issuer is always HTTPS).
+use crate::web::cookies::{cookie, set_cookie, SameSite};
+use crate::web::csrf::Csrf;
+
+// `__Host-` cookies (see `web::cookies`): the issuer is always HTTPS.
 pub const SESSION_COOKIE: &str = "__Host-tg_session";
 pub const CSRF_COOKIE: &str = "__Host-tg_csrf";
 /// Marks a browser that signed a user in before (smart lockout).
@@ -30,6 +33,7 @@ pub const FLOW_LIFETIME: i64 = 600;
 
 pub struct BrowserState {
     key: hmac::Key,
+    csrf: Csrf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -64,7 +68,10 @@ struct Sealed<T> {
 
 impl BrowserState {
     pub fn new(kek: &KeyEncryptionKey) -> Self {
-        BrowserState { key: hmac::Key::new(hmac::HMAC_SHA256, &kek.derive("tokengate browser state v1")) }
+        // One key for sealed values and CSRF tokens: a token is an HMAC of `csrf|...`, a sealed
+        // payload is JSON, so neither can stand for the other.
+        let key = kek.derive("tokengate browser state v1");
+        BrowserState { key: hmac::Key::new(hmac::HMAC_SHA256, &key), csrf: Csrf::new(&key, CSRF_COOKIE) }
     }
 
     /// `payload.signature`, both base64url; `purpose` keeps a value sealed for one use from being
@@ -92,7 +99,7 @@ impl BrowserState {
 
     pub fn session_cookie(&self, session: &BrowserSession, now: i64) -> HeaderValue {
         let value = self.seal("session", session, now + SESSION_LIFETIME);
-        set_cookie(SESSION_COOKIE, &value, Some(SESSION_LIFETIME), "Lax")
+        set_cookie(SESSION_COOKIE, &value, Some(SESSION_LIFETIME), SameSite::Lax)
     }
 
     pub fn known_browser(&self, headers: &HeaderMap, now: i64) -> Option<KnownBrowser> {
@@ -108,71 +115,23 @@ impl BrowserState {
         known.users.insert(0, user);
         known.users.truncate(MAX_KNOWN_USERS);
         let value = self.seal("known_browser", &known, now + KNOWN_BROWSER_LIFETIME);
-        set_cookie(KNOWN_BROWSER_COOKIE, &value, Some(KNOWN_BROWSER_LIFETIME), "Strict")
+        set_cookie(KNOWN_BROWSER_COOKIE, &value, Some(KNOWN_BROWSER_LIFETIME), SameSite::Strict)
     }
 
-    /// The form token for this browser's CSRF cookie (which `csrf_cookie` sets when missing).
-    pub fn csrf_token(&self, cookie_value: &str) -> String {
-        b64url(hmac::sign(&self.key, format!("csrf|{cookie_value}").as_bytes()).as_ref())
-    }
-
-    /// Double-submit check: the form's token must be derived from this browser's cookie.
-    pub fn csrf_ok(&self, headers: &HeaderMap, form_token: Option<&str>) -> bool {
-        let (Some(cookie), Some(token)) = (cookie(headers, CSRF_COOKIE), form_token) else { return false };
-        b64url_decode(token).is_some_and(|t| hmac::verify(&self.key, format!("csrf|{cookie}").as_bytes(), &t).is_ok())
-    }
-}
-
-/// This browser's CSRF cookie value, or a new one with the header that sets it.
-pub fn csrf_cookie(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
-        Some(existing) => (existing, None),
-        None => {
-            let fresh = b64url(random_bytes::<32>());
-            let header = set_cookie(CSRF_COOKIE, &fresh, None, "Strict");
-            (fresh, Some(header))
-        }
+    /// The CSRF cookie of the issuer's pages and the tokens its forms carry.
+    pub fn csrf(&self) -> &Csrf {
+        &self.csrf
     }
 }
 
 pub fn clear_session_cookie() -> HeaderValue {
-    set_cookie(SESSION_COOKIE, "", Some(0), "Lax")
-}
-
-fn set_cookie(name: &str, value: &str, max_age: Option<i64>, same_site: &str) -> HeaderValue {
-    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
-    HeaderValue::from_str(&format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite={same_site}{age}"))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-/// Cross-site form posts are refused: when the browser says where a POST comes from (`Origin`),
-/// it must be the issuer itself. The pages' `Referrer-Policy: same-origin` makes browsers send
-/// the real origin on their own POSTs; `Origin: null` is what an opaque origin sends (sandboxed
-/// iframe, `data:` page, a POST redirected across sites) — an attacker can produce it at will, so
-/// it is refused like any other site. No `Origin` at all (non-browser clients, old browsers) is
-/// left to the CSRF token and the `SameSite=Strict` CSRF cookie.
-pub fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
-    match headers.get(header::ORIGIN).map(|o| o.to_str()) {
-        None => true,
-        Some(Ok("null")) => false,
-        Some(Ok(origin)) => origin == base_url,
-        Some(Err(_)) => false,
-    }
+    set_cookie(SESSION_COOKIE, "", Some(0), SameSite::Lax)
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header;
+
     use super::*;
 
     fn state() -> BrowserState {
@@ -196,39 +155,9 @@ mod tests {
     }
 
     #[test]
-    fn same_origin_accepts_only_the_issuer_or_no_origin() {
-        let base = "https://localhost:8443";
-        let with = |origin: &'static str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::ORIGIN, HeaderValue::from_static(origin));
-            h
-        };
-        assert!(same_origin(&HeaderMap::new(), base));
-        assert!(same_origin(&with("https://localhost:8443"), base));
-        assert!(!same_origin(&with("null"), base), "opaque origins (sandboxed iframes) are refused");
-        assert!(!same_origin(&with("https://evil.example"), base));
-        assert!(!same_origin(&with("https://localhost:8444"), base));
-    }
-
-    #[test]
-    fn csrf_token_bound_to_cookie() {
-        let s = state();
-        let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=b; __Host-tg_csrf=cookie-1"));
-        assert!(s.csrf_ok(&headers, Some(&s.csrf_token("cookie-1"))));
-        assert!(!s.csrf_ok(&headers, Some(&s.csrf_token("cookie-2"))));
-        assert!(!s.csrf_ok(&headers, None));
-        assert!(!s.csrf_ok(&HeaderMap::new(), Some(&s.csrf_token("cookie-1"))));
-        // The unprefixed name (settable by a sibling subdomain) is not the CSRF cookie.
-        let mut plain = HeaderMap::new();
-        plain.insert(header::COOKIE, HeaderValue::from_static("tg_csrf=cookie-1"));
-        assert!(!s.csrf_ok(&plain, Some(&s.csrf_token("cookie-1"))));
-    }
-
-    #[test]
     fn cookies_carry_the_host_prefix_attributes() {
         let s = state();
-        let (_, Some(csrf)) = csrf_cookie(&HeaderMap::new()) else { panic!("a new CSRF cookie") };
+        let (_, Some(csrf)) = s.csrf().browser_cookie(&HeaderMap::new()) else { panic!("a new CSRF cookie") };
         let known = s.known_browser_cookie(None, Uuid::new_v4(), 100);
         for c in [csrf, known, clear_session_cookie()] {
             let text = c.to_str().unwrap();

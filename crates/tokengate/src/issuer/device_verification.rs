@@ -24,14 +24,16 @@ use tokengate_core::rate_limit::source_key_of;
 use tokengate_core::OAuthError;
 use uuid::Uuid;
 
-use super::browser_state::csrf_cookie;
 use super::error_response::{no_store, oauth_error_response, RequestIds};
 use super::flow_audit::{self, Peer};
-use super::pages::{self, see_other, DeviceEntryPage};
+use super::page_error::PageError;
+use super::pages::DeviceEntryPage;
 use super::sign_in_flow::{page_post, resume_url, Continuation};
 use super::tenant_resolution::TenantSegment;
 use super::token_endpoint::{read_form, PeerAddr};
 use crate::state::{now, IssuerState};
+use crate::web::cookies::with_cookie;
+use crate::web::html_response::{html, see_other};
 
 /// Key of the all-IPs limiter.
 const EVERYONE: &str = "*";
@@ -160,14 +162,10 @@ pub async fn entry_page(State(state): State<Arc<IssuerState>>, headers: HeaderMa
 }
 
 fn render_entry(state: &IssuerState, headers: &HeaderMap, status: StatusCode, error: Option<&str>) -> Response {
-    let (cookie, set_cookie) = csrf_cookie(headers);
-    let csrf = state.browser.csrf_token(&cookie);
+    let (cookie, set_cookie) = state.browser.csrf().browser_cookie(headers);
+    let csrf = state.browser.csrf().token(&cookie);
     let action = format!("{}/devicelogin", state.base_url);
-    let mut response = pages::html(status, &DeviceEntryPage { error, action: &action, csrf: &csrf });
-    if let Some(c) = set_cookie {
-        response.headers_mut().append(header::SET_COOKIE, c);
-    }
-    response
+    with_cookie(html(status, &DeviceEntryPage { error, action: &action, csrf: &csrf }), set_cookie)
 }
 
 /// 429 for a code entry over its budget, audited.
@@ -195,11 +193,8 @@ pub async fn enter_code(
     peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let form = match page_post(&state, &headers, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+) -> Result<Response, PageError> {
+    let form = page_post(&state, &headers, body).await?;
     let now = now();
     let peer = Peer::of(peer);
     // A source that used up its own budget is refused before its code is looked up: otherwise a
@@ -207,7 +202,7 @@ pub async fn enter_code(
     // Guesses from other sources never count against it, so nobody is locked out by others.
     let source = source_key_of(&peer.ip);
     if let Err(retry) = state.device_code_limits.per_ip.check(&source, now) {
-        return too_many_codes(&state, &headers, &peer, retry).await;
+        return Ok(too_many_codes(&state, &headers, &peer, retry).await);
     }
     // Then the code: a valid code is never refused because of guesses from elsewhere.
     let found = match form.get("user_code").and_then(normalize_user_code) {
@@ -220,19 +215,19 @@ pub async fn enter_code(
     let Some((hash, pending)) = found else {
         // A miss: also throttled across all sources (a distributed guesser).
         if let Err(retry) = state.device_code_limits.per_client.check(EVERYONE, now) {
-            return too_many_codes(&state, &headers, &peer, retry).await;
+            return Ok(too_many_codes(&state, &headers, &peer, retry).await);
         }
         state.device_code_limits.record_failure(EVERYONE, &peer.ip, now);
         flow_audit::refused(&state, "device_code.entered", format!("AADSTS{}", codes::DEVICE_BAD_CODE), &peer, |a| {
             a.status = Some(400);
         })
         .await;
-        return render_entry(
+        return Ok(render_entry(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
             Some("That code wasn't recognised or has expired. Check the code on your device and try again."),
-        );
+        ));
     };
     let mut entered = flow_audit::event("device_code.entered", Outcome::Allowed, None, &peer);
     entered.tenant_id = Some(pending.tenant_id.to_string());
@@ -245,5 +240,5 @@ pub async fn enter_code(
         scope: pending.scopes.join(" "),
         signed_in_session: None,
     };
-    see_other(&resume_url(&state, &c))
+    Ok(see_other(&resume_url(&state, &c)))
 }

@@ -9,6 +9,7 @@ pub mod error_response;
 pub mod flow_audit;
 pub mod form;
 pub mod own_tokens;
+pub mod page_error;
 pub mod pages;
 pub mod presented_client;
 pub mod sign_in_flow;
