@@ -34,6 +34,12 @@ pub struct FileConfig {
 
 /// Days of audit records kept unless configured.
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
+/// How often retired signing keys past their window are deleted (`[keys] reload_seconds`).
+pub const DEFAULT_KEY_SWEEP_SECONDS: u64 = 10;
+/// Failed client authentications tolerated per client id and per source address, per minute
+/// (`[rate_limit]`); `dev` runs with the same.
+pub const DEFAULT_CLIENT_FAILURES_PER_MINUTE: u32 = 20;
+pub const DEFAULT_IP_FAILURES_PER_MINUTE: u32 = 100;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -251,7 +257,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
             None
         }
     };
-    let key_reload_seconds = file.keys.reload_seconds.unwrap_or(10);
+    let key_reload_seconds = file.keys.reload_seconds.unwrap_or(DEFAULT_KEY_SWEEP_SECONDS);
     if !(1..=3600).contains(&key_reload_seconds) {
         problems.push("keys.reload_seconds must lie within 1..=3600".into());
     }
@@ -263,8 +269,9 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
             .map_err(|_| problems.push(format!("admin.listen '{text}' is not an address like 127.0.0.1:8081")))
             .ok(),
     };
-    let client_failures_per_minute = file.rate_limit.client_failures_per_minute.unwrap_or(20);
-    let ip_failures_per_minute = file.rate_limit.ip_failures_per_minute.unwrap_or(100);
+    let client_failures_per_minute =
+        file.rate_limit.client_failures_per_minute.unwrap_or(DEFAULT_CLIENT_FAILURES_PER_MINUTE);
+    let ip_failures_per_minute = file.rate_limit.ip_failures_per_minute.unwrap_or(DEFAULT_IP_FAILURES_PER_MINUTE);
     if client_failures_per_minute == 0 || ip_failures_per_minute == 0 {
         problems.push("rate_limit budgets must be at least 1".into());
     }

@@ -481,9 +481,9 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
         issuer_public_url: None,
         tls,
         admin_listen: Some(SocketAddr::new(loopback, opts.admin_port)),
-        client_failures_per_minute: 20,
-        ip_failures_per_minute: 100,
-        key_reload: Duration::from_secs(5),
+        client_failures_per_minute: crate::config::DEFAULT_CLIENT_FAILURES_PER_MINUTE,
+        ip_failures_per_minute: crate::config::DEFAULT_IP_FAILURES_PER_MINUTE,
+        key_reload: Duration::from_secs(crate::config::DEFAULT_KEY_SWEEP_SECONDS),
         audit_retention: Duration::from_secs(crate::config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
         listener_limits,
         gateway: Some(GatewayOptions {

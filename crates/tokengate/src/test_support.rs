@@ -103,8 +103,8 @@ impl TestDirectory {
             base_url: BASE_URL.to_owned(),
             audit: self.audit.clone(),
             revocations: Arc::new(RevocationSet::default()),
-            client_failures_per_minute: 20,
-            ip_failures_per_minute: 100,
+            client_failures_per_minute: crate::config::DEFAULT_CLIENT_FAILURES_PER_MINUTE,
+            ip_failures_per_minute: crate::config::DEFAULT_IP_FAILURES_PER_MINUTE,
         }))
     }
 

@@ -15,7 +15,6 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use tokengate_core::audit::Outcome;
 use tokengate_core::errors::codes;
 use tokengate_core::grants::device_code::{self, normalize_user_code, user_code_hash};
@@ -26,11 +25,12 @@ use uuid::Uuid;
 
 use super::error_response::{no_store, oauth_error_response, RequestIds};
 use super::flow_audit::{self, Peer};
+use super::form::read_form;
 use super::page_error::PageError;
 use super::pages::DeviceEntryPage;
 use super::sign_in_flow::{page_post, resume_url, Continuation};
 use super::tenant_resolution::TenantSegment;
-use super::token_endpoint::{read_form, PeerAddr};
+use crate::client_address::ClientAddress;
 use crate::state::{now, IssuerState};
 use crate::web::cookies::with_cookie;
 use crate::web::html_response::{html, see_other};
@@ -49,12 +49,12 @@ struct StartTrail {
 pub async fn device_authorization(
     State(state): State<Arc<IssuerState>>,
     Path(segment): Path<String>,
-    peer: Option<Extension<PeerAddr>>,
+    client: ClientAddress,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let ids = RequestIds::from_headers(&headers);
-    let peer = Peer::of(peer);
+    let peer = Peer::of(client);
     let mut trail = StartTrail::default();
     let result = start(&state, &segment, &peer, &headers, body, &mut trail).await;
     let (outcome, reason, status) = match &result {
@@ -190,13 +190,13 @@ async fn too_many_codes(state: &IssuerState, headers: &HeaderMap, peer: &Peer, r
 /// `POST /devicelogin`: the person typed a code.
 pub async fn enter_code(
     State(state): State<Arc<IssuerState>>,
-    peer: Option<Extension<PeerAddr>>,
+    client: ClientAddress,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, PageError> {
     let form = page_post(&state, &headers, body).await?;
     let now = now();
-    let peer = Peer::of(peer);
+    let peer = Peer::of(client);
     // A source that used up its own budget is refused before its code is looked up: otherwise a
     // throttled guesser could still tell a hit (303) from a miss (429) and guess at full speed.
     // Guesses from other sources never count against it, so nobody is locked out by others.

@@ -2,11 +2,10 @@
 //! and the peer address they are counted and recorded by. Reasons are `AADSTS` codes or short
 //! reason words — never a submitted code, password or token.
 
-use axum::Extension;
 use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
 use tokengate_core::rate_limit::source_key;
 
-use super::token_endpoint::PeerAddr;
+use crate::client_address::ClientAddress;
 use crate::state::{now_ms, IssuerState};
 
 /// The peer of a request: its address for audit records and its rate-limit key.
@@ -17,11 +16,8 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub fn of(peer: Option<Extension<PeerAddr>>) -> Peer {
-        match peer {
-            Some(Extension(PeerAddr(addr))) => Peer { ip: addr.ip().to_string(), key: source_key(addr.ip()) },
-            None => Peer { ip: "unknown".into(), key: "unknown".into() },
-        }
+    pub fn of(client: ClientAddress) -> Peer {
+        Peer { ip: client.audit_text(), key: source_key(client.ip()) }
     }
 }
 

@@ -8,26 +8,25 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::Extension;
 use tokengate_core::errors::codes;
 use uuid::Uuid;
 
 use super::continuation::Continuation;
 use super::next_step::proceed;
+use crate::client_address::ClientAddress;
 use crate::issuer::authorize_request::{self, AuthorizeError};
 use crate::issuer::flow_audit::{self, Peer};
 use crate::issuer::page_error::PageError;
-use crate::issuer::token_endpoint::PeerAddr;
 use crate::state::IssuerState;
 
 pub async fn authorize(
     State(state): State<Arc<IssuerState>>,
     Path(segment): Path<String>,
     RawQuery(query): RawQuery,
-    peer: Option<Extension<PeerAddr>>,
+    client: ClientAddress,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let peer = Peer::of(peer);
+    let peer = Peer::of(client);
     let (params, duplicated) = query_params(query.as_deref().unwrap_or(""));
     // RFC 6749 §3.1: a parameter sent twice is refused. Which client or where to answer cannot
     // be trusted when those are doubled: a page; anything else goes back to the verified redirect.

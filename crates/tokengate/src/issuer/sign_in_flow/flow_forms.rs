@@ -7,9 +7,9 @@ use axum::http::{HeaderMap, HeaderValue};
 
 use super::continuation::{self, seal, Continuation};
 use crate::issuer::flow_audit::{self, Peer};
+use crate::issuer::form::read_form;
 use crate::issuer::form::Form;
 use crate::issuer::page_error::PageError;
-use crate::issuer::token_endpoint::read_form;
 use crate::state::IssuerState;
 
 /// The hidden fields and cookie of a flow form (setting the CSRF cookie if the browser has none

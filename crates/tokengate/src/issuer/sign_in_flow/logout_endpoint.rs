@@ -6,17 +6,16 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
-use axum::Extension;
 use serde::Deserialize;
 use tokengate_core::audit::Outcome;
 use tokengate_core::store::StoreError;
 use uuid::Uuid;
 
+use crate::client_address::ClientAddress;
 use crate::issuer::browser_state::clear_session_cookie;
 use crate::issuer::flow_audit::{self, Peer};
 use crate::issuer::page_error::{PageError, StoreWrite};
 use crate::issuer::pages;
-use crate::issuer::token_endpoint::PeerAddr;
 use crate::state::{now, IssuerState};
 use crate::web::html_response::see_other;
 
@@ -31,10 +30,10 @@ pub struct LogoutQuery {
 pub async fn logout(
     State(state): State<Arc<IssuerState>>,
     Query(q): Query<LogoutQuery>,
-    peer: Option<Extension<PeerAddr>>,
+    client: ClientAddress,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    end_session(&state, &headers, &Peer::of(peer))
+    end_session(&state, &headers, &Peer::of(client))
         .await
         .map_err(|e| PageError::unavailable(StoreWrite::EndSession, e))?;
     let client_id = q

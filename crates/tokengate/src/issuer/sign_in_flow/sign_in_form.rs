@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::Extension;
 use tokengate_core::audit::Outcome;
 use tokengate_core::directory::{Tenant, User};
 use tokengate_core::errors::codes;
@@ -20,11 +19,11 @@ use uuid::Uuid;
 
 use super::continuation::{resume_url, Continuation};
 use super::flow_forms::{page_post, posted_continuation, FlowForm};
+use crate::client_address::ClientAddress;
 use crate::issuer::browser_state::{BrowserSession, SESSION_LIFETIME};
 use crate::issuer::flow_audit::{self, Peer};
 use crate::issuer::page_error::{PageError, StoreWrite};
 use crate::issuer::pages::SignInPage;
-use crate::issuer::token_endpoint::PeerAddr;
 use crate::state::{now, IssuerState};
 use crate::web::cookies::with_cookie;
 use crate::web::html_response::{html, see_other};
@@ -54,7 +53,7 @@ pub fn sign_in_page(
 /// `POST /flow/sign-in`.
 pub async fn sign_in(
     State(state): State<Arc<IssuerState>>,
-    peer: Option<Extension<PeerAddr>>,
+    client: ClientAddress,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, PageError> {
@@ -66,7 +65,7 @@ pub async fn sign_in(
     let app_name = app.display_name;
     let username: String = form.get("username").unwrap_or_default().trim().chars().take(256).collect();
     let password = form.get("password").unwrap_or_default().to_owned();
-    let peer = Peer::of(peer);
+    let peer = Peer::of(client);
     let user_key = username.to_ascii_lowercase();
     let user = state.store.user_by_upn(&username).await.ok().flatten().filter(|u| u.tenant_id == tenant.id);
     // Smart lockout: a browser that signed this user in before has its own budget.

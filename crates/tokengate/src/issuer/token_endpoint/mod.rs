@@ -35,9 +35,6 @@ use crate::client_address::ClientAddress;
 use crate::state::{now, now_ms, IssuerState};
 use token_request::{Received, TokenRequest, TokenTrail};
 
-pub use super::form::read_form;
-pub use crate::client_address::PeerAddr;
-
 /// What a token request was answered with.
 pub enum Granted {
     AppOnly(Box<IssuedAccessToken>),
