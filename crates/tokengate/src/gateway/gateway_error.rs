@@ -64,7 +64,7 @@ impl GatewayError {
     }
 
     /// The answer; `now` dates a continuous-access-evaluation challenge.
-    pub fn into_response(&self, now: UnixTime) -> Response<Body> {
+    pub fn answer(&self, now: UnixTime) -> Response<Body> {
         match self {
             GatewayError::BadRequest(reason) => {
                 let mut r = plain(StatusCode::BAD_REQUEST, format!("bad request: {reason}\n"));

@@ -91,6 +91,9 @@ fn new_reason(before: &str, after: &str) -> String {
     line[start..].split('"').next().unwrap().to_owned()
 }
 
+/// A named request and what it must get: status, a part of the challenge, the reason code.
+type Case = (&'static str, Request<Body>, StatusCode, Option<&'static str>, &'static str);
+
 #[tokio::test]
 async fn every_refusal_gets_its_status_challenge_and_reason() {
     let dir = directory().await;
@@ -98,7 +101,7 @@ async fn every_refusal_gets_its_status_challenge_and_reason() {
     let token = dir.app_token().await;
     let bearer = format!("Bearer {token}");
 
-    let cases: Vec<(&str, Request<Body>, StatusCode, Option<&str>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("no route", get("/nowhere").body(Body::empty()).unwrap(), StatusCode::NOT_FOUND, None, "no_route"),
         (
             "dot segment with parameters",

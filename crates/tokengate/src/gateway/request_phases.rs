@@ -118,7 +118,7 @@ async fn respond(
 ) -> Response<Body> {
     let (response, outcome, reason) = match result {
         Ok(response) => (response, Outcome::Allowed, ""),
-        Err(error) => (error.into_response(now()), error.outcome(), error.reason()),
+        Err(error) => (error.answer(now()), error.outcome(), error.reason()),
     };
     gw.metrics
         .requests
