@@ -24,17 +24,17 @@ use crate::state::{now, now_ms, IssuerState};
 use crate::web::cookies::with_cookie;
 use crate::web::html_response::{html, see_other};
 
-#[allow(clippy::too_many_arguments)]
-pub fn consent_page(
-    state: &IssuerState,
-    headers: &HeaderMap,
-    tenant: &Tenant,
-    app_name: &str,
-    user: &User,
-    c: &Continuation,
-    resolved: Option<&ResolvedScopes>,
-    requested: &RequestedScopes,
-) -> Response {
+/// What the consent page asks a person to agree to.
+pub struct ConsentAsk<'a> {
+    pub tenant: &'a Tenant,
+    pub app_name: &'a str,
+    pub user: &'a User,
+    pub resolved: Option<&'a ResolvedScopes>,
+    pub requested: &'a RequestedScopes,
+}
+
+pub fn consent_page(state: &IssuerState, headers: &HeaderMap, c: &Continuation, ask: ConsentAsk<'_>) -> Response {
+    let ConsentAsk { tenant, app_name, user, resolved, requested } = ask;
     let f = FlowForm::new(state, headers, c, "/flow/consent");
     let mut scopes: Vec<(String, String)> = Vec::new();
     if requested.has("openid") || requested.has("profile") {

@@ -14,7 +14,7 @@ use tokengate_core::grants::delegated_scopes::{resolve, RequestedScopes};
 use tokengate_core::OAuthError;
 use uuid::Uuid;
 
-use super::consent_form::consent_page;
+use super::consent_form::{consent_page, ConsentAsk};
 use super::continuation::{self, Continuation};
 use super::response_delivery::answer_with_code;
 use super::sign_in_form::sign_in_page;
@@ -98,8 +98,16 @@ pub async fn proceed(state: &IssuerState, headers: &HeaderMap, c: Continuation) 
         Err(e) => return Err(scope_error(state, &c, e).await),
     };
     let missing = resolved.as_ref().is_some_and(|r| !r.missing_consent.is_empty());
-    let consent =
-        || consent_page(state, headers, &tenant, &client.display_name, &user, &c, resolved.as_ref(), &requested);
+    let consent = || {
+        let ask = ConsentAsk {
+            tenant: &tenant,
+            app_name: &client.display_name,
+            user: &user,
+            resolved: resolved.as_ref(),
+            requested: &requested,
+        };
+        consent_page(state, headers, &c, ask)
+    };
     match &c {
         Continuation::Authorize(r) => {
             let consent_forced = r.prompt == Some(Prompt::Consent) && r.consent_session != Some(session.session_id);
