@@ -8,7 +8,7 @@ use tokengate_core::store::{AuditQuery, AuditStore, StoreError, StoreResult};
 
 use super::backend::Backend;
 use super::row::{uuid, SqlRow};
-use super::statement::{begin, commit, query};
+use super::statement::{begin, commit, query, Statement};
 use super::{forward_to_sql, SqlStore};
 use crate::error::parse_stored;
 
@@ -49,9 +49,9 @@ fn multi_row_audit_insert(rows: usize, positional: bool) -> String {
     sql
 }
 
-/// Writes `e` inside `tx`, so it commits (or not) with the change it records.
-pub(super) async fn write_audit<DB: Backend>(tx: &mut Transaction<'_, DB>, e: &AuditEvent) -> StoreResult<()> {
-    query(INSERT_AUDIT)
+/// Binds the fourteen columns of one record, in the order of the INSERTs above.
+fn bind_event<'q, DB: Backend>(statement: Statement<'q, DB>, e: &'q AuditEvent) -> Statement<'q, DB> {
+    statement
         .bind(e.id.to_string())
         .bind(e.at_ms)
         .bind(e.source.as_str())
@@ -66,8 +66,11 @@ pub(super) async fn write_audit<DB: Backend>(tx: &mut Transaction<'_, DB>, e: &A
         .bind(e.status.map(i64::from))
         .bind(e.latency_us)
         .bind(e.detail.to_string())
-        .execute(tx)
-        .await?;
+}
+
+/// Writes `e` inside `tx`, so it commits (or not) with the change it records.
+pub(super) async fn write_audit<DB: Backend>(tx: &mut Transaction<'_, DB>, e: &AuditEvent) -> StoreResult<()> {
+    bind_event(query(INSERT_AUDIT), e).execute(tx).await?;
     Ok(())
 }
 
@@ -113,21 +116,7 @@ async fn append_audit<S: SqlStore>(store: &S, events: &[AuditEvent]) -> StoreRes
         let sql = multi_row_audit_insert(chunk.len(), S::Db::POSITIONAL_PARAMETERS);
         let mut statement = query(&sql);
         for e in chunk {
-            statement = statement
-                .bind(e.id.to_string())
-                .bind(e.at_ms)
-                .bind(e.source.as_str())
-                .bind(&e.action)
-                .bind(e.outcome.as_str())
-                .bind(&e.reason)
-                .bind(&e.tenant_id)
-                .bind(&e.client_id)
-                .bind(&e.subject)
-                .bind(&e.token_id)
-                .bind(&e.client_ip)
-                .bind(e.status.map(i64::from))
-                .bind(e.latency_us)
-                .bind(e.detail.to_string());
+            statement = bind_event(statement, e);
         }
         statement.execute(&mut tx).await?;
     }
