@@ -13,6 +13,9 @@ mod next_step;
 mod response_delivery;
 mod sign_in_form;
 
+#[cfg(test)]
+mod authorize_bad_input_tests;
+
 pub use authorize_endpoint::authorize;
 pub use consent_form::consent;
 pub use continuation::{resume_url, Continuation};
