@@ -24,6 +24,8 @@ const ISSUER_NAME: &str = "tokengate";
 pub struct OwnTokens {
     trust: IssuerTrust,
     auth: Authenticator,
+    /// The one issuer these tokens may come from (what a gateway route lists).
+    issuer_names: [String; 1],
 }
 
 impl OwnTokens {
@@ -35,16 +37,16 @@ impl OwnTokens {
             builtin: Some(builtin),
             limits: VerificationLimits { skew, max_token_bytes: MAX_TOKEN_BYTES, extra_claims: Vec::new() },
         };
-        OwnTokens { trust, auth: Authenticator::new(VERIFIED_CACHE_ENTRIES, revocations, Counter::default()) }
+        let auth = Authenticator::new(VERIFIED_CACHE_ENTRIES, revocations, Counter::default());
+        OwnTokens { trust, auth, issuer_names: [ISSUER_NAME.to_owned()] }
     }
 
     /// The token's verified claims, or `None` for anything not a live, unrevoked token of ours.
     pub async fn verify(&self, token: &str, now: i64) -> Option<Arc<VerifiedToken>> {
-        // Keys rotate in the ring; a removed key must stop verifying here at once.
-        if self.trust.sync_builtin() {
-            self.auth.cache.clear();
-        }
-        let verified = self.auth.verify(&self.trust, token, &[ISSUER_NAME.to_owned()], now).await.ok()?;
+        // Keys rotate in the ring: follow it first, so a removed key stops verifying at once (a
+        // cached verification is only used while its key is still published).
+        self.trust.sync_builtin();
+        let verified = self.auth.verify(&self.trust, token, &self.issuer_names, now).await.ok()?;
         self.auth.revocations.check(&verified).is_none().then_some(verified)
     }
 }

@@ -23,7 +23,7 @@ pub async fn authenticate_client(
     trail: &mut TokenTrail,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let presented = presented_client(request.headers, &request.form)?;
-    trail.client_id = Some(presented.client_id.chars().filter(|c| c.is_ascii_graphic()).take(64).collect());
+    trail.client_id = Some(printable(&presented.client_id));
     if matches!(presented.credential, PresentedCredential::None) && kinds == ClientKinds::PublicOrConfidential {
         let app = public_client(state, &request.tenant, &presented.client_id).await?;
         trail.detail.insert("auth".into(), "0".into());
@@ -65,7 +65,7 @@ async fn public_client(state: &IssuerState, tenant: &Tenant, client_id: &str) ->
         None => false,
     };
     let Some(app) = app.filter(|_| visible) else {
-        let shown: String = client_id.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
+        let shown = printable(client_id);
         return Err(OAuthError::new(
             400,
             "unauthorized_client",
@@ -85,4 +85,9 @@ async fn public_client(state: &IssuerState, tenant: &Tenant, client_id: &str) ->
         ));
     }
     Ok(app)
+}
+
+/// A client id as sent, made safe to log and to echo in an error: printable ASCII, 64 at most.
+fn printable(client_id: &str) -> String {
+    client_id.chars().filter(|c| c.is_ascii_graphic()).take(64).collect()
 }
