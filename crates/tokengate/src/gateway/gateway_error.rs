@@ -31,12 +31,6 @@ pub enum GatewayError {
     Upstream(UpstreamFailure),
 }
 
-impl From<Refusal> for GatewayError {
-    fn from(refusal: Refusal) -> Self {
-        GatewayError::Refused(refusal)
-    }
-}
-
 impl From<Rejection> for GatewayError {
     fn from(rejection: Rejection) -> Self {
         GatewayError::Refused(Refusal::from(rejection))
