@@ -17,6 +17,7 @@ pub mod passwords;
 pub mod pkce;
 pub mod rate_limit;
 pub mod redirect_uri;
+pub mod revocations;
 pub mod scope;
 pub mod secrets;
 pub mod sign_in_lockout;

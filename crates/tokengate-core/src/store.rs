@@ -23,6 +23,7 @@ use crate::grants::token_families::{
     AuthorizationCode, CodeRedemption, MintedAccessToken, RefreshToken, ReusePolicy, RotationOutcome,
 };
 use crate::keys::StoredSigningKey;
+use crate::revocations::{NewRevocation, NodeHeartbeat, Revocation, RevocationEffects};
 use crate::UnixTime;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -286,6 +287,66 @@ pub trait AuditStore: Send + Sync {
     async fn prune_audit(&self, before_ms: i64) -> StoreResult<u64>;
 }
 
+/// What a node read from the feed: `head` is read before `rows`, so a node that applies the rows
+/// and then `max(head, last row)` has seen every version up to that number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedRead {
+    pub head: i64,
+    /// Unforgotten revocations above the version asked for, in version order.
+    pub rows: Vec<Revocation>,
+}
+
+/// The kill switch's feed. Versions come from one counter that writers increment inside their
+/// transaction (a row lock on Postgres, the write lock on SQLite), so versions become visible in
+/// order: no reader can see version N+1 and later find N appear. Signing-key writes advance the
+/// same counter (without a row) so that every node reloads its keys from the same feed.
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Appends the revocation at the next version and applies its effects, with `audit`, in one
+    /// transaction. User: revokes the user's refresh-token families, ends their sessions, denies
+    /// device codes they approved but that were not yet redeemed, deletes their unredeemed
+    /// authorization codes. Client: revokes its refresh-token families (and deletes its secrets
+    /// and certificates if asked). Key: deletes that signing key if we hold it. Family: revokes
+    /// the family. Token: nothing beyond the row. On Postgres, notifies listeners on commit.
+    async fn revoke(&self, revocation: &NewRevocation, audit: &AuditEvent) -> StoreResult<(Revocation, RevocationEffects)>;
+    /// Revocations above `after` not yet forgettable at `now`, with the head (see `FeedRead`).
+    async fn revocations_after(&self, after: i64, now: UnixTime) -> StoreResult<FeedRead>;
+    /// The highest version written.
+    async fn feed_head(&self) -> StoreResult<i64>;
+    /// Deletes rows whose `forget_after` is before `now`; returns how many.
+    async fn forget_revocations(&self, now: UnixTime) -> StoreResult<u64>;
+    /// Notifications of feed advances, where the backend has them (Postgres `LISTEN`); `None`
+    /// where it does not (SQLite: one node, the poll suffices).
+    async fn subscribe_to_feed(&self) -> StoreResult<Option<Box<dyn FeedSubscription>>>;
+}
+
+/// What a feed subscription reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedSignal {
+    /// A writer committed this version.
+    Advanced(i64),
+    /// The connection was lost and re-established: notifications sent meanwhile are gone, so the
+    /// caller must resync in full.
+    Reconnected,
+}
+
+#[async_trait]
+pub trait FeedSubscription: Send {
+    /// Waits for the next signal. An error means the subscription is unusable (subscribe again).
+    async fn next(&mut self) -> StoreResult<FeedSignal>;
+}
+
+/// Node heartbeats: who runs, and how far each node has applied the feed.
+#[async_trait]
+pub trait NodeStore: Send + Sync {
+    /// Inserts or replaces the node's row.
+    async fn heartbeat(&self, node: &NodeHeartbeat) -> StoreResult<()>;
+    /// Every node that heartbeated and was not forgotten, by name.
+    async fn nodes(&self) -> StoreResult<Vec<NodeHeartbeat>>;
+    /// Deletes nodes whose last heartbeat is before `before_ms`; returns how many.
+    async fn forget_nodes(&self, before_ms: i64) -> StoreResult<u64>;
+}
+
 /// Everything the product needs from one backend.
 pub trait Store:
     TenantStore
@@ -299,6 +360,8 @@ pub trait Store:
     + ReplayStore
     + AuditStore
     + SessionStore
+    + RevocationStore
+    + NodeStore
 {
 }
 
@@ -314,5 +377,7 @@ impl<T> Store for T where
         + ReplayStore
         + AuditStore
         + SessionStore
+    + RevocationStore
+    + NodeStore
 {
 }

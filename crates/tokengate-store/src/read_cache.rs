@@ -455,3 +455,39 @@ impl tokengate_core::store::SessionStore for ReadCachedStore {
         self.inner.purge_expired_sessions(now).await
     }
 }
+
+#[async_trait]
+impl tokengate_core::store::RevocationStore for ReadCachedStore {
+    async fn revoke(
+        &self,
+        revocation: &tokengate_core::revocations::NewRevocation,
+        audit: &AuditEvent,
+    ) -> StoreResult<(tokengate_core::revocations::Revocation, tokengate_core::revocations::RevocationEffects)> {
+        self.inner.revoke(revocation, audit).await
+    }
+    async fn revocations_after(&self, after: i64, now: i64) -> StoreResult<tokengate_core::store::FeedRead> {
+        self.inner.revocations_after(after, now).await
+    }
+    async fn feed_head(&self) -> StoreResult<i64> {
+        self.inner.feed_head().await
+    }
+    async fn forget_revocations(&self, now: i64) -> StoreResult<u64> {
+        self.inner.forget_revocations(now).await
+    }
+    async fn subscribe_to_feed(&self) -> StoreResult<Option<Box<dyn tokengate_core::store::FeedSubscription>>> {
+        self.inner.subscribe_to_feed().await
+    }
+}
+
+#[async_trait]
+impl tokengate_core::store::NodeStore for ReadCachedStore {
+    async fn heartbeat(&self, node: &tokengate_core::revocations::NodeHeartbeat) -> StoreResult<()> {
+        self.inner.heartbeat(node).await
+    }
+    async fn nodes(&self) -> StoreResult<Vec<tokengate_core::revocations::NodeHeartbeat>> {
+        self.inner.nodes().await
+    }
+    async fn forget_nodes(&self, before_ms: i64) -> StoreResult<u64> {
+        self.inner.forget_nodes(before_ms).await
+    }
+}

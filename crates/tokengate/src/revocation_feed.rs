@@ -1,8 +1,5 @@
-//! Keeps the in-memory revocation set in step with the store: every 500 ms it reads the `uti`s of
-//! unexpired access tokens of revoked refresh-token families (theft detected, code reused), so
-//! the gateway denies them within a second of the revocation on any node sharing the store.
+//! Placeholder while the feed is rebuilt on the revocation rows (issue #10).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,22 +16,11 @@ pub fn spawn(
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut failing = false;
         loop {
-            match store.revoked_access_tokens(0, crate::state::now()).await {
-                Ok(utis) => {
-                    failing = false;
-                    let fresh: HashSet<String> = utis.into_iter().collect();
-                    if revocations.snapshot().family_token_ids != fresh {
-                        revocations.update(|r| r.family_token_ids = fresh.clone());
-                    }
-                }
-                // Keep the last known set: a store hiccup must not un-revoke anything.
-                Err(e) if !failing => {
-                    failing = true;
-                    tracing::warn!(error = %e, "reading revoked token families failed; keeping the last set");
-                }
-                Err(_) => {}
+            let now = crate::state::now();
+            match store.revocations_after(0, now).await {
+                Ok(read) => revocations.resync(&read.rows, read.head, now * 1000),
+                Err(e) => tracing::warn!(error = %e, "reading the revocation feed failed"),
             }
             if !crate::periodic::sleep_or_stop(POLL_INTERVAL, &mut shutdown).await {
                 return;

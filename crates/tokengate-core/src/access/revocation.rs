@@ -1,60 +1,215 @@
-//! The revocation set every request consults after verification (never cached with the
-//! token). Reads are one atomic pointer load plus a hash lookup; writers publish a new immutable
-//! snapshot. It holds what has a writer today: the access tokens of revoked refresh-token
-//! families (reuse detection, a reused code), read from the store by the revocation feed.
-//! Revoking a token, user, app or key adds its own kind here with its writer.
+//! The revocation set every request consults after verification (never cached with the token):
+//! the applied state of the revocation feed (`crate::revocations`). Reads are one atomic pointer
+//! load plus at most four hash lookups keyed by borrowed `&str` — O(1), no allocation; writers
+//! (the feed, rarely) publish a new immutable snapshot.
+//!
+//! The set also knows how fresh it is: the version it has applied and when it last read the feed
+//! successfully, so that a node can refuse to serve protected routes from a stale set.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
 use super::VerifiedToken;
+use crate::revocations::{Revocation, RevocationTarget};
+use crate::UnixTime;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Revocations {
-    /// `uti`s of unexpired access tokens of revoked refresh-token families, read from the store.
-    pub family_token_ids: HashSet<String>,
-}
-
+/// Why a token is revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevokedBy {
+    /// Its `uti`/`jti` was revoked.
+    Token,
+    /// Its user (`tid` + `oid`) was revoked after it was issued.
+    User,
+    /// Its client app (`azp`/`appid`) was revoked after it was issued.
+    Client,
+    /// The key that signed it (`kid`) was revoked.
+    Key,
     /// Minted for a refresh-token family that was revoked (theft detected, code reused).
     Family,
 }
 
-#[derive(Default)]
+impl RevokedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokedBy::Token => "token",
+            RevokedBy::User => "user",
+            RevokedBy::Client => "client",
+            RevokedBy::Key => "key",
+            RevokedBy::Family => "family",
+        }
+    }
+}
+
+/// One applied state of the feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revocations {
+    /// `uti`/`jti` → why (a token revocation, or a token minted for a revoked family).
+    token_ids: HashMap<Box<str>, RevokedBy>,
+    /// `oid` → (`tid`, tokens issued before this second are revoked). `oid`s are unique per
+    /// tenant; the tenant is compared too so that another tenant's same `oid` is untouched.
+    users: HashMap<Box<str>, Vec<(Box<str>, UnixTime)>>,
+    /// client id → tokens issued before this second are revoked.
+    clients: HashMap<Box<str>, UnixTime>,
+    keys: HashSet<Box<str>>,
+    /// Rows applied (for metrics).
+    rows: usize,
+}
+
+impl Revocations {
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// How many revocations are applied.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn apply(&mut self, revocation: &Revocation) {
+        let cutoff = revocation.revocation.issued_before;
+        self.rows += 1;
+        match &revocation.revocation.target {
+            RevocationTarget::Token { token_id } => {
+                self.token_ids.insert(token_id.as_str().into(), RevokedBy::Token);
+            }
+            RevocationTarget::Family { token_ids, .. } => {
+                for id in token_ids {
+                    self.token_ids.entry(id.as_str().into()).or_insert(RevokedBy::Family);
+                }
+            }
+            RevocationTarget::User { tenant_id, object_id } => {
+                let entries = self.users.entry(object_id.to_ascii_lowercase().into()).or_default();
+                let tenant = tenant_id.to_ascii_lowercase();
+                match entries.iter_mut().find(|(t, _)| **t == *tenant) {
+                    Some((_, before)) => *before = (*before).max(cutoff),
+                    None => entries.push((tenant.into(), cutoff)),
+                }
+            }
+            RevocationTarget::Client { client_id, .. } => {
+                let before = self.clients.entry(client_id.to_ascii_lowercase().into()).or_insert(cutoff);
+                *before = (*before).max(cutoff);
+            }
+            RevocationTarget::Key { kid } => {
+                self.keys.insert(kid.as_str().into());
+            }
+        }
+    }
+
+    pub fn check(&self, t: &VerifiedToken) -> Option<RevokedBy> {
+        if self.rows == 0 {
+            return None;
+        }
+        if let Some(by) = t.uti.as_deref().and_then(|u| self.token_ids.get(u)) {
+            return Some(*by);
+        }
+        if self.keys.contains(&*t.kid) {
+            return Some(RevokedBy::Key);
+        }
+        // A token without `iat` cannot show it was issued after a revocation: covered.
+        let issued_before = |cutoff: UnixTime| t.iat.is_none_or(|iat| iat < cutoff);
+        if let (Some(oid), Some(tid)) = (t.oid.as_deref(), t.tid.as_deref()) {
+            if let Some(entries) = self.users.get(oid) {
+                if entries.iter().any(|(tenant, cutoff)| **tenant == *tid && issued_before(*cutoff)) {
+                    return Some(RevokedBy::User);
+                }
+            }
+        }
+        if let Some(cutoff) = t.client_id.as_deref().and_then(|c| self.clients.get(c)) {
+            if issued_before(*cutoff) {
+                return Some(RevokedBy::Client);
+            }
+        }
+        None
+    }
+}
+
+/// The applied feed, shared by the gateway and the issuer of one process.
 pub struct RevocationSet {
     current: ArcSwap<Revocations>,
+    applied_version: AtomicI64,
+    /// Unix ms of the last successful read of the feed; 0 = never synced in full.
+    last_sync_ms: AtomicI64,
+}
+
+impl Default for RevocationSet {
+    fn default() -> Self {
+        RevocationSet {
+            current: ArcSwap::from_pointee(Revocations::default()),
+            applied_version: AtomicI64::new(0),
+            last_sync_ms: AtomicI64::new(0),
+        }
+    }
 }
 
 impl RevocationSet {
     pub fn check(&self, t: &VerifiedToken) -> Option<RevokedBy> {
-        let r = self.current.load();
-        if r.family_token_ids.is_empty() {
-            return None;
+        self.current.load().check(t)
+    }
+
+    /// Replaces everything with a full read of the feed (start, reconnect, gap).
+    pub fn resync(&self, rows: &[Revocation], head: i64, now_ms: i64) {
+        let mut next = Revocations::default();
+        for r in rows {
+            next.apply(r);
         }
-        if t.uti.as_deref().is_some_and(|u| r.family_token_ids.contains(u)) {
-            return Some(RevokedBy::Family);
+        self.current.store(Arc::new(next));
+        let version = rows.last().map_or(head, |r| r.version.max(head));
+        self.applied_version.store(version, Ordering::Release);
+        self.last_sync_ms.store(now_ms.max(1), Ordering::Release);
+    }
+
+    /// Applies rows read after the applied version (copy-on-write: revocations are rare, reads
+    /// are every request). Rows at or below the applied version are skipped.
+    pub fn apply(&self, rows: &[Revocation], head: i64, now_ms: i64) {
+        let applied = self.applied_version();
+        let fresh: Vec<&Revocation> = rows.iter().filter(|r| r.version > applied).collect();
+        if !fresh.is_empty() {
+            self.current.rcu(|old| {
+                let mut next = Revocations::clone(old);
+                for r in &fresh {
+                    next.apply(r);
+                }
+                next
+            });
         }
-        None
+        let version = fresh.last().map_or(head, |r| r.version.max(head)).max(applied);
+        self.applied_version.store(version, Ordering::Release);
+        if self.has_synced() {
+            self.last_sync_ms.store(now_ms.max(1), Ordering::Release);
+        }
     }
 
-    pub fn replace(&self, revocations: Revocations) {
-        self.current.store(Arc::new(revocations));
+    /// The highest feed version applied (every version up to it).
+    pub fn applied_version(&self) -> i64 {
+        self.applied_version.load(Ordering::Acquire)
     }
 
-    /// Copy-on-write update (revocations are rare; reads are every request).
-    pub fn update(&self, change: impl Fn(&mut Revocations)) {
-        self.current.rcu(|old| {
-            let mut next = Revocations::clone(old);
-            change(&mut next);
-            next
-        });
+    /// Whether a full read of the feed has been applied since start.
+    pub fn has_synced(&self) -> bool {
+        self.last_sync_ms.load(Ordering::Acquire) > 0
     }
 
-    pub fn snapshot(&self) -> Arc<Revocations> {
-        self.current.load_full()
+    /// Unix ms of the last successful read (0 = never).
+    pub fn last_sync_ms(&self) -> i64 {
+        self.last_sync_ms.load(Ordering::Acquire)
+    }
+
+    /// Whether the applied state may be trusted at `now_ms`: synced in full once, and read
+    /// successfully within `max_staleness_ms`.
+    pub fn is_fresh(&self, now_ms: i64, max_staleness_ms: i64) -> bool {
+        let last = self.last_sync_ms();
+        last > 0 && now_ms - last <= max_staleness_ms
+    }
+
+    pub fn len(&self) -> usize {
+        self.current.load().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -62,21 +217,88 @@ impl RevocationSet {
 mod tests {
     use super::*;
     use crate::access::policy::tests_support::sample_token;
+    use crate::revocations::NewRevocation;
+
+    fn row(version: i64, target: RevocationTarget, issued_before: UnixTime) -> Revocation {
+        let mut revocation = NewRevocation::at(target, "test", None, 0);
+        revocation.issued_before = issued_before;
+        Revocation { version, revocation }
+    }
 
     #[test]
-    fn tokens_of_revoked_families() {
-        let set = RevocationSet::default();
+    fn every_kind_covers_what_it_names_and_nothing_else() {
+        // sample_token: uti "u", kid "k", tid "t1", oid "o", client "c", iat 1.
         let t = sample_token();
+        let cases = [
+            (RevocationTarget::Token { token_id: "u".into() }, Some(RevokedBy::Token)),
+            (RevocationTarget::Token { token_id: "other".into() }, None),
+            (RevocationTarget::Family { family_id: "f".into(), token_ids: vec!["u".into()] }, Some(RevokedBy::Family)),
+            (RevocationTarget::Key { kid: "k".into() }, Some(RevokedBy::Key)),
+            (RevocationTarget::Key { kid: "k2".into() }, None),
+            (RevocationTarget::User { tenant_id: "t1".into(), object_id: "o".into() }, Some(RevokedBy::User)),
+            (RevocationTarget::User { tenant_id: "T1".into(), object_id: "O".into() }, Some(RevokedBy::User)),
+            (RevocationTarget::User { tenant_id: "t2".into(), object_id: "o".into() }, None),
+            (RevocationTarget::Client { client_id: "c".into(), disable_credentials: false }, Some(RevokedBy::Client)),
+            (RevocationTarget::Client { client_id: "d".into(), disable_credentials: false }, None),
+        ];
+        for (target, expected) in cases {
+            let set = RevocationSet::default();
+            set.resync(&[row(1, target.clone(), 2)], 1, 1);
+            assert_eq!(set.check(&t), expected, "{target:?}");
+        }
+    }
+
+    #[test]
+    fn user_and_client_revocations_cover_only_tokens_issued_before_them() {
+        let mut t = sample_token();
+        let set = RevocationSet::default();
+        set.resync(
+            &[
+                row(1, RevocationTarget::User { tenant_id: "t1".into(), object_id: "o".into() }, 10),
+                row(2, RevocationTarget::Client { client_id: "c".into(), disable_credentials: false }, 5),
+            ],
+            2,
+            1,
+        );
+        t.iat = Some(9);
+        assert_eq!(set.check(&t), Some(RevokedBy::User));
+        t.iat = Some(10);
+        assert_eq!(set.check(&t), None, "issued at the cutoff: after the revocation");
+        t.iat = None;
+        assert_eq!(set.check(&t), Some(RevokedBy::User), "no iat: cannot prove it is newer");
+        t.oid = None;
+        t.iat = Some(4);
+        assert_eq!(set.check(&t), Some(RevokedBy::Client));
+    }
+
+    #[test]
+    fn a_later_revocation_of_the_same_user_moves_the_cutoff_forward() {
+        let mut t = sample_token();
+        t.iat = Some(15);
+        let set = RevocationSet::default();
+        let user = RevocationTarget::User { tenant_id: "t1".into(), object_id: "o".into() };
+        set.resync(&[row(1, user.clone(), 10)], 1, 1);
         assert_eq!(set.check(&t), None);
-        set.update(|r| {
-            r.family_token_ids.insert("other".into());
-        });
-        assert_eq!(set.check(&t), None);
-        set.update(|r| {
-            r.family_token_ids.insert("u".into());
-        });
-        assert_eq!(set.check(&t), Some(RevokedBy::Family), "minted for a revoked refresh-token family");
-        set.replace(Revocations::default());
-        assert_eq!(set.check(&t), None);
+        set.apply(&[row(2, user.clone(), 20)], 2, 2);
+        assert_eq!(set.check(&t), Some(RevokedBy::User));
+        set.apply(&[row(3, user, 5)], 3, 3);
+        assert_eq!(set.check(&t), Some(RevokedBy::User), "an older cutoff never un-revokes");
+    }
+
+    #[test]
+    fn versions_only_move_forward_and_old_rows_are_skipped() {
+        let set = RevocationSet::default();
+        assert!(!set.has_synced() && !set.is_fresh(10, 1_000_000), "never synced: not fresh");
+        set.apply(&[row(1, RevocationTarget::Token { token_id: "u".into() }, 0)], 1, 5);
+        assert!(!set.has_synced(), "an incremental read is no full sync");
+        set.resync(&[row(3, RevocationTarget::Token { token_id: "a".into() }, 0)], 4, 100);
+        assert_eq!(set.applied_version(), 4, "the head counts even without a row (a key write)");
+        assert_eq!(set.len(), 1, "the resync replaced everything");
+        set.apply(&[row(2, RevocationTarget::Token { token_id: "b".into() }, 0)], 2, 200);
+        assert_eq!(set.len(), 1, "a row at or below the applied version is not applied again");
+        assert_eq!(set.applied_version(), 4);
+        assert!(set.is_fresh(300, 100) && !set.is_fresh(301, 100));
+        set.apply(&[row(5, RevocationTarget::Token { token_id: "c".into() }, 0)], 5, 400);
+        assert_eq!((set.len(), set.applied_version(), set.last_sync_ms()), (2, 5, 400));
     }
 }

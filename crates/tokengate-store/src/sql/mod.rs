@@ -21,6 +21,7 @@ mod grants;
 mod refresh_token_rotation;
 mod refresh_tokens;
 mod replay;
+mod revocation_feed;
 mod row;
 mod sessions;
 mod signing_keys;

@@ -265,9 +265,13 @@ async fn a_revoked_token_is_refused_on_the_next_request_although_its_verificatio
             serde_json::from_slice(&tokengate_core::encoding::b64url_decode(payload).unwrap()).unwrap();
         claims["uti"].as_str().unwrap().to_owned()
     };
-    gw.auth.revocations.update(|r| {
-        r.family_token_ids.insert(uti.clone());
-    });
+    let revoked = tokengate_core::revocations::NewRevocation::at(
+        tokengate_core::revocations::RevocationTarget::Token { token_id: uti },
+        "test",
+        None,
+        0,
+    );
+    gw.auth.revocations.apply(&[tokengate_core::revocations::Revocation { version: 1, revocation: revoked }], 1, 1);
     let (status, challenge, reason) = answer(&gw, call()).await;
     assert_eq!((status, reason.as_str()), (StatusCode::UNAUTHORIZED, "revoked"));
     assert!(challenge.unwrap().contains("invalid_token"));
