@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::audit::AuditEvent;
 use crate::directory::*;
 use crate::encoding::{sha1, sha256};
+use crate::revocations::{NewRevocation, Revocation, RevocationEffects, RevocationTarget};
 use crate::secrets::{generate_secret, hash_secret};
 use crate::store::{Store, StoreError};
 use crate::UnixTime;
@@ -506,19 +507,43 @@ pub async fn set_user_enabled(store: &dyn Store, object_id: Uuid, enabled: bool,
             Some(&audit),
         )
         .await?;
-    // A disabled user's sessions end for good: enabling the user again does not revive them.
+    // Disabling revokes at once, as Entra does: tokens already issued are denied everywhere, and
+    // the user's sessions end for good (enabling the user again does not revive them).
     if !enabled {
-        revoke_user_sessions(store, object_id, now).await?;
+        revoke_user(store, object_id, "cli", Some("user disabled".into()), now * 1000).await?;
     }
     Ok(user)
 }
 
-/// Ends every sign-in session of a user (Entra's `revokeSignInSessions` for the browser side):
-/// copies of their session cookies no longer sign anyone in. Returns how many ended.
-pub async fn revoke_user_sessions(store: &dyn Store, object_id: Uuid, now: UnixTime) -> AdminResult<u64> {
+/// Entra's `revokeSignInSessions`: a user revocation on the kill-switch feed. Every access token
+/// issued to the user before now is denied by every gateway, and in the same transaction their
+/// refresh-token families, browser sessions, approved device codes and unredeemed codes end.
+/// `actor` says who (`cli`, an admin's id); the returned row carries the feed version to wait for.
+pub async fn revoke_user(
+    store: &dyn Store,
+    object_id: Uuid,
+    actor: &str,
+    reason: Option<String>,
+    now_ms: i64,
+) -> AdminResult<(Revocation, RevocationEffects)> {
     let user = store.user(object_id).await?.ok_or_else(|| AdminError::NotFound(format!("user {object_id}")))?;
-    let audit = AuditEvent::admin("user.sessions_revoked", Some(user.tenant_id), json!({"object_id": object_id}), now);
-    Ok(store.end_user_sessions(object_id, now, &audit).await?)
+    let target = RevocationTarget::User { tenant_id: user.tenant_id.to_string(), object_id: object_id.to_string() };
+    let revocation = NewRevocation::at(target, actor, reason, now_ms);
+    let mut audit = AuditEvent::admin(
+        "revocation.user",
+        Some(user.tenant_id),
+        json!({"object_id": object_id, "actor": actor, "reason": revocation.reason}),
+        now_ms.div_euclid(1000),
+    );
+    audit.subject = Some(object_id.to_string());
+    Ok(store.revoke(&revocation, &audit).await?)
+}
+
+/// Ends every sign-in session of a user, and everything else `revoke_user` ends. Returns how many
+/// browser sessions ended.
+pub async fn revoke_user_sessions(store: &dyn Store, object_id: Uuid, now: UnixTime) -> AdminResult<u64> {
+    let (_, effects) = revoke_user(store, object_id, "cli", None, now * 1000).await?;
+    Ok(effects.sessions_ended)
 }
 
 pub async fn create_group(store: &dyn Store, tenant_id: Uuid, display_name: &str, now: UnixTime) -> AdminResult<Group> {

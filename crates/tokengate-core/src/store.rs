@@ -308,7 +308,11 @@ pub trait RevocationStore: Send + Sync {
     /// authorization codes. Client: revokes its refresh-token families (and deletes its secrets
     /// and certificates if asked). Key: deletes that signing key if we hold it. Family: revokes
     /// the family. Token: nothing beyond the row. On Postgres, notifies listeners on commit.
-    async fn revoke(&self, revocation: &NewRevocation, audit: &AuditEvent) -> StoreResult<(Revocation, RevocationEffects)>;
+    async fn revoke(
+        &self,
+        revocation: &NewRevocation,
+        audit: &AuditEvent,
+    ) -> StoreResult<(Revocation, RevocationEffects)>;
     /// Revocations above `after` not yet forgettable at `now`, with the head (see `FeedRead`).
     async fn revocations_after(&self, after: i64, now: UnixTime) -> StoreResult<FeedRead>;
     /// The highest version written.
@@ -377,7 +381,7 @@ impl<T> Store for T where
         + ReplayStore
         + AuditStore
         + SessionStore
-    + RevocationStore
-    + NodeStore
+        + RevocationStore
+        + NodeStore
 {
 }

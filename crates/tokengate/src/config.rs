@@ -13,8 +13,8 @@ use tokengate_core::tokens::TokenSettings;
 pub struct FileConfig {
     #[serde(default)]
     pub store: StoreSection,
-    #[serde(default)]
-    pub issuer: IssuerSection,
+    /// The issuer role; off when absent (a gateway-only node).
+    pub issuer: Option<IssuerSection>,
     #[serde(default)]
     pub tokens: TokensSection,
     #[serde(default)]
@@ -23,7 +23,7 @@ pub struct FileConfig {
     pub admin: AdminSection,
     #[serde(default)]
     pub rate_limit: RateLimitSection,
-    /// The gateway listener; off when absent.
+    /// The gateway role; off when absent.
     pub gateway: Option<GatewaySection>,
     #[serde(default)]
     pub audit: AuditSection,
@@ -57,6 +57,9 @@ pub struct GatewaySection {
     /// Serve the gateway over HTTPS (HTTP/1.1 and HTTP/2 by ALPN); plain HTTP when absent.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// On a node without `[issuer]`: the built-in issuer's public URL (its `iss` prefix), so the
+    /// policy can trust `kind = "builtin"` with the public keys from the shared store.
+    pub builtin_issuer_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -107,23 +110,29 @@ pub struct RateLimitSection {
     pub ip_failures_per_minute: Option<u32>,
 }
 
-/// A configuration that passed validation.
+/// A configuration that passed validation. A node runs the roles whose sections are present.
 #[derive(Debug)]
 pub struct ServeConfig {
     pub store_url: String,
-    pub issuer_listen: SocketAddr,
-    pub issuer_public_url: Option<String>,
-    pub tls_cert: PathBuf,
-    pub tls_key: PathBuf,
-    pub settings: TokenSettings,
-    pub encryption_key: Vec<u8>,
-    pub key_reload_seconds: u64,
+    pub issuer: Option<ServeIssuer>,
+    /// Required with `[issuer]`; elsewhere only key commands of the CLI use it.
+    pub encryption_key: Option<Vec<u8>>,
     pub admin_listen: Option<SocketAddr>,
-    pub client_failures_per_minute: u32,
-    pub ip_failures_per_minute: u32,
     pub gateway: Option<ServeGateway>,
     pub audit_retention_days: u64,
     pub listener_limits: crate::listener_limits::ListenerLimits,
+}
+
+#[derive(Debug)]
+pub struct ServeIssuer {
+    pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    pub settings: TokenSettings,
+    pub key_reload_seconds: u64,
+    pub client_failures_per_minute: u32,
+    pub ip_failures_per_minute: u32,
 }
 
 #[derive(Debug)]
@@ -132,6 +141,7 @@ pub struct ServeGateway {
     pub policy_path: PathBuf,
     pub policy: crate::gateway::policy_file::PolicyDocument,
     pub tls: Option<(PathBuf, PathBuf)>,
+    pub builtin_issuer_url: Option<String>,
 }
 
 /// Reads, overrides and validates. `Err` lists every problem found.
@@ -147,17 +157,18 @@ fn apply_env(file: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>) {
     if let Some(v) = env("TOKENGATE_STORE_URL") {
         file.store.url = Some(v);
     }
+    // An issuer variable configures the issuer role, adding it if the file has none.
     if let Some(v) = env("TOKENGATE_ISSUER_LISTEN") {
-        file.issuer.listen = Some(v);
+        file.issuer.get_or_insert_default().listen = Some(v);
     }
     if let Some(v) = env("TOKENGATE_ISSUER_PUBLIC_URL") {
-        file.issuer.public_url = Some(v);
+        file.issuer.get_or_insert_default().public_url = Some(v);
     }
     if let Some(v) = env("TOKENGATE_TLS_CERT") {
-        file.issuer.tls_cert = Some(v.into());
+        file.issuer.get_or_insert_default().tls_cert = Some(v.into());
     }
     if let Some(v) = env("TOKENGATE_TLS_KEY") {
-        file.issuer.tls_key = Some(v.into());
+        file.issuer.get_or_insert_default().tls_key = Some(v.into());
     }
     if let Some(v) = env("TOKENGATE_ADMIN_LISTEN") {
         file.admin.listen = Some(v);
@@ -186,82 +197,17 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
         _ => store_url,
     };
 
-    let listen_text = file.issuer.listen.unwrap_or_else(|| "127.0.0.1:8443".into());
-    let issuer_listen = listen_text
-        .parse::<SocketAddr>()
-        .map_err(|_| problems.push(format!("issuer.listen '{listen_text}' is not an address like 127.0.0.1:8443")))
-        .ok();
-
-    if let Some(url) = &file.issuer.public_url {
-        if !url.starts_with("https://") || url.trim_end_matches('/').matches('/').count() > 2 {
-            problems.push(format!(
-                "issuer.public_url '{url}' must be an https:// origin without a path (MSAL refuses http)"
-            ));
-        }
-    }
-    let mut existing_file = |name: &str, value: Option<PathBuf>| -> Option<PathBuf> {
-        match value {
-            None => {
-                problems.push(format!("{name} is required (PEM file)"));
-                None
+    let encryption_key = read_encryption_key(file.keys.encryption_key_file.as_deref(), &resolve, env, &mut problems);
+    let key_configured = file.keys.encryption_key_file.is_some() || env("TOKENGATE_KEY_ENCRYPTION_KEY").is_some();
+    let issuer = match file.issuer {
+        None => None,
+        Some(section) => {
+            if !key_configured {
+                problems.push("a key-encryption key is required with [issuer]: set keys.encryption_key_file or TOKENGATE_KEY_ENCRYPTION_KEY (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)".into());
             }
-            Some(p) => {
-                let p = resolve(&p);
-                if !p.is_file() {
-                    problems.push(format!("{name} '{}' does not exist", p.display()));
-                }
-                Some(p)
-            }
+            validate_issuer(section, &file.tokens, &file.keys, &file.rate_limit, &resolve, &mut problems)
         }
     };
-    let tls_cert = existing_file("issuer.tls_cert", file.issuer.tls_cert);
-    let tls_key = existing_file("issuer.tls_key", file.issuer.tls_key);
-    if let (Some(c), Some(k)) = (&tls_cert, &tls_key) {
-        if c.is_file() && k.is_file() {
-            if let Err(e) = crate::server::tls_config(c, k) {
-                problems.push(format!("TLS: {e}"));
-            }
-        }
-    }
-
-    let defaults = TokenSettings::default();
-    let settings = TokenSettings {
-        access_token_lifetime_min: file.tokens.access_token_lifetime_min.unwrap_or(defaults.access_token_lifetime_min),
-        access_token_lifetime_max: file.tokens.access_token_lifetime_max.unwrap_or(defaults.access_token_lifetime_max),
-        clock_skew: file.tokens.clock_skew.unwrap_or(defaults.clock_skew),
-        refresh_reuse_grace: file.tokens.refresh_reuse_grace_seconds.unwrap_or(defaults.refresh_reuse_grace),
-        device_code_lifetime: file.tokens.device_code_lifetime_seconds.unwrap_or(defaults.device_code_lifetime),
-    };
-    if let Err(e) = settings.validate() {
-        problems.push(format!("tokens: {e}"));
-    }
-
-    let encryption_key = match (env("TOKENGATE_KEY_ENCRYPTION_KEY"), file.keys.encryption_key_file) {
-        (Some(v), _) => {
-            decode_key(v.trim()).map_err(|e| problems.push(format!("TOKENGATE_KEY_ENCRYPTION_KEY: {e}"))).ok()
-        }
-        (None, Some(p)) => {
-            let p = resolve(&p);
-            match std::fs::read_to_string(&p) {
-                Ok(text) => decode_key(text.trim())
-                    .map_err(|e| problems.push(format!("keys.encryption_key_file '{}': {e}", p.display())))
-                    .ok(),
-                Err(e) => {
-                    problems.push(format!("keys.encryption_key_file '{}': {e}", p.display()));
-                    None
-                }
-            }
-        }
-        (None, None) => {
-            problems.push("a key-encryption key is required: set keys.encryption_key_file or TOKENGATE_KEY_ENCRYPTION_KEY (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)".into());
-            None
-        }
-    };
-    let key_reload_seconds = file.keys.reload_seconds.unwrap_or(DEFAULT_KEY_SWEEP_SECONDS);
-    if !(1..=3600).contains(&key_reload_seconds) {
-        problems.push("keys.reload_seconds must lie within 1..=3600".into());
-    }
-
     let admin_listen = match file.admin.listen {
         None => None,
         Some(text) => text
@@ -269,12 +215,6 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
             .map_err(|_| problems.push(format!("admin.listen '{text}' is not an address like 127.0.0.1:8081")))
             .ok(),
     };
-    let client_failures_per_minute =
-        file.rate_limit.client_failures_per_minute.unwrap_or(DEFAULT_CLIENT_FAILURES_PER_MINUTE);
-    let ip_failures_per_minute = file.rate_limit.ip_failures_per_minute.unwrap_or(DEFAULT_IP_FAILURES_PER_MINUTE);
-    if client_failures_per_minute == 0 || ip_failures_per_minute == 0 {
-        problems.push("rate_limit budgets must be at least 1".into());
-    }
 
     let gateway = match file.gateway {
         None => None,
@@ -315,8 +255,16 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                     None
                 }
             };
+            if let Some(url) = &g.builtin_issuer_url {
+                if !url.starts_with("https://") {
+                    problems
+                        .push(format!("gateway.builtin_issuer_url '{url}' must be the issuer's https:// public URL"));
+                }
+            }
             match (listen, policy) {
-                (Some(listen), Some((policy_path, policy))) => Some(ServeGateway { listen, policy_path, policy, tls }),
+                (Some(listen), Some((policy_path, policy))) => {
+                    Some(ServeGateway { listen, policy_path, policy, tls, builtin_issuer_url: g.builtin_issuer_url })
+                }
                 _ => None,
             }
         }
@@ -328,27 +276,127 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
     }
     problems.extend(file.listeners.problems());
 
-    match (issuer_listen, tls_cert, tls_key, encryption_key) {
-        (Some(issuer_listen), Some(tls_cert), Some(tls_key), Some(encryption_key)) if problems.is_empty() => {
-            Ok(ServeConfig {
-                store_url,
-                issuer_listen,
-                issuer_public_url: file.issuer.public_url,
-                tls_cert,
-                tls_key,
-                settings,
-                encryption_key,
-                key_reload_seconds,
-                admin_listen,
-                client_failures_per_minute,
-                ip_failures_per_minute,
-                gateway,
-                audit_retention_days,
-                listener_limits: file.listeners,
-            })
-        }
-        _ => Err(problems),
+    if issuer.is_none() && gateway.is_none() && admin_listen.is_none() && problems.is_empty() {
+        problems.push("nothing to run: configure at least one of [issuer], [gateway], [admin]".into());
     }
+    if problems.is_empty() {
+        Ok(ServeConfig {
+            store_url,
+            issuer,
+            encryption_key,
+            admin_listen,
+            gateway,
+            audit_retention_days,
+            listener_limits: file.listeners,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// The key-encryption key from the environment or the configured file, if any.
+fn read_encryption_key(
+    file: Option<&Path>,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> Option<Vec<u8>> {
+    match (env("TOKENGATE_KEY_ENCRYPTION_KEY"), file) {
+        (Some(v), _) => {
+            decode_key(v.trim()).map_err(|e| problems.push(format!("TOKENGATE_KEY_ENCRYPTION_KEY: {e}"))).ok()
+        }
+        (None, Some(p)) => {
+            let p = resolve(p);
+            match std::fs::read_to_string(&p) {
+                Ok(text) => decode_key(text.trim())
+                    .map_err(|e| problems.push(format!("keys.encryption_key_file '{}': {e}", p.display())))
+                    .ok(),
+                Err(e) => {
+                    problems.push(format!("keys.encryption_key_file '{}': {e}", p.display()));
+                    None
+                }
+            }
+        }
+        (None, None) => None,
+    }
+}
+
+/// The issuer role's listener, TLS, token lifetimes and rate limits.
+fn validate_issuer(
+    section: IssuerSection,
+    tokens: &TokensSection,
+    keys: &KeysSection,
+    rate_limit: &RateLimitSection,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    problems: &mut Vec<String>,
+) -> Option<ServeIssuer> {
+    let listen_text = section.listen.unwrap_or_else(|| "127.0.0.1:8443".into());
+    let listen = listen_text
+        .parse::<SocketAddr>()
+        .map_err(|_| problems.push(format!("issuer.listen '{listen_text}' is not an address like 127.0.0.1:8443")))
+        .ok();
+    if let Some(url) = &section.public_url {
+        if !url.starts_with("https://") || url.trim_end_matches('/').matches('/').count() > 2 {
+            problems.push(format!(
+                "issuer.public_url '{url}' must be an https:// origin without a path (MSAL refuses http)"
+            ));
+        }
+    }
+    let mut existing_file = |name: &str, value: Option<PathBuf>| -> Option<PathBuf> {
+        match value {
+            None => {
+                problems.push(format!("{name} is required (PEM file)"));
+                None
+            }
+            Some(p) => {
+                let p = resolve(&p);
+                if !p.is_file() {
+                    problems.push(format!("{name} '{}' does not exist", p.display()));
+                }
+                Some(p)
+            }
+        }
+    };
+    let tls_cert = existing_file("issuer.tls_cert", section.tls_cert);
+    let tls_key = existing_file("issuer.tls_key", section.tls_key);
+    if let (Some(c), Some(k)) = (&tls_cert, &tls_key) {
+        if c.is_file() && k.is_file() {
+            if let Err(e) = crate::server::tls_config(c, k) {
+                problems.push(format!("TLS: {e}"));
+            }
+        }
+    }
+    let defaults = TokenSettings::default();
+    let settings = TokenSettings {
+        access_token_lifetime_min: tokens.access_token_lifetime_min.unwrap_or(defaults.access_token_lifetime_min),
+        access_token_lifetime_max: tokens.access_token_lifetime_max.unwrap_or(defaults.access_token_lifetime_max),
+        clock_skew: tokens.clock_skew.unwrap_or(defaults.clock_skew),
+        refresh_reuse_grace: tokens.refresh_reuse_grace_seconds.unwrap_or(defaults.refresh_reuse_grace),
+        device_code_lifetime: tokens.device_code_lifetime_seconds.unwrap_or(defaults.device_code_lifetime),
+    };
+    if let Err(e) = settings.validate() {
+        problems.push(format!("tokens: {e}"));
+    }
+    let key_reload_seconds = keys.reload_seconds.unwrap_or(DEFAULT_KEY_SWEEP_SECONDS);
+    if !(1..=3600).contains(&key_reload_seconds) {
+        problems.push("keys.reload_seconds must lie within 1..=3600".into());
+    }
+    let client_failures_per_minute =
+        rate_limit.client_failures_per_minute.unwrap_or(DEFAULT_CLIENT_FAILURES_PER_MINUTE);
+    let ip_failures_per_minute = rate_limit.ip_failures_per_minute.unwrap_or(DEFAULT_IP_FAILURES_PER_MINUTE);
+    if client_failures_per_minute == 0 || ip_failures_per_minute == 0 {
+        problems.push("rate_limit budgets must be at least 1".into());
+    }
+    Some(ServeIssuer {
+        listen: listen?,
+        public_url: section.public_url,
+        tls_cert: tls_cert?,
+        tls_key: tls_key?,
+        settings,
+        key_reload_seconds,
+        client_failures_per_minute,
+        ip_failures_per_minute,
+    })
 }
 
 pub fn decode_key(text: &str) -> Result<Vec<u8>, String> {

@@ -25,7 +25,7 @@ use tokengate_store::OpenMode;
 
 use crate::dev_data_dir;
 use crate::dev_error::DevError;
-use crate::runtime::{self, GatewayOptions, RuntimeOptions};
+use crate::runtime::{self, GatewayOptions, IssuerOptions, RuntimeOptions};
 
 #[derive(clap::Args)]
 pub struct DevOptions {
@@ -471,19 +471,21 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
     let policy_path = plan.path.clone();
     let running = runtime::start(RuntimeOptions {
         store,
-        kek,
-        settings: TokenSettings {
-            device_code_lifetime: opts.device_code_lifetime,
-            refresh_reuse_grace: opts.refresh_reuse_grace,
-            ..TokenSettings::default()
-        },
-        issuer_listen: SocketAddr::new(loopback, opts.issuer_port),
-        issuer_public_url: None,
-        tls,
+        issuer: Some(IssuerOptions {
+            kek,
+            settings: TokenSettings {
+                device_code_lifetime: opts.device_code_lifetime,
+                refresh_reuse_grace: opts.refresh_reuse_grace,
+                ..TokenSettings::default()
+            },
+            listen: SocketAddr::new(loopback, opts.issuer_port),
+            public_url: None,
+            tls,
+            client_failures_per_minute: crate::config::DEFAULT_CLIENT_FAILURES_PER_MINUTE,
+            ip_failures_per_minute: crate::config::DEFAULT_IP_FAILURES_PER_MINUTE,
+            key_reload: Duration::from_secs(crate::config::DEFAULT_KEY_SWEEP_SECONDS),
+        }),
         admin_listen: Some(SocketAddr::new(loopback, opts.admin_port)),
-        client_failures_per_minute: crate::config::DEFAULT_CLIENT_FAILURES_PER_MINUTE,
-        ip_failures_per_minute: crate::config::DEFAULT_IP_FAILURES_PER_MINUTE,
-        key_reload: Duration::from_secs(crate::config::DEFAULT_KEY_SWEEP_SECONDS),
         audit_retention: Duration::from_secs(crate::config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
         listener_limits,
         gateway: Some(GatewayOptions {
@@ -491,16 +493,18 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
             policy,
             policy_path: Some(policy_path),
             tls: None,
+            builtin_issuer_url: None,
         }),
     })
     .await?;
+    let base_url = running.base_url.clone().unwrap_or_default();
     // Only now that every listener is up: a failed start leaves the files of the last good one.
     dev_data_dir::write_generated_policy(&plan)?;
 
-    let dev_json = dev_json(&seed, &dir, &plan.path, &running.base_url, running.admin_addr, running.gateway_addr);
+    let dev_json = dev_json(&seed, &dir, &plan.path, &base_url, running.admin_addr, running.gateway_addr);
     let text = serde_json::to_string_pretty(&dev_json)?;
     write_atomic(&dir.join("dev.json"), &text)?;
-    println!("{}", quickstart(&seed, &dir, &running.base_url, running.gateway_addr));
+    println!("{}", quickstart(&seed, &dir, &base_url, running.gateway_addr));
 
     runtime::shutdown_signal().await;
     tracing::info!("shutting down");

@@ -19,6 +19,7 @@ mod listener_limits;
 mod listener_metrics;
 mod periodic;
 mod revocation_feed;
+mod revoke;
 mod runtime;
 mod server;
 mod signing_keys;

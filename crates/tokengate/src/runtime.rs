@@ -1,4 +1,7 @@
-//! Starting and stopping the listeners one process runs, shared by `dev` and `serve`.
+//! Starting and stopping the roles one process runs, shared by `dev` and `serve`: the issuer, the
+//! gateway and the admin listener, each only when configured. Every node follows the revocation
+//! feed and heartbeats into the store; a gateway-only node verifies the built-in issuer's tokens
+//! with the public keys in the shared store and never holds private keys.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +10,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokengate_core::access::revocation::RevocationSet;
-use tokengate_core::keys::KeyEncryptionKey;
+use tokengate_core::keys::{KeyEncryptionKey, PublicKeyRing, PublishedKeys};
 use tokengate_core::store::Store;
 use tokengate_core::tokens::TokenSettings;
 use tokio::net::TcpListener;
@@ -23,30 +26,42 @@ use crate::gateway::policy_file::PolicyDocument;
 use crate::gateway::{self, ActivePolicy, GatewayState};
 use crate::listener_limits::ListenerLimits;
 use crate::listener_metrics::ListenerMetrics;
+use crate::revocation_feed::feed_metrics::FeedMetrics;
+use crate::revocation_feed::node_heartbeat::{self, NodeIdentity, NodeStatus};
+use crate::revocation_feed::{FeedHandle, FeedLoop};
 use crate::server::ListenerSetup;
+use crate::signing_keys::ReloadedKeys;
 use crate::state::{IssuerParts, IssuerState};
-use crate::{audit_writer, issuer, revocation_feed, server, signing_keys};
+use crate::{audit_writer, issuer, server, signing_keys};
 
 /// How long the issuer may serve a directory read (app, credential, grant) from memory.
 pub const DIRECTORY_CACHE_TTL: Duration = Duration::from_secs(1);
+/// How long a start waits for the first full read of the revocation feed before listening
+/// anyway (protected routes answer 503 until it succeeds).
+const FIRST_SYNC_WAIT: Duration = Duration::from_secs(5);
 
 pub struct RuntimeOptions {
     pub store: Arc<dyn Store>,
-    pub kek: Arc<KeyEncryptionKey>,
-    pub settings: TokenSettings,
-    pub issuer_listen: SocketAddr,
-    /// Base URL clients use; `None` derives `https://{listen ip}:{bound port}`.
-    pub issuer_public_url: Option<String>,
-    pub tls: Arc<rustls::ServerConfig>,
-    pub admin_listen: Option<SocketAddr>,
-    pub client_failures_per_minute: u32,
-    pub ip_failures_per_minute: u32,
-    pub key_reload: Duration,
+    pub issuer: Option<IssuerOptions>,
     pub gateway: Option<GatewayOptions>,
+    pub admin_listen: Option<SocketAddr>,
     /// Audit records older than this are deleted.
     pub audit_retention: Duration,
     /// Timeouts, buffer sizes and connection caps of every listener.
     pub listener_limits: ListenerLimits,
+}
+
+/// The issuer role: it holds the private signing keys.
+pub struct IssuerOptions {
+    pub kek: Arc<KeyEncryptionKey>,
+    pub settings: TokenSettings,
+    pub listen: SocketAddr,
+    /// Base URL clients use; `None` derives `https://{listen ip}:{bound port}`.
+    pub public_url: Option<String>,
+    pub tls: Arc<rustls::ServerConfig>,
+    pub client_failures_per_minute: u32,
+    pub ip_failures_per_minute: u32,
+    pub key_reload: Duration,
 }
 
 /// The gateway listener and its policy.
@@ -56,15 +71,21 @@ pub struct GatewayOptions {
     /// Watched for changes (hot reload) when given.
     pub policy_path: Option<PathBuf>,
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The built-in issuer's base URL, on a node that does not run the issuer itself.
+    pub builtin_issuer_url: Option<String>,
 }
 
 pub struct Running {
-    pub issuer_addr: SocketAddr,
+    pub issuer_addr: Option<SocketAddr>,
     pub admin_addr: Option<SocketAddr>,
     pub gateway_addr: Option<SocketAddr>,
-    pub base_url: String,
+    /// The built-in issuer's base URL, when this node runs it or trusts it.
+    pub base_url: Option<String>,
+    pub node: NodeIdentity,
     shutdown: watch::Sender<bool>,
     listeners: Vec<JoinHandle<()>>,
+    /// Stopped after the listeners: the last heartbeat says the node is gone.
+    heartbeat: JoinHandle<()>,
     audit_stop: watch::Sender<bool>,
     audit_writer: JoinHandle<()>,
 }
@@ -77,81 +98,164 @@ pub enum StartError {
     Keys(#[from] signing_keys::KeyServiceError),
     #[error("gateway policy:\n  - {}", .0.join("\n  - "))]
     Gateway(Vec<String>),
+    #[error("nothing to run: configure at least one of [issuer], [gateway], [admin]")]
+    NoRole,
+}
+
+/// What the heartbeat reports of this node.
+struct Status {
+    gateway: Option<Arc<GatewayState>>,
+    revocations: Arc<RevocationSet>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl NodeStatus for Status {
+    fn applied_policy_version(&self) -> Option<String> {
+        self.gateway.as_ref().map(|g| g.policy.load().version.to_string())
+    }
+
+    fn ready(&self) -> bool {
+        !*self.stopping.borrow() && self.gateway.as_ref().is_none_or(|g| g.ready(&self.revocations))
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let bound = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    Ok((listener, bound))
 }
 
 pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
+    let mut roles = Vec::new();
+    if opts.issuer.is_some() {
+        roles.push("issuer");
+    }
+    if opts.gateway.is_some() {
+        roles.push("gateway");
+    }
+    if opts.admin_listen.is_some() {
+        roles.push("admin");
+    }
+    if roles.is_empty() {
+        return Err(StartError::NoRole);
+    }
+    let node = NodeIdentity::new(&roles);
     let now = crate::state::now();
-    signing_keys::ensure_keys(opts.store.as_ref(), &opts.kek, now).await?;
-    let ring = Arc::new(signing_keys::load_key_ring(opts.store.as_ref(), &opts.kek, now).await?);
-
-    let issuer_listener = TcpListener::bind(opts.issuer_listen)
-        .await
-        .map_err(|source| StartError::Bind { addr: opts.issuer_listen, source })?;
-    let issuer_addr =
-        issuer_listener.local_addr().map_err(|source| StartError::Bind { addr: opts.issuer_listen, source })?;
-    let base_url = opts
-        .issuer_public_url
-        .clone()
-        .map(|u| u.trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| format!("https://{}", issuer_addr));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     // The audit writer stops on its own signal, sent after the listeners have drained, so that
     // records of the last requests are still written.
     let (audit_stop, audit_stop_rx) = watch::channel(false);
     let (audit, audit_writer) = audit_writer::start(opts.store.clone(), audit_stop_rx);
-    // The token endpoint reads through a short-lived cache; changes made elsewhere (CLI, other
-    // nodes) show within DIRECTORY_CACHE_TTL.
-    let hot_store: Arc<dyn Store> = Arc::new(ReadCachedStore::new(opts.store.clone(), DIRECTORY_CACHE_TTL));
-    // One revocation set for the issuer's own checks and the gateway, fed from the store.
-    let revocations = Arc::new(RevocationSet::default());
-    let state = Arc::new(IssuerState::new(IssuerParts {
-        store: hot_store,
-        keys: ring.clone(),
-        kek: opts.kek.clone(),
-        settings: opts.settings,
-        base_url: base_url.clone(),
-        audit: audit.clone(),
-        revocations: revocations.clone(),
-        client_failures_per_minute: opts.client_failures_per_minute,
-        ip_failures_per_minute: opts.ip_failures_per_minute,
-    }));
     let listener_metrics = Arc::new(ListenerMetrics::new());
     let setup = |name: &'static str| ListenerSetup {
         name,
         limits: opts.listener_limits.clone(),
         metrics: listener_metrics.clone(),
     };
-    let mut listeners = vec![server::spawn(
-        issuer_listener,
-        issuer::router(state.clone()),
-        Some(opts.tls.clone()),
-        setup("issuer"),
-        shutdown_rx.clone(),
-    )];
+
+    // The feed first: one revocation set for the issuer's own checks and the gateway. A node
+    // never serves a protected route before its first full read (see `FIRST_SYNC_WAIT`).
+    let revocations = Arc::new(RevocationSet::default());
+    let feed = FeedHandle::new();
+    let feed_metrics = Arc::new(FeedMetrics::default());
+    let feed_loop = FeedLoop {
+        store: opts.store.clone(),
+        revocations: revocations.clone(),
+        handle: feed.clone(),
+        metrics: feed_metrics.clone(),
+    };
+    if tokio::time::timeout(FIRST_SYNC_WAIT, feed_loop.resync()).await.map_or(true, |r| r.is_err()) {
+        tracing::warn!("the revocation feed could not be read yet; protected routes answer 503 until it can");
+    }
+    let mut listeners = vec![feed_loop.spawn(shutdown_rx.clone())];
 
     // Key-ring generations announced by the key watcher; the gateway follows them at once.
-    let (key_changes, key_changes_rx) = watch::channel(ring.current().generation);
+    let (key_changes, key_changes_rx) = watch::channel(0u64);
+    let mut key_changes = Some(key_changes);
+    let mut issuer_addr = None;
+    let mut base_url = None;
+    let mut builtin_ring: Option<Arc<dyn PublishedKeys>> = None;
+    if let Some(i) = opts.issuer {
+        signing_keys::ensure_keys(opts.store.as_ref(), &i.kek, now).await?;
+        let ring = Arc::new(signing_keys::load_key_ring(opts.store.as_ref(), &i.kek, now).await?);
+        let (listener, addr) = bind(i.listen).await?;
+        let url = i
+            .public_url
+            .clone()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("https://{addr}"));
+        // The token endpoint reads through a short-lived cache; changes made elsewhere (CLI,
+        // other nodes) show within DIRECTORY_CACHE_TTL.
+        let hot_store: Arc<dyn Store> = Arc::new(ReadCachedStore::new(opts.store.clone(), DIRECTORY_CACHE_TTL));
+        let state = Arc::new(IssuerState::new(IssuerParts {
+            store: hot_store,
+            keys: ring.clone(),
+            kek: i.kek.clone(),
+            settings: i.settings,
+            base_url: url.clone(),
+            audit: audit.clone(),
+            revocations: revocations.clone(),
+            feed: feed.clone(),
+            client_failures_per_minute: i.client_failures_per_minute,
+            ip_failures_per_minute: i.ip_failures_per_minute,
+        }));
+        listeners.push(server::spawn(
+            listener,
+            issuer::router(state),
+            Some(i.tls.clone()),
+            setup("issuer"),
+            shutdown_rx.clone(),
+        ));
+        listeners.push(signing_keys::spawn_reloader(
+            opts.store.clone(),
+            ReloadedKeys::Private { kek: i.kek.clone(), ring: ring.clone() },
+            i.key_reload,
+            key_changes.take().unwrap_or_else(|| watch::channel(0).0),
+            feed.subscribe(),
+            shutdown_rx.clone(),
+        ));
+        issuer_addr = Some(addr);
+        base_url = Some(url);
+        builtin_ring = Some(ring);
+    }
+
     let mut gateway_addr = None;
     let mut gateway_state = None;
     if let Some(g) = opts.gateway {
-        let builtin = BuiltinKeys { ring: ring.clone(), base_url: base_url.clone() };
+        if builtin_ring.is_none() {
+            // Gateway-only: the built-in issuer's public keys, from the shared store.
+            let public = Arc::new(PublicKeyRing::new(signing_keys::load_public_keys(opts.store.as_ref(), now).await?));
+            listeners.push(signing_keys::spawn_reloader(
+                opts.store.clone(),
+                ReloadedKeys::Public { ring: public.clone() },
+                Duration::from_secs(crate::config::DEFAULT_KEY_SWEEP_SECONDS),
+                key_changes.take().unwrap_or_else(|| watch::channel(0).0),
+                feed.subscribe(),
+                shutdown_rx.clone(),
+            ));
+            builtin_ring = Some(public);
+            base_url = g.builtin_issuer_url.clone().map(|u| u.trim_end_matches('/').to_owned());
+        }
+        let builtin = match (&builtin_ring, &base_url) {
+            (Some(ring), Some(url)) => Some(BuiltinKeys { ring: ring.clone(), base_url: url.clone() }),
+            _ => None,
+        };
         let base_dir = g.policy_path.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())).unwrap_or_default();
-        let policy = ActivePolicy::build(&g.policy, &base_dir, Some(&builtin), None).map_err(StartError::Gateway)?;
+        let policy = ActivePolicy::build(&g.policy, &base_dir, builtin.as_ref(), None).map_err(StartError::Gateway)?;
         let cache_capacity = g.policy.settings.verified_cache_entries;
         let metrics = Arc::new(GatewayMetrics::new());
         let state = Arc::new(GatewayState {
             policy: ArcSwap::from_pointee(policy),
             policy_path: g.policy_path,
-            builtin_keys: Some(builtin),
+            builtin_keys: builtin,
             auth: Authenticator::new(cache_capacity, revocations.clone(), metrics.key_refetches.clone()),
             audit: audit.clone(),
             metrics,
             scheme: if g.tls.is_some() { "https" } else { "http" },
         });
-        let listener =
-            TcpListener::bind(g.listen).await.map_err(|source| StartError::Bind { addr: g.listen, source })?;
-        gateway_addr = Some(listener.local_addr().map_err(|source| StartError::Bind { addr: g.listen, source })?);
+        let (listener, addr) = bind(g.listen).await?;
+        gateway_addr = Some(addr);
         listeners.push(server::spawn(
             listener,
             gateway::router(state.clone()),
@@ -167,26 +271,34 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
 
     let mut admin_addr = None;
     if let Some(addr) = opts.admin_listen {
-        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
-        admin_addr = Some(listener.local_addr().map_err(|source| StartError::Bind { addr, source })?);
+        let (listener, bound) = bind(addr).await?;
+        admin_addr = Some(bound);
         let admin = admin::router(AdminState {
             stopping: shutdown_rx.clone(),
             gateway: gateway_state.clone(),
             listeners: listener_metrics.clone(),
+            revocations: revocations.clone(),
+            feed_metrics: feed_metrics.clone(),
         });
         listeners.push(server::spawn(listener, admin, None, setup("admin"), shutdown_rx.clone()));
     }
-    listeners.push(revocation_feed::spawn(opts.store.clone(), revocations, shutdown_rx.clone()));
     listeners.push(audit_writer::spawn_retention(opts.store.clone(), opts.audit_retention, shutdown_rx.clone()));
-    listeners.push(signing_keys::spawn_reloader(
-        opts.store.clone(),
-        opts.kek.clone(),
-        ring,
-        opts.key_reload,
-        key_changes,
-        shutdown_rx,
-    ));
-    Ok(Running { issuer_addr, admin_addr, gateway_addr, base_url, shutdown, listeners, audit_stop, audit_writer })
+    listeners.push(spawn_revocation_forgetter(opts.store.clone(), shutdown_rx.clone()));
+    let status =
+        Arc::new(Status { gateway: gateway_state, revocations: revocations.clone(), stopping: shutdown_rx.clone() });
+    let heartbeat = node_heartbeat::spawn(opts.store.clone(), node.clone(), revocations, feed, status, shutdown_rx);
+    Ok(Running {
+        issuer_addr,
+        admin_addr,
+        gateway_addr,
+        base_url,
+        node,
+        shutdown,
+        listeners,
+        heartbeat,
+        audit_stop,
+        audit_writer,
+    })
 }
 
 impl Running {
@@ -196,6 +308,7 @@ impl Running {
         for handle in self.listeners {
             let _ = handle.await;
         }
+        let _ = self.heartbeat.await;
         let _ = self.audit_stop.send(true);
         if tokio::time::timeout(Duration::from_secs(30), self.audit_writer).await.is_err() {
             tracing::error!("audit writer did not finish within 30 s");
@@ -213,6 +326,22 @@ fn spawn_cache_sweeper(state: Arc<GatewayState>, mut shutdown: watch::Receiver<b
             let skew = state.policy.load().settings.clock_skew;
             let remaining = state.auth.cache.sweep(crate::state::now(), skew);
             state.metrics.verified_cache_entries.set(remaining as i64);
+        }
+    })
+}
+
+/// Deletes revocations whose tokens have all expired, hourly (any node may; it is idempotent).
+fn spawn_revocation_forgetter(store: Arc<dyn Store>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if !crate::periodic::sleep_or_stop(Duration::from_secs(3600), &mut shutdown).await {
+                return;
+            }
+            match store.forget_revocations(crate::state::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(forgotten = n, "revocations past every covered token's expiry deleted"),
+                Err(e) => tracing::warn!(error = %e, "could not delete expired revocations"),
+            }
         }
     })
 }

@@ -1,6 +1,7 @@
 //! Signing keys between the store and the in-memory key ring: first-start bootstrap (an active
 //! key plus a published next key), unsealing, rotation, emergency removal, and the watcher that
-//! makes a rotation or removal done elsewhere (CLI, another node) take effect within a second.
+//! makes a rotation or removal done elsewhere (CLI, another node) take effect within a second:
+//! every key write advances the revocation feed, which wakes the watcher on every node.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,8 +9,13 @@ use std::time::Duration;
 use serde_json::json;
 use tokengate_core::audit::AuditEvent;
 use tokengate_core::keys::rotation::{expired_retired, plan_rotation};
-use tokengate_core::keys::{KeyEncryptionKey, KeyRing, KeyState, SigningKey, StoredSigningKey};
+use tokengate_core::keys::signing_key::public_jwk;
+use tokengate_core::keys::{
+    KeyEncryptionKey, KeyRing, KeyState, PublicKeyRing, PublishedKeys, SigningKey, StoredSigningKey,
+};
+use tokengate_core::revocations::{NewRevocation, Revocation, RevocationTarget};
 use tokengate_core::store::{KeyRotation, Store, StoreError};
+use tokengate_proto::JwkSet;
 use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
@@ -156,9 +162,10 @@ pub async fn remove(
     store: &dyn Store,
     kek: &KeyEncryptionKey,
     kid: &str,
+    reason: Option<String>,
     max_token_age: i64,
     now: i64,
-) -> Result<(), KeyServiceError> {
+) -> Result<Revocation, KeyServiceError> {
     let keys = store.signing_keys().await?;
     prove_key_encryption_key(&keys, kek)?;
     if !keys.iter().any(|k| k.kid == kid) {
@@ -166,11 +173,14 @@ pub async fn remove(
     }
     let was_active = keys.iter().any(|k| k.kid == kid && k.state == KeyState::Active);
     let audit = AuditEvent::admin("key.removed", None, json!({"kid": kid, "was_active": was_active}), now);
-    store.delete_signing_key(kid, &audit).await?;
+    // A key revocation on the feed: the key is deleted with the row, and every gateway denies
+    // what it signed, also tokens it verified before and cached.
+    let revocation = NewRevocation::at(RevocationTarget::Key { kid: kid.into() }, "cli", reason, now * 1000);
+    let (row, _) = store.revoke(&revocation, &audit).await?;
     if was_active {
         rotate(store, kek, max_token_age, now).await?;
     }
-    Ok(())
+    Ok(row)
 }
 
 /// Recovery when the key-encryption key is lost: every stored signing key is dropped and a new
@@ -195,10 +205,9 @@ pub async fn reset(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Resul
     Ok(active_kid)
 }
 
-/// Reloads the key ring every `period` until shutdown; also drops retired keys past their window.
-/// How often the store's key set is compared with the ring: an emergency removal must reach every
-/// gateway sharing the store within a second.
-pub const KEY_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Backstop for key changes: the feed announces every signing-key write at once (the store
+/// advances the feed with each), so this poll only heals a missed announcement.
+pub const KEY_POLL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What the ring would publish right now: (kid, state) of every key not past its window, sorted.
 /// Cheap to compute from the stored rows; keys are unsealed only when it changes.
@@ -212,16 +221,57 @@ fn published_set(keys: &[StoredSigningKey], now: i64) -> Vec<(String, KeyState)>
     set
 }
 
-/// Watches the store's signing keys every `KEY_POLL_INTERVAL` until shutdown: when the published
-/// set changed, reloads the ring and announces its new generation on `changed` (gateways drop
-/// what a removed key verified). Every `sweep_period` it also deletes retired keys past their
-/// window.
+/// The ring a reloader keeps current.
+pub enum ReloadedKeys {
+    /// The issuer's own ring: private keys unsealed with the key-encryption key. Its reloader
+    /// also deletes retired keys past their window.
+    Private { kek: Arc<KeyEncryptionKey>, ring: Arc<KeyRing> },
+    /// A gateway-only node's public keys, from the stored certificates (no key-encryption key).
+    Public { ring: Arc<PublicKeyRing> },
+}
+
+impl ReloadedKeys {
+    /// Reloads from the store; the ring's new generation if it changed.
+    async fn reload(&self, store: &dyn Store, now: i64) -> Result<Option<u64>, KeyServiceError> {
+        match self {
+            ReloadedKeys::Private { kek, ring } => {
+                let (active, published) = load_keys(store, kek, now).await?;
+                Ok(ring.replace(active, published).then(|| ring.current().generation))
+            }
+            ReloadedKeys::Public { ring } => {
+                let jwks = load_public_keys(store, now).await?;
+                Ok(ring.replace(jwks).then(|| ring.generation()))
+            }
+        }
+    }
+}
+
+/// The public JWKS of every published key, from the stored certificates.
+pub async fn load_public_keys(store: &dyn Store, now: i64) -> Result<JwkSet, KeyServiceError> {
+    let mut keys = Vec::new();
+    for k in store.signing_keys().await? {
+        if k.state == KeyState::Retired && k.retire_after.is_some_and(|t| t <= now) {
+            continue;
+        }
+        keys.push(
+            public_jwk(&k.cert_der).map_err(|e| KeyServiceError::Key { kid: k.kid.clone(), reason: e.to_string() })?,
+        );
+    }
+    keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+    Ok(JwkSet { keys })
+}
+
+/// Follows the store's signing keys until shutdown: whenever the feed advances (every key write
+/// advances it), and every `KEY_POLL_INTERVAL`, compares the published set and reloads the ring
+/// when it changed, announcing the new generation on `changed` (gateways drop what a removed key
+/// verified). The issuer's reloader also deletes retired keys past their window every
+/// `sweep_period`.
 pub fn spawn_reloader(
     store: Arc<dyn Store>,
-    kek: Arc<KeyEncryptionKey>,
-    ring: Arc<KeyRing>,
+    keys: ReloadedKeys,
     sweep_period: Duration,
     changed: watch::Sender<u64>,
+    mut feed: watch::Receiver<i64>,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -229,14 +279,16 @@ pub fn spawn_reloader(
         let mut last_sweep = tokio::time::Instant::now();
         let mut failing = false;
         loop {
-            if !crate::periodic::sleep_or_stop(KEY_POLL_INTERVAL, &mut shutdown).await {
-                return;
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tokio::time::sleep(KEY_POLL_INTERVAL) => {}
+                moved = feed.changed() => if moved.is_err() { return },
             }
             let now = crate::state::now();
-            let keys = match store.signing_keys().await {
-                Ok(keys) => {
+            let stored = match store.signing_keys().await {
+                Ok(stored) => {
                     failing = false;
-                    keys
+                    stored
                 }
                 // Keep the current keys: a store hiccup must not unpublish anything.
                 Err(e) => {
@@ -247,24 +299,22 @@ pub fn spawn_reloader(
                     continue;
                 }
             };
-            let set = published_set(&keys, now);
+            let set = published_set(&stored, now);
             if applied.as_ref() != Some(&set) {
-                match load_keys(store.as_ref(), &kek, now).await {
-                    Ok((active, published)) => {
-                        if ring.replace(active, published) {
-                            tracing::info!(active = %ring.current().active.kid, "signing keys reloaded");
-                            changed.send_replace(ring.current().generation);
+                match keys.reload(store.as_ref(), now).await {
+                    Ok(generation) => {
+                        if let Some(generation) = generation {
+                            tracing::info!(generation, "signing keys reloaded");
+                            changed.send_replace(generation);
                         }
                         applied = Some(set);
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e, "signing key reload failed; keeping current keys")
-                    }
+                    Err(e) => tracing::error!(error = %e, "signing key reload failed; keeping current keys"),
                 }
             }
-            if last_sweep.elapsed() >= sweep_period {
+            if matches!(keys, ReloadedKeys::Private { .. }) && last_sweep.elapsed() >= sweep_period {
                 last_sweep = tokio::time::Instant::now();
-                drop_expired(store.as_ref(), &keys, now).await;
+                drop_expired(store.as_ref(), &stored, now).await;
             }
         }
     })

@@ -35,6 +35,10 @@ pub struct IssuerState {
     pub device_start_limits: CredentialGuessLimits,
     /// Verifies tokens presented back to the issuer (userinfo, on-behalf-of).
     pub own_tokens: OwnTokens,
+    /// This node's applied revocation feed (shared with its gateway).
+    pub revocations: Arc<RevocationSet>,
+    /// Applies this process's own revocations before it answers.
+    pub feed: crate::revocation_feed::FeedHandle,
 }
 
 /// Wrong device user codes allowed per minute across all clients before misses are answered 429
@@ -54,6 +58,8 @@ pub struct IssuerParts {
     pub base_url: String,
     pub audit: AuditSink,
     pub revocations: Arc<RevocationSet>,
+    /// Applies this process's own revocations before it answers.
+    pub feed: crate::revocation_feed::FeedHandle,
     pub client_failures_per_minute: u32,
     pub ip_failures_per_minute: u32,
 }
@@ -68,11 +74,14 @@ impl IssuerState {
             base_url,
             audit,
             revocations,
+            feed,
             client_failures_per_minute,
             ip_failures_per_minute,
         } = parts;
         IssuerState {
-            own_tokens: OwnTokens::new(keys.clone(), &base_url, revocations, settings.clock_skew),
+            own_tokens: OwnTokens::new(keys.clone(), &base_url, revocations.clone(), settings.clock_skew),
+            revocations,
+            feed,
             store,
             keys,
             settings,

@@ -102,7 +102,8 @@ impl TestDirectory {
             settings: TokenSettings::default(),
             base_url: BASE_URL.to_owned(),
             audit: self.audit.clone(),
-            revocations: Arc::new(RevocationSet::default()),
+            revocations: synced_revocations(),
+            feed: crate::revocation_feed::FeedHandle::new(),
             client_failures_per_minute: crate::config::DEFAULT_CLIENT_FAILURES_PER_MINUTE,
             ip_failures_per_minute: crate::config::DEFAULT_IP_FAILURES_PER_MINUTE,
         }))
@@ -138,12 +139,19 @@ impl TestDirectory {
             policy: ArcSwap::from_pointee(policy),
             policy_path: None,
             builtin_keys: Some(builtin),
-            auth: Authenticator::new(1000, Arc::new(RevocationSet::default()), metrics.key_refetches.clone()),
+            auth: Authenticator::new(1000, synced_revocations(), metrics.key_refetches.clone()),
             audit: self.audit.clone(),
             metrics,
             scheme: "http",
         })
     }
+}
+
+/// An empty revocation set that has just read the (empty) feed in full, as a started node's has.
+pub fn synced_revocations() -> Arc<RevocationSet> {
+    let set = Arc::new(RevocationSet::default());
+    set.resync(&[], 0, crate::state::now_ms());
+    set
 }
 
 /// Sends one request through a router in process.

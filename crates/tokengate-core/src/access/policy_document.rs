@@ -39,7 +39,15 @@ pub struct GatewaySettings {
     /// `append` (behind a trusted proxy) or `overwrite` (at the edge: client-sent
     /// `X-Forwarded-For`/`Forwarded` are replaced, never trusted).
     pub forwarded_headers: ForwardedHeaders,
+    /// Fail closed: when this node has not read the revocation feed for this long (or has never
+    /// read it in full since start), protected routes answer 503 with `Retry-After` and the node
+    /// reports not ready, until it has resynced.
+    pub max_revocation_staleness_seconds: u64,
 }
+
+/// Default of `max_revocation_staleness_seconds`: well above the feed's 2 s backstop poll, so
+/// only a store outage (not a slow read) trips it.
+pub const DEFAULT_MAX_REVOCATION_STALENESS_SECONDS: u64 = 30;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -71,6 +79,7 @@ impl Default for GatewaySettings {
             .map(|(h, c)| ((*h).to_owned(), (*c).to_owned()))
             .collect(),
             forwarded_headers: ForwardedHeaders::Append,
+            max_revocation_staleness_seconds: DEFAULT_MAX_REVOCATION_STALENESS_SECONDS,
         }
     }
 }

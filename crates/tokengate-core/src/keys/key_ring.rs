@@ -53,3 +53,61 @@ impl KeyRing {
         true
     }
 }
+
+/// What verifiers need of the built-in issuer's keys: the public JWKS and a generation that moves
+/// whenever it changes. The issuer's `KeyRing` is one; a gateway-only node, which never holds
+/// private keys, keeps a `PublicKeyRing` read from the store's certificates.
+pub trait PublishedKeys: Send + Sync {
+    fn generation(&self) -> u64;
+    /// Every published key, without `issuer`.
+    fn public_jwks(&self) -> JwkSet;
+}
+
+impl PublishedKeys for KeyRing {
+    fn generation(&self) -> u64 {
+        self.current.load().generation
+    }
+
+    fn public_jwks(&self) -> JwkSet {
+        self.current().jwks(None)
+    }
+}
+
+struct PublicKeySet {
+    jwks: JwkSet,
+    generation: u64,
+}
+
+/// Public keys only (see `PublishedKeys`).
+pub struct PublicKeyRing {
+    current: ArcSwap<PublicKeySet>,
+}
+
+impl PublicKeyRing {
+    pub fn new(jwks: JwkSet) -> Self {
+        PublicKeyRing { current: ArcSwap::from_pointee(PublicKeySet { jwks, generation: 1 }) }
+    }
+
+    /// Replaces the keys if their kids changed; returns whether they did.
+    pub fn replace(&self, jwks: JwkSet) -> bool {
+        let old = self.current.load();
+        let same =
+            old.jwks.keys.len() == jwks.keys.len() && old.jwks.keys.iter().zip(&jwks.keys).all(|(a, b)| a.kid == b.kid);
+        if same {
+            return false;
+        }
+        let generation = old.generation + 1;
+        self.current.store(Arc::new(PublicKeySet { jwks, generation }));
+        true
+    }
+}
+
+impl PublishedKeys for PublicKeyRing {
+    fn generation(&self) -> u64 {
+        self.current.load().generation
+    }
+
+    fn public_jwks(&self) -> JwkSet {
+        self.current.load().jwks.clone()
+    }
+}

@@ -8,7 +8,7 @@ pub mod rotation;
 pub mod signing_key;
 
 pub use key_encryption::KeyEncryptionKey;
-pub use key_ring::{KeyRing, KeySet};
+pub use key_ring::{KeyRing, KeySet, PublicKeyRing, PublishedKeys};
 pub use signing_key::{KeyError, SigningKey};
 
 use serde::{Deserialize, Serialize};

@@ -61,18 +61,8 @@ impl SigningKey {
 
     pub fn from_parts(pkcs8: &[u8], cert_der: &[u8]) -> Result<SigningKey, KeyError> {
         let key_pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| KeyError::Rejected(e.to_string()))?;
-        let (n, e) = rsa_public_components(cert_der)?;
-        let kid = b64url(sha1(cert_der));
-        let jwk = Jwk {
-            kty: "RSA".into(),
-            use_: "sig".into(),
-            kid: kid.clone(),
-            x5t: kid.clone(),
-            n: b64url(&n),
-            e: b64url(&e),
-            x5c: vec![b64(cert_der)],
-            issuer: None,
-        };
+        let jwk = public_jwk(cert_der)?;
+        let kid = jwk.kid.clone();
         let header_v2 = b64url(format!(r#"{{"typ":"JWT","alg":"RS256","kid":"{kid}"}}"#));
         let header_v1 = b64url(format!(r#"{{"typ":"JWT","alg":"RS256","x5t":"{kid}","kid":"{kid}"}}"#));
         Ok(SigningKey {
@@ -102,6 +92,23 @@ impl SigningKey {
         base64::Engine::encode_string(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &signature, &mut token);
         Ok(token)
     }
+}
+
+/// The public JWK (without `issuer`) of a signing key's certificate: all a node that only
+/// verifies needs (gateway-only nodes never hold private keys).
+pub fn public_jwk(cert_der: &[u8]) -> Result<Jwk, KeyError> {
+    let (n, e) = rsa_public_components(cert_der)?;
+    let kid = b64url(sha1(cert_der));
+    Ok(Jwk {
+        kty: "RSA".into(),
+        use_: "sig".into(),
+        kid: kid.clone(),
+        x5t: kid,
+        n: b64url(&n),
+        e: b64url(&e),
+        x5c: vec![b64(cert_der)],
+        issuer: None,
+    })
 }
 
 /// Self-signed certificate for `pkcs8`, valid from a day before `now` for five years.

@@ -29,7 +29,11 @@ fn todo<T>() -> StoreResult<T> {
     Err(StoreError::Backend("not built yet".into()))
 }
 
-async fn revoke<S: SqlStore>(_s: &S, _r: &NewRevocation, _a: &AuditEvent) -> StoreResult<(Revocation, RevocationEffects)> {
+async fn revoke<S: SqlStore>(
+    _s: &S,
+    _r: &NewRevocation,
+    _a: &AuditEvent,
+) -> StoreResult<(Revocation, RevocationEffects)> {
     todo()
 }
 async fn revocations_after<S: SqlStore>(_s: &S, _after: i64, _now: UnixTime) -> StoreResult<FeedRead> {

@@ -11,7 +11,9 @@ use axum::Router;
 use tokio::sync::watch;
 
 use crate::gateway::GatewayState;
+use crate::revocation_feed::feed_metrics::FeedMetrics;
 use admin_error::AdminError;
+use tokengate_core::access::revocation::RevocationSet;
 
 pub mod admin_error;
 use crate::listener_metrics::ListenerMetrics;
@@ -21,6 +23,8 @@ pub struct AdminState {
     pub stopping: watch::Receiver<bool>,
     pub gateway: Option<Arc<GatewayState>>,
     pub listeners: Arc<ListenerMetrics>,
+    pub revocations: Arc<RevocationSet>,
+    pub feed_metrics: Arc<FeedMetrics>,
 }
 
 pub fn router(state: AdminState) -> Router {
@@ -31,21 +35,29 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-/// Not ready while stopping, or while a trusted remote issuer has no keys yet.
+/// Not ready while stopping, while a trusted remote issuer has no keys yet, or while a gateway's
+/// revocation set is not fresh (never synced since start, or older than its staleness bound).
 async fn readiness(State(s): State<AdminState>) -> Result<&'static str, AdminError> {
     if *s.stopping.borrow() {
         return Err(AdminError::Unavailable("stopping"));
     }
-    if s.gateway.as_ref().is_some_and(|gw| !gw.policy.load().ready()) {
-        return Err(AdminError::Unavailable("waiting for issuer keys"));
+    if let Some(gw) = &s.gateway {
+        if !gw.policy.load().ready() {
+            return Err(AdminError::Unavailable("waiting for issuer keys"));
+        }
+        if !gw.ready(&s.revocations) {
+            return Err(AdminError::Unavailable("the revocation feed is stale or not yet synced"));
+        }
     }
     Ok("ready\n")
 }
 
 async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
-    // Two registries, one exposition: only the last may end with `# EOF`.
+    // Several registries, one exposition: only the last may end with `# EOF`.
     let gateway = s.gateway.as_ref().map(|g| g.metrics.render()).unwrap_or_default();
     let mut body = gateway.strip_suffix("# EOF\n").unwrap_or(&gateway).to_owned();
+    let feed = s.feed_metrics.render(&s.revocations, crate::state::now_ms());
+    body.push_str(feed.strip_suffix("# EOF\n").unwrap_or(&feed));
     body.push_str(&s.listeners.render());
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
 }

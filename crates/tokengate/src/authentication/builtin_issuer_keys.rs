@@ -1,5 +1,6 @@
 //! The built-in issuer as a trusted issuer: its keys come straight from the in-process key ring
-//! (no HTTP), re-derived whenever the ring's generation changes.
+//! (no HTTP) — the issuer's own ring, or on a gateway-only node the public keys read from the
+//! shared store — re-derived whenever the ring's generation changes.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,12 +9,12 @@ use tokengate_core::access::trusted_issuer::{
 };
 use tokengate_core::access::verifying_keys::parse_jwks;
 use tokengate_core::jws::JwsAlgorithm;
-use tokengate_core::keys::KeyRing;
+use tokengate_core::keys::PublishedKeys;
 use tokengate_core::tokens::{issuer_v1, issuer_v2};
 
 pub struct BuiltinIssuer {
     pub issuer: Arc<TrustedIssuer>,
-    ring: Arc<KeyRing>,
+    ring: Arc<dyn PublishedKeys>,
     base_url: String,
     /// Generation of the ring the keys were derived from; the lock keeps two syncs from
     /// interleaving (the material only ever moves forward).
@@ -21,7 +22,12 @@ pub struct BuiltinIssuer {
 }
 
 impl BuiltinIssuer {
-    pub fn new(name: &str, tenants: Option<Vec<String>>, ring: Arc<KeyRing>, base_url: &str) -> Arc<BuiltinIssuer> {
+    pub fn new(
+        name: &str,
+        tenants: Option<Vec<String>>,
+        ring: Arc<dyn PublishedKeys>,
+        base_url: &str,
+    ) -> Arc<BuiltinIssuer> {
         let tenants = tenants.map(|t| t.into_iter().map(|x| x.to_ascii_lowercase()).collect());
         let this = Arc::new(BuiltinIssuer {
             issuer: Arc::new(TrustedIssuer::new(name, IssuerKind::Builtin, tenants, vec![JwsAlgorithm::Rs256])),
@@ -36,11 +42,11 @@ impl BuiltinIssuer {
     /// Re-derives the keys if the ring changed; returns whether it did.
     pub fn sync(&self) -> bool {
         let Ok(mut generation) = self.generation.lock() else { return false };
-        let set = self.ring.current();
-        if *generation == set.generation {
+        let current = self.ring.generation();
+        if *generation == current {
             return false;
         }
-        let jwks = serde_json::to_vec(&set.jwks(None)).unwrap_or_default();
+        let jwks = serde_json::to_vec(&self.ring.public_jwks()).unwrap_or_default();
         let keys = parse_jwks(&jwks, &[JwsAlgorithm::Rs256]).unwrap_or_default();
         self.issuer.replace_material(IssuerMaterial {
             patterns: vec![
@@ -49,7 +55,7 @@ impl BuiltinIssuer {
             ],
             keys,
         });
-        *generation = set.generation;
+        *generation = current;
         true
     }
 }

@@ -9,16 +9,17 @@ use std::sync::Arc;
 use tokengate_core::access::policy_document::{IssuerConfig, IssuerKindConfig};
 use tokengate_core::access::token_validation::ValidationContext;
 use tokengate_core::access::trusted_issuer::TrustedIssuers;
-use tokengate_core::keys::KeyRing;
+use tokengate_core::keys::PublishedKeys;
 use tokengate_core::UnixTime;
 
 use super::builtin_issuer_keys::BuiltinIssuer;
 use super::remote_issuer_keys::RemoteIssuer;
 
-/// Where the built-in issuer's keys live, when this process runs it.
+/// Where the built-in issuer's keys live: this process's own ring when it runs the issuer, or
+/// the public keys read from the shared store on a gateway-only node.
 #[derive(Clone)]
 pub struct BuiltinKeys {
-    pub ring: Arc<KeyRing>,
+    pub ring: Arc<dyn PublishedKeys>,
     pub base_url: String,
 }
 
@@ -60,7 +61,7 @@ impl IssuerTrust {
                         builtin = Some(b);
                     }
                     None => problems.push(format!(
-                        "issuer '{}': kind = \"builtin\" needs the issuer in this process; on a gateway-only node trust it as kind = \"entra\" with its authority",
+                        "issuer '{}': kind = \"builtin\" needs the issuer in this process, or on a gateway-only node `builtin_issuer_url` in the [gateway] config section (the issuer's public URL; its keys come from the shared store)",
                         config.name
                     )),
                 },

@@ -79,6 +79,16 @@ pub enum CliError {
     NoCertificate { path: PathBuf },
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// A command argument that cannot be used as given (the text says why and what to pass).
+    #[error("{0}")]
+    Argument(String),
+    /// `revoke --wait` timed out: the revocation is written and will apply; these nodes had not
+    /// applied it yet.
+    #[error(
+        "revocation written (feed version {version}) but not yet applied by: {}. Check them with `tokengate nodes`",
+        lagging.join(", ")
+    )]
+    NotPropagated { version: i64, lagging: Vec<String> },
 }
 
 impl CliError {

@@ -43,7 +43,7 @@ pub async fn keys(store: &Arc<dyn Store>, kek: Option<KeyEncryptionKey>, command
             println!("rotated: {active} is now active; running issuers pick it up within their reload period");
         }
         KeyCommand::Remove { kid } => {
-            signing_keys::remove(store.as_ref(), need_kek()?, &kid, max_age, now()).await?;
+            signing_keys::remove(store.as_ref(), need_kek()?, &kid, None, max_age, now()).await?;
             println!("key {kid} removed");
         }
         KeyCommand::Reset { confirm } => {

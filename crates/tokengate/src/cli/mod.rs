@@ -6,6 +6,7 @@ mod cli_error;
 mod directory_commands;
 mod key_commands;
 mod permission_commands;
+mod revocation_commands;
 mod user_commands;
 
 use std::path::PathBuf;
@@ -132,6 +133,28 @@ pub enum Command {
         #[command(subcommand)]
         command: user_commands::ConsentCommand,
     },
+    /// Kill switch: revoke a token, user, client app, signing key or refresh-token family on every
+    /// node (`--wait` returns when every live gateway has applied it).
+    Revoke {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: revocation_commands::RevokeCommand,
+    },
+    /// What is revoked now.
+    Revocations {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: revocation_commands::RevocationsCommand,
+    },
+    /// The nodes sharing this store: roles, readiness, and how far each lags behind the feed.
+    Nodes {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        json: bool,
+    },
     /// Signing keys: list, rotate, emergency removal.
     Keys {
         #[command(flatten)]
@@ -164,6 +187,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User { store, command } => user_commands::user(&open(&store).await?.0, command).await,
         Command::Group { store, command } => user_commands::group(&open(&store).await?.0, command).await,
         Command::Consent { store, command } => user_commands::consent(&open(&store).await?.0, command).await,
+        Command::Revoke { store, command } => {
+            let (store, kek) = open(&store).await?;
+            revocation_commands::revoke(&store, kek, command).await
+        }
+        Command::Revocations { store, command } => {
+            revocation_commands::revocations(&open(&store).await?.0, command).await
+        }
+        Command::Nodes { store, json } => revocation_commands::nodes(&open(&store).await?.0, json).await,
         Command::Keys { store, command } => {
             let (store, kek) = open(&store).await?;
             key_commands::keys(&store, kek, command).await
@@ -185,46 +216,66 @@ async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), CliErr
     }
     let mode = if init { OpenMode::CreateIfMissing } else { OpenMode::Existing };
     let store = tokengate_store::open_store(&cfg.store_url, mode).await.map_err(CliError::OpenStore)?;
-    let kek = Arc::new(KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(CliError::KeyEncryptionKey)?);
-    let tls = crate::server::tls_config(&cfg.tls_cert, &cfg.tls_key).map_err(CliError::Tls)?;
+    let issuer = match cfg.issuer {
+        None => None,
+        Some(i) => Some(runtime::IssuerOptions {
+            kek: Arc::new(issuer_key(cfg.encryption_key.as_deref())?),
+            settings: i.settings,
+            listen: i.listen,
+            public_url: i.public_url,
+            tls: crate::server::tls_config(&i.tls_cert, &i.tls_key).map_err(CliError::Tls)?,
+            client_failures_per_minute: i.client_failures_per_minute,
+            ip_failures_per_minute: i.ip_failures_per_minute,
+            key_reload: std::time::Duration::from_secs(i.key_reload_seconds),
+        }),
+    };
+    let gateway = match cfg.gateway {
+        None => None,
+        Some(g) => Some(runtime::GatewayOptions {
+            listen: g.listen,
+            policy: g.policy,
+            policy_path: Some(g.policy_path),
+            tls: match &g.tls {
+                Some((cert, key)) => Some(crate::server::tls_config(cert, key).map_err(CliError::Tls)?),
+                None => None,
+            },
+            builtin_issuer_url: g.builtin_issuer_url,
+        }),
+    };
     let running = runtime::start(runtime::RuntimeOptions {
         store,
-        kek,
-        settings: cfg.settings,
-        issuer_listen: cfg.issuer_listen,
-        issuer_public_url: cfg.issuer_public_url,
-        tls,
+        issuer,
+        gateway,
         admin_listen: cfg.admin_listen,
-        client_failures_per_minute: cfg.client_failures_per_minute,
-        ip_failures_per_minute: cfg.ip_failures_per_minute,
-        key_reload: std::time::Duration::from_secs(cfg.key_reload_seconds),
         audit_retention: std::time::Duration::from_secs(cfg.audit_retention_days * 86_400),
         listener_limits: cfg.listener_limits,
-        gateway: match cfg.gateway {
-            None => None,
-            Some(g) => Some(runtime::GatewayOptions {
-                listen: g.listen,
-                policy: g.policy,
-                policy_path: Some(g.policy_path),
-                tls: match &g.tls {
-                    Some((cert, key)) => Some(crate::server::tls_config(cert, key).map_err(CliError::Tls)?),
-                    None => None,
-                },
-            }),
-        },
     })
     .await?;
-    tracing::info!(issuer = %running.base_url, listen = %running.issuer_addr, gateway = ?running.gateway_addr, admin = ?running.admin_addr, "tokengate serving");
+    tracing::info!(
+        node = %running.node.name,
+        roles = %running.node.roles,
+        issuer = ?running.base_url,
+        issuer_listen = ?running.issuer_addr,
+        gateway = ?running.gateway_addr,
+        admin = ?running.admin_addr,
+        "tokengate serving"
+    );
     runtime::shutdown_signal().await;
     running.stop().await;
     Ok(())
+}
+
+/// The key-encryption key the issuer role needs (validation already required one).
+fn issuer_key(bytes: Option<&[u8]>) -> Result<KeyEncryptionKey, CliError> {
+    let bytes = bytes.ok_or(CliError::NeedsKeyEncryptionKey)?;
+    KeyEncryptionKey::from_bytes(bytes).map_err(CliError::KeyEncryptionKey)
 }
 
 async fn init(path: PathBuf) -> Result<(), CliError> {
     let cfg = load_config(&path)?;
     let store =
         tokengate_store::open_store(&cfg.store_url, OpenMode::CreateIfMissing).await.map_err(CliError::OpenStore)?;
-    let kek = KeyEncryptionKey::from_bytes(&cfg.encryption_key).map_err(CliError::KeyEncryptionKey)?;
+    let kek = issuer_key(cfg.encryption_key.as_deref())?;
     crate::signing_keys::ensure_keys(store.as_ref(), &kek, crate::state::now()).await?;
     println!("store ready: {}", redact_url(&cfg.store_url));
     Ok(())
@@ -248,7 +299,7 @@ async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionK
         let cfg = load_config(config_path)?;
         let store =
             tokengate_store::open_store(&cfg.store_url, OpenMode::Existing).await.map_err(CliError::OpenStore)?;
-        return Ok((store, KeyEncryptionKey::from_bytes(&cfg.encryption_key).ok()));
+        return Ok((store, cfg.encryption_key.and_then(|k| KeyEncryptionKey::from_bytes(&k).ok())));
     }
     if let Some(url) = &args.store {
         let store = tokengate_store::open_store(url, OpenMode::Existing).await.map_err(CliError::OpenStore)?;

@@ -29,7 +29,14 @@ pub enum GatewayError {
     FormBodyTooLarge,
     /// The upstream failed, or the client's own body broke off while forwarding.
     Upstream(UpstreamFailure),
+    /// This node's revocation set is older than `max_revocation_staleness_seconds` (or was never
+    /// synced): a protected route is refused rather than served with possibly revoked tokens.
+    RevocationsStale,
 }
+
+/// Seconds a client should wait after a 503 for stale revocations: the feed's poll retries
+/// well within it.
+const STALE_RETRY_AFTER: u32 = 5;
 
 impl From<Rejection> for GatewayError {
     fn from(rejection: Rejection) -> Self {
@@ -46,6 +53,7 @@ impl GatewayError {
             GatewayError::Refused(r) => r.rejection.code(),
             GatewayError::FormBodyTooLarge => "form_body_too_large",
             GatewayError::Upstream(f) => f.code(),
+            GatewayError::RevocationsStale => "revocations_stale",
         }
     }
 
@@ -53,6 +61,7 @@ impl GatewayError {
     pub fn outcome(&self) -> Outcome {
         match self {
             GatewayError::Upstream(f) if !f.is_client_error() => Outcome::Error,
+            GatewayError::RevocationsStale => Outcome::Error,
             _ => Outcome::Denied,
         }
     }
@@ -75,6 +84,14 @@ impl GatewayError {
             GatewayError::Refused(r) => rejection_response(&r.rejection),
             GatewayError::FormBodyTooLarge => plain(StatusCode::PAYLOAD_TOO_LARGE, "form body too large\n".into()),
             GatewayError::Upstream(failure) => upstream_failure_response(*failure),
+            GatewayError::RevocationsStale => {
+                let mut r = plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service unavailable: this node cannot confirm which tokens are revoked; retry shortly\n".into(),
+                );
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(STALE_RETRY_AFTER));
+                r
+            }
         }
     }
 }
@@ -139,7 +156,10 @@ fn rejection_response(rejection: &Rejection) -> Response<Body> {
 /// A revoked token from a CAE-capable client: 401 with an `insufficient_claims` challenge so the
 /// client fetches a fresh token (Entra's continuous access evaluation).
 fn cae_challenge(token: &VerifiedToken, now: i64) -> Response<Body> {
-    let claims = format!(r#"{{"access_token":{{"nbf":{{"essential":true,"value":"{now}"}}}}}}"#);
+    // A revocation covers tokens issued up to the end of its second (`NewRevocation::at`), so
+    // only a token issued from the next second on is certainly newer.
+    let not_before = now + 1;
+    let claims = format!(r#"{{"access_token":{{"nbf":{{"essential":true,"value":"{not_before}"}}}}}}"#);
     let authorization_uri = match token.iss.strip_suffix("/v2.0") {
         Some(base) => format!("{base}/oauth2/v2.0/authorize"),
         None => format!("{}/oauth2/authorize", token.iss.trim_end_matches('/')),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use tokengate_core::access::revocation::RevocationSet;
 
 use super::active_policy::ActivePolicy;
 use super::metrics::GatewayMetrics;
@@ -23,6 +24,14 @@ pub struct GatewayState {
 }
 
 impl GatewayState {
+    /// Serving protected routes: every remote issuer has keys, and the revocation set is fresh
+    /// (synced in full since start, read within the policy's staleness bound).
+    pub fn ready(&self, revocations: &RevocationSet) -> bool {
+        let policy = self.policy.load();
+        let staleness_ms = policy.settings.max_revocation_staleness_seconds.saturating_mul(1000) as i64;
+        policy.ready() && revocations.is_fresh(crate::state::now_ms(), staleness_ms)
+    }
+
     /// Installs a new policy; verified tokens are dropped since issuers or needed claims may differ.
     pub fn install(&self, next: ActivePolicy) {
         let previous = self.policy.swap(Arc::new(next));

@@ -71,6 +71,10 @@ async fn authenticate(
     request: Request<Body>,
 ) -> Result<Request<Body>, GatewayError> {
     let Some(requirements) = &route.require else { return Ok(request) };
+    let staleness_ms = ctx.policy.settings.max_revocation_staleness_seconds.saturating_mul(1000) as i64;
+    if !gw.auth.revocations.is_fresh(now_ms(), staleness_ms) {
+        return Err(GatewayError::RevocationsStale);
+    }
     let presented = presented_token(&ctx.policy, &request)?;
     let request = form_body_token::refuse_token_in_form_body(request, form_body_token::MAX_FORM_BODY_BYTES).await?;
     let token = gw.auth.verify(&ctx.policy.trust, &presented, &requirements.issuers, now()).await?;
