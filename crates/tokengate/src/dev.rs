@@ -55,6 +55,10 @@ pub struct DevOptions {
     /// Regenerate DIR/gateway.toml even if you edited it (an edited one is otherwise kept).
     #[arg(long, conflicts_with = "policy")]
     pub reset_policy: bool,
+    /// Run on this store instead of the embedded SQLite one (e.g. postgres://postgres@127.0.0.1/tokengate),
+    /// so more nodes can join it with `tokengate serve`. Remembered in the data dir.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     #[command(flatten)]
     pub listener_limits: crate::listener_limits::ListenerLimitArgs,
 }
@@ -126,8 +130,44 @@ pub struct DevAdminClient {
 pub const ADMIN_ROLE: &str = "Tokengate.Admin";
 pub const AUDITOR_ROLE: &str = "Tokengate.Auditor";
 
+/// The store a data dir runs on: the one `--store` named when it was set up (kept in
+/// `DIR/store_url`), else the embedded SQLite file.
 pub fn store_url(data_dir: &Path) -> String {
+    match std::fs::read_to_string(data_dir.join(STORE_URL_FILE)) {
+        Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
+        _ => embedded_store_url(data_dir),
+    }
+}
+
+fn embedded_store_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("tokengate.db").display())
+}
+
+/// Where a data dir remembers its `--store`.
+pub const STORE_URL_FILE: &str = "store_url";
+
+/// Whether a data dir holds a dev store (the embedded file, or a remembered `--store`).
+pub fn has_store(data_dir: &Path) -> bool {
+    data_dir.join("tokengate.db").exists() || data_dir.join(STORE_URL_FILE).exists()
+}
+
+/// Settles which store this run uses, and remembers a new `--store` for later runs and the CLI.
+fn choose_store(dir: &Path, asked: Option<&str>) -> Result<String, DevError> {
+    let current = store_url(dir);
+    let seeded = dir.join("seed.json").exists();
+    match asked {
+        None => Ok(current),
+        Some(url) if url == current => Ok(current),
+        Some(url) if seeded => Err(DevError::StoreMismatch {
+            dir: dir.to_owned(),
+            seeded: crate::cli::redact_url(&current),
+            asked: crate::cli::redact_url(url),
+        }),
+        Some(url) => {
+            write_atomic(&dir.join(STORE_URL_FILE), url)?;
+            Ok(url.to_owned())
+        }
+    }
 }
 
 /// The data dir's key-encryption key, created on first use (0600) — but never beside a store that
@@ -431,8 +471,8 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
     let _lock = dev_data_dir::lock(&dir)?;
     let now = crate::state::now();
     ensure_tls(&dir, now)?;
-    let store =
-        tokengate_store::open_store(&store_url(&dir), OpenMode::CreateIfMissing).await.map_err(DevError::Store)?;
+    let url = choose_store(&dir, opts.store.as_deref())?;
+    let store = tokengate_store::open_store(&url, OpenMode::CreateIfMissing).await.map_err(DevError::Store)?;
     dev_data_dir::tighten_store_files(&dir)?;
     let kek = Arc::new(key_encryption_key(&dir, store.as_ref()).await?);
 

@@ -33,6 +33,13 @@ pub enum DevError {
         holder.as_ref().map(|pid| format!(" (pid {pid})")).unwrap_or_default()
     )]
     InUse { dir: PathBuf, holder: Option<String> },
+    /// `--store` names another store than the one this data dir was seeded in: its seed (ids,
+    /// secrets) belongs to that store.
+    #[error(
+        "{} was set up with the store {seeded}; it cannot switch to {asked}. Pass --data-dir with a new directory for that store",
+        dir.display()
+    )]
+    StoreMismatch { dir: PathBuf, seeded: String, asked: String },
     /// The gateway policy file given with `--policy`.
     #[error("--policy {}: {source}", path.display())]
     PolicyFile {

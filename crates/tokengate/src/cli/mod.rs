@@ -282,7 +282,7 @@ async fn init(path: PathBuf) -> Result<(), CliError> {
 }
 
 /// A store URL fit for output: any password is replaced.
-fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -310,7 +310,7 @@ async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionK
         return Ok((store, kek));
     }
     let dir = args.dev_dir.clone().unwrap_or_else(|| PathBuf::from("./tokengate-dev"));
-    if !dir.join("tokengate.db").exists() {
+    if !dev::has_store(&dir) {
         return Err(CliError::NoStore { dir });
     }
     let store =

@@ -308,3 +308,48 @@ async fn the_decision_names_the_policy_version_and_route() {
     assert_eq!(record.detail["route"], "public");
     assert_eq!(record.client_ip.as_deref(), Some("0.0.0.0"), "no socket: the one fallback address");
 }
+
+/// Fail closed: a node that has not read the revocation feed in full since it started, or not
+/// within `max_revocation_staleness_seconds`, refuses protected routes with 503 + `Retry-After`
+/// (a valid token included) and is not ready; public routes are unaffected. A successful read
+/// serves again.
+#[tokio::test]
+async fn protected_routes_wait_for_a_fresh_revocation_feed() {
+    let dir = directory().await;
+    let gw = dir.gateway(&routes(&dir.api.app_id.to_string()));
+    let token = dir.app_token().await;
+    let call =
+        || get("/orders/1").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+    assert_eq!(answer(&gw, call()).await.0, StatusCode::OK, "synced just now");
+    assert!(gw.ready(&gw.auth.revocations));
+
+    // Last read 31 s ago, with the default bound of 30 s.
+    let now = crate::state::now_ms();
+    gw.auth.revocations.resync(&[], 0, now - 31_000);
+    let response = send(router(gw.clone()), call()).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(answer(&gw, call()).await.2, "revocations_stale");
+    assert!(!gw.ready(&gw.auth.revocations));
+    let public = get("/public/x").body(Body::empty()).unwrap();
+    assert_eq!(answer(&gw, public).await.0, StatusCode::OK, "public routes need no revocation data");
+
+    // Never synced at all (a node that just started and cannot reach its store).
+    let unsynced = {
+        let fresh = dir.gateway(&routes(&dir.api.app_id.to_string()));
+        let never = Arc::new(tokengate_core::access::revocation::RevocationSet::default());
+        Arc::new(GatewayState {
+            policy: arc_swap::ArcSwap::from(fresh.policy.load_full()),
+            policy_path: None,
+            builtin_keys: fresh.builtin_keys.clone(),
+            auth: crate::authentication::Authenticator::new(10, never, fresh.metrics.key_refetches.clone()),
+            audit: fresh.audit.clone(),
+            metrics: fresh.metrics.clone(),
+            scheme: "http",
+        })
+    };
+    assert_eq!(answer(&unsynced, call()).await.0, StatusCode::SERVICE_UNAVAILABLE, "before the first full read");
+
+    gw.auth.revocations.apply(&[], 0, crate::state::now_ms());
+    assert_eq!(answer(&gw, call()).await.0, StatusCode::OK, "a successful read serves again");
+}

@@ -15,7 +15,7 @@ fn scope(s: &DevServer) -> String {
     format!("{}/Demo.Read openid profile offline_access", s.s("/api/app_id_uri"))
 }
 
-async fn start_flow(s: &DevServer) -> Value {
+pub async fn start_flow(s: &DevServer) -> Value {
     let (status, body) = s
         .post_form(
             &format!("{}/oauth2/v2.0/devicecode", s.authority()),
@@ -26,7 +26,7 @@ async fn start_flow(s: &DevServer) -> Value {
     body
 }
 
-async fn poll(s: &DevServer, flow: &Value) -> (u16, Value) {
+pub async fn poll(s: &DevServer, flow: &Value) -> (u16, Value) {
     let client_id = s.s("/public_client/client_id");
     let code = flow["device_code"].as_str().unwrap();
     // MSAL sends the code twice, as `device_code` and `code`.
@@ -38,7 +38,7 @@ async fn poll(s: &DevServer, flow: &Value) -> (u16, Value) {
 }
 
 /// Enters `user_code` on the verification page and signs in if asked; returns the confirmation page.
-async fn enter_code(s: &DevServer, b: &mut Browser, user_code: &str) -> crate::browser::Page {
+pub async fn enter_code(s: &DevServer, b: &mut Browser, user_code: &str) -> crate::browser::Page {
     let entry = b.get(&format!("{}/devicelogin", s.base_url())).await;
     assert_eq!(entry.status, 200);
     entry.assert_protected();

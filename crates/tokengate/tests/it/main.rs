@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
 mod browser;
+mod cluster;
 mod harness;
 mod upstream;
 
@@ -19,6 +20,7 @@ mod gateway_remote_issuer;
 mod gateway_requests;
 mod gateway_token_shapes;
 mod key_removal;
+mod kill_switch;
 mod listener_limits;
 mod on_behalf_of;
 mod operations;
