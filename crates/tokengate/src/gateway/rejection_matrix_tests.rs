@@ -271,7 +271,8 @@ async fn a_revoked_token_is_refused_on_the_next_request_although_its_verificatio
         None,
         0,
     );
-    gw.auth.revocations.apply(&[tokengate_core::revocations::Revocation { version: 1, revocation: revoked }], 1, 1);
+    let row = tokengate_core::revocations::Revocation { version: 1, revocation: revoked };
+    gw.auth.revocations.apply(&[row], 1, crate::state::now_ms());
     let (status, challenge, reason) = answer(&gw, call()).await;
     assert_eq!((status, reason.as_str()), (StatusCode::UNAUTHORIZED, "revoked"));
     assert!(challenge.unwrap().contains("invalid_token"));
