@@ -125,7 +125,8 @@ async fn every_revocation_kind_is_denied_on_every_node_once_revoke_wait_returns(
     let (ok, nodes, _) = c.cli(&["nodes", "--json"]);
     assert!(ok);
     let nodes: Vec<Value> = serde_json::from_str(&nodes).unwrap();
-    let live_gateways = nodes.iter().filter(|n| n["roles"].as_str().unwrap().contains("gateway") && n["state"] == "ready");
+    let live_gateways =
+        nodes.iter().filter(|n| n["roles"].as_str().unwrap().contains("gateway") && n["state"] == "ready");
     assert_eq!(live_gateways.count(), 3, "{nodes:?}");
 }
 
