@@ -451,4 +451,41 @@ mod tests {
         assert!(!problems.iter().any(|p| p.contains("issuer.listen")), "{problems:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+    #[test]
+    fn a_node_runs_the_roles_its_sections_name() {
+        let dir = std::env::temp_dir().join(format!("tg-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("gateway.toml"),
+            "[[route]]\nname = \"p\"\npath_prefix = \"/p/\"\nupstream = \"echo\"\npublic = true\n",
+        )
+        .unwrap();
+        let path = dir.join("tokengate.toml");
+
+        // Gateway-only: no issuer, no key-encryption key needed.
+        std::fs::write(
+            &path,
+            "[store]\nurl = \"postgres://db/x\"\n[gateway]\npolicy_file = \"gateway.toml\"\nbuiltin_issuer_url = \"https://login.example\"\n",
+        )
+        .unwrap();
+        let cfg = load(&path, &|_| None).unwrap();
+        assert!(cfg.issuer.is_none() && cfg.encryption_key.is_none() && cfg.admin_listen.is_none());
+        assert_eq!(cfg.gateway.unwrap().builtin_issuer_url.as_deref(), Some("https://login.example"));
+
+        // An issuer variable adds the issuer role, which needs a key-encryption key.
+        let env = |name: &str| (name == "TOKENGATE_ISSUER_LISTEN").then(|| "127.0.0.1:9443".to_string());
+        let problems = load(&path, &env).unwrap_err().join("\n");
+        assert!(problems.contains("key-encryption key is required with [issuer]"), "{problems}");
+
+        // Nothing to run; a builtin issuer URL that is not https.
+        std::fs::write(&path, "[store]\nurl = \"postgres://db/x\"\n").unwrap();
+        assert!(load(&path, &|_| None).unwrap_err()[0].contains("nothing to run"));
+        std::fs::write(
+            &path,
+            "[gateway]\npolicy_file = \"gateway.toml\"\nbuiltin_issuer_url = \"http://login.example\"\n",
+        )
+        .unwrap();
+        assert!(load(&path, &|_| None).unwrap_err()[0].contains("builtin_issuer_url"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
