@@ -74,6 +74,19 @@ pub(super) async fn write_audit<DB: Backend>(tx: &mut Transaction<'_, DB>, e: &A
     Ok(())
 }
 
+/// `e` with `extra` added to its detail (a detail that is not an object becomes one), for
+/// records that report what the store did: versions, counts.
+pub(super) fn with_detail(e: &AuditEvent, extra: serde_json::Map<String, serde_json::Value>) -> AuditEvent {
+    let mut e = e.clone();
+    if !e.detail.is_object() {
+        e.detail = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(detail) = &mut e.detail {
+        detail.extend(extra);
+    }
+    e
+}
+
 /// Deletes what `sql` matches (all binds are text) with its audit record; `NotFound` when
 /// nothing matched.
 pub(super) async fn delete_audited<S: SqlStore>(

@@ -26,7 +26,7 @@ where
 pub(crate) trait SqlRow
 where
     Self: Column<String> + Column<Option<String>> + Column<i64> + Column<Option<i64>>,
-    Self: Column<Vec<u8>> + Column<Option<Vec<u8>>>,
+    Self: Column<Vec<u8>> + Column<Option<Vec<u8>>> + Column<bool>,
 {
     /// Column `name`, as the type its use asks for.
     fn read<T>(&self, name: &str) -> StoreResult<T>
@@ -66,6 +66,7 @@ impl<R> SqlRow for R where
         + Column<Option<i64>>
         + Column<Vec<u8>>
         + Column<Option<Vec<u8>>>
+        + Column<bool>
 {
 }
 
