@@ -312,7 +312,9 @@ pub trait RevocationStore: Send + Sync {
     /// device codes they approved but that were not yet redeemed, deletes their unredeemed
     /// authorization codes. Client: revokes its refresh-token families (and deletes its secrets
     /// and certificates if asked). Key: deletes that signing key if we hold it. Family: revokes
-    /// the family. Token: nothing beyond the row. On Postgres, notifies listeners on commit.
+    /// the family, and the row's `token_ids` gain the `uti`s of its unexpired remembered access
+    /// tokens (kept until the last expires). Token: nothing beyond the row. Returns the row as
+    /// stored. On Postgres, notifies listeners on commit.
     async fn revoke(
         &self,
         revocation: &NewRevocation,
