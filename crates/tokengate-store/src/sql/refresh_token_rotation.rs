@@ -141,8 +141,9 @@ pub(super) async fn rotate_refresh_token<S: SqlStore>(
     next.parent_hash = Some(presented_hash.to_vec());
     next.state = RefreshState::Active;
     insert_refresh(&mut tx, &next).await?;
-    // Claimed, the presented token's row lock made any revocation of the family wait for this
-    // commit (it updates the family's rows before it reads their access tokens).
+    // A revocation of the family committing meanwhile reads this token once this commits: if
+    // claimed, the presented token's row lock holds it (it updates the family's rows before it
+    // reads their access tokens); if not, the family lock above does.
     query("INSERT INTO family_access_tokens (family_id, uti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(&family_id)
         .bind(&minted.uti)

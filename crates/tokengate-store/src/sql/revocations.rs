@@ -13,7 +13,7 @@ use super::audit::{with_detail, write_audit};
 use super::family_revocation::revoke_family_in;
 use super::feed::{append_revocation, revocation_from_row, REVOCATION_COLUMNS};
 use super::revocation_effects::{remove_signing_key, revoke_client, revoke_user};
-use super::row::SqlRow;
+use super::row::{stored_id, SqlRow};
 use super::statement::{begin, commit, query};
 use super::{forward_to_sql, SqlStore};
 
@@ -32,20 +32,21 @@ async fn revoke<S: SqlStore>(
     revocation: &NewRevocation,
     audit: &AuditEvent,
 ) -> StoreResult<(Revocation, RevocationEffects)> {
-    // The effects happen at the revocation's own moment (sessions end then, codes expire by it).
+    // The effects happen at the revocation's own moment (sessions end then, codes expire by it),
+    // on the ids as the store writes them; the row keeps the target as the caller wrote it.
     let now = revocation.created_at_ms.div_euclid(1000);
     let mut stored = revocation.clone();
     let _writer = store.writer().await;
     let mut tx = begin(store).await?;
     let effects = match &revocation.target {
         RevocationTarget::Token { .. } => RevocationEffects::default(),
-        RevocationTarget::User { object_id, .. } => revoke_user(&mut tx, object_id, now).await?,
+        RevocationTarget::User { object_id, .. } => revoke_user(&mut tx, &stored_id(object_id), now).await?,
         RevocationTarget::Client { client_id, disable_credentials } => {
-            revoke_client(&mut tx, client_id, *disable_credentials, now).await?
+            revoke_client(&mut tx, &stored_id(client_id), *disable_credentials, now).await?
         }
         RevocationTarget::Key { kid } => remove_signing_key(&mut tx, kid).await?,
         RevocationTarget::Family { family_id, token_ids } => {
-            let revoked = revoke_family_in(&mut tx, family_id, now).await?;
+            let revoked = revoke_family_in(&mut tx, &stored_id(family_id), now).await?;
             // The caller names the tokens it knows of; the store adds those it remembers, and
             // keeps the row until the last of them has expired.
             let mut all = token_ids.clone();

@@ -1,5 +1,5 @@
 //! Reading a result row: one typed getter whose failures are `StoreError`s, and the column
-//! conversions every aggregate shares (ids, optional ids, scope lists).
+//! conversions every aggregate shares (ids, optional ids, scope lists, ids to match).
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use tokengate_core::store::StoreResult;
@@ -68,6 +68,12 @@ impl<R> SqlRow for R where
         + Column<Option<Vec<u8>>>
         + Column<bool>
 {
+}
+
+/// An id as the store writes it, for matching one a person typed (`{...}`, upper case, no
+/// hyphens): ids are stored as `Uuid::to_string` writes them. Anything else is matched as given.
+pub(crate) fn stored_id(text: &str) -> String {
+    Uuid::parse_str(text).map(|id| id.to_string()).unwrap_or_else(|_| text.to_owned())
 }
 
 pub(crate) fn uuid(text: &str) -> StoreResult<Uuid> {

@@ -196,9 +196,13 @@ async fn client_revocation_revokes_its_families_and_credentials(store: &Arc<dyn 
     // Read (and cached, behind the read cache) before the revocation.
     assert_eq!(store.secrets(a.app_id).await.unwrap().len(), 1);
 
-    let client =
-        |disable_credentials| RevocationTarget::Client { client_id: a.app_id.to_string(), disable_credentials };
-    let (_, effects) = store.revoke(&revocation(client(false)), &audit("client.revoked")).await.unwrap();
+    // As a person may type it: the id is matched as the store writes it.
+    let typed = RevocationTarget::Client {
+        client_id: a.app_id.simple().to_string().to_uppercase(),
+        disable_credentials: false,
+    };
+    let (row, effects) = store.revoke(&revocation(typed.clone()), &audit("client.revoked")).await.unwrap();
+    assert_eq!(row.revocation.target, typed, "the row keeps the id as written");
     assert_eq!(effects, RevocationEffects { refresh_families_revoked: 1, ..RevocationEffects::default() });
     assert_eq!(store.refresh_token(&mine.token_hash).await.unwrap().unwrap().state, RefreshState::Revoked);
     assert_eq!(store.refresh_token(&other_clients.token_hash).await.unwrap().unwrap().state, RefreshState::Active);
@@ -206,7 +210,8 @@ async fn client_revocation_revokes_its_families_and_credentials(store: &Arc<dyn 
 
     let newer = refresh(Uuid::new_v4(), mine.user_id, a.app_id);
     store.insert_refresh_token(&newer, &audit("refresh_token.issued")).await.unwrap();
-    let (_, effects) = store.revoke(&revocation(client(true)), &audit("client.revoked")).await.unwrap();
+    let disable = RevocationTarget::Client { client_id: a.app_id.to_string(), disable_credentials: true };
+    let (_, effects) = store.revoke(&revocation(disable), &audit("client.revoked")).await.unwrap();
     assert_eq!(
         effects,
         RevocationEffects { refresh_families_revoked: 1, credentials_deleted: 2, ..RevocationEffects::default() }
