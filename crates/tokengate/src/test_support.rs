@@ -112,10 +112,17 @@ impl TestDirectory {
     /// An app-only token for `client`, minted by the client-credentials grant itself.
     pub async fn app_token(&self) -> String {
         let settings = TokenSettings::default();
+        let revocations = RevocationSet::default();
         let client =
             AuthenticatedClient { app: self.client.clone(), method: ClientAuthMethod::Secret, credential_id: None };
         let ctx = GrantContext {
-            issuer: Issuer { store: self.store.as_ref(), keys: &self.ring, settings: &settings, base_url: BASE_URL },
+            issuer: Issuer {
+                store: self.store.as_ref(),
+                keys: &self.ring,
+                settings: &settings,
+                base_url: BASE_URL,
+                revocations: &revocations,
+            },
             tenant: &self.tenant,
             client: &client,
             origin: None,

@@ -98,6 +98,17 @@ impl Revocations {
         }
     }
 
+    /// The earliest `iat` a token minted now for this user and client may carry so that no
+    /// revocation covers it: the latest cutoff of a revocation of the user (`tid` + `oid`) or of
+    /// the client. `None` when neither is revoked.
+    pub fn issued_floor(&self, tid: &str, oid: Option<&str>, client_id: &str) -> Option<UnixTime> {
+        let user = oid
+            .and_then(|oid| self.users.get(oid))
+            .and_then(|entries| entries.iter().filter(|(t, _)| t.eq_ignore_ascii_case(tid)).map(|(_, c)| *c).max());
+        let client = self.clients.get(client_id).copied();
+        user.max(client)
+    }
+
     pub fn check(&self, t: &VerifiedToken) -> Option<RevokedBy> {
         if self.rows == 0 {
             return None;
@@ -147,6 +158,13 @@ impl Default for RevocationSet {
 impl RevocationSet {
     pub fn check(&self, t: &VerifiedToken) -> Option<RevokedBy> {
         self.current.load().check(t)
+    }
+
+    /// See `Revocations::issued_floor`: the issuer stamps tokens it mints after a user or client
+    /// revocation no earlier than its cutoff. Tokens are back-dated by the clock skew (as Entra
+    /// does), so without this a token minted just after a revocation would look older than it.
+    pub fn issued_floor(&self, tid: &str, oid: Option<&str>, client_id: &str) -> Option<UnixTime> {
+        self.current.load().issued_floor(tid, oid, client_id)
     }
 
     /// Replaces everything with a full read of the feed (start, reconnect, gap).
@@ -269,6 +287,24 @@ mod tests {
         t.oid = None;
         t.iat = Some(4);
         assert_eq!(set.check(&t), Some(RevokedBy::Client));
+    }
+
+    #[test]
+    fn the_issuer_learns_the_floor_for_new_tokens_of_a_revoked_user_or_client() {
+        let set = RevocationSet::default();
+        assert_eq!(set.issued_floor("t1", Some("o"), "c"), None);
+        set.resync(
+            &[
+                row(1, RevocationTarget::User { tenant_id: "t1".into(), object_id: "o".into() }, 10),
+                row(2, RevocationTarget::Client { client_id: "c".into(), disable_credentials: false }, 12),
+            ],
+            2,
+            1,
+        );
+        assert_eq!(set.issued_floor("t1", Some("o"), "other"), Some(10), "the user's cutoff");
+        assert_eq!(set.issued_floor("t1", Some("o"), "c"), Some(12), "the later of user and client");
+        assert_eq!(set.issued_floor("t2", Some("o"), "other"), None, "another tenant's user");
+        assert_eq!(set.issued_floor("t1", None, "other"), None);
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub struct UserTokens {
 }
 
 pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<DelegatedTokens, OAuthError> {
-    let Issuer { store, keys, settings, base_url } = *issuer;
+    let Issuer { store, keys, settings, base_url, revocations } = *issuer;
     let tenant_id = t.tenant.id.to_string();
     let object_id = t.user.object_id.to_string();
     let client_app_id = t.client.app_id.to_string();
@@ -171,6 +171,11 @@ pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<Delegate
             client_capabilities: t.client_capabilities,
             now: t.now,
             lifetime,
+            issued_floor: revocations.issued_floor(
+                &t.user.tenant_id.to_string(),
+                Some(&t.user.object_id.to_string()),
+                &client_app_id,
+            ),
         },
         settings,
     );

@@ -23,9 +23,14 @@ pub struct Issuer<'a> {
     pub settings: &'a TokenSettings,
     /// `https://host:port` as clients reach the issuer.
     pub base_url: &'a str,
+    /// The applied kill-switch feed: tokens minted for a revoked user or client are stamped no
+    /// earlier than the revocation's cutoff.
+    pub revocations: &'a RevocationSet,
 }
 
 use serde_json::json;
+
+use crate::access::revocation::RevocationSet;
 use uuid::Uuid;
 
 use crate::audit::{AuditEvent, AuditSource, Outcome};

@@ -23,10 +23,12 @@ pub struct AppOnlyToken<'a> {
     pub roles: Vec<String>,
     pub now: UnixTime,
     pub lifetime: i64,
+    /// The earliest `iat` allowed (a revocation's cutoff; see `RevocationSet::issued_floor`).
+    pub issued_floor: Option<UnixTime>,
 }
 
 pub fn app_only_claims(t: AppOnlyToken<'_>, settings: &TokenSettings) -> AccessTokenClaims {
-    let issued = t.now - settings.clock_skew;
+    let issued = super::back_dated(t.now, settings, t.issued_floor);
     let v1 = t.version == TokenVersion::V1;
     let client = Some(t.client_app_id.to_owned());
     let acr = Some(t.client_auth.acr().to_owned());
@@ -77,6 +79,10 @@ mod tests {
     use super::*;
 
     fn token(version: TokenVersion) -> AccessTokenClaims {
+        token_with_floor(version, None)
+    }
+
+    fn token_with_floor(version: TokenVersion, issued_floor: Option<i64>) -> AccessTokenClaims {
         app_only_claims(
             AppOnlyToken {
                 version,
@@ -89,9 +95,18 @@ mod tests {
                 roles: vec!["R".into()],
                 now: 10_000,
                 lifetime: 3600,
+                issued_floor,
             },
             &TokenSettings::default(),
         )
+    }
+
+    #[test]
+    fn a_token_minted_after_a_revocation_is_never_back_dated_before_its_cutoff() {
+        let c = token_with_floor(TokenVersion::V2, Some(10_001));
+        assert_eq!((c.iat, c.nbf, c.exp), (10_001, 10_001, 13_600), "cutoff in the next second");
+        let c = token_with_floor(TokenVersion::V2, Some(9_000));
+        assert_eq!((c.iat, c.nbf), (9_700, 9_700), "an old cutoff changes nothing");
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct DelegatedToken<'a> {
     pub client_capabilities: Option<Vec<String>>,
     pub now: UnixTime,
     pub lifetime: i64,
+    /// The earliest `iat` allowed (a revocation's cutoff; see `RevocationSet::issued_floor`).
+    pub issued_floor: Option<UnixTime>,
 }
 
 /// `sub` is pairwise: the same user has a different `sub` in every app (Entra does this), so
@@ -52,7 +54,7 @@ pub fn pairwise_subject(user_object_id: &str, client_app_id: &str, tenant_id: &s
 }
 
 pub fn delegated_claims(t: DelegatedToken<'_>, settings: &TokenSettings) -> AccessTokenClaims {
-    let issued = t.now - settings.clock_skew;
+    let issued = super::back_dated(t.now, settings, t.issued_floor);
     let v1 = t.version == TokenVersion::V1;
     let client = Some(t.client_app_id.to_owned());
     let acr = Some(t.client_auth.acr().to_owned());
@@ -160,6 +162,7 @@ mod tests {
                 groups,
                 client_capabilities: Some(vec!["cp1".into()]),
                 now: 10_000,
+                issued_floor: None,
                 lifetime: 3600,
             },
             &TokenSettings::default(),

@@ -4,6 +4,7 @@ pub mod access_token;
 pub mod delegated_token;
 
 use crate::directory::TokenVersion;
+use crate::UnixTime;
 
 /// Token lifetimes and clock tolerance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,4 +85,12 @@ pub fn issuer_for(version: TokenVersion, base_url: &str, tenant: &str) -> String
         TokenVersion::V1 => issuer_v1(base_url, tenant),
         TokenVersion::V2 => issuer_v2(base_url, tenant),
     }
+}
+
+/// `iat`/`nbf` of a token minted at `now`: back-dated by the clock skew as Entra does, but never
+/// before `floor` — the cutoff of a revocation of its user or client, which covers every token
+/// with an older `iat` (a token minted after the revocation must not look older than it).
+pub fn back_dated(now: UnixTime, settings: &TokenSettings, floor: Option<UnixTime>) -> UnixTime {
+    let issued = now - settings.clock_skew;
+    floor.map_or(issued, |f| issued.max(f))
 }

@@ -139,8 +139,13 @@ async fn start(
     if !visible {
         return Err(unknown_client());
     }
-    let issuer =
-        Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
+    let issuer = Issuer {
+        store: state.store.as_ref(),
+        keys: &state.keys,
+        settings: &state.settings,
+        base_url: &state.base_url,
+        revocations: &state.revocations,
+    };
     let started = device_code::start(&issuer, &tenant, &client, scope, now()).await?;
     let verification_uri = format!("{}/devicelogin", state.base_url);
     Ok(serde_json::json!({

@@ -26,8 +26,13 @@ pub async fn answer_with_code(
 ) -> Result<Response, PageError> {
     // The code remembers its redirect URI's platform: it decides how the code is redeemed.
     let redirect = registered_redirect(client, &r.redirect_uri).ok_or(PageError::Expired)?;
-    let issuer =
-        Issuer { store: state.store.as_ref(), keys: &state.keys, settings: &state.settings, base_url: &state.base_url };
+    let issuer = Issuer {
+        store: state.store.as_ref(),
+        keys: &state.keys,
+        settings: &state.settings,
+        base_url: &state.base_url,
+        revocations: &state.revocations,
+    };
     let new_code = NewCode {
         tenant_id: r.tenant_id,
         client_id: r.client_id,

@@ -28,6 +28,7 @@ const REDIRECT: &str = "http://localhost";
 struct Grants {
     dir: TestDirectory,
     settings: TokenSettings,
+    revocations: tokengate_core::access::revocation::RevocationSet,
 }
 
 impl Grants {
@@ -45,7 +46,7 @@ impl Grants {
         )
         .await
         .unwrap();
-        Grants { dir, settings: TokenSettings::default() }
+        Grants { dir, settings: TokenSettings::default(), revocations: Default::default() }
     }
 
     fn ctx<'a>(&'a self, client: &'a AuthenticatedClient) -> GrantContext<'a> {
@@ -55,6 +56,7 @@ impl Grants {
                 keys: &self.dir.ring,
                 settings: &self.settings,
                 base_url: BASE_URL,
+                revocations: &self.revocations,
             },
             tenant: &self.dir.tenant,
             client,

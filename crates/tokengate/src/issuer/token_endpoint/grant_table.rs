@@ -31,6 +31,7 @@ pub async fn grant(
             keys: &state.keys,
             settings: &state.settings,
             base_url: &state.base_url,
+            revocations: &state.revocations,
         },
         tenant: &request.tenant,
         client: &client,
