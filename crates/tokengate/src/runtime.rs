@@ -30,7 +30,7 @@ use crate::revocation_feed::feed_metrics::FeedMetrics;
 use crate::revocation_feed::node_heartbeat::{self, NodeIdentity, NodeStatus};
 use crate::revocation_feed::{FeedHandle, FeedLoop};
 use crate::server::ListenerSetup;
-use crate::signing_keys::ReloadedKeys;
+use crate::signing_keys::{KeyFollower, ReloadedKeys};
 use crate::state::{IssuerParts, IssuerState};
 use crate::{audit_writer, issuer, server, signing_keys};
 
@@ -154,8 +154,27 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         metrics: listener_metrics.clone(),
     };
 
-    // The feed first: one revocation set for the issuer's own checks and the gateway. A node
-    // never serves a protected route before its first full read (see `FIRST_SYNC_WAIT`).
+    // The signing keys this node verifies with (and, on the issuer, signs with): the issuer's own
+    // ring, or a gateway-only node's public keys from the store. The feed keeps them current.
+    let mut issuer_ring = None;
+    let (published, reloaded): (Arc<dyn PublishedKeys>, ReloadedKeys) = match &opts.issuer {
+        Some(i) => {
+            signing_keys::ensure_keys(opts.store.as_ref(), &i.kek, now).await?;
+            let ring = Arc::new(signing_keys::load_key_ring(opts.store.as_ref(), &i.kek, now).await?);
+            issuer_ring = Some(ring.clone());
+            (ring.clone(), ReloadedKeys::Private { kek: i.kek.clone(), ring })
+        }
+        None => {
+            let ring = Arc::new(PublicKeyRing::new(signing_keys::load_public_keys(opts.store.as_ref(), now).await?));
+            (ring.clone(), ReloadedKeys::Public { ring })
+        }
+    };
+    let key_follower = KeyFollower::new(opts.store.clone(), reloaded);
+    let key_sweep =
+        opts.issuer.as_ref().map_or(Duration::from_secs(crate::config::DEFAULT_KEY_SWEEP_SECONDS), |i| i.key_reload);
+
+    // The feed: one revocation set for the issuer's own checks and the gateway. A node never
+    // serves a protected route before its first full read (see `FIRST_SYNC_WAIT`).
     let revocations = Arc::new(RevocationSet::default());
     let feed = FeedHandle::new();
     let feed_metrics = Arc::new(FeedMetrics::default());
@@ -164,21 +183,17 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         revocations: revocations.clone(),
         handle: feed.clone(),
         metrics: feed_metrics.clone(),
+        keys: key_follower.clone(),
     };
     if tokio::time::timeout(FIRST_SYNC_WAIT, feed_loop.resync()).await.map_or(true, |r| r.is_err()) {
         tracing::warn!("the revocation feed could not be read yet; protected routes answer 503 until it can");
     }
     let mut listeners = vec![feed_loop.spawn(shutdown_rx.clone())];
+    listeners.push(signing_keys::spawn_reloader(key_follower.clone(), key_sweep, shutdown_rx.clone()));
 
-    // Key-ring generations announced by the key watcher; the gateway follows them at once.
-    let (key_changes, key_changes_rx) = watch::channel(0u64);
-    let mut key_changes = Some(key_changes);
     let mut issuer_addr = None;
     let mut base_url = None;
-    let mut builtin_ring: Option<Arc<dyn PublishedKeys>> = None;
-    if let Some(i) = opts.issuer {
-        signing_keys::ensure_keys(opts.store.as_ref(), &i.kek, now).await?;
-        let ring = Arc::new(signing_keys::load_key_ring(opts.store.as_ref(), &i.kek, now).await?);
+    if let (Some(i), Some(ring)) = (opts.issuer, issuer_ring) {
         let (listener, addr) = bind(i.listen).await?;
         let url = i
             .public_url
@@ -190,7 +205,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         let hot_store: Arc<dyn Store> = Arc::new(ReadCachedStore::new(opts.store.clone(), DIRECTORY_CACHE_TTL));
         let state = Arc::new(IssuerState::new(IssuerParts {
             store: hot_store,
-            keys: ring.clone(),
+            keys: ring,
             kek: i.kek.clone(),
             settings: i.settings,
             base_url: url.clone(),
@@ -207,40 +222,18 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             setup("issuer"),
             shutdown_rx.clone(),
         ));
-        listeners.push(signing_keys::spawn_reloader(
-            opts.store.clone(),
-            ReloadedKeys::Private { kek: i.kek.clone(), ring: ring.clone() },
-            i.key_reload,
-            key_changes.take().unwrap_or_else(|| watch::channel(0).0),
-            feed.subscribe(),
-            shutdown_rx.clone(),
-        ));
         issuer_addr = Some(addr);
         base_url = Some(url);
-        builtin_ring = Some(ring);
     }
 
     let mut gateway_addr = None;
     let mut gateway_state = None;
     if let Some(g) = opts.gateway {
-        if builtin_ring.is_none() {
-            // Gateway-only: the built-in issuer's public keys, from the shared store.
-            let public = Arc::new(PublicKeyRing::new(signing_keys::load_public_keys(opts.store.as_ref(), now).await?));
-            listeners.push(signing_keys::spawn_reloader(
-                opts.store.clone(),
-                ReloadedKeys::Public { ring: public.clone() },
-                Duration::from_secs(crate::config::DEFAULT_KEY_SWEEP_SECONDS),
-                key_changes.take().unwrap_or_else(|| watch::channel(0).0),
-                feed.subscribe(),
-                shutdown_rx.clone(),
-            ));
-            builtin_ring = Some(public);
+        if base_url.is_none() {
+            // Gateway-only: the built-in issuer is trusted at the URL the config names.
             base_url = g.builtin_issuer_url.clone().map(|u| u.trim_end_matches('/').to_owned());
         }
-        let builtin = match (&builtin_ring, &base_url) {
-            (Some(ring), Some(url)) => Some(BuiltinKeys { ring: ring.clone(), base_url: url.clone() }),
-            _ => None,
-        };
+        let builtin = base_url.as_ref().map(|url| BuiltinKeys { ring: published.clone(), base_url: url.clone() });
         let base_dir = g.policy_path.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())).unwrap_or_default();
         let policy = ActivePolicy::build(&g.policy, &base_dir, builtin.as_ref(), None).map_err(StartError::Gateway)?;
         let cache_capacity = g.policy.settings.verified_cache_entries;
@@ -265,7 +258,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         ));
         listeners.push(gateway::hot_reload::spawn(state.clone(), shutdown_rx.clone()));
         listeners.push(spawn_cache_sweeper(state.clone(), shutdown_rx.clone()));
-        listeners.push(gateway::key_changes::spawn(state.clone(), key_changes_rx, shutdown_rx.clone()));
+        listeners.push(gateway::key_changes::spawn(state.clone(), key_follower.changes(), shutdown_rx.clone()));
         gateway_state = Some(state);
     }
 

@@ -205,8 +205,8 @@ pub async fn reset(store: &dyn Store, kek: &KeyEncryptionKey, now: i64) -> Resul
     Ok(active_kid)
 }
 
-/// Backstop for key changes: the feed announces every signing-key write at once (the store
-/// advances the feed with each), so this poll only heals a missed announcement.
+/// Backstop for key changes: the feed follows every signing-key write at once (the store
+/// advances the feed with each), so this poll only heals a missed one.
 pub const KEY_POLL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What the ring would publish right now: (kid, state) of every key not past its window, sorted.
@@ -261,60 +261,77 @@ pub async fn load_public_keys(store: &dyn Store, now: i64) -> Result<JwkSet, Key
     Ok(JwkSet { keys })
 }
 
-/// Follows the store's signing keys until shutdown: whenever the feed advances (every key write
-/// advances it), and every `KEY_POLL_INTERVAL`, compares the published set and reloads the ring
-/// when it changed, announcing the new generation on `changed` (gateways drop what a removed key
-/// verified). The issuer's reloader also deletes retired keys past their window every
-/// `sweep_period`.
-pub fn spawn_reloader(
+/// Keeps a ring in step with the store's signing keys. The revocation feed calls `sync` after
+/// every advance, before the node reports the version applied (every key write advances the
+/// feed): so once `revoke key --wait` returns, no node publishes or signs with that key. A
+/// backstop task calls it too (`spawn_reloader`).
+pub struct KeyFollower {
     store: Arc<dyn Store>,
     keys: ReloadedKeys,
-    sweep_period: Duration,
+    /// The published set last loaded into the ring; the lock keeps two syncs from interleaving.
+    applied: tokio::sync::Mutex<Option<Vec<(String, KeyState)>>>,
+    /// Ring generations, announced after each change (gateways drop what a removed key verified).
     changed: watch::Sender<u64>,
-    mut feed: watch::Receiver<i64>,
+}
+
+impl KeyFollower {
+    pub fn new(store: Arc<dyn Store>, keys: ReloadedKeys) -> Arc<KeyFollower> {
+        Arc::new(KeyFollower { store, keys, applied: tokio::sync::Mutex::new(None), changed: watch::channel(0).0 })
+    }
+
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Compares the store's published set with the ring's and reloads the ring when it changed.
+    /// Returns the stored keys read. On an error the ring keeps its keys: a store hiccup must not
+    /// unpublish anything.
+    pub async fn sync(&self) -> Result<Vec<StoredSigningKey>, KeyServiceError> {
+        let mut applied = self.applied.lock().await;
+        let now = crate::state::now();
+        let stored = self.store.signing_keys().await?;
+        let set = published_set(&stored, now);
+        if applied.as_ref() != Some(&set) {
+            if let Some(generation) = self.keys.reload(self.store.as_ref(), now).await? {
+                tracing::info!(generation, "signing keys reloaded");
+                self.changed.send_replace(generation);
+            }
+            *applied = Some(set);
+        }
+        Ok(stored)
+    }
+}
+
+/// The backstop: every `KEY_POLL_INTERVAL` until shutdown, `follower.sync()`; the issuer's ring
+/// also deletes retired keys past their window every `sweep_period`.
+pub fn spawn_reloader(
+    follower: Arc<KeyFollower>,
+    sweep_period: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut applied: Option<Vec<(String, KeyState)>> = None;
         let mut last_sweep = tokio::time::Instant::now();
         let mut failing = false;
         loop {
-            tokio::select! {
-                _ = shutdown.changed() => return,
-                _ = tokio::time::sleep(KEY_POLL_INTERVAL) => {}
-                moved = feed.changed() => if moved.is_err() { return },
+            if !crate::periodic::sleep_or_stop(KEY_POLL_INTERVAL, &mut shutdown).await {
+                return;
             }
-            let now = crate::state::now();
-            let stored = match store.signing_keys().await {
+            let stored = match follower.sync().await {
                 Ok(stored) => {
                     failing = false;
                     stored
                 }
-                // Keep the current keys: a store hiccup must not unpublish anything.
                 Err(e) => {
                     if !failing {
-                        tracing::warn!(error = %e, "reading signing keys failed; keeping current keys");
+                        tracing::warn!(error = %e, "following signing keys failed; keeping current keys");
                     }
                     failing = true;
                     continue;
                 }
             };
-            let set = published_set(&stored, now);
-            if applied.as_ref() != Some(&set) {
-                match keys.reload(store.as_ref(), now).await {
-                    Ok(generation) => {
-                        if let Some(generation) = generation {
-                            tracing::info!(generation, "signing keys reloaded");
-                            changed.send_replace(generation);
-                        }
-                        applied = Some(set);
-                    }
-                    Err(e) => tracing::error!(error = %e, "signing key reload failed; keeping current keys"),
-                }
-            }
-            if matches!(keys, ReloadedKeys::Private { .. }) && last_sweep.elapsed() >= sweep_period {
+            if matches!(follower.keys, ReloadedKeys::Private { .. }) && last_sweep.elapsed() >= sweep_period {
                 last_sweep = tokio::time::Instant::now();
-                drop_expired(store.as_ref(), &stored, now).await;
+                drop_expired(follower.store.as_ref(), &stored, crate::state::now()).await;
             }
         }
     })

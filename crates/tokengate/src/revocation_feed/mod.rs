@@ -25,6 +25,7 @@ use tokengate_core::store::{FeedSignal, FeedSubscription, Store, StoreResult};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::signing_keys::KeyFollower;
 use crate::state::now_ms;
 
 /// Backstop poll when the store notifies (Postgres).
@@ -68,12 +69,15 @@ pub struct FeedLoop {
     pub revocations: Arc<RevocationSet>,
     pub handle: FeedHandle,
     pub metrics: Arc<feed_metrics::FeedMetrics>,
+    /// This node's signing-key ring: synced after every advance, before the version is announced.
+    pub keys: Arc<KeyFollower>,
 }
 
 impl FeedLoop {
     /// Reads the whole feed and replaces the set.
     pub async fn resync(&self) -> StoreResult<()> {
         let read = self.store.revocations_after(0, now_ms() / 1000).await?;
+        self.follow_keys().await;
         self.revocations.resync(&read.rows, read.head, now_ms());
         self.metrics.resyncs.inc();
         self.announce();
@@ -83,9 +87,19 @@ impl FeedLoop {
     /// Reads what came after the applied version.
     pub async fn catch_up(&self) -> StoreResult<()> {
         let read = self.store.revocations_after(self.revocations.applied_version(), now_ms() / 1000).await?;
+        if read.head > self.revocations.applied_version() {
+            // A key write may be among the new versions: the ring follows before they count.
+            self.follow_keys().await;
+        }
         self.revocations.apply(&read.rows, read.head, now_ms());
         self.announce();
         Ok(())
+    }
+
+    async fn follow_keys(&self) {
+        if let Err(e) = self.keys.sync().await {
+            tracing::warn!(error = %e, "following signing keys failed; keeping current keys (the backstop retries)");
+        }
     }
 
     fn announce(&self) {
