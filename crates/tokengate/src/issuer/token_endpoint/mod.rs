@@ -4,6 +4,7 @@
 //! run from the table (`grant_table`), and the answer written in Entra's shapes
 //! (`token_response`, errors by `error_response`) — with exactly one audit record.
 
+pub mod claims_request;
 pub mod client_authentication;
 pub mod grant_parameters;
 pub mod grant_table;
