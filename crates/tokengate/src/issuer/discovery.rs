@@ -258,3 +258,66 @@ pub async fn instance_discovery(
 fn printable(segment: &str) -> String {
     segment.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).take(64).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+    use super::*;
+    use crate::test_support::{body_text, directory, send};
+
+    const EXTENSION_KEYS: [&str; 4] = [
+        "revocation_endpoint",
+        "revocation_endpoint_auth_methods_supported",
+        "introspection_endpoint",
+        "introspection_endpoint_auth_methods_supported",
+    ];
+
+    /// The served document minus the extension keys: exactly Entra's.
+    fn without_extensions(mut served: serde_json::Value) -> serde_json::Value {
+        for key in EXTENSION_KEYS {
+            served.as_object_mut().unwrap().remove(key);
+        }
+        served
+    }
+
+    #[test]
+    fn extensions_only_add_keys_to_entras_documents() {
+        let base = "https://issuer.test";
+        let v2 = serde_json::to_value(Extended::v2(config_v2(base, "t", "t"), base, "t")).unwrap();
+        assert_eq!(v2["revocation_endpoint"], "https://issuer.test/t/oauth2/v2.0/revoke");
+        assert_eq!(v2["introspection_endpoint"], "https://issuer.test/t/oauth2/v2.0/introspect");
+        assert_eq!(v2["revocation_endpoint_auth_methods_supported"][3], "none", "public clients revoke their own");
+        assert_eq!(v2["introspection_endpoint_auth_methods_supported"], v2["token_endpoint_auth_methods_supported"]);
+        assert_eq!(without_extensions(v2), serde_json::to_value(config_v2(base, "t", "t")).unwrap());
+
+        let v1 = serde_json::to_value(Extended::v1(config_v1(base, "t", "t"), base, "t")).unwrap();
+        assert_eq!(v1["revocation_endpoint"], "https://issuer.test/t/oauth2/revoke");
+        assert_eq!(v1["introspection_endpoint"], "https://issuer.test/t/oauth2/introspect");
+        assert_eq!(without_extensions(v1), serde_json::to_value(config_v1(base, "t", "t")).unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_served_document_names_the_endpoints_the_router_answers() {
+        let dir = directory().await;
+        let tid = dir.tenant.id;
+        let request = axum::http::Request::builder()
+            .uri(format!("/{tid}/v2.0/.well-known/openid-configuration"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = send(crate::issuer::router(dir.issuer_state()), request).await;
+        let doc: serde_json::Value = serde_json::from_str(&body_text(response).await).unwrap();
+        for (key, endpoint) in [("revocation_endpoint", "revoke"), ("introspection_endpoint", "introspect")] {
+            assert_eq!(doc[key], format!("https://issuer.test/{tid}/oauth2/v2.0/{endpoint}"));
+            let path = doc[key].as_str().unwrap().trim_start_matches("https://issuer.test").to_owned();
+            let request = axum::http::Request::builder()
+                .method("POST")
+                .uri(path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from("token=x"))
+                .unwrap();
+            let response = send(crate::issuer::router(dir.issuer_state()), request).await;
+            assert_eq!(response.status(), 401, "{key}: routed, and asks the caller to authenticate");
+        }
+    }
+}

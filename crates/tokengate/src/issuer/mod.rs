@@ -23,6 +23,15 @@ pub mod tenant_resolution;
 pub mod token_endpoint;
 pub mod userinfo_endpoint;
 
+#[cfg(test)]
+mod introspection_tests;
+#[cfg(test)]
+mod revocation_tests;
+#[cfg(test)]
+mod revoked_token_use_tests;
+#[cfg(test)]
+pub mod token_fixtures;
+
 use std::sync::Arc;
 
 use axum::middleware::map_response;

@@ -15,6 +15,8 @@ pub mod token_response;
 #[cfg(test)]
 mod bad_input_tests;
 #[cfg(test)]
+mod cae_claims_tests;
+#[cfg(test)]
 mod delegated_grant_tests;
 
 use std::sync::Arc;
