@@ -141,7 +141,8 @@ pub trait DelegatedTokenStore: Send + Sync {
     /// inherits the presented token's family, user and scopes; if its `client_id` or `tenant_id`
     /// differ from the presented token's, nothing changes and the answer is `Invalid`. On
     /// `Rotated`, `minted` is remembered for the family in the same transaction (one durable write
-    /// per refresh).
+    /// per refresh). Revoking the family on reuse appends it to the revocation feed, as
+    /// `revoke_family` does.
     async fn rotate_refresh_token(
         &self,
         presented_hash: &[u8],
@@ -151,12 +152,14 @@ pub trait DelegatedTokenStore: Send + Sync {
         now: UnixTime,
         audit: &AuditEvent,
     ) -> StoreResult<RotationOutcome>;
-    /// Revokes every token of a family (idempotent).
+    /// Revokes every token of a family (idempotent). A family not revoked before is appended to
+    /// the revocation feed in the same transaction, as a family revocation naming the `uti`s of
+    /// its unexpired access tokens.
     async fn revoke_family(&self, family_id: Uuid, now: UnixTime, audit: &AuditEvent) -> StoreResult<()>;
     /// Remembers an access token minted for a family, so revoking the family can revoke it too.
+    /// If the family is already revoked (the token was minted concurrently with the revocation),
+    /// the token is appended to the revocation feed as revoked, in the same transaction.
     async fn record_family_access_token(&self, family_id: Uuid, uti: &str, expires_at: UnixTime) -> StoreResult<()>;
-    /// `uti`s of unexpired access tokens of families revoked since `since`.
-    async fn revoked_access_tokens(&self, since: UnixTime, now: UnixTime) -> StoreResult<Vec<String>>;
     /// Deletes what can no longer be used: codes, refresh tokens and remembered access tokens that
     /// expired before `now`, and revocations of families with nothing left. Returns rows deleted.
     async fn purge_expired_tokens(&self, now: UnixTime) -> StoreResult<u64>;
@@ -194,6 +197,8 @@ pub trait DeviceCodeStore: Send + Sync {
     ) -> StoreResult<DevicePoll>;
 }
 
+/// Every write advances the revocation feed's head (without a row) in its transaction, so that
+/// nodes reload their keys when the feed advances.
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
     async fn insert_signing_key(&self, key: &StoredSigningKey, audit: &AuditEvent) -> StoreResult<()>;
@@ -307,7 +312,9 @@ pub trait RevocationStore: Send + Sync {
     /// device codes they approved but that were not yet redeemed, deletes their unredeemed
     /// authorization codes. Client: revokes its refresh-token families (and deletes its secrets
     /// and certificates if asked). Key: deletes that signing key if we hold it. Family: revokes
-    /// the family. Token: nothing beyond the row. On Postgres, notifies listeners on commit.
+    /// the family, and the row's `token_ids` gain the `uti`s of its unexpired remembered access
+    /// tokens (kept until the last expires). Token: nothing beyond the row. Returns the row as
+    /// stored. On Postgres, notifies listeners on commit.
     async fn revoke(
         &self,
         revocation: &NewRevocation,

@@ -8,6 +8,7 @@ mod error;
 mod sql;
 
 pub mod postgres;
+mod postgres_feed_listener;
 pub mod read_cache;
 pub mod sqlite;
 

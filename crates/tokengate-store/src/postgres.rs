@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
-use tokengate_core::store::StoreError;
+use tokengate_core::store::{FeedSubscription, StoreError, StoreResult};
 
 use crate::error::backend_error;
 use crate::sql::SqlStore;
@@ -82,7 +82,7 @@ impl PgStore {
 }
 
 /// An unreachable server must fail fast with its address, not hang for sqlx's default 30 s.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn pool(options: PgConnectOptions) -> Result<PgPool, StoreError> {
     let target = describe(&options);
@@ -116,5 +116,9 @@ impl SqlStore for PgStore {
 
     fn write_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
         None
+    }
+
+    async fn feed_notifications(&self) -> StoreResult<Option<Box<dyn FeedSubscription>>> {
+        Ok(Some(crate::postgres_feed_listener::subscribe(&self.pool).await?))
     }
 }

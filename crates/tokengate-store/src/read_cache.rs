@@ -360,9 +360,6 @@ impl DelegatedTokenStore for ReadCachedStore {
     async fn record_family_access_token(&self, family_id: Uuid, uti: &str, expires_at: i64) -> StoreResult<()> {
         self.inner.record_family_access_token(family_id, uti, expires_at).await
     }
-    async fn revoked_access_tokens(&self, since: i64, now: i64) -> StoreResult<Vec<String>> {
-        self.inner.revoked_access_tokens(since, now).await
-    }
 }
 
 /// Device codes are single-use state too: never cached.
@@ -456,6 +453,7 @@ impl tokengate_core::store::SessionStore for ReadCachedStore {
     }
 }
 
+/// The feed and node heartbeats are never cached: a revocation must reach every node at once.
 #[async_trait]
 impl tokengate_core::store::RevocationStore for ReadCachedStore {
     async fn revoke(
@@ -463,7 +461,10 @@ impl tokengate_core::store::RevocationStore for ReadCachedStore {
         revocation: &tokengate_core::revocations::NewRevocation,
         audit: &AuditEvent,
     ) -> StoreResult<(tokengate_core::revocations::Revocation, tokengate_core::revocations::RevocationEffects)> {
-        self.inner.revoke(revocation, audit).await
+        let r = self.inner.revoke(revocation, audit).await;
+        // A client revocation may have deleted its credentials.
+        self.invalidate();
+        r
     }
     async fn revocations_after(&self, after: i64, now: i64) -> StoreResult<tokengate_core::store::FeedRead> {
         self.inner.revocations_after(after, now).await

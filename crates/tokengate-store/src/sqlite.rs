@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
-use tokengate_core::store::StoreError;
+use tokengate_core::store::{FeedSubscription, StoreError, StoreResult};
 
 use crate::error::backend_error;
 use crate::sql::SqlStore;
@@ -98,5 +98,10 @@ impl SqlStore for SqliteStore {
 
     fn write_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
         Some(&self.write_gate)
+    }
+
+    /// None: SQLite serves one node, whose poll of the feed suffices.
+    async fn feed_notifications(&self) -> StoreResult<Option<Box<dyn FeedSubscription>>> {
+        Ok(None)
     }
 }

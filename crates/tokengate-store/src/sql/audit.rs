@@ -74,6 +74,20 @@ pub(super) async fn write_audit<DB: Backend>(tx: &mut Transaction<'_, DB>, e: &A
     Ok(())
 }
 
+/// `e` with `extra` added to its detail, for records that report what the store did (versions,
+/// counts). A detail that is not an object becomes one, keeping a value it had under `detail`.
+pub(super) fn with_detail(e: &AuditEvent, extra: serde_json::Map<String, serde_json::Value>) -> AuditEvent {
+    let mut e = e.clone();
+    let mut detail = match std::mem::take(&mut e.detail) {
+        serde_json::Value::Object(detail) => detail,
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => serde_json::Map::from_iter([("detail".to_owned(), other)]),
+    };
+    detail.extend(extra);
+    e.detail = serde_json::Value::Object(detail);
+    e
+}
+
 /// Deletes what `sql` matches (all binds are text) with its audit record; `NotFound` when
 /// nothing matched.
 pub(super) async fn delete_audited<S: SqlStore>(

@@ -43,6 +43,7 @@ pub(crate) trait Backend:
     + for<'q> Binds<'q, &'q Option<String>>
     + for<'q> Binds<'q, Option<String>>
     + for<'q> Binds<'q, i64>
+    + for<'q> Binds<'q, bool>
     + for<'q> Binds<'q, Option<i64>>
     + for<'q> Binds<'q, &'q [u8]>
     + for<'q> Binds<'q, &'q Vec<u8>>
@@ -51,6 +52,17 @@ pub(crate) trait Backend:
 {
     /// Use `?` rather than `$n` in large generated statements (see `audit::multi_row_audit_insert`).
     const POSITIONAL_PARAMETERS: bool;
+
+    /// Run in every transaction that advances the revocation feed, with the channel (`$1`) and
+    /// the new version as text (`$2`): wakes the nodes listening, at commit. `None` where the
+    /// backend has no notifications (nodes then learn of it by polling).
+    const NOTIFY_FEED: Option<&'static str>;
+
+    /// Run before a transaction reads or changes which access tokens a refresh-token family has
+    /// (`$1`: the family id) and whether it is revoked, so that a family's revocation and an access
+    /// token recorded for it concurrently see each other: one waits for the other's commit.
+    /// `None` where transactions already run one at a time (SQLite's write lock).
+    const LOCK_FAMILY: Option<&'static str>;
 
     fn execute<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, Self::QueryResult>;
 
@@ -79,6 +91,10 @@ impl Backend for Sqlite {
     // SQLite resolves each `$n` by a linear scan of the statement's parameter names, which makes
     // binding a large statement quadratic (measured: a third of the gateway's CPU before this).
     const POSITIONAL_PARAMETERS: bool = true;
+
+    const NOTIFY_FEED: Option<&'static str> = None;
+
+    const LOCK_FAMILY: Option<&'static str> = None;
 
     fn execute<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, SqliteQueryResult> {
         match on {
@@ -115,6 +131,13 @@ impl Backend for Sqlite {
 
 impl Backend for Postgres {
     const POSITIONAL_PARAMETERS: bool = false;
+
+    // Delivered when (and only if) the transaction commits.
+    const NOTIFY_FEED: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
+
+    // A transaction-scoped advisory lock on a hash of the family id: released at commit or
+    // rollback; two families sharing a hash only wait for each other, never miss each other.
+    const LOCK_FAMILY: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
 
     fn execute<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, PgQueryResult> {
         match on {

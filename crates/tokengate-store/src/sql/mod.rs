@@ -8,6 +8,7 @@
 use std::future::Future;
 
 use sqlx::Pool;
+use tokengate_core::store::{FeedSubscription, StoreResult};
 use tokio::sync::{Mutex, MutexGuard};
 
 mod apps;
@@ -17,11 +18,15 @@ mod backend;
 mod consent;
 mod credentials;
 mod device_codes;
+mod family_revocation;
+mod feed;
 mod grants;
+mod nodes;
 mod refresh_token_rotation;
 mod refresh_tokens;
 mod replay;
-mod revocation_feed;
+mod revocation_effects;
+mod revocations;
 mod row;
 mod sessions;
 mod signing_keys;
@@ -30,6 +35,7 @@ mod tenants;
 mod users;
 
 use backend::Backend;
+pub(crate) use feed::FEED_CHANNEL;
 
 /// A store backed by a sqlx pool: what every SQL function is generic over.
 pub(crate) trait SqlStore: Send + Sync {
@@ -41,6 +47,10 @@ pub(crate) trait SqlStore: Send + Sync {
     /// writers collide on the database lock and sleep in SQLite's busy handler (1, 2, 5, 10 ms…),
     /// which under load costs far more than waiting in line. Postgres has row locks: no gate.
     fn write_gate(&self) -> Option<&Mutex<()>>;
+
+    /// Notifications of revocation feed advances (`RevocationStore::subscribe_to_feed`), where
+    /// the backend has them.
+    fn feed_notifications(&self) -> impl Future<Output = StoreResult<Option<Box<dyn FeedSubscription>>>> + Send;
 
     /// Waits for this process's turn to write (see `write_gate`).
     fn writer(&self) -> impl Future<Output = Option<MutexGuard<'_, ()>>> + Send {

@@ -1,7 +1,8 @@
 //! Refresh token rotation: presenting a refresh token makes its successor the family's live token
-//! in one transaction, or, on reuse, revokes the whole family in that same transaction. The
-//! decision (grace window, Entra-compatible reuse) follows `ReusePolicy`; this file must never
-//! leave a family with two live tokens.
+//! in one transaction, or, on reuse, revokes the whole family in that same transaction and
+//! appends it to the revocation feed (see `family_revocation.rs`). The decision (grace window,
+//! Entra-compatible reuse) follows `ReusePolicy`; this file must never leave a family with two
+//! live tokens.
 
 use tokengate_core::audit::{AuditEvent, Outcome};
 use tokengate_core::grants::token_families::{
@@ -9,11 +10,16 @@ use tokengate_core::grants::token_families::{
 };
 use tokengate_core::store::StoreResult;
 
-use super::audit::write_audit;
+use super::audit::{with_detail, write_audit};
+use super::family_revocation::{family_revoked, lock_family, revoke_family_onto_feed};
 use super::refresh_tokens::{insert_refresh, refresh_from_row, REFRESH_COLUMNS};
 use super::row::SqlRow;
 use super::statement::{begin, commit, query, rollback};
 use super::SqlStore;
+
+/// Who revokes a family on reuse, and why, on the revocation feed and in the audit record.
+const REUSE_ACTOR: &str = "reuse-detection";
+const REUSE_DETECTED: &str = "refresh_token.reuse_detected";
 
 pub(super) async fn rotate_refresh_token<S: SqlStore>(
     store: &S,
@@ -57,13 +63,10 @@ pub(super) async fn rotate_refresh_token<S: SqlStore>(
         rollback(tx).await?;
         return Ok(RotationOutcome::Invalid);
     }
+    let family_id = presented.family_id.to_string();
     if !claimed {
-        let family_revoked = query("SELECT family_id FROM revoked_families WHERE family_id = $1")
-            .bind(presented.family_id.to_string())
-            .fetch_optional(&mut tx)
-            .await?
-            .is_some();
-        if family_revoked || presented.state == RefreshState::Revoked || presented.expires_at <= now {
+        let revoked = family_revoked(&mut tx, &family_id).await?;
+        if revoked || presented.state == RefreshState::Revoked || presented.expires_at <= now {
             rollback(tx).await?;
             return Ok(RotationOutcome::Invalid);
         }
@@ -104,22 +107,30 @@ pub(super) async fn rotate_refresh_token<S: SqlStore>(
         }
     };
     if !accept {
-        // Reuse: the whole family goes, in this same transaction.
-        query("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = $1")
-            .bind(presented.family_id.to_string())
-            .execute(&mut tx)
-            .await?;
-        query("INSERT INTO revoked_families (family_id, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(presented.family_id.to_string())
-            .bind(now)
-            .execute(&mut tx)
-            .await?;
-        let mut reuse_audit = audit.clone();
-        reuse_audit.action = "refresh_token.reuse_detected".into();
+        // Reuse: the whole family goes, in this same transaction, onto the revocation feed with
+        // the access tokens minted for it.
+        let reason = Some(REUSE_DETECTED.to_owned());
+        let appended = revoke_family_onto_feed(&mut tx, &family_id, now, REUSE_ACTOR, reason).await?;
+        let mut extra = serde_json::Map::new();
+        if let Some(row) = &appended {
+            extra.insert("version".into(), row.version.into());
+        }
+        let mut reuse_audit = with_detail(audit, extra);
+        reuse_audit.action = REUSE_DETECTED.into();
         reuse_audit.outcome = Outcome::Denied;
         write_audit(&mut tx, &reuse_audit).await?;
         commit(tx).await?;
         return Ok(RotationOutcome::ReuseDetected { family_id: presented.family_id });
+    }
+    if !claimed {
+        // Accepted without the presented token's row lock (a rotated token presented again, or
+        // a grace retry): a revocation of the family may be committing meanwhile and would not
+        // see the access token remembered below. Wait for it, then look again.
+        lock_family(&mut tx, &family_id).await?;
+        if family_revoked(&mut tx, &family_id).await? {
+            rollback(tx).await?;
+            return Ok(RotationOutcome::Invalid);
+        }
     }
     let mut next = successor.clone();
     next.family_id = presented.family_id;
@@ -130,8 +141,11 @@ pub(super) async fn rotate_refresh_token<S: SqlStore>(
     next.parent_hash = Some(presented_hash.to_vec());
     next.state = RefreshState::Active;
     insert_refresh(&mut tx, &next).await?;
+    // A revocation of the family committing meanwhile reads this token once this commits: if
+    // claimed, the presented token's row lock holds it (it updates the family's rows before it
+    // reads their access tokens); if not, the family lock above does.
     query("INSERT INTO family_access_tokens (family_id, uti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(presented.family_id.to_string())
+        .bind(&family_id)
         .bind(&minted.uti)
         .bind(minted.expires_at)
         .execute(&mut tx)

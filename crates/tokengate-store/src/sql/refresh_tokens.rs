@@ -1,7 +1,8 @@
 //! Refresh tokens and their families: storing and reading tokens (as hashes), revoking a whole
 //! family, remembering the access tokens minted for a family (so revoking it revokes them), and
 //! purging what expired. Rotation is in `refresh_token_rotation.rs`, codes in
-//! `authorization_codes.rs`; the `DelegatedTokenStore` impl for all of them is here.
+//! `authorization_codes.rs`, how a family's revocation reaches the revocation feed in
+//! `family_revocation.rs`; the `DelegatedTokenStore` impl for all of them is here.
 
 use sqlx::Transaction;
 use tokengate_core::audit::AuditEvent;
@@ -12,9 +13,10 @@ use tokengate_core::grants::token_families::{
 use tokengate_core::store::{DelegatedTokenStore, StoreResult};
 use uuid::Uuid;
 
-use super::audit::write_audit;
+use super::audit::{with_detail, write_audit};
 use super::authorization_codes::{insert_code, redeem_code};
 use super::backend::Backend;
+use super::family_revocation::{remember_access_token, revoke_family_onto_feed};
 use super::refresh_token_rotation::rotate_refresh_token;
 use super::row::SqlRow;
 use super::statement::{begin, commit, query};
@@ -41,7 +43,6 @@ forward_to_sql! {
         ) -> StoreResult<RotationOutcome>;
         async fn revoke_family(&self, family_id: Uuid, now: i64, audit: &AuditEvent) -> StoreResult<()>;
         async fn record_family_access_token(&self, family_id: Uuid, uti: &str, expires_at: i64) -> StoreResult<()>;
-        async fn revoked_access_tokens(&self, since: i64, now: i64) -> StoreResult<Vec<String>>;
         async fn purge_expired_tokens(&self, now: i64) -> StoreResult<u64>;
     }
 }
@@ -74,16 +75,21 @@ async fn refresh_token<S: SqlStore>(store: &S, token_hash: &[u8]) -> StoreResult
 async fn revoke_family<S: SqlStore>(store: &S, family_id: Uuid, now: i64, audit: &AuditEvent) -> StoreResult<()> {
     let _writer = store.writer().await;
     let mut tx = begin(store).await?;
-    query("INSERT INTO revoked_families (family_id, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(family_id.to_string())
-        .bind(now)
-        .execute(&mut tx)
-        .await?;
-    query("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = $1")
-        .bind(family_id.to_string())
-        .execute(&mut tx)
-        .await?;
-    write_audit(&mut tx, audit).await?;
+    // The issuer revokes families on reuse, operators through `revoke`: the audit record says
+    // which (its source and action).
+    let appended = revoke_family_onto_feed(
+        &mut tx,
+        &family_id.to_string(),
+        now,
+        audit.source.as_str(),
+        Some(audit.action.clone()),
+    )
+    .await?;
+    let mut extra = serde_json::Map::new();
+    if let Some(row) = &appended {
+        extra.insert("version".into(), row.version.into());
+    }
+    write_audit(&mut tx, &with_detail(audit, extra)).await?;
     commit(tx).await
 }
 
@@ -94,27 +100,9 @@ async fn record_family_access_token<S: SqlStore>(
     expires_at: i64,
 ) -> StoreResult<()> {
     let _writer = store.writer().await;
-    query("INSERT INTO family_access_tokens (family_id, uti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(family_id.to_string())
-        .bind(uti)
-        .bind(expires_at)
-        .execute(store.pool())
-        .await?;
-    Ok(())
-}
-
-async fn revoked_access_tokens<S: SqlStore>(store: &S, since: i64, now: i64) -> StoreResult<Vec<String>> {
-    query(
-        "SELECT a.uti FROM family_access_tokens a JOIN revoked_families f ON f.family_id = a.family_id \
-         WHERE f.revoked_at >= $1 AND a.expires_at > $2 ORDER BY a.uti",
-    )
-    .bind(since)
-    .bind(now)
-    .fetch_all(store.pool())
-    .await?
-    .iter()
-    .map(|r| r.text("uti"))
-    .collect()
+    let mut tx = begin(store).await?;
+    remember_access_token(&mut tx, &family_id.to_string(), uti, expires_at).await?;
+    commit(tx).await
 }
 
 async fn purge_expired_tokens<S: SqlStore>(store: &S, now: i64) -> StoreResult<u64> {

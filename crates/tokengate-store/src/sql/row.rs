@@ -1,5 +1,5 @@
 //! Reading a result row: one typed getter whose failures are `StoreError`s, and the column
-//! conversions every aggregate shares (ids, optional ids, scope lists).
+//! conversions every aggregate shares (ids, optional ids, scope lists, ids to match).
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use tokengate_core::store::StoreResult;
@@ -26,7 +26,7 @@ where
 pub(crate) trait SqlRow
 where
     Self: Column<String> + Column<Option<String>> + Column<i64> + Column<Option<i64>>,
-    Self: Column<Vec<u8>> + Column<Option<Vec<u8>>>,
+    Self: Column<Vec<u8>> + Column<Option<Vec<u8>>> + Column<bool>,
 {
     /// Column `name`, as the type its use asks for.
     fn read<T>(&self, name: &str) -> StoreResult<T>
@@ -66,7 +66,14 @@ impl<R> SqlRow for R where
         + Column<Option<i64>>
         + Column<Vec<u8>>
         + Column<Option<Vec<u8>>>
+        + Column<bool>
 {
+}
+
+/// An id as the store writes it, for matching one a person typed (`{...}`, upper case, no
+/// hyphens): ids are stored as `Uuid::to_string` writes them. Anything else is matched as given.
+pub(crate) fn stored_id(text: &str) -> String {
+    Uuid::parse_str(text).map(|id| id.to_string()).unwrap_or_else(|_| text.to_owned())
 }
 
 pub(crate) fn uuid(text: &str) -> StoreResult<Uuid> {

@@ -1,15 +1,18 @@
 //! Signing keys (private keys arrive sealed: the store never holds a usable one) and their
-//! rotation: promote, retire, drop and insert in one transaction, or nothing at all.
+//! rotation: promote, retire, drop and insert in one transaction, or nothing at all. Every write
+//! advances the revocation feed (without a row), so that nodes reload their keys from the same
+//! signal that carries revocations.
 
 use sqlx::Transaction;
 use tokengate_core::audit::AuditEvent;
 use tokengate_core::keys::{KeyState, StoredSigningKey};
 use tokengate_core::store::{KeyRotation, SigningKeyStore, StoreError, StoreResult};
 
-use super::audit::{delete_audited, write_audit};
+use super::audit::write_audit;
 use super::backend::Backend;
+use super::feed::advance_feed;
 use super::row::SqlRow;
-use super::statement::{begin, commit, query};
+use super::statement::{begin, commit, query, rollback};
 use super::{forward_to_sql, SqlStore};
 use crate::error::parse_stored;
 
@@ -26,6 +29,7 @@ async fn insert_signing_key<S: SqlStore>(store: &S, key: &StoredSigningKey, audi
     let _writer = store.writer().await;
     let mut tx = begin(store).await?;
     insert_key(&mut tx, key).await?;
+    advance_feed(&mut tx).await?;
     write_audit(&mut tx, audit).await?;
     commit(tx).await
 }
@@ -77,12 +81,22 @@ async fn rotate_signing_keys<S: SqlStore>(store: &S, rotation: &KeyRotation, aud
     if let Some(key) = &rotation.new_next {
         insert_key(&mut tx, key).await?;
     }
+    advance_feed(&mut tx).await?;
     write_audit(&mut tx, audit).await?;
     commit(tx).await
 }
 
 async fn delete_signing_key<S: SqlStore>(store: &S, kid: &str, audit: &AuditEvent) -> StoreResult<()> {
-    delete_audited(store, "DELETE FROM signing_keys WHERE kid = $1", &[kid], audit).await
+    let _writer = store.writer().await;
+    let mut tx = begin(store).await?;
+    let deleted = query("DELETE FROM signing_keys WHERE kid = $1").bind(kid).execute(&mut tx).await?;
+    if deleted == 0 {
+        rollback(tx).await?;
+        return Err(StoreError::NotFound);
+    }
+    advance_feed(&mut tx).await?;
+    write_audit(&mut tx, audit).await?;
+    commit(tx).await
 }
 
 async fn insert_key<DB: Backend>(tx: &mut Transaction<'_, DB>, key: &StoredSigningKey) -> StoreResult<()> {

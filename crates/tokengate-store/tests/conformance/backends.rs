@@ -64,6 +64,39 @@ where
     fail_as_the_check_did(outcome);
 }
 
+/// Two nodes on one fresh Postgres schema, each with its own pool: `listening` connects with an
+/// `application_name` of its own (`application_name`), so the check can find its connections in
+/// `pg_stat_activity` and never touches another test's; `admin` runs such queries.
+pub(crate) struct PgNodes {
+    pub listening: Arc<PgStore>,
+    pub writing: Arc<PgStore>,
+    pub admin: sqlx::PgPool,
+    pub application_name: String,
+}
+
+pub(crate) async fn postgres_nodes<C, F>(check: C)
+where
+    C: FnOnce(PgNodes) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let Ok(url) = std::env::var("TOKENGATE_TEST_PG_URL") else {
+        eprintln!("TOKENGATE_TEST_PG_URL not set: Postgres conformance skipped");
+        return;
+    };
+    let schema = format!("tg_conformance_{}", Uuid::new_v4().simple());
+    let application_name = format!("tg_test_{}", Uuid::new_v4().simple());
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let tagged_url = format!("{url}{separator}application_name={application_name}");
+    let listening = Arc::new(PgStore::connect_in_schema(&tagged_url, &schema).await.unwrap());
+    let writing = Arc::new(PgStore::connect_in_schema(&url, &schema).await.unwrap());
+    let admin = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    let nodes = PgNodes { listening, writing: writing.clone(), admin: admin.clone(), application_name };
+    let outcome = tokio::spawn(check(nodes)).await;
+    writing.drop_schema(&schema).await.unwrap();
+    admin.close().await;
+    fail_as_the_check_did(outcome);
+}
+
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tokengate-conformance-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();

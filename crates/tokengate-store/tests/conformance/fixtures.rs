@@ -1,5 +1,5 @@
 //! What several checks build on: audit records, tenants, apps, codes, the clock and the browser
-//! session they come from, and counting audit records.
+//! session they come from, counting audit records, and the access tokens the feed revokes.
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use tokengate_core::audit::AuditEvent;
 use tokengate_core::directory::*;
 use tokengate_core::grants::token_families::AuthorizationCode;
 use tokengate_core::pkce::ChallengeMethod;
+use tokengate_core::revocations::RevocationTarget;
 use tokengate_core::store::{AuditQuery, Store};
 use uuid::Uuid;
 
@@ -73,4 +74,18 @@ pub(crate) fn code(hash: &[u8], expires_at: i64) -> AuthorizationCode {
 
 pub(crate) async fn audit_count(store: &Arc<dyn Store>) -> usize {
     store.audit_events(&AuditQuery { limit: 10_000, ..Default::default() }).await.unwrap().len()
+}
+
+/// `uti`s the revocation feed revokes at `now`: named by a family's revocation or on their own.
+pub(crate) async fn revoked_token_ids(store: &Arc<dyn Store>, now: i64) -> Vec<String> {
+    let read = store.revocations_after(0, now).await.unwrap();
+    let mut ids = Vec::new();
+    for row in read.rows {
+        match row.revocation.target {
+            RevocationTarget::Family { token_ids, .. } => ids.extend(token_ids),
+            RevocationTarget::Token { token_id } => ids.push(token_id),
+            _ => {}
+        }
+    }
+    ids
 }

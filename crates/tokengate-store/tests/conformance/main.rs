@@ -2,7 +2,8 @@
 //! its own test on a fresh store, run on SQLite, on in-memory SQLite (what in-process tests use), on SQLite behind `ReadCachedStore`, and on
 //! Postgres (when `TOKENGATE_TEST_PG_URL` is set; CI sets it — otherwise those tests print a skip
 //! line and pass), so one failing check never hides another. Test names say where:
-//! `refresh_token_rotation::refresh_grace_race::postgres`.
+//! `refresh_token_rotation::refresh_grace_race::postgres`. What only one backend has (Postgres
+//! feed notifications, between two nodes) is checked by plain tests (`feed_listener`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
@@ -42,8 +43,12 @@ mod audit;
 mod authorization_codes;
 mod credentials;
 mod device_codes;
+mod feed_listener;
+mod nodes;
 mod refresh_token_rotation;
 mod replay;
+mod revocation_effects;
+mod revocation_feed;
 mod sessions;
 mod signing_keys;
 mod tenants;

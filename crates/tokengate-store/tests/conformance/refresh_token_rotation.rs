@@ -8,7 +8,7 @@ use tokengate_core::grants::token_families::*;
 use tokengate_core::store::{AuditQuery, Store};
 use uuid::Uuid;
 
-use crate::fixtures::{audit, code, SIGN_IN_SESSION};
+use crate::fixtures::{audit, code, revoked_token_ids, SIGN_IN_SESSION};
 
 fn minted() -> MintedAccessToken {
     MintedAccessToken { uti: format!("uti-{}", Uuid::new_v4()), expires_at: 10_000 }
@@ -101,7 +101,10 @@ async fn refresh_rotation(store: &Arc<dyn Store>) {
         RotationOutcome::Invalid
     );
     store.record_family_access_token(family, "uti-of-family", 10_000).await.unwrap();
-    assert!(store.revoked_access_tokens(0, 300).await.unwrap().contains(&"uti-of-family".to_string()));
+    assert!(
+        revoked_token_ids(store, 300).await.contains(&"uti-of-family".to_string()),
+        "recorded after the family was revoked: revoked on its own"
+    );
     let audits = store
         .audit_events(&AuditQuery {
             action: Some("refresh_token.reuse_detected".into()),
@@ -254,7 +257,7 @@ async fn refresh_grace_race(store: &Arc<dyn Store>) {
         assert_eq!(store.refresh_token(&second_live).await.unwrap().unwrap().state, RefreshState::Revoked);
         assert_eq!(rotate(second_live, tag(b"after"), minted(), 170).await, RotationOutcome::Invalid);
         assert_eq!(rotate(first, tag(b"again"), minted(), 171).await, RotationOutcome::Invalid);
-        let revoked = store.revoked_access_tokens(0, 200).await.unwrap();
+        let revoked = revoked_token_ids(store, 200).await;
         assert!(
             revoked.contains(&first_access.uti) && revoked.contains(&second_access.uti),
             "both parties' access tokens are revoked with the family"
@@ -323,7 +326,7 @@ async fn refresh_lookup_and_binding(store: &Arc<dyn Store>) {
     store.revoke_family(family, 130, &audit("refresh_family.revoked")).await.unwrap();
     assert_eq!(store.refresh_token(&t2).await.unwrap().unwrap().state, RefreshState::Revoked);
     assert!(
-        store.revoked_access_tokens(0, 1_000).await.unwrap().contains(&"uti-of-rotation".to_string()),
+        revoked_token_ids(store, 1_000).await.contains(&"uti-of-rotation".to_string()),
         "the access token minted with the rotation is remembered in the same transaction"
     );
 
@@ -331,11 +334,12 @@ async fn refresh_lookup_and_binding(store: &Arc<dyn Store>) {
     store.record_family_access_token(family, "uti-purge", 1_150).await.unwrap();
     store.purge_expired_tokens(1_000).await.unwrap();
     assert!(store.refresh_token(&t2).await.unwrap().is_some(), "t2 expires at 1120");
-    assert!(store.revoked_access_tokens(0, 1_000).await.unwrap().contains(&"uti-purge".to_string()));
+    assert!(revoked_token_ids(store, 1_000).await.contains(&"uti-purge".to_string()));
     store.purge_expired_tokens(1_200).await.unwrap();
+    store.forget_revocations(1_200).await.unwrap();
     assert_eq!(store.refresh_token(&t1).await.unwrap(), None);
     assert_eq!(store.refresh_token(&t2).await.unwrap(), None);
-    assert!(!store.revoked_access_tokens(0, 1_000).await.unwrap().contains(&"uti-purge".to_string()));
+    assert!(!revoked_token_ids(store, 1_000).await.contains(&"uti-purge".to_string()), "forgotten once expired");
 }
 
 /// How a code and a refresh family must be redeemed is stored with them (migration 0006) and
