@@ -1,7 +1,8 @@
 //! `POST /{tenant}/oauth2/v2.0/token` and `/{tenant}/oauth2/token` (v1): the request is read
 //! once (`token_request`), the grant type parsed once (`grant_type`), each grant's parameters
-//! read (`grant_parameters`), the client authenticated once (`client_authentication`), the grant
-//! run from the table (`grant_table`), and the answer written in Entra's shapes
+//! read (`grant_parameters`) with the `claims` parameter (`claims_request`: CAE), the client
+//! authenticated once (`client_authentication`), the grant run from the table (`grant_table`),
+//! and the answer written in Entra's shapes
 //! (`token_response`, errors by `error_response`) — with exactly one audit record.
 
 pub mod claims_request;
