@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokengate_core::tokens::{issuer_v1, issuer_v2};
 use tokengate_core::OAuthError;
 use tokengate_proto::discovery::{InstanceDiscovery, InstanceMetadata, OpenIdConfiguration, OpenIdConfigurationV1};
@@ -91,12 +91,54 @@ async fn serve(state: &IssuerState, segment: &str, doc: Document, headers: &Head
 fn render(state: &IssuerState, doc: Document, path_tenant: &str, issuer_tenant: &str) -> Bytes {
     let base = state.base_url.as_str();
     let json = match doc {
-        Document::ConfigV2 => serde_json::to_vec(&config_v2(base, path_tenant, issuer_tenant)),
-        Document::ConfigV1 => serde_json::to_vec(&config_v1(base, path_tenant, issuer_tenant)),
+        Document::ConfigV2 => {
+            serde_json::to_vec(&Extended::v2(config_v2(base, path_tenant, issuer_tenant), base, path_tenant))
+        }
+        Document::ConfigV1 => {
+            serde_json::to_vec(&Extended::v1(config_v1(base, path_tenant, issuer_tenant), base, path_tenant))
+        }
         Document::KeysV2 => serde_json::to_vec(&state.keys.current().jwks(Some(&issuer_v2(base, issuer_tenant)))),
         Document::KeysV1 => serde_json::to_vec(&state.keys.current().jwks(None)),
     };
     Bytes::from(json.unwrap_or_default())
+}
+
+/// tokengate's documented extensions to Entra's documents, under their RFC 8414 names: the
+/// revocation (RFC 7009) and introspection (RFC 7662) endpoints Entra does not have. They follow
+/// Entra's keys, which stay exactly as Entra's.
+#[derive(Serialize)]
+struct Extended<T> {
+    #[serde(flatten)]
+    entra: T,
+    revocation_endpoint: String,
+    revocation_endpoint_auth_methods_supported: Vec<String>,
+    introspection_endpoint: String,
+    introspection_endpoint_auth_methods_supported: Vec<String>,
+}
+
+/// Confidential clients authenticate as at the token endpoint.
+const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_post", "private_key_jwt", "client_secret_basic"];
+/// A public client may revoke what was issued to it, naming itself by `client_id` alone.
+const REVOCATION_AUTH_METHODS: [&str; 4] = ["client_secret_post", "private_key_jwt", "client_secret_basic", "none"];
+
+impl<T> Extended<T> {
+    fn v2(entra: T, base: &str, t: &str) -> Extended<T> {
+        Extended::at(entra, format!("{base}/{t}/oauth2/v2.0"))
+    }
+
+    fn v1(entra: T, base: &str, t: &str) -> Extended<T> {
+        Extended::at(entra, format!("{base}/{t}/oauth2"))
+    }
+
+    fn at(entra: T, oauth2: String) -> Extended<T> {
+        Extended {
+            entra,
+            revocation_endpoint: format!("{oauth2}/revoke"),
+            revocation_endpoint_auth_methods_supported: strings(&REVOCATION_AUTH_METHODS),
+            introspection_endpoint: format!("{oauth2}/introspect"),
+            introspection_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
+        }
+    }
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -110,11 +152,7 @@ fn host_of(base: &str) -> &str {
 fn config_v2(base: &str, t: &str, issuer_tenant: &str) -> OpenIdConfiguration {
     OpenIdConfiguration {
         token_endpoint: format!("{base}/{t}/oauth2/v2.0/token"),
-        token_endpoint_auth_methods_supported: strings(&[
-            "client_secret_post",
-            "private_key_jwt",
-            "client_secret_basic",
-        ]),
+        token_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
         jwks_uri: format!("{base}/{t}/discovery/v2.0/keys"),
         response_modes_supported: strings(&["query", "fragment", "form_post"]),
         subject_types_supported: strings(&["pairwise"]),
@@ -219,4 +257,67 @@ pub async fn instance_discovery(
 /// A tenant segment safe to echo in an error message.
 fn printable(segment: &str) -> String {
     segment.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+    use super::*;
+    use crate::test_support::{body_text, directory, send};
+
+    const EXTENSION_KEYS: [&str; 4] = [
+        "revocation_endpoint",
+        "revocation_endpoint_auth_methods_supported",
+        "introspection_endpoint",
+        "introspection_endpoint_auth_methods_supported",
+    ];
+
+    /// The served document minus the extension keys: exactly Entra's.
+    fn without_extensions(mut served: serde_json::Value) -> serde_json::Value {
+        for key in EXTENSION_KEYS {
+            served.as_object_mut().unwrap().remove(key);
+        }
+        served
+    }
+
+    #[test]
+    fn extensions_only_add_keys_to_entras_documents() {
+        let base = "https://issuer.test";
+        let v2 = serde_json::to_value(Extended::v2(config_v2(base, "t", "t"), base, "t")).unwrap();
+        assert_eq!(v2["revocation_endpoint"], "https://issuer.test/t/oauth2/v2.0/revoke");
+        assert_eq!(v2["introspection_endpoint"], "https://issuer.test/t/oauth2/v2.0/introspect");
+        assert_eq!(v2["revocation_endpoint_auth_methods_supported"][3], "none", "public clients revoke their own");
+        assert_eq!(v2["introspection_endpoint_auth_methods_supported"], v2["token_endpoint_auth_methods_supported"]);
+        assert_eq!(without_extensions(v2), serde_json::to_value(config_v2(base, "t", "t")).unwrap());
+
+        let v1 = serde_json::to_value(Extended::v1(config_v1(base, "t", "t"), base, "t")).unwrap();
+        assert_eq!(v1["revocation_endpoint"], "https://issuer.test/t/oauth2/revoke");
+        assert_eq!(v1["introspection_endpoint"], "https://issuer.test/t/oauth2/introspect");
+        assert_eq!(without_extensions(v1), serde_json::to_value(config_v1(base, "t", "t")).unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_served_document_names_the_endpoints_the_router_answers() {
+        let dir = directory().await;
+        let tid = dir.tenant.id;
+        let request = axum::http::Request::builder()
+            .uri(format!("/{tid}/v2.0/.well-known/openid-configuration"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = send(crate::issuer::router(dir.issuer_state()), request).await;
+        let doc: serde_json::Value = serde_json::from_str(&body_text(response).await).unwrap();
+        for (key, endpoint) in [("revocation_endpoint", "revoke"), ("introspection_endpoint", "introspect")] {
+            assert_eq!(doc[key], format!("https://issuer.test/{tid}/oauth2/v2.0/{endpoint}"));
+            let path = doc[key].as_str().unwrap().trim_start_matches("https://issuer.test").to_owned();
+            let request = axum::http::Request::builder()
+                .method("POST")
+                .uri(path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from("token=x"))
+                .unwrap();
+            let response = send(crate::issuer::router(dir.issuer_state()), request).await;
+            assert_eq!(response.status(), 401, "{key}: routed, and asks the caller to authenticate");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Verifying access tokens this issuer signed, for the endpoints that take one (`userinfo`, the
-//! on-behalf-of assertion): the gateway's own authentication module, trusting only the
-//! built-in issuer's in-process keys, plus the revocation set (a token of a revoked family opens
-//! nothing here either).
+//! on-behalf-of assertion, revocation, introspection): the gateway's own authentication module,
+//! trusting only the built-in issuer's in-process keys, plus the revocation set (a token of a
+//! revoked family opens nothing here either).
 
 use std::sync::Arc;
 
@@ -20,6 +20,9 @@ const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// Verified tokens kept: userinfo and on-behalf-of see far fewer distinct tokens than a gateway.
 const VERIFIED_CACHE_ENTRIES: usize = 10_000;
 const ISSUER_NAME: &str = "tokengate";
+/// Claims introspection answers that verification does not otherwise keep (`nbf`; the user's
+/// sign-in name: `preferred_username` in v2 tokens, `upn` in v1).
+pub const INTROSPECTED_CLAIMS: [&str; 3] = ["nbf", "preferred_username", "upn"];
 
 pub struct OwnTokens {
     trust: IssuerTrust,
@@ -35,7 +38,11 @@ impl OwnTokens {
             issuers: TrustedIssuers { issuers: vec![builtin.issuer.clone()] },
             remotes: Vec::new(),
             builtin: Some(builtin),
-            limits: VerificationLimits { skew, max_token_bytes: MAX_TOKEN_BYTES, extra_claims: Vec::new() },
+            limits: VerificationLimits {
+                skew,
+                max_token_bytes: MAX_TOKEN_BYTES,
+                extra_claims: INTROSPECTED_CLAIMS.iter().map(|c| (*c).to_owned()).collect(),
+            },
         };
         let auth = Authenticator::new(VERIFIED_CACHE_ENTRIES, revocations, Counter::default());
         OwnTokens { trust, auth, issuer_names: [ISSUER_NAME.to_owned()] }

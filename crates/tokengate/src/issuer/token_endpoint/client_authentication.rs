@@ -1,42 +1,57 @@
-//! The calling client, authenticated once per token request: a confidential client by its
-//! secret or assertion (exactly as for every grant), a public client by `client_id` alone where
-//! the grant serves public clients.
+//! The calling client, authenticated once per request at the token, revocation and introspection
+//! endpoints: a confidential client by its secret or assertion (exactly as for every grant), a
+//! public client by `client_id` alone where the endpoint or grant serves public clients.
 
+use axum::http::HeaderMap;
 use tokengate_core::client_auth::{
     authenticate_confidential_client, AuthenticatedClient, ClientAuthContext, ClientAuthMethod, PresentedCredential,
 };
 use tokengate_core::directory::{AppRegistration, RedirectPlatform, Tenant};
 use tokengate_core::errors::codes;
 use tokengate_core::OAuthError;
+use tokengate_core::UnixTime;
 use uuid::Uuid;
 
 use super::assertion_audiences;
 use super::grant_type::ClientKinds;
-use super::token_request::{TokenRequest, TokenTrail};
+use super::token_request::TokenTrail;
+use crate::client_address::ClientAddress;
+use crate::issuer::form::Form;
 use crate::issuer::presented_client::presented_client;
 use crate::state::IssuerState;
 
+/// What authenticating the caller reads from a request.
+pub struct CallerRequest<'r> {
+    /// The tenant segment of the path as sent (assertions may name the endpoint by it).
+    pub segment: &'r str,
+    pub headers: &'r HeaderMap,
+    pub form: &'r Form,
+    pub tenant: &'r Tenant,
+    pub client: ClientAddress,
+    pub now: UnixTime,
+}
+
 pub async fn authenticate_client(
     state: &IssuerState,
-    request: &TokenRequest<'_>,
+    request: &CallerRequest<'_>,
     kinds: ClientKinds,
     trail: &mut TokenTrail,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let presented = presented_client(request.headers, &request.form)?;
+    let presented = presented_client(request.headers, request.form)?;
     trail.client_id = Some(printable(&presented.client_id));
     if matches!(presented.credential, PresentedCredential::None) && kinds == ClientKinds::PublicOrConfidential {
-        let app = public_client(state, &request.tenant, &presented.client_id).await?;
+        let app = public_client(state, request.tenant, &presented.client_id).await?;
         trail.detail.insert("auth".into(), "0".into());
         return Ok(AuthenticatedClient { app, method: ClientAuthMethod::Public, credential_id: None });
     }
     // Only assertions name an audience; secret requests (the hot path) skip building the list.
     let audiences = match presented.credential {
-        PresentedCredential::Assertion { .. } => assertion_audiences(&state.base_url, request.segment, &request.tenant),
+        PresentedCredential::Assertion { .. } => assertion_audiences(&state.base_url, request.segment, request.tenant),
         _ => Vec::new(),
     };
     let client_ip = request.client.audit_text();
     let ctx = ClientAuthContext {
-        tenant: &request.tenant,
+        tenant: request.tenant,
         client_id: &presented.client_id,
         client_ip: &client_ip,
         assertion_audiences: &audiences,

@@ -1,5 +1,7 @@
 //! The grant table: each grant's parameters, the client authenticated once under the grant's
 //! rule, one grant context, then the grant itself (in `tokengate-core`, one file per grant).
+//! Nothing here is cached: every request mints afresh (a claims request must never be answered
+//! with an earlier token).
 
 use tokengate_core::errors::codes;
 use tokengate_core::grants::grant_context::GrantContext;
@@ -9,11 +11,13 @@ use tokengate_core::grants::{
 };
 use tokengate_core::OAuthError;
 
+use super::claims_request::ClaimsRequest;
 use super::client_authentication::authenticate_client;
 use super::grant_parameters::GrantParameters;
 use super::token_request::{TokenRequest, TokenTrail};
 use super::Granted;
-use crate::state::{now_ms, IssuerState};
+use crate::state::{now, now_ms, IssuerState};
+use tokengate_core::UnixTime;
 
 pub async fn grant(
     state: &IssuerState,
@@ -24,21 +28,27 @@ pub async fn grant(
     if let Some(scope) = parameters.requested_scope() {
         trail.detail.insert("scope".into(), scope.chars().take(1024).collect::<String>().into());
     }
-    let client = authenticate_client(state, request, request.grant.clients(), trail).await?;
+    let claims = ClaimsRequest::parse(request.form.get("claims"), now_ms())?;
+    if let Some(nbf) = claims.not_before {
+        trail.detail.insert("claims_nbf".into(), nbf.into());
+    }
+    let client = authenticate_client(state, &request.caller(), request.grant.clients(), trail).await?;
+    let (now, now_ms) = minting_time(&claims, request.now).await;
+    let settings = claims.settings_at(state.settings, now);
     let ctx = GrantContext {
         issuer: Issuer {
             store: state.store.as_ref(),
             keys: &state.keys,
-            settings: &state.settings,
+            settings: &settings,
             base_url: &state.base_url,
             revocations: &state.revocations,
         },
         tenant: &request.tenant,
         client: &client,
         origin: request.origin(),
-        client_capabilities: request.client_capabilities(),
-        now: request.now,
-        now_ms: now_ms(),
+        client_capabilities: claims.capabilities,
+        now,
+        now_ms,
     };
     let tokens = match parameters {
         GrantParameters::ClientCredentials(resource) => {
@@ -62,4 +72,17 @@ pub async fn grant(
         tenant_id: request.tenant.id,
         client_info: request.form.get("client_info") == Some("1"),
     })
+}
+
+/// When the grant mints: the request's time, unless the client asked for a token not before a
+/// second still to come (a CAE challenge right after a revocation), which is waited for — after
+/// the client authenticated, so only a known client can hold a request open, for seconds at most.
+async fn minting_time(claims: &ClaimsRequest, received_at: UnixTime) -> (UnixTime, i64) {
+    let Some(not_before) = claims.not_before else {
+        return (received_at, now_ms());
+    };
+    if let Some(wait) = claims.wait_before_minting(now_ms()) {
+        tokio::time::sleep(wait).await;
+    }
+    (now().max(not_before), now_ms())
 }

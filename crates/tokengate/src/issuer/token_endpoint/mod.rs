@@ -1,9 +1,11 @@
 //! `POST /{tenant}/oauth2/v2.0/token` and `/{tenant}/oauth2/token` (v1): the request is read
 //! once (`token_request`), the grant type parsed once (`grant_type`), each grant's parameters
-//! read (`grant_parameters`), the client authenticated once (`client_authentication`), the grant
-//! run from the table (`grant_table`), and the answer written in Entra's shapes
+//! read (`grant_parameters`) with the `claims` parameter (`claims_request`: CAE), the client
+//! authenticated once (`client_authentication`), the grant run from the table (`grant_table`),
+//! and the answer written in Entra's shapes
 //! (`token_response`, errors by `error_response`) — with exactly one audit record.
 
+pub mod claims_request;
 pub mod client_authentication;
 pub mod grant_parameters;
 pub mod grant_table;
@@ -13,6 +15,8 @@ pub mod token_response;
 
 #[cfg(test)]
 mod bad_input_tests;
+#[cfg(test)]
+mod cae_claims_tests;
 #[cfg(test)]
 mod delegated_grant_tests;
 

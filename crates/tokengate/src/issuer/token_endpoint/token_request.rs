@@ -10,6 +10,7 @@ use tokengate_core::directory::Tenant;
 use tokengate_core::OAuthError;
 use tokengate_core::UnixTime;
 
+use super::client_authentication::CallerRequest;
 use super::grant_type::GrantType;
 use super::Endpoint;
 use crate::client_address::ClientAddress;
@@ -63,17 +64,7 @@ impl<'a> TokenRequest<'a> {
         trail: &mut TokenTrail,
     ) -> Result<TokenRequest<'a>, OAuthError> {
         let Received { segment, endpoint, headers, client, now } = received;
-        let tenant = match state.tenants.resolve(state.store.as_ref(), segment).await {
-            Ok(Some(TenantSegment::Tenant(t))) => t,
-            Ok(Some(TenantSegment::MultiTenant(_))) => {
-                return Err(OAuthError::invalid_request(
-                    50059,
-                    "No tenant-identifying information found in either the request or implied by any provided credentials. Use a tenant-specific token endpoint.",
-                ))
-            }
-            Ok(None) => return Err(OAuthError::tenant_not_found(&segment.chars().take(64).collect::<String>())),
-            Err(e) => return Err(OAuthError::server_error(e.to_string())),
-        };
+        let tenant = resolve_tenant(state, segment).await?;
         trail.tenant_id = Some(tenant.id.to_string());
         let form = read_form(headers, body).await?;
         let grant = GrantType::parse(form.require("grant_type")?)?;
@@ -81,35 +72,34 @@ impl<'a> TokenRequest<'a> {
         Ok(TokenRequest { segment, endpoint, headers, client, tenant, form, grant, now })
     }
 
+    /// What client authentication reads from this request.
+    pub fn caller(&self) -> CallerRequest<'_> {
+        CallerRequest {
+            segment: self.segment,
+            headers: self.headers,
+            form: &self.form,
+            tenant: &self.tenant,
+            client: self.client,
+            now: self.now,
+        }
+    }
+
     /// The `Origin` a browser sends on a cross-origin request (SPA redemptions need one).
     pub fn origin(&self) -> Option<&str> {
         self.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| !o.is_empty())
     }
-
-    /// CAE: `claims={"access_token":{"xms_cc":{"values":["cp1"]}}}` → `["cp1"]`.
-    pub fn client_capabilities(&self) -> Option<Vec<String>> {
-        client_capabilities(self.form.get("claims"))
-    }
 }
 
-fn client_capabilities(claims: Option<&str>) -> Option<Vec<String>> {
-    let value: serde_json::Value = serde_json::from_str(claims?).ok()?;
-    let values = value.get("access_token")?.get("xms_cc")?.get("values")?.as_array()?;
-    let caps: Vec<String> =
-        values.iter().filter_map(|v| v.as_str()).take(16).map(|s| s.chars().take(64).collect()).collect();
-    (!caps.is_empty()).then_some(caps)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::client_capabilities;
-
-    #[test]
-    fn cae_capabilities_come_from_the_claims_parameter() {
-        let cp1 = r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#;
-        assert_eq!(client_capabilities(Some(cp1)), Some(vec!["cp1".to_owned()]));
-        assert_eq!(client_capabilities(Some(r#"{"access_token":{"xms_cc":{"values":[]}}}"#)), None);
-        assert_eq!(client_capabilities(Some("not json")), None);
-        assert_eq!(client_capabilities(None), None);
+/// The tenant a token-endpoint path names (also the revocation and introspection endpoints): a
+/// real tenant; `common` and `organizations` name no tenant to issue in.
+pub async fn resolve_tenant(state: &IssuerState, segment: &str) -> Result<Arc<Tenant>, OAuthError> {
+    match state.tenants.resolve(state.store.as_ref(), segment).await {
+        Ok(Some(TenantSegment::Tenant(t))) => Ok(t),
+        Ok(Some(TenantSegment::MultiTenant(_))) => Err(OAuthError::invalid_request(
+            50059,
+            "No tenant-identifying information found in either the request or implied by any provided credentials. Use a tenant-specific token endpoint.",
+        )),
+        Ok(None) => Err(OAuthError::tenant_not_found(&segment.chars().take(64).collect::<String>())),
+        Err(e) => Err(OAuthError::server_error(e.to_string())),
     }
 }
