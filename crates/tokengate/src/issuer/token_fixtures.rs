@@ -39,6 +39,8 @@ pub struct Fixture {
     /// The API's own secret: it introspects the tokens addressed to it.
     pub api_secret: String,
     _feed_stop: Option<tokio::sync::watch::Sender<bool>>,
+    /// Tokens minted by hand stand for tokens issued before any revocation: no issued floor.
+    before_any_revocation: tokengate_core::access::revocation::RevocationSet,
 }
 
 /// One answer: status, headers, body.
@@ -67,7 +69,7 @@ impl Fixture {
         }
         let api_secret = admin::create_secret(s, api, "introspection", 30, t).await.unwrap().value;
         let state = dir.issuer_state();
-        Fixture { dir, state, api_secret, _feed_stop: None }
+        Fixture { dir, state, api_secret, _feed_stop: None, before_any_revocation: Default::default() }
     }
 
     /// As `new`, with the feed loop running: a revocation written here reaches the set only
@@ -80,6 +82,10 @@ impl Fixture {
             revocations: f.state.revocations.clone(),
             handle: f.state.feed.clone(),
             metrics: Arc::new(FeedMetrics::default()),
+            keys: crate::signing_keys::KeyFollower::new(
+                f.dir.store.clone(),
+                crate::signing_keys::ReloadedKeys::Private { kek: f.dir.kek.clone(), ring: f.dir.ring.clone() },
+            ),
         }
         .spawn(stop_rx);
         f._feed_stop = Some(stop);
@@ -205,7 +211,13 @@ impl Fixture {
     }
 
     fn issuer<'a>(&'a self, settings: &'a TokenSettings) -> Issuer<'a> {
-        Issuer { store: self.dir.store.as_ref(), keys: &self.dir.ring, settings, base_url: BASE_URL }
+        Issuer {
+            store: self.dir.store.as_ref(),
+            keys: &self.dir.ring,
+            settings,
+            base_url: BASE_URL,
+            revocations: &self.before_any_revocation,
+        }
     }
 
     fn ctx<'a>(
