@@ -65,6 +65,17 @@ pub struct IssuerParts {
 }
 
 impl IssuerState {
+    /// The issuer's means as the grants take them, with the configured token settings.
+    pub fn issuer(&self) -> tokengate_core::grants::Issuer<'_> {
+        tokengate_core::grants::Issuer {
+            store: self.store.as_ref(),
+            keys: &self.keys,
+            settings: &self.settings,
+            base_url: &self.base_url,
+            revocations: &self.revocations,
+        }
+    }
+
     pub fn new(parts: IssuerParts) -> IssuerState {
         let IssuerParts {
             store,

@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use tokengate_core::audit::Outcome;
 use tokengate_core::errors::codes;
 use tokengate_core::grants::device_code::{self, normalize_user_code, user_code_hash};
-use tokengate_core::grants::Issuer;
 use tokengate_core::rate_limit::source_key_of;
 use tokengate_core::OAuthError;
 use uuid::Uuid;
@@ -139,13 +138,7 @@ async fn start(
     if !visible {
         return Err(unknown_client());
     }
-    let issuer = Issuer {
-        store: state.store.as_ref(),
-        keys: &state.keys,
-        settings: &state.settings,
-        base_url: &state.base_url,
-        revocations: &state.revocations,
-    };
+    let issuer = state.issuer();
     let started = device_code::start(&issuer, &tenant, &client, scope, now()).await?;
     let verification_uri = format!("{}/devicelogin", state.base_url);
     Ok(serde_json::json!({

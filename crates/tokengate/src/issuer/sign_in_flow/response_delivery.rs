@@ -6,7 +6,6 @@ use axum::response::Response;
 use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
 use tokengate_core::directory::{AppRegistration, User};
 use tokengate_core::grants::authorization_code::{issue_code, NewCode};
-use tokengate_core::grants::Issuer;
 use tokengate_core::redirect_uri::registered_redirect;
 
 use crate::issuer::authorize_request::{AuthorizeRequest, RedirectError, ResponseMode};
@@ -26,13 +25,7 @@ pub async fn answer_with_code(
 ) -> Result<Response, PageError> {
     // The code remembers its redirect URI's platform: it decides how the code is redeemed.
     let redirect = registered_redirect(client, &r.redirect_uri).ok_or(PageError::Expired)?;
-    let issuer = Issuer {
-        store: state.store.as_ref(),
-        keys: &state.keys,
-        settings: &state.settings,
-        base_url: &state.base_url,
-        revocations: &state.revocations,
-    };
+    let issuer = state.issuer();
     let new_code = NewCode {
         tenant_id: r.tenant_id,
         client_id: r.client_id,
