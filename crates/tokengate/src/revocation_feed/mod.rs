@@ -34,7 +34,7 @@ pub const NOTIFIED_POLL: Duration = Duration::from_secs(2);
 pub const UNNOTIFIED_POLL: Duration = Duration::from_millis(250);
 /// Full reread (drops forgotten rows, heals anything missed).
 pub const FULL_RESYNC: Duration = Duration::from_secs(300);
-/// Wait before subscribing again after a subscription failed.
+/// At most one subscription attempt per this while listening is impossible.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 
 /// What the rest of the process uses to talk to the feed loop.
@@ -114,11 +114,21 @@ impl FeedLoop {
 
     pub fn spawn(self, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
-            let mut subscription = self.subscribe().await;
+            // Subscribe before the first read, so nothing committed in between is missed.
+            let mut listener = self.listen().await;
+            let mut last_listen = tokio::time::Instant::now();
             let mut failing = false;
             let mut needs_resync = true;
             let mut last_resync = tokio::time::Instant::now();
             loop {
+                if matches!(listener, Listener::Retry) && last_listen.elapsed() >= RESUBSCRIBE_AFTER {
+                    last_listen = tokio::time::Instant::now();
+                    listener = self.listen().await;
+                    if matches!(listener, Listener::Listening(_)) {
+                        // Notifications sent before the subscription are lost: read everything.
+                        needs_resync = true;
+                    }
+                }
                 let result = if needs_resync || last_resync.elapsed() >= FULL_RESYNC {
                     last_resync = tokio::time::Instant::now();
                     self.resync().await
@@ -138,12 +148,15 @@ impl FeedLoop {
                         self.metrics.read_failures.inc();
                     }
                 }
-                let poll = if subscription.is_some() { NOTIFIED_POLL } else { UNNOTIFIED_POLL };
+                let poll = match listener {
+                    Listener::Listening(_) => NOTIFIED_POLL,
+                    Listener::Absent | Listener::Retry => UNNOTIFIED_POLL,
+                };
                 tokio::select! {
                     _ = shutdown.changed() => return,
                     _ = tokio::time::sleep(poll) => {}
                     _ = self.handle.wake.notified() => {}
-                    signal = next_signal(&mut subscription) => match signal {
+                    signal = listener.next() => match signal {
                         // Whatever the version says, the loop reads what follows the applied one.
                         Ok(FeedSignal::Advanced(_)) => {}
                         Ok(FeedSignal::Reconnected) => {
@@ -151,12 +164,9 @@ impl FeedLoop {
                             needs_resync = true;
                         }
                         Err(e) => {
-                            tracing::warn!(error = %e, "feed listener failed; resyncing and subscribing again");
+                            tracing::warn!(error = %e, "feed listener failed; polling until it can listen again");
                             needs_resync = true;
-                            if !crate::periodic::sleep_or_stop(RESUBSCRIBE_AFTER, &mut shutdown).await {
-                                return;
-                            }
-                            subscription = self.subscribe().await;
+                            listener = Listener::Retry;
                         }
                     },
                 }
@@ -164,21 +174,33 @@ impl FeedLoop {
         })
     }
 
-    async fn subscribe(&self) -> Option<Box<dyn FeedSubscription>> {
+    async fn listen(&self) -> Listener {
         match self.store.subscribe_to_feed().await {
-            Ok(s) => s,
+            Ok(Some(subscription)) => Listener::Listening(subscription),
+            Ok(None) => Listener::Absent,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for feed notifications; polling only");
-                None
+                tracing::warn!(error = %e, "cannot listen for feed notifications yet; polling meanwhile");
+                Listener::Retry
             }
         }
     }
 }
 
-/// The next notification, or never when there is no subscription.
-async fn next_signal(subscription: &mut Option<Box<dyn FeedSubscription>>) -> StoreResult<FeedSignal> {
-    match subscription {
-        Some(s) => s.next().await,
-        None => std::future::pending().await,
+/// Notifications of feed advances, where the store has them.
+enum Listener {
+    /// The store cannot notify (SQLite): polling is the path.
+    Absent,
+    Listening(Box<dyn FeedSubscription>),
+    /// Subscribing failed (the store is unreachable): poll, and subscribe again on each turn.
+    Retry,
+}
+
+impl Listener {
+    /// The next notification, or never when not listening.
+    async fn next(&mut self) -> StoreResult<FeedSignal> {
+        match self {
+            Listener::Listening(s) => s.next().await,
+            Listener::Absent | Listener::Retry => std::future::pending().await,
+        }
     }
 }
