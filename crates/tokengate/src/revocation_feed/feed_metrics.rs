@@ -12,6 +12,8 @@ pub struct FeedMetrics {
     seconds_since_sync: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub resyncs: Counter,
     pub read_failures: Counter,
+    /// 1 while the node listens for notifications (Postgres), 0 while it only polls.
+    pub listening: Gauge,
 }
 
 impl Default for FeedMetrics {
@@ -22,6 +24,7 @@ impl Default for FeedMetrics {
         let seconds_since_sync = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         let resyncs = Counter::default();
         let read_failures = Counter::default();
+        let listening = Gauge::default();
         registry.register("applied_version", "Highest feed version this node has applied", applied_version.clone());
         registry.register("entries", "Revocations in this node's set", entries.clone());
         registry.register(
@@ -31,7 +34,12 @@ impl Default for FeedMetrics {
         );
         registry.register("resyncs", "Full rereads of the feed", resyncs.clone());
         registry.register("read_failures", "Failed reads of the feed", read_failures.clone());
-        FeedMetrics { registry, applied_version, entries, seconds_since_sync, resyncs, read_failures }
+        registry.register(
+            "listening",
+            "1 while this node listens for feed notifications, 0 while it only polls",
+            listening.clone(),
+        );
+        FeedMetrics { registry, applied_version, entries, seconds_since_sync, resyncs, read_failures, listening }
     }
 }
 

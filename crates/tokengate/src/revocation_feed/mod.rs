@@ -152,6 +152,7 @@ impl FeedLoop {
                     Listener::Listening(_) => NOTIFIED_POLL,
                     Listener::Absent | Listener::Retry => UNNOTIFIED_POLL,
                 };
+                self.metrics.listening.set(i64::from(matches!(listener, Listener::Listening(_))));
                 tokio::select! {
                     _ = shutdown.changed() => return,
                     _ = tokio::time::sleep(poll) => {}

@@ -233,6 +233,12 @@ async fn a_node_that_cannot_read_the_feed_fails_closed_then_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(node.ready().await);
+    // And it listens for notifications again, rather than only polling from now on.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !node.metrics().await.lines().any(|l| l == "tokengate_revocations_listening 1") {
+        assert!(Instant::now() < deadline, "not listening again:\n{}", node.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]
