@@ -113,6 +113,19 @@ pub async fn redeem(ctx: &GrantContext<'_>, r: CodeRequest<'_>) -> Result<UserTo
             "The authorization code was issued to another client or tenant.",
         ));
     }
+    // A sign-in made before a revocation of its user or client is covered by it, also when the
+    // code was redeemed while the revocation was being written (its sweep of codes missed it).
+    let floor = ctx.issuer.revocations.issued_floor(
+        &code.tenant_id.to_string(),
+        Some(&code.user_id.to_string()),
+        &code.client_id.to_string(),
+    );
+    if floor.is_some_and(|floor| code.auth_time < floor) {
+        return Err(OAuthError::invalid_grant(
+            codes::INVALID_GRANT,
+            "The sign-in behind this authorization code was revoked; sign in again.",
+        ));
+    }
     if r.redirect_uri != Some(code.redirect_uri.as_str()) {
         return Err(OAuthError::invalid_grant(
             codes::INVALID_GRANT,

@@ -157,6 +157,8 @@ pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<Delegate
         }
     };
     let lifetime = settings.draw_lifetime();
+    let floor =
+        revocations.issued_floor(&t.user.tenant_id.to_string(), Some(&t.user.object_id.to_string()), &client_app_id);
     let claims = delegated_claims(
         DelegatedToken {
             version,
@@ -171,11 +173,7 @@ pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<Delegate
             client_capabilities: t.client_capabilities,
             now: t.now,
             lifetime,
-            issued_floor: revocations.issued_floor(
-                &t.user.tenant_id.to_string(),
-                Some(&t.user.object_id.to_string()),
-                &client_app_id,
-            ),
+            issued_floor: floor,
         },
         settings,
     );
@@ -207,7 +205,9 @@ pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<Delegate
             user_id: t.user.object_id,
             scopes: t.family_scopes.clone(),
             state: RefreshState::Active,
-            issued_at: t.now,
+            // Like the access token's `iat`: never before a revocation's cutoff, so a token issued
+            // after the revocation is not taken for one it covers.
+            issued_at: floor.map_or(t.now, |f| t.now.max(f)),
             expires_at: t.now + REFRESH_INACTIVITY,
             rotated_at: None,
             parent_hash: None,

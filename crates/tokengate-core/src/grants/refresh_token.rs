@@ -54,6 +54,16 @@ pub async fn refresh(ctx: &GrantContext<'_>, r: RefreshRequest<'_>) -> Result<Us
     if current.state == RefreshState::Revoked {
         return Err(invalid_refresh(codes::REFRESH_REVOKED, "The provided refresh token has been revoked."));
     }
+    // Issued before a revocation of its user or client: covered by it, also when its family was
+    // created while the revocation was being written (its sweep of families missed it).
+    let floor = ctx.issuer.revocations.issued_floor(
+        &current.tenant_id.to_string(),
+        Some(&current.user_id.to_string()),
+        &current.client_id.to_string(),
+    );
+    if floor.is_some_and(|floor| current.issued_at < floor) {
+        return Err(invalid_refresh(codes::REFRESH_REVOKED, "The provided refresh token has been revoked."));
+    }
     if current.expires_at <= ctx.now {
         return Err(invalid_refresh(
             codes::REFRESH_EXPIRED,

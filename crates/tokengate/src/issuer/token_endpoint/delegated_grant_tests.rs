@@ -237,3 +237,61 @@ async fn on_behalf_of_takes_only_a_live_delegated_token_addressed_to_the_caller(
         on_behalf_of::exchange(&api_ctx, OboRequest { assertion: &app_only, scope: "api://stock/Stock.Read" });
     assert_eq!(code_of(refused.await), codes::OBO_ASSERTION_INVALID);
 }
+
+/// A user revocation this node has applied, covering every token issued up to `cutoff` (the
+/// store's own sweep of families and codes is not involved: this is the race it can miss).
+fn revoke_user_until(g: &Grants, cutoff: i64) {
+    use tokengate_core::revocations::{NewRevocation, Revocation, RevocationTarget};
+    let target =
+        RevocationTarget::User { tenant_id: g.dir.tenant.id.to_string(), object_id: g.dir.user.object_id.to_string() };
+    let mut revocation = NewRevocation::at(target, "test", None, now() * 1000);
+    revocation.issued_before = cutoff;
+    let version = g.revocations.applied_version() + 1;
+    g.revocations.apply(&[Revocation { version, revocation }], version, crate::state::now_ms());
+}
+
+#[tokio::test]
+async fn a_sign_in_from_before_a_user_revocation_yields_nothing_while_one_after_it_works() {
+    let g = Grants::new().await;
+    let first = g.redeem(&g.code().await, VERIFIER, REDIRECT).await.unwrap();
+    let before = refresh_token_of(&first);
+    let unredeemed = g.code().await;
+
+    // The revocation lands after both were issued (a cutoff in the next second, as always).
+    revoke_user_until(&g, now() + 1);
+    assert_eq!(code_of(g.refresh(&before).await), codes::REFRESH_REVOKED, "a refresh token from before");
+    assert_eq!(code_of(g.redeem(&unredeemed, VERIFIER, REDIRECT).await), codes::INVALID_GRANT, "a code from before");
+
+    // A sign-in after the revocation: its tokens are stamped at the cutoff, so nothing covers them.
+    let code = {
+        let client = g.public();
+        let ctx = g.ctx(&client);
+        authorization_code::issue_code(
+            &ctx.issuer,
+            NewCode {
+                tenant_id: g.dir.tenant.id,
+                client_id: g.dir.public_client.app_id,
+                user_id: g.dir.user.object_id,
+                redirect_uri: REDIRECT,
+                redirect_platform: RedirectPlatform::PublicClient,
+                scopes: vec![format!("{API_URI}/Orders.Read"), "offline_access".into()],
+                nonce: None,
+                pkce: Some((b64url(sha256(VERIFIER.as_bytes())), ChallengeMethod::S256)),
+                auth_time: now() + 1,
+                session_id: Uuid::new_v4(),
+                now: now(),
+            },
+        )
+        .await
+        .unwrap()
+    };
+    let after = g.redeem(&code, VERIFIER, REDIRECT).await.unwrap();
+    let floor = g.revocations.issued_floor(
+        &g.dir.tenant.id.to_string(),
+        Some(&g.dir.user.object_id.to_string()),
+        &g.dir.public_client.app_id.to_string(),
+    );
+    assert_eq!(after.tokens.claims.iat, floor.unwrap(), "the access token is not back-dated before the cutoff");
+    let renewed = g.refresh(&refresh_token_of(&after)).await;
+    assert!(renewed.is_ok(), "its refresh token works: {:?}", renewed.err());
+}
