@@ -2,6 +2,7 @@
 //! the issuer, shaped exactly as Microsoft Entra ID shapes them. No behaviour lives here: this
 //! crate is serde types only, so every other crate and the tests can share them.
 
+pub mod admin;
 pub mod claims;
 pub mod discovery;
 pub mod error;

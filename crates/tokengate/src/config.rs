@@ -101,6 +101,8 @@ pub struct KeysSection {
 #[serde(deny_unknown_fields)]
 pub struct AdminSection {
     pub listen: Option<String>,
+    /// The admin API app's identifier URI (default `api://tokengate-admin`).
+    pub api_identifier_uri: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -118,6 +120,7 @@ pub struct ServeConfig {
     /// Required with `[issuer]`; elsewhere only key commands of the CLI use it.
     pub encryption_key: Option<Vec<u8>>,
     pub admin_listen: Option<SocketAddr>,
+    pub admin_api_uri: Option<String>,
     pub gateway: Option<ServeGateway>,
     pub audit_retention_days: u64,
     pub listener_limits: crate::listener_limits::ListenerLimits,
@@ -285,6 +288,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
             issuer,
             encryption_key,
             admin_listen,
+            admin_api_uri: file.admin.api_identifier_uri,
             gateway,
             audit_retention_days,
             listener_limits: file.listeners,

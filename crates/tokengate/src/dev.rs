@@ -526,6 +526,7 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
             key_reload: Duration::from_secs(crate::config::DEFAULT_KEY_SWEEP_SECONDS),
         }),
         admin_listen: Some(SocketAddr::new(loopback, opts.admin_port)),
+        admin_api_uri: Some(seed.admin.app_id_uri.clone()),
         audit_retention: Duration::from_secs(crate::config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
         listener_limits,
         gateway: Some(GatewayOptions {

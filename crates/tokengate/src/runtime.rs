@@ -19,6 +19,8 @@ use tokio::task::JoinHandle;
 
 use tokengate_store::ReadCachedStore;
 
+use crate::admin::api::admin_api_state::{find_admin_app, DEFAULT_ADMIN_API_URI};
+use crate::admin::api::AdminApiState;
 use crate::admin::{self, AdminState};
 use crate::authentication::{Authenticator, BuiltinKeys};
 use crate::gateway::metrics::GatewayMetrics;
@@ -45,6 +47,8 @@ pub struct RuntimeOptions {
     pub issuer: Option<IssuerOptions>,
     pub gateway: Option<GatewayOptions>,
     pub admin_listen: Option<SocketAddr>,
+    /// The admin API app's identifier URI (`None`: `api://tokengate-admin`).
+    pub admin_api_uri: Option<String>,
     /// Audit records older than this are deleted.
     pub audit_retention: Duration,
     /// Timeouts, buffer sizes and connection caps of every listener.
@@ -157,6 +161,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     // The signing keys this node verifies with (and, on the issuer, signs with): the issuer's own
     // ring, or a gateway-only node's public keys from the store. The feed keeps them current.
     let mut issuer_ring = None;
+    let issuer_kek = opts.issuer.as_ref().map(|i| i.kek.clone());
     let (published, reloaded): (Arc<dyn PublishedKeys>, ReloadedKeys) = match &opts.issuer {
         Some(i) => {
             signing_keys::ensure_keys(opts.store.as_ref(), &i.kek, now).await?;
@@ -264,6 +269,20 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
 
     let mut admin_addr = None;
     if let Some(addr) = opts.admin_listen {
+        let uri = opts.admin_api_uri.clone().unwrap_or_else(|| DEFAULT_ADMIN_API_URI.to_owned());
+        let api = match (&base_url, find_admin_app(opts.store.as_ref(), &uri).await) {
+            (Some(url), Some(app)) => {
+                let builtin = BuiltinKeys { ring: published.clone(), base_url: url.clone() };
+                AdminApiState::new(opts.store.clone(), &builtin, &app, revocations.clone(), feed.clone(), issuer_kek.clone())
+                    .map(Arc::new)
+                    .map_err(|problems| format!("admin API: {}", problems.join("; ")))
+            }
+            (None, _) => Err("the admin API needs the built-in issuer: run [issuer] on this node or set [gateway] builtin_issuer_url".to_owned()),
+            (_, None) => Err(format!("the admin API app {uri} is not in the store: register it (tokengate dev does) or set [admin] api_identifier_uri")),
+        };
+        if let Err(reason) = &api {
+            tracing::warn!("{reason}");
+        }
         let (listener, bound) = bind(addr).await?;
         admin_addr = Some(bound);
         let admin = admin::router(AdminState {
@@ -272,6 +291,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             listeners: listener_metrics.clone(),
             revocations: revocations.clone(),
             feed_metrics: feed_metrics.clone(),
+            api,
         });
         listeners.push(server::spawn(listener, admin, None, setup("admin"), shutdown_rx.clone()));
     }

@@ -111,10 +111,15 @@ impl TestDirectory {
 
     /// An app-only token for `client`, minted by the client-credentials grant itself.
     pub async fn app_token(&self) -> String {
+        self.app_token_for(&self.client, API_URI).await
+    }
+
+    /// An app-only token for `client` to the API `resource` (an App ID URI), with the app roles
+    /// `client` was granted there.
+    pub async fn app_token_for(&self, client: &AppRegistration, resource: &str) -> String {
         let settings = TokenSettings::default();
         let revocations = RevocationSet::default();
-        let client =
-            AuthenticatedClient { app: self.client.clone(), method: ClientAuthMethod::Secret, credential_id: None };
+        let client = AuthenticatedClient { app: client.clone(), method: ClientAuthMethod::Secret, credential_id: None };
         let ctx = GrantContext {
             issuer: Issuer {
                 store: self.store.as_ref(),
@@ -130,8 +135,24 @@ impl TestDirectory {
             now: now(),
             now_ms: now() * 1000,
         };
-        let scope = format!("{API_URI}/.default");
+        let scope = format!("{resource}/.default");
         client_credentials::issue(&ctx, ResourceParameter::Scope(&scope)).await.unwrap().access_token
+    }
+
+    /// A confidential client app named `name` (no credentials needed in process).
+    pub async fn new_client(&self, name: &str) -> AppRegistration {
+        let app = NewApp {
+            display_name: name.to_owned(),
+            identifier_uris: vec![],
+            sign_in_audience: SignInAudience::AzureADMyOrg,
+            access_token_accepted_version: Some(2),
+            is_public_client: false,
+            redirect_uris: vec![],
+            single_use_client_assertions: false,
+            entra_compatible_refresh_tokens: false,
+            group_membership_claims: false,
+        };
+        admin::create_app(self.store.as_ref(), self.tenant.id, app, now()).await.unwrap().0
     }
 
     /// A gateway trusting the built-in issuer, with `routes` (TOML `[[route]]` tables) after

@@ -1,5 +1,5 @@
-//! The admin listener (loopback by default): health, readiness and Prometheus metrics. The
-//! control-plane issue adds the admin API here.
+//! The admin listener (loopback by default): health, readiness, Prometheus metrics, and the
+//! admin REST API (`api/`).
 
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ use admin_error::AdminError;
 use tokengate_core::access::revocation::RevocationSet;
 
 pub mod admin_error;
+pub mod api;
 use crate::listener_metrics::ListenerMetrics;
 
 #[derive(Clone)]
@@ -25,14 +26,21 @@ pub struct AdminState {
     pub listeners: Arc<ListenerMetrics>,
     pub revocations: Arc<RevocationSet>,
     pub feed_metrics: Arc<FeedMetrics>,
+    /// The admin API, or why this node cannot serve it (answered as 503 on `/admin/v1/...`).
+    pub api: Result<Arc<api::AdminApiState>, String>,
 }
 
 pub fn router(state: AdminState) -> Router {
+    let api = match &state.api {
+        Ok(api) => api::router(api.clone()),
+        Err(reason) => api::unconfigured_router(reason.clone()),
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readiness))
         .route("/metrics", get(metrics))
         .with_state(state)
+        .merge(api)
 }
 
 /// Not ready while stopping, while a trusted remote issuer has no keys yet, or while a gateway's

@@ -1,0 +1,154 @@
+//! Wire types of the admin API (`/admin/v1/...`), shared by the server and the CLI. Every type
+//! derives `ToSchema`: the served OpenAPI document is generated from these and the handlers.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem: every admin API error has this body (`application/problem+json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`about:blank` when the status says it all).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short, stable summary of the kind of problem.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong with this request and what to do about it.
+    pub detail: String,
+}
+
+/// What to revoke: exactly the fields of its kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RevocationTargetView {
+    /// One access token by its `uti` (Entra, tokengate) or `jti`.
+    Token { token_id: String },
+    /// Every token of a user issued before now, their refresh tokens, sessions and device approvals.
+    User { tenant_id: String, object_id: String },
+    /// Every token a client app holds that was issued before now, and its refresh tokens.
+    Client {
+        client_id: String,
+        #[serde(default)]
+        disable_credentials: bool,
+    },
+    /// Every token signed with this key; one of tokengate's leaves the JWKS.
+    Key { kid: String },
+    /// A refresh-token family and the access tokens minted for it.
+    Family {
+        family_id: String,
+        #[serde(default)]
+        token_ids: Vec<String>,
+    },
+}
+
+/// `POST /admin/v1/revocations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewRevocationRequest {
+    #[serde(flatten)]
+    pub target: RevocationTargetView,
+    /// Why (kept with the revocation and in the audit log).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Answer only when every live gateway node has applied it (or after `timeout_seconds`).
+    #[serde(default)]
+    pub wait: bool,
+    /// With `wait`: how long to wait, 1..=60 seconds (default 10).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// A stored revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevocationView {
+    /// Position on the feed every node applies in order.
+    pub version: i64,
+    #[serde(flatten)]
+    pub target: RevocationTargetView,
+    /// Tokens issued (`iat`) before this unix second are covered (user and client kinds).
+    pub issued_before: i64,
+    pub actor: String,
+    pub reason: Option<String>,
+    /// ISO 8601.
+    pub created_at: String,
+    /// ISO 8601: after this every token it covers has expired and the row is forgotten.
+    pub kept_until: String,
+}
+
+/// A node's view of one version: applied, lagging, or gone (not waited on).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PropagationView {
+    pub version: i64,
+    /// Live gateway nodes (names) that have applied the version.
+    pub applied: Vec<String>,
+    /// Live gateway nodes that had not applied it when the answer was given.
+    pub lagging: Vec<String>,
+    /// Gateway nodes without a recent heartbeat.
+    pub gone: Vec<String>,
+}
+
+/// `POST /admin/v1/revocations` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevocationCreated {
+    pub revocation: RevocationView,
+    /// Where every gateway node stood when the answer was given.
+    pub propagation: PropagationView,
+}
+
+/// A page of a list, with the cursor of the next page when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevocationPage {
+    pub items: Vec<RevocationView>,
+    /// The feed's highest version.
+    pub feed_version: i64,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A node sharing the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NodeView {
+    pub node_id: String,
+    /// `host:pid`.
+    pub name: String,
+    /// `issuer`, `gateway`, `admin`.
+    pub roles: Vec<String>,
+    /// `ready`, `not_ready` or `gone`.
+    pub state: String,
+    pub applied_revocation_version: i64,
+    /// Feed versions this node is behind.
+    pub lag: i64,
+    pub applied_policy_version: Option<String>,
+    /// ISO 8601, absent when it never synced.
+    pub last_sync: Option<String>,
+    /// ISO 8601.
+    pub last_heartbeat: String,
+    pub software_version: String,
+}
+
+/// A signing key of the built-in issuer (public parts only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SigningKeyView {
+    pub kid: String,
+    /// `next`, `active` or `retired`.
+    pub state: String,
+    /// ISO 8601.
+    pub created_at: String,
+    /// ISO 8601: for retired keys, when they leave the JWKS.
+    pub published_until: Option<String>,
+}
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TenantView {
+    pub id: String,
+    pub display_name: String,
+    pub domains: Vec<String>,
+}
+
+/// `POST /admin/v1/tenants`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewTenantRequest {
+    pub display_name: String,
+    /// Its first verified domain, e.g. `fabrikam.example`.
+    pub domain: String,
+}

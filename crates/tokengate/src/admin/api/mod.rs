@@ -1,0 +1,133 @@
+//! The admin REST API, `/admin/v1/...` on the admin listener: JSON in and out (wire types in
+//! `tokengate_proto::admin`), RFC 9457 problems for every error, bearer tokens of the built-in
+//! issuer with the admin API's app roles. The OpenAPI 3.1 document is generated from the handlers
+//! and types (utoipa), served at `/admin/v1/openapi.json`, and checked in at
+//! `docs/admin-openapi.json` (a test compares the two).
+
+pub mod admin_api_state;
+mod admin_caller;
+mod api_extractors;
+mod api_problem;
+mod keys_api;
+mod nodes_api;
+mod revocations_api;
+mod tenants_api;
+
+#[cfg(test)]
+mod admin_api_tests;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use admin_api_state::AdminApiState;
+pub use api_problem::ApiProblem;
+
+/// Where the generated document is checked in (relative to the repository root).
+#[cfg(test)]
+const CHECKED_IN_DOCUMENT: &str = "docs/admin-openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tokengate admin API",
+        version = "1",
+        description = "Manage tokengate: revocations (the kill switch), nodes, signing keys, tenants. \
+            Every operation needs `Authorization: Bearer <token>` from the built-in issuer for the admin \
+            API app (`api://tokengate-admin` in `tokengate dev`) holding the app role `Tokengate.Admin` \
+            (everything) or `Tokengate.Auditor` (read only). Errors are RFC 9457 problem documents."
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "revocations", description = "The kill switch: revoke tokens, users, client apps, keys, refresh-token families on every node"),
+        (name = "nodes", description = "The nodes sharing the store and how far each has applied the feed"),
+        (name = "keys", description = "The built-in issuer's signing keys"),
+        (name = "tenants", description = "Tenants of the built-in issuer"),
+    )
+)]
+struct AdminApiDoc;
+
+/// The one security scheme every operation names.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token of the built-in issuer for the admin API app"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
+    OpenApiRouter::with_openapi(AdminApiDoc::openapi())
+        .routes(routes!(revocations_api::list, revocations_api::create))
+        .routes(routes!(nodes_api::list))
+        .routes(routes!(keys_api::list))
+        .routes(routes!(tenants_api::list, tenants_api::create))
+        .routes(routes!(tenants_api::show))
+}
+
+/// The document the handlers describe.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// The document as served and checked in.
+pub fn openapi_json() -> String {
+    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+pub fn router(state: Arc<AdminApiState>) -> Router {
+    let (router, _) = routes().split_for_parts();
+    let document = Arc::new(openapi_json());
+    router.with_state(state).route(
+        "/admin/v1/openapi.json",
+        get(move || {
+            let document = document.clone();
+            async move { serve_document(&document) }
+        }),
+    )
+}
+
+/// Answers every `/admin/v1/...` request on a node whose admin API is not configured.
+pub fn unconfigured_router(reason: String) -> Router {
+    let reason = Arc::new(reason);
+    Router::new().route(
+        "/admin/v1/{*rest}",
+        axum::routing::any(move || {
+            let reason = reason.clone();
+            async move { ApiProblem::unavailable(reason.as_str().to_owned()) }
+        }),
+    )
+}
+
+fn serve_document(document: &str) -> Response {
+    let mut response = document.to_owned().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// ISO 8601 (RFC 3339, UTC) for a unix second; the number itself if out of range.
+pub fn iso8601(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string())
+}

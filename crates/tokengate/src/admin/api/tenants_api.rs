@@ -1,0 +1,89 @@
+//! `/admin/v1/tenants`: list, create, show.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use tokengate_core::directory::Tenant;
+use tokengate_core::directory_admin;
+use tokengate_proto::admin::{NewTenantRequest, Problem, TenantView};
+use uuid::Uuid;
+
+use super::admin_api_state::AdminApiState;
+use super::admin_caller::{AdminCaller, AdminWriter};
+use super::api_extractors::ApiJson;
+use super::api_problem::ApiProblem;
+use crate::state::now;
+
+fn view(t: Tenant) -> TenantView {
+    TenantView { id: t.id.to_string(), display_name: t.display_name, domains: t.domains }
+}
+
+/// Every tenant.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/tenants",
+    tag = "tenants",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The tenants", body = Vec<TenantView>),
+        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    _caller: AdminCaller,
+    State(s): State<Arc<AdminApiState>>,
+) -> Result<Json<Vec<TenantView>>, ApiProblem> {
+    Ok(Json(s.store.tenants().await?.into_iter().map(view).collect()))
+}
+
+/// Create a tenant with its first verified domain.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants",
+    tag = "tenants",
+    request_body = NewTenantRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = TenantView),
+        (status = 400, description = "Invalid name or domain", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The domain is taken", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    AdminWriter(_caller): AdminWriter,
+    State(s): State<Arc<AdminApiState>>,
+    ApiJson(request): ApiJson<NewTenantRequest>,
+) -> Result<(StatusCode, Json<TenantView>), ApiProblem> {
+    let tenant =
+        directory_admin::create_tenant(s.store.as_ref(), &request.display_name, &[request.domain], now()).await?;
+    Ok((StatusCode::CREATED, Json(view(tenant))))
+}
+
+/// One tenant by id.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/tenants/{tenant_id}",
+    tag = "tenants",
+    params(("tenant_id" = String, Path, description = "Tenant GUID")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The tenant", body = TenantView),
+        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn show(
+    _caller: AdminCaller,
+    State(s): State<Arc<AdminApiState>>,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<TenantView>, ApiProblem> {
+    let id = Uuid::parse_str(&tenant_id).map_err(|_| ApiProblem::not_found(format!("tenant {tenant_id}")))?;
+    let tenant = s.store.tenant(id).await?.ok_or_else(|| ApiProblem::not_found(format!("tenant {tenant_id}")))?;
+    Ok(Json(view(tenant)))
+}
