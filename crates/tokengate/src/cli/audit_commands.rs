@@ -78,7 +78,7 @@ pub enum Output {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ExportLine {
-    Record(ChainedRecord),
+    Record(Box<ChainedRecord>),
     Checkpoint(Checkpoint),
 }
 
@@ -193,7 +193,7 @@ async fn export(store: &dyn Store, since_ms: Option<i64>, until_ms: Option<i64>)
                 break 'pages;
             }
             range = Some((range.map_or(record.seq, |(first, _)| first), record.seq));
-            serde_json::to_writer(&mut out, &ExportLine::Record(record))?;
+            serde_json::to_writer(&mut out, &ExportLine::Record(Box::new(record)))?;
             out.write_all(b"\n").map_err(write_error)?;
         }
     }
