@@ -5,6 +5,10 @@
 pub mod access;
 pub mod api_permissions;
 pub mod audit;
+pub mod audit_chain;
+pub mod audit_checkpoint;
+pub mod audit_records;
+pub mod audit_verify;
 pub mod client_auth;
 pub mod directory;
 pub mod directory_admin;

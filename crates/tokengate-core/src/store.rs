@@ -370,6 +370,7 @@ pub trait Store:
     + SigningKeyStore
     + ReplayStore
     + AuditStore
+    + crate::audit_records::AuditChainStore
     + SessionStore
     + RevocationStore
     + NodeStore
@@ -387,6 +388,7 @@ impl<T> Store for T where
         + SigningKeyStore
         + ReplayStore
         + AuditStore
+        + crate::audit_records::AuditChainStore
         + SessionStore
         + RevocationStore
         + NodeStore

@@ -428,6 +428,28 @@ impl AuditStore for ReadCachedStore {
     }
 }
 
+#[async_trait]
+impl tokengate_core::audit_records::AuditChainStore for ReadCachedStore {
+    async fn audit_records(
+        &self,
+        filter: &tokengate_core::audit_records::AuditRecordFilter,
+    ) -> StoreResult<Vec<tokengate_core::audit_chain::ChainedRecord>> {
+        self.inner.audit_records(filter).await
+    }
+    async fn audit_chain_head(&self) -> StoreResult<Option<(i64, tokengate_core::audit_chain::ChainHash)>> {
+        self.inner.audit_chain_head().await
+    }
+    async fn insert_audit_checkpoint(
+        &self,
+        checkpoint: &tokengate_core::audit_checkpoint::Checkpoint,
+    ) -> StoreResult<()> {
+        self.inner.insert_audit_checkpoint(checkpoint).await
+    }
+    async fn audit_checkpoints(&self) -> StoreResult<Vec<tokengate_core::audit_checkpoint::Checkpoint>> {
+        self.inner.audit_checkpoints().await
+    }
+}
+
 /// Sessions are never cached: a sign-out must take effect at once on this node and, through the
 /// shared store, on every other.
 #[async_trait]

@@ -1,6 +1,7 @@
 //! tokengate: Entra ID token-based access control for APIs — issuer, gateway, control plane.
 
 mod admin;
+mod audit_checkpoints;
 mod audit_writer;
 mod authentication;
 mod cli;

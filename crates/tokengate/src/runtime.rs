@@ -228,6 +228,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             shutdown_rx.clone(),
         ));
         issuer_addr = Some(addr);
+        listeners.push(crate::audit_checkpoints::spawn(opts.store.clone(), &i.kek, shutdown_rx.clone()));
         base_url = Some(url);
     }
 

@@ -1,76 +1,25 @@
-//! The audit log: appending (multi-row INSERTs), reading newest first, pruning; and the helpers
-//! that commit an audit record in the same transaction as the change it describes. Never
-//! updates or deletes a record except by retention (`prune_audit`).
+//! The audit log: appending, reading newest first, pruning; and the helpers that commit an audit
+//! record in the same transaction as the change it describes. Every record goes onto the hash
+//! chain (`audit_chain.rs`). Never updates or deletes a record except by retention
+//! (`prune_audit`), which deletes the oldest only.
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::Transaction;
 use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
 use tokengate_core::store::{AuditQuery, AuditStore, StoreError, StoreResult};
 
+use super::audit_chain::append_chained;
 use super::backend::Backend;
 use super::row::{uuid, SqlRow};
-use super::statement::{begin, commit, query, Statement};
+use super::statement::{begin, commit, query, rollback};
 use super::{forward_to_sql, SqlStore};
 use crate::error::parse_stored;
 
-/// Rows per multi-row audit INSERT: 14 parameters each stays far below both dialects' limits.
-const AUDIT_ROWS_PER_INSERT: usize = 128;
-const AUDIT_COLUMNS: usize = 14;
-
-const INSERT_AUDIT: &str = "INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, \
-     client_id, subject, token_id, client_ip, status, latency_us, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-     $9, $10, $11, $12, $13, $14)";
-
-/// `INSERT INTO audit_events (...) VALUES ($1..$14), ($15..$28), ...` for `rows` rows, or with
-/// anonymous `?` placeholders where `positional` (SQLite: it resolves each `$n` by a linear scan of
-/// the statement's parameter names, which makes binding a large statement quadratic — measured:
-/// a third of the gateway's CPU before this).
-fn multi_row_audit_insert(rows: usize, positional: bool) -> String {
-    let mut sql = String::from(
-        "INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, \
-         token_id, client_ip, status, latency_us, detail) VALUES ",
-    );
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for col in 0..AUDIT_COLUMNS {
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            if positional {
-                sql.push('?');
-            } else {
-                sql.push_str(&format!("${}", row * AUDIT_COLUMNS + col + 1));
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// Binds the fourteen columns of one record, in the order of the INSERTs above.
-fn bind_event<'q, DB: Backend>(statement: Statement<'q, DB>, e: &'q AuditEvent) -> Statement<'q, DB> {
-    statement
-        .bind(e.id.to_string())
-        .bind(e.at_ms)
-        .bind(e.source.as_str())
-        .bind(&e.action)
-        .bind(e.outcome.as_str())
-        .bind(&e.reason)
-        .bind(&e.tenant_id)
-        .bind(&e.client_id)
-        .bind(&e.subject)
-        .bind(&e.token_id)
-        .bind(&e.client_ip)
-        .bind(e.status.map(i64::from))
-        .bind(e.latency_us)
-        .bind(e.detail.to_string())
-}
-
-/// Writes `e` inside `tx`, so it commits (or not) with the change it records.
+/// Writes `e` inside `tx`, so it commits (or not) with the change it records. Takes the audit
+/// chain head: call it as the transaction's last step, just before `commit` (see `audit_chain.rs`).
 pub(super) async fn write_audit<DB: Backend>(tx: &mut Transaction<'_, DB>, e: &AuditEvent) -> StoreResult<()> {
-    bind_event(query(INSERT_AUDIT), e).execute(tx).await?;
+    append_chained(tx, std::slice::from_ref(e)).await?;
     Ok(())
 }
 
@@ -122,24 +71,49 @@ async fn append_audit<S: SqlStore>(store: &S, events: &[AuditEvent]) -> StoreRes
     if events.is_empty() {
         return Ok(());
     }
-    // Multi-row INSERTs: one statement per chunk instead of one per record (each statement is a
-    // hand-off to the driver; the gateway writes one record per request).
+    // One transaction and multi-row INSERTs per batch (the gateway writes one record per request).
     let _writer = store.writer().await;
     let mut tx = begin(store).await?;
-    for chunk in events.chunks(AUDIT_ROWS_PER_INSERT) {
-        let sql = multi_row_audit_insert(chunk.len(), S::Db::POSITIONAL_PARAMETERS);
-        let mut statement = query(&sql);
-        for e in chunk {
-            statement = bind_event(statement, e);
-        }
-        statement.execute(&mut tx).await?;
-    }
+    append_chained(&mut tx, events).await?;
     commit(tx).await
 }
 
+/// Deletes the oldest records, up to the first written at or after `before_ms`, and records the
+/// pruning in the same transaction. Only a prefix of the log goes (never a record newer than one
+/// kept, even when batches arrive slightly out of time order), so the chain stays unbroken from
+/// the first remaining record, and the pruning record explains the gap before it. Checkpoints
+/// stay.
 async fn prune_audit<S: SqlStore>(store: &S, before_ms: i64) -> StoreResult<u64> {
     let _writer = store.writer().await;
-    query("DELETE FROM audit_events WHERE at_ms < $1").bind(before_ms).execute(store.pool()).await
+    let mut tx = begin(store).await?;
+    let deleted = query(
+        "DELETE FROM audit_events WHERE seq < COALESCE((SELECT MIN(seq) FROM audit_events WHERE at_ms >= $1), \
+         (SELECT MAX(seq) + 1 FROM audit_events))",
+    )
+    .bind(before_ms)
+    .execute(&mut tx)
+    .await?;
+    if deleted == 0 {
+        rollback(tx).await?;
+        return Ok(0);
+    }
+    let through = query(
+        "SELECT COALESCE((SELECT MIN(seq) FROM audit_events) - 1, (SELECT seq FROM audit_chain_head WHERE id = 1)) \
+         AS through_seq",
+    )
+    .fetch_one(&mut tx)
+    .await?;
+    let through_seq: i64 = through.read("through_seq")?;
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+    let event = AuditEvent::admin(
+        "audit.pruned",
+        None,
+        serde_json::json!({"records": deleted, "before_ms": before_ms, "through_seq": through_seq}),
+        now_ms / 1000,
+    );
+    write_audit(&mut tx, &event).await?;
+    commit(tx).await?;
+    Ok(deleted)
 }
 
 async fn audit_events<S: SqlStore>(store: &S, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
@@ -159,7 +133,7 @@ async fn audit_events<S: SqlStore>(store: &S, q: &AuditQuery) -> StoreResult<Vec
 }
 
 /// An audit record as stored, before its names are parsed.
-struct AuditRow {
+pub(super) struct AuditRow {
     id: String,
     at_ms: i64,
     source: String,
@@ -177,7 +151,7 @@ struct AuditRow {
 }
 
 impl AuditRow {
-    fn read(r: &impl SqlRow) -> StoreResult<Self> {
+    pub(super) fn read(r: &impl SqlRow) -> StoreResult<Self> {
         Ok(AuditRow {
             id: r.read("id")?,
             at_ms: r.read("at_ms")?,
@@ -196,7 +170,7 @@ impl AuditRow {
         })
     }
 
-    fn into_event(self) -> StoreResult<AuditEvent> {
+    pub(super) fn into_event(self) -> StoreResult<AuditEvent> {
         Ok(AuditEvent {
             id: uuid(&self.id)?,
             at_ms: self.at_ms,
@@ -213,21 +187,5 @@ impl AuditRow {
             latency_us: self.latency_us,
             detail: serde_json::from_str(&self.detail).unwrap_or(serde_json::Value::Null),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{multi_row_audit_insert, AUDIT_COLUMNS};
-
-    #[test]
-    fn multi_row_insert_numbers_its_parameters_or_leaves_them_anonymous() {
-        let numbered = multi_row_audit_insert(2, false);
-        let second_row = "($15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)";
-        assert!(numbered.ends_with(&format!("$13, $14), {second_row}")), "{numbered}");
-        let positional = multi_row_audit_insert(2, true);
-        assert_eq!(positional.matches('?').count(), 2 * AUDIT_COLUMNS);
-        assert!(!positional.contains('$'), "{positional}");
-        assert_eq!(positional.split(" VALUES ").next(), numbered.split(" VALUES ").next());
     }
 }

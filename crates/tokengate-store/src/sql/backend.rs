@@ -64,6 +64,10 @@ pub(crate) trait Backend:
     /// `None` where transactions already run one at a time (SQLite's write lock).
     const LOCK_FAMILY: Option<&'static str>;
 
+    /// Reads `seq` and `chain_hash` of the audit chain head while locking it until commit: every
+    /// audit write runs it as its transaction's last lock (see `audit_chain.rs`).
+    const LOCK_AUDIT_HEAD: &'static str;
+
     fn execute<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, Self::QueryResult>;
 
     fn fetch_optional<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, Option<Self::Row>>;
@@ -95,6 +99,11 @@ impl Backend for Sqlite {
     const NOTIFY_FEED: Option<&'static str> = None;
 
     const LOCK_FAMILY: Option<&'static str> = None;
+
+    // A write, so a transaction that starts here takes SQLite's write lock at once rather than
+    // upgrading a read lock later (which can fail with SQLITE_BUSY between processes).
+    const LOCK_AUDIT_HEAD: &'static str =
+        "UPDATE audit_chain_head SET seq = seq WHERE id = 1 RETURNING seq, chain_hash";
 
     fn execute<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, SqliteQueryResult> {
         match on {
@@ -138,6 +147,8 @@ impl Backend for Postgres {
     // A transaction-scoped advisory lock on a hash of the family id: released at commit or
     // rollback; two families sharing a hash only wait for each other, never miss each other.
     const LOCK_FAMILY: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+
+    const LOCK_AUDIT_HEAD: &'static str = "SELECT seq, chain_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE";
 
     fn execute<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, PgQueryResult> {
         match on {

@@ -13,6 +13,8 @@ use tokio::sync::{Mutex, MutexGuard};
 
 mod apps;
 mod audit;
+mod audit_chain;
+mod audit_records;
 mod authorization_codes;
 mod backend;
 mod consent;

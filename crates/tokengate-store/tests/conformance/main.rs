@@ -40,6 +40,7 @@ mod fixtures;
 
 mod apps;
 mod audit;
+mod audit_chain;
 mod authorization_codes;
 mod credentials;
 mod device_codes;

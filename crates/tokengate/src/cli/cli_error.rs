@@ -79,6 +79,9 @@ pub enum CliError {
     NoCertificate { path: PathBuf },
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// `tokengate audit verify`: the first record or checkpoint that does not verify.
+    #[error(transparent)]
+    AuditVerify(#[from] tokengate_core::audit_verify::VerifyFailure),
     /// A command argument that cannot be used as given (the text says why and what to pass).
     #[error("{0}")]
     Argument(String),

@@ -2,6 +2,7 @@
 //! Directory commands talk to the store directly for now; the control-plane issue moves them
 //! onto the admin API.
 
+mod audit_commands;
 mod cli_error;
 mod directory_commands;
 mod key_commands;
@@ -155,6 +156,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The audit log: verify its hash chain and checkpoints, export it, query it.
+    Audit {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: audit_commands::AuditCommand,
+    },
     /// Signing keys: list, rotate, emergency removal.
     Keys {
         #[command(flatten)]
@@ -195,6 +203,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             revocation_commands::revocations(&open(&store).await?.0, command).await
         }
         Command::Nodes { store, json } => revocation_commands::nodes(&open(&store).await?.0, json).await,
+        Command::Audit { store, command } => {
+            let (store, kek) = open(&store).await?;
+            audit_commands::audit(store.as_ref(), kek, command).await
+        }
         Command::Keys { store, command } => {
             let (store, kek) = open(&store).await?;
             key_commands::keys(&store, kek, command).await

@@ -8,6 +8,7 @@ mod harness;
 mod upstream;
 
 mod api_permissions;
+mod audit_log;
 mod bad_input;
 mod client_assertion;
 mod client_credentials;
