@@ -81,6 +81,16 @@ pub struct DevSeed {
     /// Whether the clients' API permissions were configured (dirs seeded before get them once).
     #[serde(default)]
     pub api_permissions: bool,
+    /// A client and a user holding Tokengate.Auditor (read-only admin); added by a later version.
+    #[serde(default)]
+    pub auditor: Option<DevAuditor>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevAuditor {
+    pub client_id: Uuid,
+    pub client_secret: String,
+    pub user: DevUser,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -317,6 +327,7 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, D
         },
         users: None,
         api_permissions: false,
+        auditor: None,
     })
 }
 
@@ -359,6 +370,25 @@ async fn seed_users(store: &dyn Store, seed: &DevSeed, now: i64) -> Result<DevUs
             password: admin_password,
             object_id: admin_user.object_id,
         },
+    })
+}
+
+/// An auditor client and user: the admin API's read-only role, for trying the control plane
+/// without the power to change anything.
+async fn seed_auditor(store: &dyn Store, seed: &DevSeed, now: i64) -> Result<DevAuditor, DevError> {
+    let (client, _) = demo_app(store, seed.tenant_id, "tokengate auditor client", vec![], false, vec![], now).await?;
+    let secret = admin::create_secret(store, client.app_id, "dev", 365, now).await?;
+    admin::grant_app_role(store, seed.tenant_id, client.app_id, seed.admin.app_id, AUDITOR_ROLE, now).await?;
+    let admin_api = seed.admin.app_id.to_string();
+    add_api_permission(store, client.app_id, &admin_api, &[], &[AUDITOR_ROLE.to_string()], now).await?;
+    let password = tokengate_core::encoding::b64url(tokengate_core::encoding::random_bytes::<12>());
+    let upn = format!("auditor@{}", seed.tenant_domain);
+    let user = admin::create_user(store, seed.tenant_id, &upn, "Demo Auditor", &password, now).await?;
+    admin::assign_user_role(store, seed.tenant_id, user.object_id, seed.admin.app_id, AUDITOR_ROLE, now).await?;
+    Ok(DevAuditor {
+        client_id: client.app_id,
+        client_secret: secret.value,
+        user: DevUser { username: user.user_principal_name, password, object_id: user.object_id },
     })
 }
 
@@ -483,6 +513,9 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
     if seed.users.is_none() {
         seed.users = Some(seed_users(store.as_ref(), &seed, now).await?);
     }
+    if seed.auditor.is_none() {
+        seed.auditor = Some(seed_auditor(store.as_ref(), &seed, now).await?);
+    }
     if !seed.api_permissions {
         seed_api_permissions(store.as_ref(), &seed, now).await?;
         seed.api_permissions = true;
@@ -582,6 +615,8 @@ fn dev_json(
                    "app_id_uri": seed.admin.app_id_uri },
         "user": seed.users.as_ref().map(|u| &u.user),
         "admin_user": seed.users.as_ref().map(|u| serde_json::json!({"username": u.admin_user.username, "password": u.admin_user.password})),
+        "auditor": seed.auditor.as_ref().map(|a| serde_json::json!({"client_id": a.client_id, "client_secret": a.client_secret})),
+        "auditor_user": seed.auditor.as_ref().map(|a| serde_json::json!({"username": a.user.username, "password": a.user.password})),
     })
 }
 

@@ -7,6 +7,7 @@ mod cluster;
 mod harness;
 mod upstream;
 
+mod admin_api;
 mod api_permissions;
 mod audit_log;
 mod bad_input;
