@@ -662,6 +662,11 @@ app = msal.PublicClientApplication("{public_id}", authority="{authority}", insta
 flow = app.initiate_device_flow(scopes=["{api}/Demo.Read"]); print(flow["message"], flush=True)
 print(app.acquire_token_by_device_flow(flow))'
 
+Kill switch: revoke that token everywhere, and see it denied (then: tokengate nodes, revocations list):
+
+  tokengate revoke token "$TOKEN" --wait --dev-dir {dir}
+  curl -i -H "Authorization: Bearer $TOKEN" {gateway}{route}hello
+
 Keys: {authority}/discovery/v2.0/keys   Discovery: {authority}/v2.0/.well-known/openid-configuration
 Press Ctrl-C to stop.
 "#,
