@@ -662,7 +662,8 @@ app = msal.PublicClientApplication("{public_id}", authority="{authority}", insta
 flow = app.initiate_device_flow(scopes=["{api}/Demo.Read"]); print(flow["message"], flush=True)
 print(app.acquire_token_by_device_flow(flow))'
 
-Kill switch: revoke that token everywhere, and see it denied (then: tokengate nodes, revocations list):
+Kill switch: revoke that token on every node, then see it denied (`tokengate` is
+`cargo run --release --` from the repository; see also `tokengate nodes`, `tokengate revocations list`):
 
   tokengate revoke token "$TOKEN" --wait --dev-dir {dir}
   curl -i -H "Authorization: Bearer $TOKEN" {gateway}{route}hello
