@@ -159,7 +159,7 @@ async fn a_revoked_token_names_the_revocation_that_covers_it() {
     )
     .await
     .unwrap();
-    gateway(&f).auth.revocations.apply(&[row.clone()], row.version, now_ms());
+    gateway(&f).auth.revocations.apply(std::slice::from_ref(&row), row.version, now_ms());
 
     let (status, answer) = debug(&f, json!({"token": token})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
