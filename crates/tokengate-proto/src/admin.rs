@@ -152,3 +152,89 @@ pub struct NewTenantRequest {
     /// Its first verified domain, e.g. `fabrikam.example`.
     pub domain: String,
 }
+
+/// `POST /admin/v1/debug/token`: a token to explain. The token is never stored, logged or
+/// audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenDebugRequest {
+    /// The compact JWS (at most 16 KB).
+    pub token: String,
+    /// Explain only this route (by name).
+    #[serde(default)]
+    pub route: Option<String>,
+    /// With `path`: explain only the route the gateway would pick (default `GET`).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Explain only the route matching this path (and `method`, `host`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// With `path`: the request's host, for routes restricted to one.
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+/// What a token says, what its claims mean, and what this node's gateway would do with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TokenExplanation {
+    /// The JOSE header, decoded without trusting it.
+    #[schema(value_type = Object)]
+    pub header: serde_json::Value,
+    /// The claims, decoded without trusting them (also for a token that does not verify).
+    #[schema(value_type = Object)]
+    pub claims: serde_json::Value,
+    /// A one-line meaning for each Entra claim present.
+    pub claim_meanings: std::collections::BTreeMap<String, String>,
+    /// Signature, issuer, lifetime and audience as the gateway checks them; absent on a node
+    /// running no gateway.
+    pub verdict: Option<TokenVerdict>,
+    /// Whether the applied revocation set covers the token; absent when it does not verify or
+    /// on a node running no gateway.
+    pub revocation: Option<RevocationCheck>,
+    /// Each route considered (every route, the named one, or the one matching method and path).
+    pub routes: Vec<RouteExplanation>,
+}
+
+/// The gateway's verification of a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenVerdict {
+    /// Signature, trusted issuer and lifetime hold, and some route considered accepts the audience.
+    pub verified: bool,
+    /// `verified`, or the gateway's reason code (`expired`, `bad_signature`, `unknown_kid`,
+    /// `untrusted_issuer`, `audience_mismatch`, ...).
+    pub result: String,
+    /// The trusted issuer (policy name) whose keys verified it.
+    pub issuer: Option<String>,
+}
+
+/// Whether the applied revocation set covers a token, and which revocation does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevocationCheck {
+    pub revoked: bool,
+    /// `token`, `user`, `client`, `key` or `family`.
+    pub by: Option<String>,
+    /// The stored revocation that covers it, when found.
+    pub revocation: Option<RevocationView>,
+}
+
+/// One route's decision on a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RouteExplanation {
+    pub name: String,
+    /// Public routes take any request, with or without a token.
+    pub public: bool,
+    /// The gateway would let this token through to this route.
+    pub passes: bool,
+    /// Every requirement the token fails (all of them, not only the first).
+    pub failing: Vec<FailedRequirementView>,
+}
+
+/// A route requirement a token fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FailedRequirementView {
+    /// `verification`, `not_revoked`, `issuer`, `audience_array`, `audience`, `tenant`, `version`,
+    /// `token_kind`, `permissions`, `scope_or_role`, `scopes_all`, `roles_all`, `groups_any`,
+    /// `groups_all` or `claim`.
+    pub requirement: String,
+    pub expected: String,
+    pub got: String,
+}

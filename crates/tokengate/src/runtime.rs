@@ -274,7 +274,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         let api = match (&base_url, find_admin_app(opts.store.as_ref(), &uri).await) {
             (Some(url), Some(app)) => {
                 let builtin = BuiltinKeys { ring: published.clone(), base_url: url.clone() };
-                AdminApiState::new(opts.store.clone(), &builtin, &app, revocations.clone(), feed.clone(), issuer_kek.clone())
+                AdminApiState::new(opts.store.clone(), &builtin, &app, revocations.clone(), feed.clone(), issuer_kek.clone(), gateway_state.clone())
                     .map(Arc::new)
                     .map_err(|problems| format!("admin API: {}", problems.join("; ")))
             }

@@ -5,6 +5,7 @@
 pub mod bearer;
 pub mod policy;
 pub mod policy_document;
+pub mod policy_explanation;
 pub mod rejection;
 pub mod request_path;
 pub mod revocation;

@@ -35,7 +35,7 @@ pub struct ClaimCondition {
 }
 
 impl ClaimCondition {
-    fn holds(&self, value: Option<&Value>) -> bool {
+    pub(crate) fn holds(&self, value: Option<&Value>) -> bool {
         let Some(value) = value else { return false };
         if let Some(expected) = &self.equals {
             if value != expected {
@@ -127,7 +127,7 @@ impl Requirements {
     }
 }
 
-fn has(list: &[Box<str>], item: &str) -> bool {
+pub(crate) fn has(list: &[Box<str>], item: &str) -> bool {
     list.iter().any(|x| &**x == item)
 }
 

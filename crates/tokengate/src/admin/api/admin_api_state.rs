@@ -13,6 +13,7 @@ use tokengate_core::keys::KeyEncryptionKey;
 use tokengate_core::store::Store;
 
 use crate::authentication::{Authenticator, BuiltinKeys, IssuerTrust};
+use crate::gateway::GatewayState;
 use crate::revocation_feed::FeedHandle;
 
 /// App roles of the admin API app: Admin may do everything, Auditor may read everything.
@@ -34,6 +35,8 @@ pub struct AdminApiState {
     pub feed: FeedHandle,
     /// Held when this node runs the issuer: removing the active signing key rotates first.
     pub kek: Option<Arc<KeyEncryptionKey>>,
+    /// Held when this node runs the gateway: the token debugger judges with its policy.
+    pub gateway: Option<Arc<GatewayState>>,
 }
 
 impl AdminApiState {
@@ -46,6 +49,7 @@ impl AdminApiState {
         revocations: Arc<RevocationSet>,
         feed: FeedHandle,
         kek: Option<Arc<KeyEncryptionKey>>,
+        gateway: Option<Arc<GatewayState>>,
     ) -> Result<AdminApiState, Vec<String>> {
         let tenant = admin_app.tenant_id.to_string();
         let document: PolicyDocument = toml::from_str(&format!(
@@ -68,7 +72,7 @@ impl AdminApiState {
             ..Default::default()
         };
         let auth = Authenticator::new(1_000, revocations, Default::default());
-        Ok(AdminApiState { store, auth, trust, requirements, feed, kek })
+        Ok(AdminApiState { store, auth, trust, requirements, feed, kek, gateway })
     }
 }
 

@@ -8,13 +8,20 @@ pub mod admin_api_state;
 mod admin_caller;
 mod api_extractors;
 mod api_problem;
+mod covering_revocation;
+mod entra_claim_meanings;
 mod keys_api;
 mod nodes_api;
 mod revocations_api;
 mod tenants_api;
+mod token_debugger_api;
+mod token_route_checks;
+mod unverified_token;
 
 #[cfg(test)]
 mod admin_api_tests;
+#[cfg(test)]
+mod token_debugger_tests;
 
 use std::sync::Arc;
 
@@ -39,7 +46,7 @@ const CHECKED_IN_DOCUMENT: &str = "docs/admin-openapi.json";
     info(
         title = "tokengate admin API",
         version = "1",
-        description = "Manage tokengate: revocations (the kill switch), nodes, signing keys, tenants. \
+        description = "Manage tokengate: revocations (the kill switch), nodes, signing keys, tenants; explain a token. \
             Every operation needs `Authorization: Bearer <token>` from the built-in issuer for the admin \
             API app (`api://tokengate-admin` in `tokengate dev`) holding the app role `Tokengate.Admin` \
             (everything) or `Tokengate.Auditor` (read only). Errors are RFC 9457 problem documents."
@@ -50,6 +57,7 @@ const CHECKED_IN_DOCUMENT: &str = "docs/admin-openapi.json";
         (name = "nodes", description = "The nodes sharing the store and how far each has applied the feed"),
         (name = "keys", description = "The built-in issuer's signing keys"),
         (name = "tenants", description = "Tenants of the built-in issuer"),
+        (name = "debug", description = "Explain a token: claims, verdict, revocation and each route's decision"),
     )
 )]
 struct AdminApiDoc;
@@ -80,6 +88,7 @@ fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
         .routes(routes!(keys_api::list))
         .routes(routes!(tenants_api::list, tenants_api::create))
         .routes(routes!(tenants_api::show))
+        .routes(routes!(token_debugger_api::explain))
 }
 
 /// The document the handlers describe.

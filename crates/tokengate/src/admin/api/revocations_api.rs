@@ -165,7 +165,7 @@ fn target_of(view: RevocationTargetView) -> Result<RevocationTarget, ApiProblem>
     })
 }
 
-fn view(row: &Revocation) -> RevocationView {
+pub(super) fn view(row: &Revocation) -> RevocationView {
     let r = &row.revocation;
     let target = match r.target.clone() {
         RevocationTarget::Token { token_id } => RevocationTargetView::Token { token_id },
