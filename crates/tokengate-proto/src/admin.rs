@@ -238,3 +238,212 @@ pub struct FailedRequirementView {
     pub expected: String,
     pub got: String,
 }
+
+/// Where a redirect URI sends the authorization response (Entra's platform of a redirect URI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RedirectPlatformView {
+    Web,
+    Spa,
+    PublicClient,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RedirectUriView {
+    pub platform: RedirectPlatformView,
+    pub uri: String,
+}
+
+/// `POST /admin/v1/tenants/{tenant_id}/apps`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewAppRequest {
+    pub display_name: String,
+    /// App ID URIs (`api://orders`): what tokens for this app name as their audience.
+    #[serde(default)]
+    pub identifier_uris: Vec<String>,
+    /// A public client (mobile, desktop, CLI) has no credentials.
+    #[serde(default)]
+    pub is_public_client: bool,
+    #[serde(default)]
+    pub redirect_uris: Vec<RedirectUriView>,
+    /// Access token version this app accepts as a resource: 1 or 2 (Entra's default: 1).
+    #[serde(default)]
+    pub access_token_version: Option<u8>,
+    /// Other tenants may consent to the app (`AzureADMultipleOrgs`).
+    #[serde(default)]
+    pub multi_tenant: bool,
+}
+
+/// A delegated permission an app exposes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScopeView {
+    pub id: String,
+    /// As it appears in `scp`.
+    pub value: String,
+    pub display_name: String,
+    pub enabled: bool,
+}
+
+/// Who an app role may be given to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberTypeView {
+    Application,
+    User,
+}
+
+/// An app role an app defines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppRoleView {
+    pub id: String,
+    /// As it appears in `roles`.
+    pub value: String,
+    pub display_name: String,
+    pub allowed_member_types: Vec<MemberTypeView>,
+    pub enabled: bool,
+}
+
+/// An app registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppView {
+    /// The client id.
+    pub app_id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    pub identifier_uris: Vec<String>,
+    /// `AzureADMyOrg` or `AzureADMultipleOrgs`.
+    pub sign_in_audience: String,
+    pub is_public_client: bool,
+    pub access_token_version: Option<u8>,
+    pub redirect_uris: Vec<RedirectUriView>,
+    pub scopes: Vec<ScopeView>,
+    pub app_roles: Vec<AppRoleView>,
+    /// ISO 8601.
+    pub created_at: String,
+}
+
+/// `POST /admin/v1/apps/{app_id}/scopes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewScopeRequest {
+    pub value: String,
+    pub display_name: String,
+}
+
+/// `POST /admin/v1/apps/{app_id}/roles`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewAppRoleRequest {
+    pub value: String,
+    pub display_name: String,
+    /// Default: applications only.
+    #[serde(default)]
+    pub allowed_member_types: Vec<MemberTypeView>,
+}
+
+/// `POST /admin/v1/apps/{app_id}/secrets`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewSecretRequest {
+    pub display_name: String,
+    /// 1..=730 days (default 180).
+    #[serde(default)]
+    pub lifetime_days: Option<i64>,
+}
+
+/// A client secret's metadata: never its value nor its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecretView {
+    pub key_id: String,
+    pub app_id: String,
+    pub display_name: String,
+    /// The value's first three characters.
+    pub hint: String,
+    /// ISO 8601.
+    pub created_at: String,
+    /// ISO 8601.
+    pub expires_at: String,
+}
+
+/// A new secret: the only answer that ever carries its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedSecretView {
+    #[serde(flatten)]
+    pub secret: SecretView,
+    /// Shown once: store it now; it cannot be read again.
+    pub value: String,
+}
+
+/// `POST /admin/v1/tenants/{tenant_id}/users`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewUserRequest {
+    /// `name@domain`, the domain one of the tenant's.
+    pub user_principal_name: String,
+    pub display_name: String,
+    /// Stored as an Argon2id hash; never echoed nor audited.
+    pub password: String,
+}
+
+/// Hand-written so that logging a request cannot leak the password.
+impl std::fmt::Debug for NewUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUserRequest")
+            .field("user_principal_name", &self.user_principal_name)
+            .field("display_name", &self.display_name)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A user: never their password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    /// The `oid` of their tokens.
+    pub object_id: String,
+    pub tenant_id: String,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub enabled: bool,
+    /// ISO 8601.
+    pub created_at: String,
+}
+
+/// `POST /admin/v1/tenants/{tenant_id}/groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewGroupRequest {
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GroupView {
+    pub object_id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    /// ISO 8601.
+    pub created_at: String,
+}
+
+/// `POST /admin/v1/groups/{group_id}/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewGroupMemberRequest {
+    /// The user's object id.
+    pub user_id: String,
+}
+
+/// `POST /admin/v1/tenants/{tenant_id}/app-role-grants`: an application permission (app role of
+/// the resource) granted to a client app, as admin consent records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewAppRoleGrantRequest {
+    pub client_app_id: String,
+    pub resource_app_id: String,
+    pub role_value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppRoleGrantView {
+    pub id: String,
+    pub tenant_id: String,
+    /// The client's service principal.
+    pub principal_id: String,
+    pub resource_app_id: String,
+    pub app_role_id: String,
+    /// ISO 8601.
+    pub created_at: String,
+}

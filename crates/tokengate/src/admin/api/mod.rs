@@ -8,18 +8,28 @@ pub mod admin_api_state;
 mod admin_caller;
 mod api_extractors;
 mod api_problem;
+mod app_role_grants_api;
+mod apps_api;
 mod covering_revocation;
+mod directory_conflicts;
+mod directory_ids;
+mod directory_views;
 mod entra_claim_meanings;
+mod groups_api;
 mod keys_api;
 mod nodes_api;
 mod revocations_api;
+mod secrets_api;
 mod tenants_api;
 mod token_debugger_api;
 mod token_route_checks;
 mod unverified_token;
+mod users_api;
 
 #[cfg(test)]
 mod admin_api_tests;
+#[cfg(test)]
+mod directory_api_tests;
 #[cfg(test)]
 mod token_debugger_tests;
 
@@ -58,6 +68,7 @@ const CHECKED_IN_DOCUMENT: &str = "docs/admin-openapi.json";
         (name = "keys", description = "The built-in issuer's signing keys"),
         (name = "tenants", description = "Tenants of the built-in issuer"),
         (name = "debug", description = "Explain a token: claims, verdict, revocation and each route's decision"),
+        (name = "directory", description = "Apps, secrets, users, groups and app role grants of the built-in issuer's tenants"),
     )
 )]
 struct AdminApiDoc;
@@ -89,6 +100,19 @@ fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
         .routes(routes!(tenants_api::list, tenants_api::create))
         .routes(routes!(tenants_api::show))
         .routes(routes!(token_debugger_api::explain))
+        .routes(routes!(apps_api::list, apps_api::create))
+        .routes(routes!(apps_api::show))
+        .routes(routes!(apps_api::add_scope))
+        .routes(routes!(apps_api::add_role))
+        .routes(routes!(secrets_api::create, secrets_api::list))
+        .routes(routes!(secrets_api::delete))
+        .routes(routes!(users_api::list, users_api::create))
+        .routes(routes!(users_api::show))
+        .routes(routes!(users_api::disable))
+        .routes(routes!(users_api::enable))
+        .routes(routes!(groups_api::list, groups_api::create))
+        .routes(routes!(groups_api::add_member))
+        .routes(routes!(app_role_grants_api::grant))
 }
 
 /// The document the handlers describe.
