@@ -8,6 +8,9 @@ pub mod admin_api_state;
 mod admin_caller;
 mod api_extractors;
 mod api_problem;
+mod audit_api;
+mod audit_filter_params;
+mod audit_tail_api;
 mod covering_revocation;
 mod entra_claim_meanings;
 mod keys_api;
@@ -20,6 +23,8 @@ mod unverified_token;
 
 #[cfg(test)]
 mod admin_api_tests;
+#[cfg(test)]
+mod audit_api_tests;
 #[cfg(test)]
 mod token_debugger_tests;
 
@@ -58,6 +63,7 @@ const CHECKED_IN_DOCUMENT: &str = "docs/admin-openapi.json";
         (name = "keys", description = "The built-in issuer's signing keys"),
         (name = "tenants", description = "Tenants of the built-in issuer"),
         (name = "debug", description = "Explain a token: claims, verdict, revocation and each route's decision"),
+        (name = "audit", description = "The audit log: filtered pages, a JSON-lines export, and a live tail as server-sent events"),
     )
 )]
 struct AdminApiDoc;
@@ -89,6 +95,9 @@ fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
         .routes(routes!(tenants_api::list, tenants_api::create))
         .routes(routes!(tenants_api::show))
         .routes(routes!(token_debugger_api::explain))
+        .routes(routes!(audit_api::page))
+        .routes(routes!(audit_api::export))
+        .routes(routes!(audit_tail_api::tail))
 }
 
 /// The document the handlers describe.
