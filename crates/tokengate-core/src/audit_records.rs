@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::audit::Outcome;
+use crate::audit::{AuditSource, Outcome};
 use crate::audit_chain::{ChainHash, ChainedRecord};
 use crate::audit_checkpoint::Checkpoint;
 use crate::store::StoreResult;
@@ -20,6 +20,16 @@ pub struct AuditRecordFilter {
     pub outcome: Option<Outcome>,
     pub subject: Option<String>,
     pub client_id: Option<String>,
+    pub source: Option<AuditSource>,
+    /// The machine-readable reason (`AADSTS7000215`, `expired`, ...).
+    pub reason: Option<String>,
+    pub tenant_id: Option<String>,
+    /// The `uti` of the token issued or presented.
+    pub token_id: Option<String>,
+    /// `detail.route`: the gateway route that decided a request.
+    pub route: Option<String>,
+    /// `detail.actor`: who made an admin change, where the record names one.
+    pub actor: Option<String>,
     /// Newest first instead of seq order (queries for recent records).
     pub newest_first: bool,
     pub limit: u32,

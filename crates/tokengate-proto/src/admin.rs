@@ -447,3 +447,45 @@ pub struct AppRoleGrantView {
     /// ISO 8601.
     pub created_at: String,
 }
+
+/// One audit record as stored: its place on the hash chain and every field. Never holds a raw
+/// token, secret or code (the store has none): only identifiers such as `token_id` (`uti`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditRecordView {
+    /// Position on the chain; ascending in write order. Cursors and `Last-Event-ID` are seqs.
+    pub seq: i64,
+    /// The previous record's `chain_hash` (hex); both absent on records from before the chain.
+    pub prev_hash: Option<String>,
+    pub chain_hash: Option<String>,
+    pub id: String,
+    /// Unix milliseconds, and the same instant as RFC 3339.
+    pub at_ms: i64,
+    pub at: String,
+    /// `issuer`, `gateway` or `admin`.
+    pub source: String,
+    /// Dotted: `token.client_credentials`, `gateway.request`, `tenant.created`, ...
+    pub action: String,
+    /// `allowed`, `denied` or `error`.
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    /// The subject's `oid`.
+    pub subject: Option<String>,
+    /// The `uti` of the token issued or presented.
+    pub token_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub status: Option<u16>,
+    pub latency_us: Option<i64>,
+    /// Free-form detail: the gateway's `route`, `method`, `path`; an admin change's `actor`, ...
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// A page of audit records in ascending seq order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditRecordView>,
+    /// Pass as `cursor` for the next page; absent on the last page (as far as written so far).
+    pub next_cursor: Option<String>,
+}

@@ -7,6 +7,7 @@ use tokengate_core::audit_records::{AuditChainStore, AuditRecordFilter};
 use tokengate_core::store::StoreResult;
 
 use super::audit::AuditRow;
+use super::backend::Backend;
 use super::row::SqlRow;
 use super::statement::query;
 use super::{forward_to_sql, SqlStore};
@@ -28,7 +29,11 @@ async fn audit_records<S: SqlStore>(store: &S, f: &AuditRecordFilter) -> StoreRe
          subject, token_id, client_ip, status, latency_us, detail FROM audit_events \
          WHERE ($1 IS NULL OR seq > $1) AND ($2 IS NULL OR at_ms >= $2) AND ($3 IS NULL OR at_ms < $3) \
          AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR outcome = $5) AND ($6 IS NULL OR subject = $6) \
-         AND ($7 IS NULL OR client_id = $7) ORDER BY seq {order} LIMIT $8"
+         AND ($7 IS NULL OR client_id = $7) AND ($9 IS NULL OR source = $9) AND ($10 IS NULL OR reason = $10) \
+         AND ($11 IS NULL OR tenant_id = $11) AND ($12 IS NULL OR token_id = $12) \
+         AND ($13 IS NULL OR {route} = $13) AND ($14 IS NULL OR {actor} = $14) ORDER BY seq {order} LIMIT $8",
+        route = S::Db::detail_field("route"),
+        actor = S::Db::detail_field("actor"),
     );
     let rows = query(&sql)
         .bind(f.after_seq)
@@ -39,6 +44,12 @@ async fn audit_records<S: SqlStore>(store: &S, f: &AuditRecordFilter) -> StoreRe
         .bind(f.subject.as_deref())
         .bind(f.client_id.as_deref())
         .bind(i64::from(f.limit.clamp(1, 10_000)))
+        .bind(f.source.map(|s| s.as_str()))
+        .bind(f.reason.as_deref())
+        .bind(f.tenant_id.as_deref())
+        .bind(f.token_id.as_deref())
+        .bind(f.route.as_deref())
+        .bind(f.actor.as_deref())
         .fetch_all(store.pool())
         .await?;
     rows.iter()

@@ -68,6 +68,10 @@ pub(crate) trait Backend:
     /// audit write runs it as its transaction's last lock (see `audit_chain.rs`).
     const LOCK_AUDIT_HEAD: &'static str;
 
+    /// The text of the top-level field `key` of the JSON `detail` column, NULL when absent (or
+    /// when `detail` is no object). `key` is a literal of ours, never input: it is inlined.
+    fn detail_field(key: &'static str) -> String;
+
     fn execute<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, Self::QueryResult>;
 
     fn fetch_optional<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, Option<Self::Row>>;
@@ -104,6 +108,10 @@ impl Backend for Sqlite {
     // upgrading a read lock later (which can fail with SQLITE_BUSY between processes).
     const LOCK_AUDIT_HEAD: &'static str =
         "UPDATE audit_chain_head SET seq = seq WHERE id = 1 RETURNING seq, chain_hash";
+
+    fn detail_field(key: &'static str) -> String {
+        format!("json_extract(detail, '$.{key}')")
+    }
 
     fn execute<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, SqliteQueryResult> {
         match on {
@@ -149,6 +157,11 @@ impl Backend for Postgres {
     const LOCK_FAMILY: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
 
     const LOCK_AUDIT_HEAD: &'static str = "SELECT seq, chain_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE";
+
+    fn detail_field(key: &'static str) -> String {
+        // `->>` on a JSON value that is no object (detail `null`, a string) is NULL, not an error.
+        format!("(detail::jsonb ->> '{key}')")
+    }
 
     fn execute<'e, 'q: 'e>(query: SqlxQuery<'q, Self>, on: On<'e, Self>) -> Answer<'e, PgQueryResult> {
         match on {

@@ -41,6 +41,7 @@ mod fixtures;
 mod apps;
 mod audit;
 mod audit_chain;
+mod audit_filters;
 mod authorization_codes;
 mod credentials;
 mod device_codes;

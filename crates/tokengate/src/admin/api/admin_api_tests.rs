@@ -112,6 +112,10 @@ pub(super) async fn call(
     if problem {
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json", "{path}");
     }
+    // An event stream (the audit tail) never ends: its status is the answer here.
+    if response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "text/event-stream") {
+        return (status, Value::Null, challenge);
+    }
     let text = body_text(response).await;
     (status, serde_json::from_str(&text).unwrap_or(Value::Null), challenge)
 }

@@ -10,6 +10,9 @@ mod api_extractors;
 mod api_problem;
 mod app_role_grants_api;
 mod apps_api;
+mod audit_api;
+mod audit_filter_params;
+mod audit_tail_api;
 mod covering_revocation;
 mod directory_conflicts;
 mod directory_ids;
@@ -28,6 +31,7 @@ mod users_api;
 
 #[cfg(test)]
 mod admin_api_tests;
+mod audit_api_tests;
 #[cfg(test)]
 mod directory_api_tests;
 #[cfg(test)]
@@ -69,6 +73,7 @@ const CHECKED_IN_DOCUMENT: &str = "docs/admin-openapi.json";
         (name = "tenants", description = "Tenants of the built-in issuer"),
         (name = "debug", description = "Explain a token: claims, verdict, revocation and each route's decision"),
         (name = "directory", description = "Apps, secrets, users, groups and app role grants of the built-in issuer's tenants"),
+        (name = "audit", description = "The audit log: filtered pages, a JSON-lines export, and a live tail as server-sent events"),
     )
 )]
 struct AdminApiDoc;
@@ -113,6 +118,9 @@ fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
         .routes(routes!(groups_api::list, groups_api::create))
         .routes(routes!(groups_api::add_member))
         .routes(routes!(app_role_grants_api::grant))
+        .routes(routes!(audit_api::page))
+        .routes(routes!(audit_api::export))
+        .routes(routes!(audit_tail_api::tail))
 }
 
 /// The document the handlers describe.
