@@ -60,7 +60,8 @@ const CHECKED_IN_DOCUMENT: &str = "docs/admin-openapi.json";
     info(
         title = "tokengate admin API",
         version = "1",
-        description = "Manage tokengate: revocations (the kill switch), nodes, signing keys, tenants; explain a token. \
+        description = "Manage tokengate: revocations (the kill switch), nodes, signing keys, tenants, apps, \
+            secrets, users, groups, app role grants and the audit log; explain a token. \
             Every operation needs `Authorization: Bearer <token>` from the built-in issuer for the admin \
             API app (`api://tokengate-admin` in `tokengate dev`) holding the app role `Tokengate.Admin` \
             (everything) or `Tokengate.Auditor` (read only). Errors are RFC 9457 problem documents."
