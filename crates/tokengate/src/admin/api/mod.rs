@@ -31,6 +31,7 @@ mod users_api;
 
 #[cfg(test)]
 mod admin_api_tests;
+#[cfg(test)]
 mod audit_api_tests;
 #[cfg(test)]
 mod directory_api_tests;
