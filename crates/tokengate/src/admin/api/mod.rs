@@ -132,21 +132,27 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The document as served and checked in.
 pub fn openapi_json() -> String {
-    let mut text = openapi().to_pretty_json().unwrap_or_default();
-    text.push('\n');
-    text
+    render(&openapi())
 }
 
 pub fn router(state: Arc<AdminApiState>) -> Router {
-    let (router, _) = routes().split_for_parts();
-    let document = Arc::new(openapi_json());
+    let (router, document) = routes().split_for_parts();
+    // Rendered on first request, not at start: most nodes never serve it, and idle memory counts.
+    let rendered = Arc::new(std::sync::OnceLock::<String>::new());
+    let document = Arc::new(document);
     router.with_state(state).route(
         "/admin/v1/openapi.json",
         get(move || {
-            let document = document.clone();
-            async move { serve_document(&document) }
+            let (rendered, document) = (rendered.clone(), document.clone());
+            async move { serve_document(rendered.get_or_init(|| render(&document))) }
         }),
     )
+}
+
+fn render(document: &utoipa::openapi::OpenApi) -> String {
+    let mut text = document.to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// Answers every `/admin/v1/...` request on a node whose admin API is not configured.
