@@ -17,7 +17,7 @@ use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::ApiJson;
 use super::api_problem::ApiProblem;
 use super::directory_conflicts::worded;
-use super::directory_ids::path_id;
+use super::directory_ids::{existing_tenant, path_id};
 use super::directory_views::{app_view, member_type, redirect_uri, role_view, scope_view};
 use crate::state::now;
 
@@ -40,10 +40,7 @@ pub async fn list(
     State(s): State<Arc<AdminApiState>>,
     Path(tenant_id): Path<String>,
 ) -> Result<Json<Vec<AppView>>, ApiProblem> {
-    let id = path_id("tenant", &tenant_id)?;
-    if s.store.tenant(id).await?.is_none() {
-        return Err(ApiProblem::not_found(format!("tenant {tenant_id} not found")));
-    }
+    let id = existing_tenant(s.store.as_ref(), &tenant_id).await?;
     Ok(Json(s.store.apps(id).await?.into_iter().map(app_view).collect()))
 }
 

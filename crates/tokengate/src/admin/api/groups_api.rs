@@ -14,7 +14,7 @@ use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::ApiJson;
 use super::api_problem::ApiProblem;
 use super::directory_conflicts::worded;
-use super::directory_ids::{body_id, path_id};
+use super::directory_ids::{body_id, existing_tenant, path_id};
 use super::directory_views::group_view;
 use crate::state::now;
 
@@ -37,10 +37,7 @@ pub async fn list(
     State(s): State<Arc<AdminApiState>>,
     Path(tenant_id): Path<String>,
 ) -> Result<Json<Vec<GroupView>>, ApiProblem> {
-    let id = path_id("tenant", &tenant_id)?;
-    if s.store.tenant(id).await?.is_none() {
-        return Err(ApiProblem::not_found(format!("tenant {tenant_id} not found")));
-    }
+    let id = existing_tenant(s.store.as_ref(), &tenant_id).await?;
     Ok(Json(s.store.groups(id).await?.into_iter().map(group_view).collect()))
 }
 
