@@ -127,3 +127,23 @@ impl IntoResponse for ApiProblem {
         response
     }
 }
+
+/// What every reading operation may answer about its caller (named in its `responses(...)`).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // documentation only: answers are built by `ApiProblem`
+pub enum ReadRefusals {
+    #[response(status = 401, description = "No or invalid token", content_type = "application/problem+json")]
+    Unauthenticated(Problem),
+    #[response(status = 403, description = "Neither admin role", content_type = "application/problem+json")]
+    Forbidden(Problem),
+}
+
+/// What every changing operation may answer about its caller.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // documentation only: answers are built by `ApiProblem`
+pub enum WriteRefusals {
+    #[response(status = 401, description = "No or invalid token", content_type = "application/problem+json")]
+    Unauthenticated(Problem),
+    #[response(status = 403, description = "Not Tokengate.Admin", content_type = "application/problem+json")]
+    Forbidden(Problem),
+}

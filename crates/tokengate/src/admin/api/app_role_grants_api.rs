@@ -12,7 +12,7 @@ use tokengate_proto::admin::{AppRoleGrantView, NewAppRoleGrantRequest, Problem};
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::AdminWriter;
 use super::api_extractors::ApiJson;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{body_id, path_id};
 use super::directory_views::grant_view;
@@ -29,8 +29,7 @@ use crate::state::now;
     responses(
         (status = 201, description = "Granted", body = AppRoleGrantView),
         (status = 400, description = "An id is no GUID, or the role cannot be granted to applications", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such resource app, role, or client service principal in the tenant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The client already holds the role", body = Problem, content_type = "application/problem+json"),
     )

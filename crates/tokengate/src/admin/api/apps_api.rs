@@ -15,7 +15,7 @@ use tokengate_proto::admin::{
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::ApiJson;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{existing_tenant, path_id};
 use super::directory_views::{app_view, member_type, redirect_uri, role_view, scope_view};
@@ -30,8 +30,7 @@ use crate::state::now;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The tenant's apps", body = Vec<AppView>),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -55,8 +54,7 @@ pub async fn list(
     responses(
         (status = 201, description = "Registered", body = AppView),
         (status = 400, description = "Invalid name, App ID URI, redirect URI or token version", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An App ID URI is taken", body = Problem, content_type = "application/problem+json"),
     )
@@ -100,8 +98,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The app", body = AppView),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
         (status = 404, description = "No such app", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -126,8 +123,7 @@ pub async fn show(
     responses(
         (status = 201, description = "Added", body = ScopeView),
         (status = 400, description = "Invalid scope value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such app", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The app already exposes this scope", body = Problem, content_type = "application/problem+json"),
     )
@@ -157,8 +153,7 @@ pub async fn add_scope(
     responses(
         (status = 201, description = "Added", body = AppRoleView),
         (status = 400, description = "Invalid role value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such app", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The app already defines this role", body = Problem, content_type = "application/problem+json"),
     )

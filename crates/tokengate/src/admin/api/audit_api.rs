@@ -19,7 +19,7 @@ use utoipa::IntoParams;
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::AdminCaller;
 use super::api_extractors::ApiQuery;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals};
 use super::audit_filter_params::{parse_seq, record_view, AuditFilterParams};
 
 const DEFAULT_PAGE: u32 = 100;
@@ -45,8 +45,7 @@ pub struct AuditPageParams {
     responses(
         (status = 200, description = "A page of audit records in seq order", body = AuditPage),
         (status = 400, description = "Bad filter, cursor or limit", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
     )
 )]
 pub async fn page(
@@ -80,8 +79,7 @@ pub async fn page(
     responses(
         (status = 200, description = "One audit record (as in `AuditPage.items`) per line", body = String, content_type = "application/x-ndjson"),
         (status = 400, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
     )
 )]
 pub async fn export(

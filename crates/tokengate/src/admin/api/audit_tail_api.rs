@@ -22,7 +22,7 @@ use utoipa::IntoParams;
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::AdminCaller;
 use super::api_extractors::ApiQuery;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals};
 use super::audit_filter_params::{parse_seq, record_view, AuditFilterParams};
 
 const POLL: Duration = Duration::from_millis(250);
@@ -55,8 +55,7 @@ type Chunk = Result<Bytes, std::io::Error>;
     responses(
         (status = 200, description = "An endless event stream; each event's data is one audit record (as in `AuditPage.items`)", body = String, content_type = "text/event-stream"),
         (status = 400, description = "Bad filter or start", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
     )
 )]
 pub async fn tail(

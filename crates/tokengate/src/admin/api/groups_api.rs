@@ -12,7 +12,7 @@ use tokengate_proto::admin::{GroupView, NewGroupMemberRequest, NewGroupRequest, 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::ApiJson;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{body_id, existing_tenant, path_id};
 use super::directory_views::group_view;
@@ -27,8 +27,7 @@ use crate::state::now;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The tenant's groups", body = Vec<GroupView>),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -52,8 +51,7 @@ pub async fn list(
     responses(
         (status = 201, description = "Created", body = GroupView),
         (status = 400, description = "Empty name", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -79,8 +77,7 @@ pub async fn create(
     responses(
         (status = 204, description = "Added"),
         (status = 400, description = "user_id is no GUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such user, or no such group in the user's tenant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
     )

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use tokengate_proto::admin::{Problem, SigningKeyView};
+use tokengate_proto::admin::SigningKeyView;
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::AdminCaller;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals};
 use super::iso8601;
 
 /// Next, active and retired keys.
@@ -19,8 +19,7 @@ use super::iso8601;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The signing keys", body = Vec<SigningKeyView>),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
     )
 )]
 pub async fn list(

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use tokengate_core::revocations::{liveness, NodeLiveness};
-use tokengate_proto::admin::{NodeView, Problem};
+use tokengate_proto::admin::NodeView;
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::AdminCaller;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals};
 use super::iso8601;
 use crate::state::now_ms;
 
@@ -21,8 +21,7 @@ use crate::state::now_ms;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The nodes, by name", body = Vec<NodeView>),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
     )
 )]
 pub async fn list(

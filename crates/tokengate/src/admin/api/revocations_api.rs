@@ -19,7 +19,7 @@ use utoipa::IntoParams;
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::{ApiJson, ApiQuery};
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::iso8601;
 use crate::revoke::{self, Propagation};
 use crate::state::now;
@@ -46,8 +46,7 @@ pub struct PageQuery {
     responses(
         (status = 200, description = "A page of revocations", body = RevocationPage),
         (status = 400, description = "Bad cursor or limit", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
     )
 )]
 pub async fn list(
@@ -80,8 +79,7 @@ pub async fn list(
     responses(
         (status = 201, description = "Written, applied on this node, and (with `wait`) on every live gateway", body = RevocationCreated),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 409, description = "The active signing key, on a node without the key-encryption key", body = Problem, content_type = "application/problem+json"),
         (status = 504, description = "`wait`: not every live gateway applied it in time (it is written and will apply)", body = Problem, content_type = "application/problem+json"),
     )

@@ -15,7 +15,7 @@ use tokengate_proto::admin::{CreatedSecretView, NewSecretRequest, Problem, Secre
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::ApiJson;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_ids::path_id;
 use super::directory_views::secret_view;
 use crate::state::now;
@@ -34,8 +34,7 @@ const DEFAULT_LIFETIME_DAYS: i64 = 180;
     responses(
         (status = 201, description = "Created; `value` is shown this once", body = CreatedSecretView),
         (status = 400, description = "Lifetime out of range, or a public client", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such app", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -61,8 +60,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The secrets' metadata", body = Vec<SecretView>),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
         (status = 404, description = "No such app", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -90,8 +88,7 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such app, or no such secret on it", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::ApiJson;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use crate::state::now;
 
 fn view(t: Tenant) -> TenantView {
@@ -28,8 +28,7 @@ fn view(t: Tenant) -> TenantView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The tenants", body = Vec<TenantView>),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
     )
 )]
 pub async fn list(
@@ -49,8 +48,7 @@ pub async fn list(
     responses(
         (status = 201, description = "Created", body = TenantView),
         (status = 400, description = "Invalid name or domain", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 409, description = "The domain is taken", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -73,8 +71,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The tenant", body = TenantView),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -16,7 +16,7 @@ use tokengate_proto::admin::{Problem, RevocationCheck, TokenDebugRequest, TokenE
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::AdminCaller;
 use super::api_extractors::ApiJson;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals};
 use super::covering_revocation::covering_row;
 use super::entra_claim_meanings::meaning_of;
 use super::token_route_checks as route_checks;
@@ -35,8 +35,7 @@ use crate::state::now;
     responses(
         (status = 200, description = "The token explained (also when it does not verify)", body = TokenExplanation),
         (status = 400, description = "Not a compact JWS, larger than 16 KB, or a bad method or path", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
         (status = 404, description = "No route of that name, or none matching the method and path", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A route was named but this node runs no gateway", body = Problem, content_type = "application/problem+json"),
     )

@@ -13,7 +13,7 @@ use tokengate_proto::admin::{NewUserRequest, Problem, UserView};
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::ApiJson;
-use super::api_problem::ApiProblem;
+use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{existing_tenant, path_id};
 use super::directory_views::user_view;
@@ -28,8 +28,7 @@ use crate::state::now;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The tenant's users", body = Vec<UserView>),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -53,8 +52,7 @@ pub async fn list(
     responses(
         (status = 201, description = "Created (the password is not echoed)", body = UserView),
         (status = 400, description = "Invalid UPN, a domain not the tenant's, or a weak password", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The UPN is taken", body = Problem, content_type = "application/problem+json"),
     )
@@ -89,8 +87,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = UserView),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither admin role", body = Problem, content_type = "application/problem+json"),
+        ReadRefusals,
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -114,8 +111,7 @@ pub async fn show(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Disabled and revoked", body = UserView),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -136,8 +132,7 @@ pub async fn disable(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Enabled", body = UserView),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not Tokengate.Admin", body = Problem, content_type = "application/problem+json"),
+        WriteRefusals,
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     )
 )]
