@@ -172,14 +172,17 @@ pub async fn remove(
         return Err(KeyServiceError::Key { kid: kid.into(), reason: "no such key (see `tokengate keys list`)".into() });
     }
     let was_active = keys.iter().any(|k| k.kid == kid && k.state == KeyState::Active);
+    if was_active {
+        // Promote the next key first: the store never holds no active key, so a node that
+        // follows between the two writes still has a ring to load, and the revocation row
+        // (whose version `--wait` waits for) comes after the promotion.
+        rotate(store, kek, max_token_age, now).await?;
+    }
     let audit = AuditEvent::admin("key.removed", None, json!({"kid": kid, "was_active": was_active}), now);
     // A key revocation on the feed: the key is deleted with the row, and every gateway denies
     // what it signed, also tokens it verified before and cached.
     let revocation = NewRevocation::at(RevocationTarget::Key { kid: kid.into() }, "cli", reason, now * 1000);
     let (row, _) = store.revoke(&revocation, &audit).await?;
-    if was_active {
-        rotate(store, kek, max_token_age, now).await?;
-    }
     Ok(row)
 }
 
@@ -370,6 +373,29 @@ mod tests {
             created_at: 0,
             retire_after,
         }
+    }
+
+    /// `revoke key --wait` waits for the revocation row's version: it must be the last write of
+    /// the removal, and no write may leave the store without an active key (a node following
+    /// in between could not load its ring and would keep publishing the removed key).
+    #[tokio::test]
+    async fn removing_the_active_key_promotes_the_next_before_the_revocation_row() {
+        let d = crate::test_support::directory().await;
+        let store = d.store.as_ref();
+        let keys = store.signing_keys().await.unwrap();
+        let active = keys.iter().find(|k| k.state == KeyState::Active).unwrap().kid.clone();
+        let next = keys.iter().find(|k| k.state == KeyState::Next).unwrap().kid.clone();
+        let before = store.feed_head().await.unwrap();
+
+        let row = remove(store, &d.kek, &active, None, 3600, crate::state::now()).await.unwrap();
+
+        assert_eq!(row.version, store.feed_head().await.unwrap(), "the revocation row is the last write");
+        assert!(row.version > before + 1, "the promotion was written before it");
+        let after = store.signing_keys().await.unwrap();
+        assert!(!after.iter().any(|k| k.kid == active), "the removed key is gone");
+        assert!(after.iter().any(|k| k.kid == next && k.state == KeyState::Active), "the next key signs");
+        assert!(after.iter().any(|k| k.state == KeyState::Next), "a new next key is published");
+        load_keys(store, &d.kek, crate::state::now()).await.expect("the ring loads");
     }
 
     #[test]
