@@ -19,6 +19,7 @@ pub mod jws;
 pub mod keys;
 pub mod passwords;
 pub mod pkce;
+pub mod policy_versions;
 pub mod rate_limit;
 pub mod redirect_uri;
 pub mod revocations;

@@ -23,6 +23,9 @@ use crate::grants::token_families::{
     AuthorizationCode, CodeRedemption, MintedAccessToken, RefreshToken, ReusePolicy, RotationOutcome,
 };
 use crate::keys::StoredSigningKey;
+use crate::policy_versions::{
+    NewPolicyVersion, PolicyVersion, PolicyVersionSummary, PublishConflict, PublishPrecondition,
+};
 use crate::revocations::{NewRevocation, NodeHeartbeat, Revocation, RevocationEffects};
 use crate::UnixTime;
 
@@ -358,6 +361,27 @@ pub trait NodeStore: Send + Sync {
     async fn forget_nodes(&self, before_ms: i64) -> StoreResult<u64>;
 }
 
+/// Versions of the gateway policy and the published pointer (`policy_versions`).
+#[async_trait]
+pub trait PolicyStore: Send + Sync {
+    /// Writes `new` as the next version and points the published pointer at it, with `audit`, in
+    /// one transaction that advances the feed (every node follows the pointer from the feed) —
+    /// only if `precondition` holds for the pointer at commit time.
+    async fn publish_policy(
+        &self,
+        new: &NewPolicyVersion,
+        precondition: PublishPrecondition,
+        audit: &AuditEvent,
+    ) -> StoreResult<Result<PolicyVersionSummary, PublishConflict>>;
+    /// The published version number, if any (cheap: what nodes check after each feed advance).
+    async fn published_policy_version(&self) -> StoreResult<Option<i64>>;
+    async fn policy_version(&self, version: i64) -> StoreResult<Option<PolicyVersion>>;
+    /// Newest first, versions below `before` (all when `None`), at most `limit`.
+    async fn policy_history(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<PolicyVersionSummary>>;
+    /// The newest version of `origin` (a node's policy file: did it change since it was published?).
+    async fn latest_policy_of_origin(&self, origin: &str) -> StoreResult<Option<PolicyVersionSummary>>;
+}
+
 /// Everything the product needs from one backend.
 pub trait Store:
     TenantStore
@@ -374,6 +398,7 @@ pub trait Store:
     + SessionStore
     + RevocationStore
     + NodeStore
+    + PolicyStore
 {
 }
 
@@ -392,5 +417,6 @@ impl<T> Store for T where
         + SessionStore
         + RevocationStore
         + NodeStore
+        + PolicyStore
 {
 }

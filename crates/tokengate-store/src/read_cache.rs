@@ -514,3 +514,40 @@ impl tokengate_core::store::NodeStore for ReadCachedStore {
         self.inner.forget_nodes(before_ms).await
     }
 }
+
+/// Policy versions are never cached: a published version must reach every node at once.
+#[async_trait]
+impl tokengate_core::store::PolicyStore for ReadCachedStore {
+    async fn publish_policy(
+        &self,
+        new: &tokengate_core::policy_versions::NewPolicyVersion,
+        precondition: tokengate_core::policy_versions::PublishPrecondition,
+        audit: &AuditEvent,
+    ) -> StoreResult<
+        Result<tokengate_core::policy_versions::PolicyVersionSummary, tokengate_core::policy_versions::PublishConflict>,
+    > {
+        self.inner.publish_policy(new, precondition, audit).await
+    }
+    async fn published_policy_version(&self) -> StoreResult<Option<i64>> {
+        self.inner.published_policy_version().await
+    }
+    async fn policy_version(
+        &self,
+        version: i64,
+    ) -> StoreResult<Option<tokengate_core::policy_versions::PolicyVersion>> {
+        self.inner.policy_version(version).await
+    }
+    async fn policy_history(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<tokengate_core::policy_versions::PolicyVersionSummary>> {
+        self.inner.policy_history(before, limit).await
+    }
+    async fn latest_policy_of_origin(
+        &self,
+        origin: &str,
+    ) -> StoreResult<Option<tokengate_core::policy_versions::PolicyVersionSummary>> {
+        self.inner.latest_policy_of_origin(origin).await
+    }
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::policy::Requirements;
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDocument {
     #[serde(default)]
@@ -20,7 +20,7 @@ pub struct PolicyDocument {
     pub routes: Vec<RouteConfig>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GatewaySettings {
     /// Tolerance for `exp`/`nbf`/`iat`, seconds.
@@ -134,7 +134,7 @@ fn default_max_key_age() -> u64 {
     86_400
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     pub name: String,

@@ -24,6 +24,7 @@ mod family_revocation;
 mod feed;
 mod grants;
 mod nodes;
+mod policy_versions;
 mod refresh_token_rotation;
 mod refresh_tokens;
 mod replay;

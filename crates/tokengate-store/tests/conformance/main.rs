@@ -47,6 +47,7 @@ mod credentials;
 mod device_codes;
 mod feed_listener;
 mod nodes;
+mod policy_versions;
 mod refresh_token_rotation;
 mod replay;
 mod revocation_effects;
