@@ -52,7 +52,9 @@ pub struct AuditSection {
 #[serde(deny_unknown_fields)]
 pub struct GatewaySection {
     pub listen: Option<String>,
-    /// Policy file (trusted issuers and routes), hot-reloaded.
+    /// Policy file (trusted issuers and routes): published as a new policy version when it
+    /// changes (also while running). Without it the node follows the version published in the
+    /// store (`tokengate policy apply`).
     pub policy_file: Option<PathBuf>,
     /// Serve the gateway over HTTPS (HTTP/1.1 and HTTP/2 by ALPN); plain HTTP when absent.
     pub tls_cert: Option<PathBuf>,
@@ -141,8 +143,10 @@ pub struct ServeIssuer {
 #[derive(Debug)]
 pub struct ServeGateway {
     pub listen: SocketAddr,
-    pub policy_path: PathBuf,
-    pub policy: crate::gateway::policy_file::PolicyDocument,
+    /// Published when it changed since it was last published from there, and watched.
+    pub policy_file: Option<crate::gateway::policy_file::PolicyFile>,
+    /// Where relative paths in published policies (`ca_file`) resolve: the config file's directory.
+    pub base_dir: PathBuf,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub builtin_issuer_url: Option<String>,
 }
@@ -229,20 +233,14 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                     problems.push(format!("gateway.listen '{listen_text}' is not an address like 127.0.0.1:8080"))
                 })
                 .ok();
-            let policy = match g.policy_file {
-                None => {
-                    problems.push("gateway.policy_file is required (trusted issuers and routes)".into());
-                    None
-                }
+            // Optional: a gateway node without a file follows the policy published in the store.
+            let policy_file = match g.policy_file {
+                None => Ok(None),
                 Some(p) => {
                     let p = resolve(&p);
-                    match crate::gateway::policy_file::load(&p) {
-                        Ok(policy) => Some((p, policy)),
-                        Err(found) => {
-                            problems.extend(found.into_iter().map(|f| format!("gateway policy {}: {f}", p.display())));
-                            None
-                        }
-                    }
+                    crate::gateway::policy_file::read(&p).map(Some).map_err(|found| {
+                        problems.extend(found.into_iter().map(|f| format!("gateway policy {}: {f}", p.display())));
+                    })
                 }
             };
             let tls = match (g.tls_cert.map(|p| resolve(&p)), g.tls_key.map(|p| resolve(&p))) {
@@ -264,10 +262,14 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                         .push(format!("gateway.builtin_issuer_url '{url}' must be the issuer's https:// public URL"));
                 }
             }
-            match (listen, policy) {
-                (Some(listen), Some((policy_path, policy))) => {
-                    Some(ServeGateway { listen, policy_path, policy, tls, builtin_issuer_url: g.builtin_issuer_url })
-                }
+            match (listen, policy_file) {
+                (Some(listen), Ok(policy_file)) => Some(ServeGateway {
+                    listen,
+                    policy_file,
+                    base_dir: base.to_path_buf(),
+                    tls,
+                    builtin_issuer_url: g.builtin_issuer_url,
+                }),
                 _ => None,
             }
         }

@@ -541,7 +541,9 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
         tracing::warn!("{notice}");
     }
     let policy = crate::gateway::policy_file::parse(&plan.text, &plan.path).map_err(DevError::Policy)?;
-    let policy_path = plan.path.clone();
+    let policy_file =
+        crate::gateway::policy_file::PolicyFile { path: plan.path.clone(), document: policy, text: plan.text.clone() };
+    let policy_base_dir = plan.path.parent().map(Path::to_path_buf).unwrap_or_else(|| dir.clone());
     let running = runtime::start(RuntimeOptions {
         store,
         issuer: Some(IssuerOptions {
@@ -564,8 +566,8 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
         listener_limits,
         gateway: Some(GatewayOptions {
             listen: SocketAddr::new(loopback, opts.gateway_port),
-            policy,
-            policy_path: Some(policy_path),
+            policy_file: Some(policy_file),
+            base_dir: policy_base_dir,
             tls: None,
             builtin_issuer_url: None,
         }),

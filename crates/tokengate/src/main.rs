@@ -19,6 +19,7 @@ mod layering_tests;
 mod listener_limits;
 mod listener_metrics;
 mod periodic;
+mod policy_publishing;
 mod revocation_feed;
 mod revoke;
 mod runtime;

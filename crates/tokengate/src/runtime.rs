@@ -24,10 +24,12 @@ use crate::admin::api::AdminApiState;
 use crate::admin::{self, AdminState};
 use crate::authentication::{Authenticator, BuiltinKeys};
 use crate::gateway::metrics::GatewayMetrics;
-use crate::gateway::policy_file::PolicyDocument;
+use crate::gateway::policy_file::{self, PolicyDocument, PolicyFile};
+use crate::gateway::policy_follower::PolicyFollower;
 use crate::gateway::{self, ActivePolicy, GatewayState};
 use crate::listener_limits::ListenerLimits;
 use crate::listener_metrics::ListenerMetrics;
+use crate::policy_publishing::{import_policy_file, Published};
 use crate::revocation_feed::feed_metrics::FeedMetrics;
 use crate::revocation_feed::node_heartbeat::{self, NodeIdentity, NodeStatus};
 use crate::revocation_feed::{FeedHandle, FeedLoop};
@@ -71,9 +73,11 @@ pub struct IssuerOptions {
 /// The gateway listener and its policy.
 pub struct GatewayOptions {
     pub listen: SocketAddr,
-    pub policy: PolicyDocument,
-    /// Watched for changes (hot reload) when given.
-    pub policy_path: Option<PathBuf>,
+    /// The node's policy file: published as a new version when it differs from the last version
+    /// published from it, and watched. Without it the node runs what the store has published.
+    pub policy_file: Option<PolicyFile>,
+    /// Where relative paths in published policies (`ca_file`) resolve on this node.
+    pub base_dir: PathBuf,
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// The built-in issuer's base URL, on a node that does not run the issuer itself.
     pub builtin_issuer_url: Option<String>,
@@ -121,6 +125,62 @@ impl NodeStatus for Status {
     fn ready(&self) -> bool {
         !*self.stopping.borrow() && self.gateway.as_ref().is_none_or(|g| g.ready(&self.revocations))
     }
+}
+
+/// The policy a gateway node starts with: its policy file first published if it changed since it
+/// was last published from there, then whatever version is published. With nothing published
+/// and no file, no route matches (404) until a version is published.
+async fn starting_policy(
+    store: &dyn Store,
+    g: &GatewayOptions,
+    builtin: Option<&BuiltinKeys>,
+    node: &str,
+) -> Result<(ActivePolicy, Option<PathBuf>), StartError> {
+    let gateway_error = |e: &dyn std::fmt::Display| StartError::Gateway(vec![e.to_string()]);
+    if let Some(file) = &g.policy_file {
+        match import_policy_file(store, file, node, crate::state::now()).await {
+            Ok(Some(Published::New(v))) => {
+                tracing::info!(file = %file.path.display(), version = v.version, "gateway policy file published")
+            }
+            Ok(_) => {}
+            Err(e) => return Err(gateway_error(&e)),
+        }
+    }
+    let published = store.published_policy_version().await.map_err(|e| gateway_error(&e))?;
+    let stored = match published {
+        Some(v) => store.policy_version(v).await.map_err(|e| gateway_error(&e))?,
+        None => None,
+    };
+    let policy = match stored {
+        Some(version) => {
+            if let Some(file) = g.policy_file.as_ref().filter(|f| f.document != version.document) {
+                tracing::warn!(
+                    file = %file.path.display(),
+                    version = version.summary.version,
+                    by = %version.summary.author,
+                    "the published policy differs from this node's policy file, which has not changed since it was \
+                     last published: the published version runs (edit the file, or `tokengate policy apply`, to change it)"
+                );
+            }
+            let problems = policy_file::validate(&version.document, &g.base_dir);
+            if !problems.is_empty() {
+                return Err(StartError::Gateway(
+                    problems
+                        .into_iter()
+                        .map(|p| format!("published version {}: {p}", version.summary.version))
+                        .collect(),
+                ));
+            }
+            ActivePolicy::build(&version.document, &g.base_dir, builtin, None)
+                .map_err(StartError::Gateway)?
+                .as_published(version.summary.version)
+        }
+        None => {
+            tracing::warn!("no gateway policy is published yet: every request answers 404 until one is (`tokengate policy apply -f routes.toml`, or [gateway] policy_file)");
+            ActivePolicy::build(&PolicyDocument::default(), &g.base_dir, builtin, None).map_err(StartError::Gateway)?
+        }
+    };
+    Ok((policy, g.policy_file.as_ref().map(|f| f.path.clone())))
 }
 
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
@@ -240,13 +300,13 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             base_url = g.builtin_issuer_url.clone().map(|u| u.trim_end_matches('/').to_owned());
         }
         let builtin = base_url.as_ref().map(|url| BuiltinKeys { ring: published.clone(), base_url: url.clone() });
-        let base_dir = g.policy_path.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())).unwrap_or_default();
-        let policy = ActivePolicy::build(&g.policy, &base_dir, builtin.as_ref(), None).map_err(StartError::Gateway)?;
-        let cache_capacity = g.policy.settings.verified_cache_entries;
+        let (policy, policy_path) = starting_policy(opts.store.as_ref(), &g, builtin.as_ref(), &node.name).await?;
+        let cache_capacity = policy.settings.verified_cache_entries;
         let metrics = Arc::new(GatewayMetrics::new());
         let state = Arc::new(GatewayState {
             policy: ArcSwap::from_pointee(policy),
-            policy_path: g.policy_path,
+            policy_path,
+            policy_base_dir: g.base_dir.clone(),
             builtin_keys: builtin,
             auth: Authenticator::new(cache_capacity, revocations.clone(), metrics.key_refetches.clone()),
             audit: audit.clone(),
@@ -262,7 +322,9 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             setup("gateway"),
             shutdown_rx.clone(),
         ));
-        listeners.push(gateway::hot_reload::spawn(state.clone(), shutdown_rx.clone()));
+        let follower = PolicyFollower::new(opts.store.clone(), state.clone());
+        listeners.push(follower.clone().spawn(feed.subscribe(), shutdown_rx.clone()));
+        listeners.push(gateway::hot_reload::spawn(follower, node.name.clone(), shutdown_rx.clone()));
         listeners.push(spawn_cache_sweeper(state.clone(), shutdown_rx.clone()));
         listeners.push(gateway::key_changes::spawn(state.clone(), key_follower.changes(), shutdown_rx.clone()));
         gateway_state = Some(state);

@@ -166,6 +166,7 @@ impl TestDirectory {
         Arc::new(GatewayState {
             policy: ArcSwap::from_pointee(policy),
             policy_path: None,
+            policy_base_dir: std::path::PathBuf::from("."),
             builtin_keys: Some(builtin),
             auth: Authenticator::new(1000, synced_revocations(), metrics.key_refetches.clone()),
             audit: self.audit.clone(),

@@ -245,8 +245,8 @@ async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), CliErr
         None => None,
         Some(g) => Some(runtime::GatewayOptions {
             listen: g.listen,
-            policy: g.policy,
-            policy_path: Some(g.policy_path),
+            policy_file: g.policy_file,
+            base_dir: g.base_dir,
             tls: match &g.tls {
                 Some((cert, key)) => Some(crate::server::tls_config(cert, key).map_err(CliError::Tls)?),
                 None => None,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::http::HeaderName;
 use tokengate_core::access::policy::condition_claims;
 use tokengate_core::access::policy_document::{GatewaySettings, PolicyDocument};
-use tokengate_core::encoding::sha256;
+use tokengate_core::policy_versions::{content_hash, version_label};
 
 use super::proxy::UpstreamClients;
 use super::route_table::RouteTable;
@@ -17,9 +17,12 @@ use crate::authentication::issuer_trust::VerificationLimits;
 use crate::authentication::{BuiltinKeys, IssuerTrust};
 
 pub struct ActivePolicy {
-    /// Names this version in decisions and audit records: a digest of the document, so every
-    /// node running the same document reports the same version.
+    /// Names this version in decisions, audit records and node heartbeats: `v7` for a version
+    /// published in the store, else a digest of the document (so every node running the same
+    /// document reports the same version).
     pub version: Arc<str>,
+    /// The store's version number, when this policy is a published version.
+    pub published: Option<i64>,
     pub settings: GatewaySettings,
     pub routes: RouteTable,
     pub trust: IssuerTrust,
@@ -57,7 +60,8 @@ impl ActivePolicy {
             .collect();
         let identity_header_names = identity_headers.iter().map(|(h, _)| h.clone()).collect();
         Ok(ActivePolicy {
-            version: version_of(document),
+            version: Arc::from(content_hash(document)),
+            published: None,
             settings,
             routes,
             trust,
@@ -65,6 +69,13 @@ impl ActivePolicy {
             identity_header_names,
             upstreams,
         })
+    }
+
+    /// Names this policy as the store's published version `version`.
+    pub fn as_published(mut self, version: i64) -> ActivePolicy {
+        self.version = Arc::from(version_label(version));
+        self.published = Some(version);
+        self
     }
 
     /// Stops the fetchers this policy started that `next` does not reuse.
@@ -76,12 +87,4 @@ impl ActivePolicy {
     pub fn ready(&self) -> bool {
         self.trust.ready()
     }
-}
-
-/// `sha256:` and the first 16 hex digits of the document's canonical JSON.
-fn version_of(document: &PolicyDocument) -> Arc<str> {
-    let json = serde_json::to_vec(document).unwrap_or_default();
-    let digest = sha256(&json);
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    Arc::from(format!("sha256:{hex}"))
 }

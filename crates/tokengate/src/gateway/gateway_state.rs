@@ -14,7 +14,10 @@ use crate::authentication::{Authenticator, BuiltinKeys};
 
 pub struct GatewayState {
     pub policy: ArcSwap<ActivePolicy>,
+    /// The node's policy file, published when it changes (`hot_reload`).
     pub policy_path: Option<PathBuf>,
+    /// Where relative paths in published policies (`ca_file`) resolve on this node.
+    pub policy_base_dir: PathBuf,
     pub builtin_keys: Option<BuiltinKeys>,
     pub auth: Authenticator,
     pub audit: AuditSink,

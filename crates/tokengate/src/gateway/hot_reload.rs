@@ -1,6 +1,6 @@
-//! Hot reload of the policy file: polled once a second; a changed file that validates replaces
-//! the running policy atomically (requests in flight finish on the version they started with);
-//! one that does not is reported and ignored.
+//! The node's policy file, polled once a second: a changed file that validates is published as a
+//! new policy version (the follower then installs it here and every other node installs it
+//! too); one that does not is reported and ignored.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,15 +8,22 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 use super::metrics::ReloadLabels;
-use super::{policy_file, ActivePolicy, GatewayState};
+use super::policy_file;
+use super::policy_follower::PolicyFollower;
+use crate::policy_publishing::{import_policy_file, Published};
 
 fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
 }
 
-pub fn spawn(state: Arc<GatewayState>, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    follower: Arc<PolicyFollower>,
+    node: String,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let state = follower.gateway.clone();
         let Some(path) = state.policy_path.clone() else { return };
         let mut last = stamp(&path);
         loop {
@@ -28,23 +35,30 @@ pub fn spawn(state: Arc<GatewayState>, mut shutdown: watch::Receiver<bool>) -> t
                 continue;
             }
             last = now;
-            let base = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-            let built = policy_file::load(&path).and_then(|file| {
-                let current = state.policy.load_full();
-                ActivePolicy::build(&file, &base, state.builtin_keys.as_ref(), Some(&current))
-            });
-            match built {
-                Ok(next) => {
-                    state.install(next);
-                    state.metrics.policy_reloads.get_or_create(&ReloadLabels { result: "applied" }).inc();
-                    tracing::info!(file = %path.display(), "gateway policy reloaded");
-                }
+            let file = match policy_file::read(&path) {
+                Ok(file) => file,
                 Err(problems) => {
                     state.metrics.policy_reloads.get_or_create(&ReloadLabels { result: "refused" }).inc();
                     for p in problems {
-                        tracing::error!(file = %path.display(), problem = %p, "gateway policy not reloaded; keeping the running one");
+                        tracing::error!(file = %path.display(), problem = %p, "gateway policy not published; keeping the running one");
                     }
+                    continue;
                 }
+            };
+            match import_policy_file(follower.store.as_ref(), &file, &node, crate::state::now()).await {
+                Ok(Some(Published::New(v))) => {
+                    tracing::info!(file = %path.display(), version = v.version, "gateway policy file published");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    state.metrics.policy_reloads.get_or_create(&ReloadLabels { result: "refused" }).inc();
+                    tracing::error!(file = %path.display(), error = %e, "gateway policy not published; keeping the running one");
+                    continue;
+                }
+            }
+            // Install here at once rather than on the next feed announcement.
+            if let Err(e) = follower.follow().await {
+                tracing::warn!(error = %e, "reading the published gateway policy failed; the follower retries");
             }
         }
     })

@@ -4,8 +4,8 @@
 //! identity attached. Exactly one audit record per request, written when the answer is known.
 //!
 //! Where things live: `request_phases` (the phases and the one exit), `request_context`,
-//! `gateway_error` (every status the gateway answers with), `active_policy` and `policy_file`
-//! (the policy and its loading), `route_table` (route matching), `request_target` (path and
+//! `gateway_error` (every status the gateway answers with), `active_policy`, `policy_file`,
+//! `policy_follower` and `hot_reload` (the policy, its file, and the published version each node runs), `route_table` (route matching), `request_target` (path and
 //! host normalisation), `upstream_request` and `forwarding_headers` (what the upstream gets),
 //! `proxy`, `tunnel` and `upgrades` (forwarding). Token verification is `crate::authentication`.
 
@@ -20,6 +20,7 @@ pub mod hot_reload;
 pub mod key_changes;
 pub mod metrics;
 pub mod policy_file;
+pub mod policy_follower;
 pub mod proxy;
 pub mod request_context;
 pub mod request_phases;

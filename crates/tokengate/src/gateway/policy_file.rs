@@ -151,10 +151,20 @@ pub fn validate(policy: &PolicyDocument, base: &Path) -> Vec<String> {
     problems
 }
 
-/// Reads and validates a policy file.
-pub fn load(path: &Path) -> Result<PolicyDocument, Vec<String>> {
+/// A node's policy file as read: the declarative form it publishes (`policy_publishing`).
+#[derive(Debug, Clone)]
+pub struct PolicyFile {
+    pub path: std::path::PathBuf,
+    pub document: PolicyDocument,
+    /// The text as written (kept with the version, comments included).
+    pub text: String,
+}
+
+/// Reads and validates a policy file, keeping its text.
+pub fn read(path: &Path) -> Result<PolicyFile, Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
-    parse(&text, path)
+    let document = parse(&text, path)?;
+    Ok(PolicyFile { path: path.to_path_buf(), document, text })
 }
 
 /// Validates policy text that is (or is about to be) the content of `path`.

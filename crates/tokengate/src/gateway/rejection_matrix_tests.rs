@@ -342,6 +342,7 @@ async fn protected_routes_wait_for_a_fresh_revocation_feed() {
         Arc::new(GatewayState {
             policy: arc_swap::ArcSwap::from(fresh.policy.load_full()),
             policy_path: None,
+            policy_base_dir: std::path::PathBuf::from("."),
             builtin_keys: fresh.builtin_keys.clone(),
             auth: crate::authentication::Authenticator::new(10, never, fresh.metrics.key_refetches.clone()),
             audit: fresh.audit.clone(),
