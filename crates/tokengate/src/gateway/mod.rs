@@ -21,6 +21,7 @@ pub mod key_changes;
 pub mod metrics;
 pub mod policy_file;
 pub mod policy_follower;
+pub mod policy_simulation;
 pub mod proxy;
 pub mod request_context;
 pub mod request_phases;

@@ -19,6 +19,8 @@ pub struct RequestContext {
     pub received_path: String,
     /// The policy version this request is decided by, start to finish.
     pub policy: Arc<ActivePolicy>,
+    /// Set by the route phase: the settled host, for the audit record (simulations route again).
+    pub host: Option<String>,
     /// Set by the route phase.
     pub route: Option<Arc<Route>>,
     /// Set by the authenticate phase: verified, not yet authorized.
@@ -27,7 +29,16 @@ pub struct RequestContext {
 
 impl RequestContext {
     pub fn new(policy: Arc<ActivePolicy>, client: ClientAddress, method: Method, received_path: String) -> Self {
-        RequestContext { started: Instant::now(), client, method, received_path, policy, route: None, token: None }
+        RequestContext {
+            started: Instant::now(),
+            client,
+            method,
+            received_path,
+            policy,
+            host: None,
+            route: None,
+            token: None,
+        }
     }
 
     /// The rule that decided: the matched route's name.

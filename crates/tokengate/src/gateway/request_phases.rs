@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, Request, Response};
 use tokengate_core::access::bearer::bearer_token;
+use tokengate_core::access::decision_facts::TokenFacts;
 use tokengate_core::access::Rejection;
 use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
 
@@ -51,10 +52,11 @@ async fn run_phases(
 /// and screens upgrades.
 fn route(ctx: &mut RequestContext, request: &mut Request<Body>) -> Result<Arc<Route>, GatewayError> {
     let target = request_target::settle(request).map_err(GatewayError::BadRequest)?;
+    ctx.host = target.host;
     let route = ctx
         .policy
         .routes
-        .find(target.host.as_deref(), &target.routing_path, request.method())
+        .find(ctx.host.as_deref(), &target.routing_path, request.method())
         .cloned()
         .ok_or(GatewayError::NoRoute)?;
     ctx.route = Some(route.clone());
@@ -155,7 +157,10 @@ fn decision_record(ctx: &RequestContext, outcome: Outcome, reason: &'static str,
         "route": ctx.rule(),
         "policy_version": &*ctx.policy.version,
         "method": ctx.method.as_str(),
+        "host": ctx.host,
         "path": truncate(&ctx.received_path, 512),
+        // What the route's requirements looked at: a policy simulation decides again from it.
+        "token": ctx.token.as_deref().map(TokenFacts::of),
     });
     event
 }
