@@ -5,6 +5,7 @@
 pub mod bearer;
 pub mod decision_facts;
 pub mod policy;
+pub mod policy_diff;
 pub mod policy_document;
 pub mod policy_explanation;
 pub mod rejection;
