@@ -489,3 +489,191 @@ pub struct AuditPage {
     /// Pass as `cursor` for the next page; absent on the last page (as far as written so far).
     pub next_cursor: Option<String>,
 }
+
+/// A version of the gateway policy, without its document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyVersionView {
+    pub version: i64,
+    /// `sha256:` and 16 hex digits of the document; equal documents hash equal.
+    pub content_hash: String,
+    pub author: String,
+    pub message: String,
+    /// `api`, or `file:<path>` for a node's policy file.
+    pub origin: String,
+    /// A rollback: the version whose document this one repeats.
+    pub rollback_of: Option<i64>,
+    /// ISO 8601.
+    pub created_at: String,
+    /// This is the version every gateway node runs.
+    pub published: bool,
+}
+
+/// `GET /admin/v1/policies`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyHistoryPage {
+    pub items: Vec<PolicyVersionView>,
+    /// The published version, if any.
+    pub published: Option<i64>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /admin/v1/policies/{version}`: one version with its document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyVersionDocument {
+    #[serde(flatten)]
+    pub version: PolicyVersionView,
+    /// The policy (trusted issuers, routes, settings) as JSON: the TOML file's structure.
+    #[schema(value_type = Object)]
+    pub document: serde_json::Value,
+    /// The TOML text as written, when it came from a file or `policy apply`.
+    pub source: Option<String>,
+}
+
+/// A draft policy: exactly one of `document` (JSON) and `toml` (the policy file's text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Default)]
+pub struct PolicyDraft {
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub document: Option<serde_json::Value>,
+    #[serde(default)]
+    pub toml: Option<String>,
+}
+
+/// `POST /admin/v1/policies`: publish a new version (send `If-Match` with the published
+/// version's ETag, or `*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PublishPolicyRequest {
+    #[serde(flatten)]
+    pub draft: PolicyDraft,
+    /// Why (kept with the version and in the audit log).
+    pub message: String,
+    /// Answer only when every live gateway node runs it (or after `timeout_seconds`).
+    #[serde(default)]
+    pub wait: bool,
+    /// With `wait`: 1..=60 seconds (default 10).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// `POST /admin/v1/policies/rollback`: publish version `to`'s document again as a new version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RollbackPolicyRequest {
+    pub to: i64,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub wait: bool,
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// One changed value between two policies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyChangeView {
+    /// `settings.clock_skew`, `issuer entra`, `route orders: require.scopes_any`, `route order`.
+    pub path: String,
+    /// Absent when added.
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    /// Absent when removed.
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    /// The change on one line (`~ path: before -> after`).
+    pub line: String,
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyPublished {
+    /// The published version (the existing one when nothing changed).
+    pub version: PolicyVersionView,
+    /// False when the document equals the published one: nothing was written.
+    pub changed: bool,
+    /// From the previously published version.
+    pub changes: Vec<PolicyChangeView>,
+    /// Likely mistakes that do not stop the publish.
+    pub warnings: Vec<String>,
+    /// Which live gateway nodes run it (with `wait`: once all do).
+    pub propagation: PolicyPropagationView,
+}
+
+/// Gateway nodes and the policy version each runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyPropagationView {
+    pub version: i64,
+    /// Live gateway nodes running this version (or a later one).
+    pub applied: Vec<String>,
+    pub lagging: Vec<String>,
+    /// Gateway nodes without a recent heartbeat: reported, never waited on.
+    pub gone: Vec<String>,
+}
+
+/// `POST /admin/v1/policies/diff`: `from` (default: the published version) to `to` or a draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Default)]
+pub struct PolicyDiffRequest {
+    #[serde(default)]
+    pub from: Option<i64>,
+    #[serde(default)]
+    pub to: Option<i64>,
+    /// Compared against `from` when given (instead of `to`).
+    #[serde(flatten)]
+    pub draft: PolicyDraft,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyDiff {
+    /// The version compared from (none when nothing is published).
+    pub from: Option<i64>,
+    /// The version compared to; none for a draft.
+    pub to: Option<i64>,
+    pub changes: Vec<PolicyChangeView>,
+}
+
+/// `POST /admin/v1/policies/simulate`: replay recent gateway decisions against a draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PolicySimulationRequest {
+    #[serde(flatten)]
+    pub draft: PolicyDraft,
+    /// How many of the most recent gateway decisions to replay: 1..=100000 (default 1000).
+    #[serde(default)]
+    pub last: Option<u32>,
+}
+
+/// A recorded decision or the draft's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SimulatedDecision {
+    pub allowed: bool,
+    /// The denial's reason code; empty when allowed.
+    pub reason: String,
+    pub route: Option<String>,
+}
+
+/// A recorded request the draft would decide the other way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyFlip {
+    /// The audit record (`GET /admin/v1/audit?...`).
+    pub seq: i64,
+    /// ISO 8601.
+    pub at: String,
+    pub method: String,
+    pub path: String,
+    pub client_id: Option<String>,
+    pub subject: Option<String>,
+    pub recorded: SimulatedDecision,
+    pub simulated: SimulatedDecision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PolicySimulation {
+    /// Decisions replayed against the draft.
+    pub replayed: usize,
+    /// Decisions no policy decides (bad requests, revoked tokens, upstream failures).
+    pub not_replayable: usize,
+    /// Allowed before, denied under the draft.
+    pub newly_denied: usize,
+    /// Denied before, allowed under the draft.
+    pub newly_allowed: usize,
+    /// Distinct client ids among the flips.
+    pub clients: Vec<String>,
+    pub flips: Vec<PolicyFlip>,
+}

@@ -70,9 +70,24 @@ const WAIT_POLL: Duration = Duration::from_millis(50);
 /// Waits until every live gateway node has applied `version`, or `timeout` passes. A node that
 /// stops heartbeating while we wait turns gone and stops holding the wait.
 pub async fn wait_for_gateways(store: &dyn Store, version: i64, timeout: Duration) -> StoreResult<Propagation> {
+    wait_until_applied(store, &|n| n.applied_revocation_version >= version, timeout).await
+}
+
+/// One reading of the node list against `version`.
+pub async fn propagation(store: &dyn Store, version: i64) -> StoreResult<Propagation> {
+    gateways_by(store, &|n| n.applied_revocation_version >= version).await
+}
+
+/// Waits until `applied` holds for every live gateway node, or `timeout` passes (what
+/// `wait_for_gateways` does for a revocation, also used for a published policy version).
+pub async fn wait_until_applied(
+    store: &dyn Store,
+    applied: &(dyn Fn(&NodeHeartbeat) -> bool + Sync),
+    timeout: Duration,
+) -> StoreResult<Propagation> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let state = propagation(store, version).await?;
+        let state = gateways_by(store, applied).await?;
         if state.complete() || tokio::time::Instant::now() >= deadline {
             return Ok(state);
         }
@@ -80,14 +95,17 @@ pub async fn wait_for_gateways(store: &dyn Store, version: i64, timeout: Duratio
     }
 }
 
-/// One reading of the node list against `version`.
-pub async fn propagation(store: &dyn Store, version: i64) -> StoreResult<Propagation> {
+/// Live gateway nodes split by `applied`, and the gone ones.
+pub async fn gateways_by(
+    store: &dyn Store,
+    applied: &(dyn Fn(&NodeHeartbeat) -> bool + Sync),
+) -> StoreResult<Propagation> {
     let now = now_ms();
     let mut state = Propagation::default();
     for node in store.nodes().await?.into_iter().filter(|n| n.runs("gateway")) {
         match liveness(&node, now) {
             NodeLiveness::Gone => state.gone.push(node),
-            NodeLiveness::Live if node.applied_revocation_version >= version => state.applied.push(node),
+            NodeLiveness::Live if applied(&node) => state.applied.push(node),
             NodeLiveness::Live => state.lagging.push(node),
         }
     }

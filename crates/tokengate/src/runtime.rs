@@ -173,7 +173,7 @@ async fn starting_policy(
             }
             ActivePolicy::build(&version.document, &g.base_dir, builtin, None)
                 .map_err(StartError::Gateway)?
-                .as_published(version.summary.version)
+                .published_as(version.summary.version)
         }
         None => {
             tracing::warn!("no gateway policy is published yet: every request answers 404 until one is (`tokengate policy apply -f routes.toml`, or [gateway] policy_file)");

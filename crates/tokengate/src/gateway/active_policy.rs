@@ -72,7 +72,7 @@ impl ActivePolicy {
     }
 
     /// Names this policy as the store's published version `version`.
-    pub fn as_published(mut self, version: i64) -> ActivePolicy {
+    pub fn published_as(mut self, version: i64) -> ActivePolicy {
         self.version = Arc::from(version_label(version));
         self.published = Some(version);
         self

@@ -54,7 +54,7 @@ impl PolicyFollower {
         };
         match built {
             Ok(next) => {
-                self.gateway.install(next.as_published(published));
+                self.gateway.install(next.published_as(published));
                 self.gateway.metrics.policy_reloads.get_or_create(&ReloadLabels { result: "applied" }).inc();
                 tracing::info!(version = published, by = %version.summary.author, message = %version.summary.message, "gateway policy version installed");
                 Ok(Followed::Installed(published))

@@ -72,6 +72,16 @@ impl ApiProblem {
         ApiProblem::new(StatusCode::CONFLICT, "Conflict", detail)
     }
 
+    /// 412: the `If-Match` version is not the current one.
+    pub fn precondition_failed(detail: impl Into<String>) -> ApiProblem {
+        ApiProblem::new(StatusCode::PRECONDITION_FAILED, "Precondition failed", detail)
+    }
+
+    /// 428: a change that must name the version it is based on did not (`If-Match`).
+    pub fn precondition_required(detail: impl Into<String>) -> ApiProblem {
+        ApiProblem::new(StatusCode::PRECONDITION_REQUIRED, "Precondition required", detail)
+    }
+
     pub fn gateway_timeout(detail: impl Into<String>) -> ApiProblem {
         ApiProblem::new(StatusCode::GATEWAY_TIMEOUT, "Not applied everywhere in time", detail)
     }

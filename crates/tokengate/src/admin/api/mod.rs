@@ -21,6 +21,7 @@ mod entra_claim_meanings;
 mod groups_api;
 mod keys_api;
 mod nodes_api;
+mod policies_api;
 mod revocations_api;
 mod secrets_api;
 mod tenants_api;
@@ -35,6 +36,8 @@ mod admin_api_tests;
 mod audit_api_tests;
 #[cfg(test)]
 mod directory_api_tests;
+#[cfg(test)]
+mod policies_api_tests;
 #[cfg(test)]
 mod token_debugger_tests;
 
@@ -76,6 +79,7 @@ const CHECKED_IN_DOCUMENT: &str = "docs/admin-openapi.json";
         (name = "debug", description = "Explain a token: claims, verdict, revocation and each route's decision"),
         (name = "directory", description = "Apps, secrets, users, groups and app role grants of the built-in issuer's tenants"),
         (name = "audit", description = "The audit log: filtered pages, a JSON-lines export, and a live tail as server-sent events"),
+        (name = "policies", description = "The gateway policy's versions: history, publish and rollback under If-Match, diff, and simulation against recent decisions"),
     )
 )]
 struct AdminApiDoc;
@@ -123,6 +127,11 @@ fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
         .routes(routes!(audit_api::page))
         .routes(routes!(audit_api::export))
         .routes(routes!(audit_tail_api::tail))
+        .routes(routes!(policies_api::history, policies_api::publish))
+        .routes(routes!(policies_api::show))
+        .routes(routes!(policies_api::rollback))
+        .routes(routes!(policies_api::compare))
+        .routes(routes!(policies_api::simulate))
 }
 
 /// The document the handlers describe (tests compare it with the checked-in one).
