@@ -14,6 +14,8 @@ mod audit_commands;
 mod audit_tail;
 mod cli_error;
 mod directory_commands;
+#[cfg(test)]
+mod help_text_tests;
 mod key_commands;
 mod name_resolution;
 mod permission_commands;
