@@ -29,6 +29,7 @@ use crate::runtime::{self, GatewayOptions, IssuerOptions, RuntimeOptions};
 
 #[derive(clap::Args)]
 pub struct DevOptions {
+    /// Where the store, keys, CA, gateway.toml and dev.json live (created if missing, reused if not).
     #[arg(long, default_value = "./tokengate-dev")]
     pub data_dir: PathBuf,
     /// HTTPS issuer port (0 = pick a free one; the actual port goes into dev.json).

@@ -1,5 +1,6 @@
-//! `tokengate audit verify|export|query`: the audit log read straight from the store (or from an
-//! export file), like the other commands until the admin API takes them over.
+//! `tokengate audit verify|export|query|tail`: the arguments, and the audit log read straight from
+//! the store (or an export file). `verify` always works this way (an API could lie about what it
+//! holds); query, export and tail go through the admin API unless `--config`/`--store` is given.
 //!
 //! Export format (JSON lines): one `{"type":"record", ...}` line per record in seq order (its seq,
 //! prev_hash, chain_hash and every field), then one `{"type":"checkpoint", ...}` line per signed
@@ -10,10 +11,10 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
-use tokengate_core::audit::Outcome;
+use tokengate_core::audit::{AuditSource, Outcome};
 use tokengate_core::audit_chain::ChainedRecord;
 use tokengate_core::audit_checkpoint::{Checkpoint, CheckpointKey};
 use tokengate_core::audit_records::AuditRecordFilter;
@@ -28,50 +29,147 @@ const PAGE: u32 = 1_000;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain and the signed checkpoints; names the first record that does not
-    /// verify and exits non-zero.
+    /// Check the hash chain and the signed checkpoints of the store (read directly: an API could
+    /// lie) or of an export file; names the first record that does not verify and exits non-zero.
     Verify {
-        /// Verify an export (`tokengate audit export`) instead of the store.
+        /// Verify an export (`tokengate audit export`, with or without --from-store) instead of the store.
         #[arg(long)]
         file: Option<PathBuf>,
     },
-    /// Write records and checkpoints as JSON lines to stdout.
+    /// Write the records matching the filters as JSON lines to stdout.
     Export {
-        /// ISO 8601 time (2024-05-01T00:00:00Z) or date (2024-05-01).
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+        /// Read the store directly and append its signed checkpoints: an archive that `audit
+        /// verify --file` checks including deleted newest records (filters other than
+        /// --since/--until do not apply: the export is a contiguous stretch of the chain).
         #[arg(long)]
-        since: Option<String>,
-        #[arg(long)]
-        until: Option<String>,
+        from_store: bool,
     },
-    /// The newest records matching every filter given.
+    /// A page of the records matching every filter given, oldest first.
     Query {
-        #[arg(long)]
-        since: Option<String>,
-        #[arg(long)]
-        until: Option<String>,
-        /// Exact action, e.g. `token.client_credentials`.
-        #[arg(long)]
-        action: Option<String>,
-        /// allowed, denied or error.
-        #[arg(long)]
-        outcome: Option<String>,
-        /// The subject's object id (`oid`).
-        #[arg(long)]
-        subject: Option<String>,
-        /// The client app id.
-        #[arg(long)]
-        client: Option<String>,
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+        /// Records per page (1 to 1000).
         #[arg(long, default_value_t = 50)]
         limit: u32,
-        #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
-        output: Output,
+        /// Continue after this seq (the `next_cursor` printed with the previous page).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Print records as they are written, until Ctrl-C (reconnects resume after the last one seen).
+    Tail {
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+        /// Start after this seq instead of at the newest record.
+        #[arg(long)]
+        after: Option<i64>,
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Output {
-    Table,
-    Json,
+/// Filters of `audit query|export|tail`: every one given must match (exact values).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct AuditFilterArgs {
+    /// Written at or after this ISO 8601 time (2024-05-01T10:42:00Z) or date (2024-05-01).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Written before this ISO 8601 time or date.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// issuer, gateway or admin.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Exact action, e.g. `token.client_credentials` or `gateway.request`.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// allowed, denied or error.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Exact reason code, e.g. `expired`.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// The subject's object id (`oid`).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// The client app id.
+    #[arg(long)]
+    pub client: Option<String>,
+    /// The tenant id.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// The token id (`uti`).
+    #[arg(long)]
+    pub token_id: Option<String>,
+    /// The gateway route that decided.
+    #[arg(long)]
+    pub route: Option<String>,
+    /// Who made an admin change.
+    #[arg(long)]
+    pub actor: Option<String>,
+}
+
+impl AuditFilterArgs {
+    /// The filters as the admin API's query parameters (times normalised to RFC 3339).
+    pub fn query(&self) -> Result<Vec<(&'static str, String)>, CliError> {
+        let mut q = Vec::new();
+        for (name, value) in [("since", &self.since), ("until", &self.until)] {
+            if let Some(ms) = parse_time(value.clone())? {
+                q.push((name, time_text(ms)));
+            }
+        }
+        for (name, value) in [
+            ("source", &self.source),
+            ("action", &self.action),
+            ("outcome", &self.outcome),
+            ("reason", &self.reason),
+            ("subject", &self.subject),
+            ("client", &self.client),
+            ("tenant", &self.tenant),
+            ("token_id", &self.token_id),
+            ("route", &self.route),
+            ("actor", &self.actor),
+        ] {
+            if let Some(v) = value {
+                q.push((name, v.clone()));
+            }
+        }
+        Ok(q)
+    }
+
+    /// The store's filter, for the direct-store path.
+    fn store_filter(&self) -> Result<AuditRecordFilter, CliError> {
+        let outcome = match &self.outcome {
+            None => None,
+            Some(text) => Some(Outcome::parse(text).ok_or_else(|| CliError::UnknownValue {
+                what: "outcome",
+                value: text.clone(),
+                allowed: "allowed, denied, error",
+            })?),
+        };
+        let source = match &self.source {
+            None => None,
+            Some(text) => Some(AuditSource::parse(text).ok_or_else(|| CliError::UnknownValue {
+                what: "source",
+                value: text.clone(),
+                allowed: "issuer, gateway, admin",
+            })?),
+        };
+        Ok(AuditRecordFilter {
+            since_ms: parse_time(self.since.clone())?,
+            until_ms: parse_time(self.until.clone())?,
+            action: self.action.clone(),
+            outcome,
+            source,
+            reason: self.reason.clone(),
+            subject: self.subject.clone(),
+            client_id: self.client.clone(),
+            tenant_id: self.tenant.clone(),
+            token_id: self.token_id.clone(),
+            route: self.route.clone(),
+            actor: self.actor.clone(),
+            ..Default::default()
+        })
+    }
 }
 
 /// One line of an export.
@@ -82,7 +180,14 @@ enum ExportLine {
     Checkpoint(Checkpoint),
 }
 
-pub async fn audit(store: &dyn Store, kek: Option<KeyEncryptionKey>, command: AuditCommand) -> Result<(), CliError> {
+/// The direct-store implementation (`--config`/`--store`, and `verify` always). `json` prints
+/// query results as JSON.
+pub async fn audit(
+    store: &dyn Store,
+    kek: Option<KeyEncryptionKey>,
+    command: AuditCommand,
+    json: bool,
+) -> Result<(), CliError> {
     match command {
         AuditCommand::Verify { file } => {
             let key = CheckpointKey::from_kek(&kek.ok_or(CliError::NeedsKeyEncryptionKey)?);
@@ -93,33 +198,27 @@ pub async fn audit(store: &dyn Store, kek: Option<KeyEncryptionKey>, command: Au
             println!("{}", summary(&report));
             Ok(())
         }
-        AuditCommand::Export { since, until } => export(store, parse_time(since)?, parse_time(until)?).await,
-        AuditCommand::Query { since, until, action, outcome, subject, client, limit, output } => {
-            let outcome = match outcome {
+        AuditCommand::Export { filter, .. } => {
+            export(store, parse_time(filter.since.clone())?, parse_time(filter.until.clone())?).await
+        }
+        AuditCommand::Query { filter, limit, cursor } => {
+            let after_seq = match cursor.as_deref() {
                 None => None,
-                Some(text) => Some(Outcome::parse(&text).ok_or(CliError::UnknownValue {
-                    what: "outcome",
-                    value: text,
-                    allowed: "allowed, denied, error",
-                })?),
+                Some(c) => {
+                    Some(c.parse::<i64>().map_err(|_| CliError::Argument(format!("cursor '{c}' is not a seq")))?)
+                }
             };
-            let filter = AuditRecordFilter {
-                since_ms: parse_time(since)?,
-                until_ms: parse_time(until)?,
-                action,
-                outcome,
-                subject,
-                client_id: client,
-                newest_first: true,
-                limit,
-                ..Default::default()
-            };
+            let filter = AuditRecordFilter { after_seq, limit, ..filter.store_filter()? };
             let records = store.audit_records(&filter).await?;
-            match output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&records)?),
-                Output::Table => print_table(&records),
+            if json {
+                println!("{}", serde_json::to_string_pretty(&records)?);
+            } else {
+                print_table(&records);
             }
             Ok(())
+        }
+        AuditCommand::Tail { .. } => {
+            Err(CliError::Argument("audit tail follows the admin API: pass --dev-dir or --admin-url".into()))
         }
     }
 }
@@ -165,9 +264,12 @@ fn for_each_line(path: &Path, mut each: impl FnMut(ExportLine) -> Result<(), Cli
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = serde_json::from_str(&line).map_err(|e| {
-            CliError::Argument(format!("{}: line {}: not an audit export line: {e}", path.display(), n + 1))
-        })?;
+        // `audit export --from-store` tags its lines; the admin API's export is bare records.
+        let parsed = serde_json::from_str::<ExportLine>(&line)
+            .or_else(|_| serde_json::from_str::<ChainedRecord>(&line).map(|r| ExportLine::Record(Box::new(r))))
+            .map_err(|e| {
+                CliError::Argument(format!("{}: line {}: not an audit export line: {e}", path.display(), n + 1))
+            })?;
         each(parsed)?;
     }
     Ok(())
@@ -247,7 +349,7 @@ fn print_table(records: &[ChainedRecord]) {
     }
 }
 
-fn time_text(at_ms: i64) -> String {
+pub fn time_text(at_ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
@@ -255,7 +357,7 @@ fn time_text(at_ms: i64) -> String {
 }
 
 /// Unix milliseconds of an ISO 8601 time or date (midnight UTC).
-fn parse_time(text: Option<String>) -> Result<Option<i64>, CliError> {
+pub fn parse_time(text: Option<String>) -> Result<Option<i64>, CliError> {
     let Some(text) = text else { return Ok(None) };
     let with_time = if text.len() == 10 { format!("{text}T00:00:00Z") } else { text.clone() };
     let parsed = time::OffsetDateTime::parse(&with_time, &Rfc3339)

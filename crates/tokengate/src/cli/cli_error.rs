@@ -92,6 +92,31 @@ pub enum CliError {
         lagging.join(", ")
     )]
     NotPropagated { version: i64, lagging: Vec<String> },
+    /// The admin API refused or failed: its status and its problem's `detail`.
+    #[error("{status}: {detail}")]
+    Api { status: u16, detail: String },
+    #[error("tokengate dev is not running in {}: start it with `cargo run --release -- dev`", dir.display())]
+    DevNotRunning { dir: PathBuf },
+    #[error("{} does not exist: start `tokengate dev --data-dir {}` or pass --dev-dir DIR or --admin-url URL", dir.display(), dir.display())]
+    NoDevDir { dir: PathBuf },
+    #[error(
+        "no tokengate to talk to: run `tokengate dev` here (./tokengate-dev), or pass --dev-dir DIR, --admin-url URL, \
+         or --config FILE / --store URL to work on a store directly"
+    )]
+    NoTarget,
+    #[error(
+        "--admin-url needs credentials: TOKENGATE_ADMIN_TOKEN (a bearer token), or --client-id with \
+         TOKENGATE_CLIENT_SECRET and --authority"
+    )]
+    NoAdminCredentials,
+    #[error("cannot reach {url}: {reason}")]
+    AdminUnreachable { url: String, reason: String },
+    /// The authority refused the CLI's client credentials (its `error_description`, first line).
+    #[error("no admin API token from {authority}: {detail}")]
+    AdminToken { authority: String, detail: String },
+    /// An operation still done on the store, asked of a remote admin API.
+    #[error("{operation} has no admin API endpoint yet: run it with --dev-dir DIR, --config FILE or --store URL")]
+    NoEndpointYet { operation: &'static str },
 }
 
 impl CliError {

@@ -1,4 +1,6 @@
-//! `tenant`, `app`, `secret`, `cert` and `grant` commands.
+//! `tenant`, `app`, `secret`, `cert` and `grant`: the arguments, and the direct-store
+//! implementation (used with `--config`/`--store`, and by `store_fallback` for operations the admin
+//! API lacks).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use crate::state::now;
 pub enum TenantCommand {
     /// Create a tenant.
     Create {
+        /// Display name.
         #[arg(long)]
         name: String,
         /// Verified domain name (repeatable).
@@ -25,14 +28,21 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Show one tenant.
+    Show {
+        /// Tenant id, verified domain or display name.
+        tenant: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum AppCommand {
     /// Register an app (and its service principal in its home tenant).
     Create {
+        /// Tenant id (GUID).
         #[arg(long)]
         tenant: Uuid,
+        /// Display name.
         #[arg(long)]
         name: String,
         /// App ID URI, e.g. api://orders (repeatable).
@@ -64,28 +74,39 @@ pub enum AppCommand {
     },
     /// List a tenant's apps.
     List {
+        /// Tenant id (GUID).
         #[arg(long)]
         tenant: Uuid,
     },
-    /// Show one app as JSON.
-    Show { app_id: Uuid },
+    /// Show one app: identifier URIs, redirect URIs, scopes and app roles.
+    Show {
+        /// The app's client id.
+        app_id: Uuid,
+    },
     /// Admin consent of another tenant to a multi-tenant app: provisions its service principal there.
     Provision {
+        /// The app's client id.
         app_id: Uuid,
+        /// The consenting tenant's id.
         #[arg(long)]
         tenant: Uuid,
     },
     /// Register one more redirect URI, as PLATFORM=URI (web, spa or public).
     AddRedirect {
+        /// The app's client id.
         app_id: Uuid,
+        /// PLATFORM=URI, e.g. spa=https://app.example/.
         #[arg(long = "redirect-uri")]
         redirect_uri: String,
     },
     /// Expose a delegated permission scope.
     AddScope {
+        /// The app's client id.
         app_id: Uuid,
+        /// The scope value, as it appears in `scp` (e.g. Orders.Read).
         #[arg(long)]
         value: String,
+        /// Display name (default: the value).
         #[arg(long)]
         display_name: Option<String>,
     },
@@ -96,9 +117,12 @@ pub enum AppCommand {
     },
     /// Define an app role.
     AddRole {
+        /// The app's client id.
         app_id: Uuid,
+        /// The role value, as it appears in `roles` (e.g. Orders.Read.All).
         #[arg(long)]
         value: String,
+        /// Display name (default: the value).
         #[arg(long)]
         display_name: Option<String>,
         /// Who may hold it: application, user, or both (comma-separated).
@@ -111,17 +135,25 @@ pub enum AppCommand {
 pub enum SecretCommand {
     /// Create a client secret; its value is printed once and never stored.
     Create {
+        /// The app's client id.
         app_id: Uuid,
+        /// Display name of the secret.
         #[arg(long, default_value = "secret")]
         name: String,
+        /// Lifetime in days (1 to 730).
         #[arg(long, default_value_t = 180)]
         days: i64,
     },
+    /// List an app's secrets: key id, name, first characters and expiry (never the value).
     List {
+        /// The app's client id.
         app_id: Uuid,
     },
+    /// Delete a secret: clients using it can no longer get tokens.
     Delete {
+        /// The app's client id.
         app_id: Uuid,
+        /// The secret's key id (from `secret list`).
         key_id: Uuid,
     },
 }
@@ -130,17 +162,25 @@ pub enum SecretCommand {
 pub enum CertCommand {
     /// Register a certificate (PEM file; only the certificate is read).
     Add {
+        /// The app's client id.
         app_id: Uuid,
+        /// PEM file holding the certificate.
         #[arg(long)]
         pem: PathBuf,
+        /// Display name of the credential.
         #[arg(long, default_value = "certificate")]
         name: String,
     },
+    /// List an app's certificates: key id, name, thumbprint and expiry.
     List {
+        /// The app's client id.
         app_id: Uuid,
     },
+    /// Delete a certificate credential.
     Delete {
+        /// The app's client id.
         app_id: Uuid,
+        /// The certificate's key id (from `cert list`).
         key_id: Uuid,
     },
 }
@@ -149,24 +189,33 @@ pub enum CertCommand {
 pub enum GrantCommand {
     /// Grant a resource's app role to a client app (admin consent for an application permission).
     AppRole {
+        /// Tenant id (GUID) where the client holds the role.
         #[arg(long)]
         tenant: Uuid,
+        /// The client app's client id.
         #[arg(long)]
         client: Uuid,
+        /// The resource app's client id.
         #[arg(long)]
         resource: Uuid,
+        /// The app role's value, e.g. Orders.Read.All.
         #[arg(long)]
         role: String,
     },
     /// List the app roles a client app holds in a tenant.
     List {
+        /// Tenant id (GUID).
         #[arg(long)]
         tenant: Uuid,
+        /// The client app's client id.
         #[arg(long)]
         client: Uuid,
     },
     /// Revoke a grant by id.
-    Revoke { grant_id: Uuid },
+    Revoke {
+        /// The grant's id (from `grant list`).
+        grant_id: Uuid,
+    },
 }
 
 pub async fn tenant(store: &Arc<dyn Store>, command: TenantCommand) -> Result<(), CliError> {
@@ -179,6 +228,15 @@ pub async fn tenant(store: &Arc<dyn Store>, command: TenantCommand) -> Result<()
             for t in store.tenants().await? {
                 println!("{}  {}  {}", t.id, t.display_name, t.domains.join(","));
             }
+        }
+        TenantCommand::Show { tenant } => {
+            let found = store.tenants().await?.into_iter().find(|t| {
+                t.id.to_string() == tenant.to_ascii_lowercase()
+                    || t.display_name.eq_ignore_ascii_case(&tenant)
+                    || t.domains.iter().any(|d| d.eq_ignore_ascii_case(&tenant))
+            });
+            let t = found.ok_or_else(|| CliError::Argument(format!("no tenant '{tenant}'")))?;
+            println!("{}  {}  {}", t.id, t.display_name, t.domains.join(","));
         }
     }
     Ok(())

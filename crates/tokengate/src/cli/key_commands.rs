@@ -1,4 +1,5 @@
-//! `keys list | rotate | remove`.
+//! `keys list | rotate | remove | reset`: the arguments, and the direct-store implementation
+//! (`--config`/`--store`; `rotate` also via `store_fallback`, `reset` always).
 
 use std::sync::Arc;
 
@@ -18,7 +19,10 @@ pub enum KeyCommand {
     /// Promote the published next key, retire the active one (kept in JWKS until its tokens expire), publish a new next key.
     Rotate,
     /// Emergency removal: drop a key from the JWKS at once (tokens it signed stop validating).
-    Remove { kid: String },
+    Remove {
+        /// The key id, as `keys list` shows it.
+        kid: String,
+    },
     /// Recovery when the key-encryption key is lost: drop EVERY signing key and create new ones
     /// sealed with the current key-encryption key. Every token issued so far stops validating.
     Reset {

@@ -1,13 +1,27 @@
-//! Command line: `dev`, `serve`, and commands that inspect and change the directory and keys.
-//! Directory commands talk to the store directly for now; the control-plane issue moves them
-//! onto the admin API.
+//! Command line: `dev`, `serve`, `init`, and kubectl-style commands that call the admin API of a
+//! running tokengate (`--dev-dir` or `--admin-url`, see `admin_target`). With `--config` or
+//! `--store` they work on the store directly instead (setting up an empty store, before any admin
+//! identity exists); `store_fallback` lists the operations still on the store for lack of an
+//! endpoint. `audit verify` and `keys reset` read and repair the store itself by nature.
 
+mod admin_client;
+mod admin_target;
+mod api_audit_commands;
+mod api_directory_commands;
+mod api_revocation_commands;
+mod api_user_commands;
 mod audit_commands;
+mod audit_tail;
 mod cli_error;
 mod directory_commands;
+#[cfg(test)]
+mod help_text_tests;
 mod key_commands;
+mod name_resolution;
 mod permission_commands;
 mod revocation_commands;
+mod store_fallback;
+mod table;
 mod user_commands;
 
 use std::path::PathBuf;
@@ -18,7 +32,11 @@ use tokengate_core::keys::KeyEncryptionKey;
 use tokengate_core::store::Store;
 use tokengate_store::OpenMode;
 
+pub use admin_target::TargetArgs;
 pub use cli_error::CliError;
+
+use admin_client::AdminClient;
+use admin_target::{Output, Target};
 
 use crate::{config, dev, runtime};
 
@@ -42,26 +60,13 @@ pub enum LogFormat {
     Json,
 }
 
-/// Where directory and key commands find the store.
-#[derive(clap::Args, Clone)]
-pub struct StoreArgs {
-    /// A `tokengate dev` data dir (default: ./tokengate-dev when present).
-    #[arg(long, global = true)]
-    pub dev_dir: Option<PathBuf>,
-    /// A `tokengate serve` config file (store URL and key-encryption key come from it).
-    #[arg(long, global = true)]
-    pub config: Option<PathBuf>,
-    /// Store URL (sqlite://PATH or postgres://...); key commands also need TOKENGATE_KEY_ENCRYPTION_KEY.
-    #[arg(long, global = true, env = "TOKENGATE_STORE_URL")]
-    pub store: Option<String>,
-}
-
 #[derive(Subcommand)]
 pub enum Command {
     /// Run everything locally with no set-up: SQLite store, local CA, demo tenant, dev.json.
     Dev(dev::DevOptions),
     /// Run from a config file (TOML; TOKENGATE_* environment variables override it).
     Serve {
+        /// The config file (TOML).
         #[arg(long)]
         config: PathBuf,
         /// Validate the configuration, list every problem, and exit.
@@ -75,62 +80,63 @@ pub enum Command {
     /// Create the store a config file names (SQLite file or Postgres schema) and its first signing
     /// keys, sealed with the config's key-encryption key. Nothing else creates a store by accident.
     Init {
+        /// The config file (TOML) naming the store and the key-encryption key.
         #[arg(long)]
         config: PathBuf,
     },
     /// Tenants.
     Tenant {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: directory_commands::TenantCommand,
     },
     /// App registrations, their scopes and app roles.
     App {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: directory_commands::AppCommand,
     },
     /// Client secrets (the value is shown once).
     Secret {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: directory_commands::SecretCommand,
     },
     /// Certificate credentials.
     Cert {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: directory_commands::CertCommand,
     },
     /// App-role grants to client apps (admin consent for application permissions).
     Grant {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: directory_commands::GrantCommand,
     },
     /// Users (password hashed with Argon2id) and their app-role assignments.
     User {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: user_commands::UserCommand,
     },
     /// Groups and membership.
     Group {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: user_commands::GroupCommand,
     },
     /// Consent to delegated permissions (per user or tenant-wide admin consent).
     Consent {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: user_commands::ConsentCommand,
     },
@@ -138,35 +144,36 @@ pub enum Command {
     /// node (`--wait` returns when every live gateway has applied it).
     Revoke {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: revocation_commands::RevokeCommand,
     },
     /// What is revoked now.
     Revocations {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: revocation_commands::RevocationsCommand,
     },
     /// The nodes sharing this store: roles, readiness, and how far each lags behind the feed.
     Nodes {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
+        target: TargetArgs,
+        /// Same as `-o json` (kept for scripts written before `-o`).
+        #[arg(long, hide = true)]
         json: bool,
     },
-    /// The audit log: verify its hash chain and checkpoints, export it, query it.
+    /// The audit log: query it, follow it live, export it, verify its hash chain and checkpoints.
     Audit {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: audit_commands::AuditCommand,
     },
     /// Signing keys: list, rotate, emergency removal.
     Keys {
         #[command(flatten)]
-        store: StoreArgs,
+        target: TargetArgs,
         #[command(subcommand)]
         command: key_commands::KeyCommand,
     },
@@ -187,30 +194,121 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Dev(options) => Ok(dev::run(options).await?),
         Command::Serve { config, check, init } => serve(config, check, init).await,
         Command::Init { config } => init(config).await,
-        Command::Tenant { store, command } => directory_commands::tenant(&open(&store).await?.0, command).await,
-        Command::App { store, command } => directory_commands::app(&open(&store).await?.0, command).await,
-        Command::Secret { store, command } => directory_commands::secret(&open(&store).await?.0, command).await,
-        Command::Cert { store, command } => directory_commands::cert(&open(&store).await?.0, command).await,
-        Command::Grant { store, command } => directory_commands::grant(&open(&store).await?.0, command).await,
-        Command::User { store, command } => user_commands::user(&open(&store).await?.0, command).await,
-        Command::Group { store, command } => user_commands::group(&open(&store).await?.0, command).await,
-        Command::Consent { store, command } => user_commands::consent(&open(&store).await?.0, command).await,
-        Command::Revoke { store, command } => {
-            let (store, kek) = open(&store).await?;
-            revocation_commands::revoke(&store, kek, command).await
+        Command::Tenant { target, command } => {
+            if target.names_store() {
+                directory_commands::tenant(&open(&target).await?.0, command).await
+            } else {
+                api_directory_commands::tenant(&target, command).await
+            }
         }
-        Command::Revocations { store, command } => {
-            revocation_commands::revocations(&open(&store).await?.0, command).await
+        Command::App { target, command } => {
+            if target.names_store() {
+                directory_commands::app(&open(&target).await?.0, command).await
+            } else {
+                api_directory_commands::app(&target, command).await
+            }
         }
-        Command::Nodes { store, json } => revocation_commands::nodes(&open(&store).await?.0, json).await,
-        Command::Audit { store, command } => {
-            let (store, kek) = open(&store).await?;
-            audit_commands::audit(store.as_ref(), kek, command).await
+        Command::Secret { target, command } => {
+            if target.names_store() {
+                directory_commands::secret(&open(&target).await?.0, command).await
+            } else {
+                api_directory_commands::secret(&target, command).await
+            }
         }
-        Command::Keys { store, command } => {
-            let (store, kek) = open(&store).await?;
-            key_commands::keys(&store, kek, command).await
+        Command::Cert { target, command } => store_fallback::cert(&target, command).await,
+        Command::Grant { target, command } => {
+            if target.names_store() {
+                directory_commands::grant(&open(&target).await?.0, command).await
+            } else {
+                api_directory_commands::grant(&target, command).await
+            }
         }
+        Command::User { target, command } => {
+            if target.names_store() {
+                user_commands::user(&open(&target).await?.0, command).await
+            } else {
+                api_user_commands::user(&target, command).await
+            }
+        }
+        Command::Group { target, command } => {
+            if target.names_store() {
+                user_commands::group(&open(&target).await?.0, command).await
+            } else {
+                api_user_commands::group(&target, command).await
+            }
+        }
+        Command::Consent { target, command } => store_fallback::consent(&target, command).await,
+        Command::Revoke { target, command } => {
+            if target.names_store() {
+                let (store, kek) = open(&target).await?;
+                revocation_commands::revoke(&store, kek, command).await
+            } else {
+                api_revocation_commands::revoke(&target, command).await
+            }
+        }
+        Command::Revocations { target, command } => {
+            if target.names_store() {
+                revocation_commands::revocations(&open(&target).await?.0, command).await
+            } else {
+                api_revocation_commands::revocations(&target, command).await
+            }
+        }
+        Command::Nodes { target, json } => {
+            if target.names_store() {
+                let json = json || target.output == Output::Json;
+                revocation_commands::nodes(&open(&target).await?.0, json).await
+            } else {
+                api_revocation_commands::nodes(&target, json).await
+            }
+        }
+        Command::Audit { target, command } => audit(&target, command).await,
+        Command::Keys { target, command } => {
+            // `reset` recovers a store whose key-encryption key is lost: only the store can.
+            if target.names_store() || matches!(command, key_commands::KeyCommand::Reset { .. }) {
+                let (store, kek) = open(&target).await?;
+                key_commands::keys(&store, kek, command).await
+            } else {
+                api_revocation_commands::keys(&target, command).await
+            }
+        }
+    }
+}
+
+async fn audit(target: &TargetArgs, command: audit_commands::AuditCommand) -> Result<(), CliError> {
+    use audit_commands::AuditCommand;
+    let on_store = target.names_store()
+        || matches!(command, AuditCommand::Verify { .. } | AuditCommand::Export { from_store: true, .. });
+    if on_store {
+        let (store, kek) = open(target).await?;
+        return audit_commands::audit(store.as_ref(), kek, command, target.output == Output::Json).await;
+    }
+    match command {
+        AuditCommand::Query { filter, limit, cursor } => {
+            api_audit_commands::query(target, &filter, limit, cursor).await
+        }
+        AuditCommand::Export { filter, .. } => api_audit_commands::export(target, &filter).await,
+        AuditCommand::Tail { filter, after } => api_audit_commands::tail(target, &filter, after).await,
+        AuditCommand::Verify { .. } => Ok(()), // routed to the store above
+    }
+}
+
+/// A client of the admin API the flags name, holding a token.
+async fn api_session(args: &TargetArgs) -> Result<AdminClient, CliError> {
+    match args.target()? {
+        Target::Api(target) => AdminClient::connect(target).await,
+        // Callers only ask for a session when the flags name no store.
+        Target::Store => {
+            Err(CliError::Argument("this command works through the admin API: drop --config/--store".into()))
+        }
+    }
+}
+
+/// `-o`, or JSON when a command's legacy `--json` asks for it.
+fn output_of(args: &TargetArgs, json: bool) -> Output {
+    if json {
+        Output::Json
+    } else {
+        args.output
     }
 }
 
@@ -307,7 +405,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// The store (and key-encryption key, when known) that the global flags point at.
-async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionKey>), CliError> {
+async fn open(args: &TargetArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionKey>), CliError> {
     if let Some(config_path) = &args.config {
         let cfg = load_config(config_path)?;
         let store =
@@ -322,7 +420,7 @@ async fn open(args: &StoreArgs) -> Result<(Arc<dyn Store>, Option<KeyEncryptionK
             .and_then(|b| KeyEncryptionKey::from_bytes(&b).ok());
         return Ok((store, kek));
     }
-    let dir = args.dev_dir.clone().unwrap_or_else(|| PathBuf::from("./tokengate-dev"));
+    let dir = args.dev_dir.clone().unwrap_or_else(|| PathBuf::from(admin_target::DEFAULT_DEV_DIR));
     if !dev::has_store(&dir) {
         return Err(CliError::NoStore { dir });
     }

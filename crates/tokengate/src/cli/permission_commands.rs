@@ -28,17 +28,22 @@ pub enum PermissionCommand {
     },
     /// List the app's configured permissions, per resource.
     List {
+        /// The client app.
         #[arg(long)]
         app: Uuid,
     },
     /// Remove configured permissions; with no --scope/--role, every permission on the resource.
     Remove {
+        /// The client app.
         #[arg(long)]
         app: Uuid,
+        /// The resource app: its client id or App ID URI.
         #[arg(long)]
         resource: String,
+        /// A delegated permission to remove (repeatable).
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// An application permission to remove (repeatable).
         #[arg(long = "role")]
         roles: Vec<String>,
     },

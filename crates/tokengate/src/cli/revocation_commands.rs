@@ -1,5 +1,6 @@
-//! `revoke token|user|client|key|family`, `revocations list` and `nodes`: the kill switch from the
-//! command line. `--wait` returns only when every live gateway node has applied the revocation.
+//! `revoke token|user|client|key|family`, `revocations list` and `nodes`: the arguments, and the
+//! direct-store implementation (used with `--config`/`--store`). `--wait` returns only when every
+//! live gateway node has applied the revocation.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use crate::state::{now, now_ms};
 pub enum RevokeCommand {
     /// One access token: the token itself (its `uti` or `jti` is read, unverified) or that id.
     Token {
+        /// The token itself, or its `uti`/`jti`.
         token_or_id: String,
         #[command(flatten)]
         common: RevokeArgs,
@@ -29,6 +31,7 @@ pub enum RevokeCommand {
     /// approvals (Entra's revokeSignInSessions). By object id or user principal name; a user of
     /// another issuer (an Entra tenant) by object id with --tenant.
     User {
+        /// Object id or user principal name.
         user: String,
         /// Tenant id, for a user tokengate does not hold.
         #[arg(long)]
@@ -38,6 +41,7 @@ pub enum RevokeCommand {
     },
     /// Every token a client app holds that was issued before now, and its refresh tokens.
     Client {
+        /// The client app's client id.
         client_id: String,
         /// Also delete its secrets and certificates: it cannot get new tokens.
         #[arg(long)]
@@ -48,12 +52,14 @@ pub enum RevokeCommand {
     /// Every token signed with a key (emergency removal: one of ours leaves the JWKS; the active
     /// key is replaced by the next one).
     Key {
+        /// The key id (`kid` in the token header).
         kid: String,
         #[command(flatten)]
         common: RevokeArgs,
     },
     /// A refresh-token family and the access tokens minted for it.
     Family {
+        /// The family id (in the audit records of its refresh tokens).
         family_id: Uuid,
         #[command(flatten)]
         common: RevokeArgs,
@@ -64,20 +70,21 @@ pub enum RevokeCommand {
 pub struct RevokeArgs {
     /// Why (kept with the revocation and in the audit log).
     #[arg(long)]
-    reason: Option<String>,
+    pub reason: Option<String>,
     /// Return only when every live gateway node has applied the revocation.
     #[arg(long)]
-    wait: bool,
-    /// How long --wait waits before naming the nodes that lag (seconds).
-    #[arg(long, default_value_t = 10)]
-    timeout: u64,
+    pub wait: bool,
+    /// How long --wait waits before naming the nodes that lag (seconds, 1 to 60).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub timeout: u64,
 }
 
 #[derive(Subcommand)]
 pub enum RevocationsCommand {
     /// What is revoked now: by whom, why, and until when it is kept.
     List {
-        #[arg(long)]
+        /// Same as `-o json` (kept for scripts written before `-o`).
+        #[arg(long, hide = true)]
         json: bool,
     },
 }
@@ -142,7 +149,7 @@ pub async fn revoke(
 
 /// The `uti` (Entra, ours) or `jti` of a compact JWS, read without verifying it (revoking an
 /// unverified token only ever denies more); anything that is not a JWS is taken as the id.
-fn token_id_of(text: &str) -> Result<String, CliError> {
+pub fn token_id_of(text: &str) -> Result<String, CliError> {
     let text = text.trim();
     let mut parts = text.split('.');
     let (Some(_), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {

@@ -1,4 +1,5 @@
-//! `user`, `group` and `consent` commands.
+//! `user`, `group` and `consent`: the arguments, and the direct-store implementation (used with
+//! `--config`/`--store`, and by `store_fallback` for operations the admin API lacks).
 
 use std::sync::Arc;
 
@@ -14,37 +15,54 @@ use crate::state::now;
 pub enum UserCommand {
     /// Create a user. The password comes from TOKENGATE_USER_PASSWORD (never a flag: flags end up in shell history).
     Create {
+        /// Tenant id (GUID).
         #[arg(long)]
         tenant: Uuid,
-        /// user@verified-domain
+        /// User principal name: user@verified-domain.
         #[arg(long)]
         upn: String,
+        /// Display name.
         #[arg(long)]
         name: String,
     },
+    /// List a tenant's users.
     List {
+        /// Tenant id (GUID).
         #[arg(long)]
         tenant: Uuid,
     },
-    Disable {
-        object_id: Uuid,
+    /// Show one user.
+    Show {
+        /// Object id or user principal name.
+        user: String,
     },
+    /// Disable a user: no new sign-in, and every token already issued to them is revoked.
+    Disable {
+        /// Object id or user principal name.
+        user: String,
+    },
+    /// Enable a disabled user again (revoked tokens stay revoked).
     Enable {
-        object_id: Uuid,
+        /// Object id or user principal name.
+        user: String,
     },
     /// End every sign-in session of a user: their browsers must sign in again.
     RevokeSessions {
+        /// The user's object id.
         object_id: Uuid,
     },
     /// Assign an app role (allowed for users) to a user or group.
     AssignRole {
+        /// Tenant id (GUID).
         #[arg(long)]
         tenant: Uuid,
         /// User or group object id.
         #[arg(long)]
         principal: Uuid,
+        /// The resource app's client id.
         #[arg(long)]
         resource: Uuid,
+        /// The app role's value, e.g. Orders.Admin.
         #[arg(long)]
         role: String,
     },
@@ -52,20 +70,28 @@ pub enum UserCommand {
 
 #[derive(Subcommand)]
 pub enum GroupCommand {
+    /// Create a security group.
     Create {
+        /// Tenant id (GUID).
         #[arg(long)]
         tenant: Uuid,
+        /// Display name.
         #[arg(long)]
         name: String,
     },
+    /// List a tenant's groups.
     List {
+        /// Tenant id (GUID).
         #[arg(long)]
         tenant: Uuid,
     },
+    /// Add a user to a group.
     AddMember {
+        /// The group's object id.
         group_id: Uuid,
+        /// The user: object id or user principal name.
         #[arg(long)]
-        user: Uuid,
+        user: String,
     },
 }
 
@@ -73,19 +99,31 @@ pub enum GroupCommand {
 pub enum ConsentCommand {
     /// Consent to delegated scopes for a client: tenant-wide (admin consent) or for one user.
     Grant {
+        /// Tenant id (GUID).
         #[arg(long)]
         tenant: Uuid,
+        /// The client app's client id.
         #[arg(long)]
         client: Uuid,
+        /// The resource app's client id.
         #[arg(long)]
         resource: Uuid,
         /// Scope value (repeatable).
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
-        /// Only for this user (default: tenant-wide).
+        /// Only for this user's object id (default: tenant-wide).
         #[arg(long)]
         user: Option<Uuid>,
     },
+}
+
+/// A user named on the command line, for the store path (which looks users up by id or UPN).
+async fn stored_user(store: &dyn Store, name: &str) -> Result<Uuid, CliError> {
+    let found = match Uuid::parse_str(name) {
+        Ok(id) => store.user(id).await?,
+        Err(_) => store.user_by_upn(name).await?,
+    };
+    found.map(|u| u.object_id).ok_or_else(|| CliError::Argument(format!("no user '{name}'")))
 }
 
 pub async fn user(store: &Arc<dyn Store>, command: UserCommand) -> Result<(), CliError> {
@@ -102,11 +140,19 @@ pub async fn user(store: &Arc<dyn Store>, command: UserCommand) -> Result<(), Cl
                 println!("{}  {}  {}  {state}", u.object_id, u.user_principal_name, u.display_name);
             }
         }
-        UserCommand::Disable { object_id } => {
+        UserCommand::Show { user } => {
+            let id = stored_user(store, &user).await?;
+            let u = store.user(id).await?.ok_or_else(|| CliError::Argument(format!("no user '{user}'")))?;
+            let state = if u.enabled { "enabled" } else { "disabled" };
+            println!("{}  {}  {}  {state}", u.object_id, u.user_principal_name, u.display_name);
+        }
+        UserCommand::Disable { user } => {
+            let object_id = stored_user(store, &user).await?;
             admin::set_user_enabled(store, object_id, false, now()).await?;
             println!("user {object_id} disabled");
         }
-        UserCommand::Enable { object_id } => {
+        UserCommand::Enable { user } => {
+            let object_id = stored_user(store, &user).await?;
             admin::set_user_enabled(store, object_id, true, now()).await?;
             println!("user {object_id} enabled");
         }
@@ -135,6 +181,7 @@ pub async fn group(store: &Arc<dyn Store>, command: GroupCommand) -> Result<(), 
             }
         }
         GroupCommand::AddMember { group_id, user } => {
+            let user = stored_user(store, &user).await?;
             admin::add_group_member(store, group_id, user, now()).await?;
             println!("user {user} added to group {group_id}");
         }

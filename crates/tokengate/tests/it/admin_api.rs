@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use crate::cluster::demo_status;
 use crate::harness::*;
 
-async fn admin_token(s: &DevServer, who: &str) -> String {
+/// A client-credentials token for the admin API as dev.json's `admin` or `auditor` client.
+pub async fn admin_token(s: &DevServer, who: &str) -> String {
     let (id, secret) = (s.s(&format!("/{who}/client_id")), s.s(&format!("/{who}/client_secret")));
     let scope = format!("{}/.default", s.s("/admin/app_id_uri"));
     let (status, body) = s

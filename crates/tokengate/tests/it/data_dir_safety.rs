@@ -64,8 +64,10 @@ fn run_dev_to_exit(dir: &Path, extra: &[&str]) -> (ExitStatus, String) {
     run_to_exit(&[], &refs, &[], Duration::from_secs(60))
 }
 
+/// The signing keys of a stopped dev dir, read from its store directly.
 fn kids(dir: &Path) -> String {
-    let out = Command::new(BIN).args(["keys", "list", "--dev-dir"]).arg(dir).output().unwrap();
+    let store = format!("sqlite://{}", dir.join("tokengate.db").display());
+    let out = Command::new(BIN).args(["keys", "list", "--store", &store]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

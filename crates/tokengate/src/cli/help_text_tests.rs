@@ -1,0 +1,33 @@
+//! Every subcommand and every flag says what it is for (`tokengate ... --help` is the manual).
+
+use clap::CommandFactory;
+
+use super::Cli;
+
+fn missing_help(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+    for arg in command.get_arguments() {
+        let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+        if !builtin && !arg.is_hide_set() && arg.get_help().is_none() && arg.get_long_help().is_none() {
+            missing.push(format!("{path} --{}", arg.get_id()));
+        }
+    }
+    for sub in command.get_subcommands() {
+        let sub_path = format!("{path} {}", sub.get_name());
+        if sub.get_name() != "help" && sub.get_about().is_none() && sub.get_long_about().is_none() {
+            missing.push(sub_path.clone());
+        }
+        missing_help(sub, &sub_path, missing);
+    }
+}
+
+#[test]
+fn every_subcommand_and_flag_has_help_text() {
+    let mut missing = Vec::new();
+    missing_help(&Cli::command(), "tokengate", &mut missing);
+    assert!(missing.is_empty(), "without help text:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn the_command_line_definition_is_consistent() {
+    Cli::command().debug_assert();
+}
