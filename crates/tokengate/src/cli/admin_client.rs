@@ -120,6 +120,19 @@ impl AdminClient {
         response.json().await.map_err(|e| CliError::Argument(format!("unexpected admin API answer: {e}")))
     }
 
+    /// A POST conditional on `If-Match` (publishing a policy version); `wait` as `post_waiting`.
+    pub async fn post_if_match<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        if_match: &str,
+        wait: Duration,
+    ) -> Result<T, CliError> {
+        let request = self.request(Method::POST, path).header("If-Match", if_match).json(body);
+        let response = self.send(request.timeout(wait + REQUEST_TIMEOUT)).await?;
+        response.json().await.map_err(|e| CliError::Argument(format!("unexpected admin API answer: {e}")))
+    }
+
     /// A POST whose answer has no body (204).
     pub async fn post_no_content<B: Serialize>(&self, path: &str, body: &B) -> Result<(), CliError> {
         self.send(self.request(Method::POST, path).json(body).timeout(REQUEST_TIMEOUT)).await.map(|_| ())

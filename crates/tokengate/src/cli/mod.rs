@@ -19,6 +19,7 @@ mod help_text_tests;
 mod key_commands;
 mod name_resolution;
 mod permission_commands;
+mod policy_commands;
 mod revocation_commands;
 mod store_fallback;
 mod table;
@@ -177,6 +178,14 @@ pub enum Command {
         #[command(subcommand)]
         command: key_commands::KeyCommand,
     },
+    /// The gateway policy's versions: apply a file (diff, simulation, publish), history, show,
+    /// diff, rollback, simulate. Every gateway node runs the published version within a second.
+    Policy {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(subcommand)]
+        command: policy_commands::PolicyCommand,
+    },
 }
 
 pub fn init_logging(format: LogFormat) {
@@ -262,6 +271,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Audit { target, command } => audit(&target, command).await,
+        Command::Policy { target, command } => policy_commands::policy(&target, command).await,
         Command::Keys { target, command } => {
             // `reset` recovers a store whose key-encryption key is lost: only the store can.
             if target.names_store() || matches!(command, key_commands::KeyCommand::Reset { .. }) {
