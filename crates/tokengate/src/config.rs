@@ -60,6 +60,9 @@ pub struct GatewaySection {
     /// On a node without `[issuer]`: the built-in issuer's public URL (its `iss` prefix), so the
     /// policy can trust `kind = "builtin"` with the public keys from the shared store.
     pub builtin_issuer_url: Option<String>,
+    /// One log line per denied request, with expected-vs-got values (default off; `dev` logs them).
+    #[serde(default)]
+    pub log_denials: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -145,6 +148,7 @@ pub struct ServeGateway {
     pub policy: crate::gateway::policy_file::PolicyDocument,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub builtin_issuer_url: Option<String>,
+    pub log_denials: bool,
 }
 
 /// Reads, overrides and validates. `Err` lists every problem found.
@@ -265,9 +269,14 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                 }
             }
             match (listen, policy) {
-                (Some(listen), Some((policy_path, policy))) => {
-                    Some(ServeGateway { listen, policy_path, policy, tls, builtin_issuer_url: g.builtin_issuer_url })
-                }
+                (Some(listen), Some((policy_path, policy))) => Some(ServeGateway {
+                    listen,
+                    policy_path,
+                    policy,
+                    tls,
+                    builtin_issuer_url: g.builtin_issuer_url,
+                    log_denials: g.log_denials,
+                }),
                 _ => None,
             }
         }

@@ -568,6 +568,7 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
             policy_path: Some(policy_path),
             tls: None,
             builtin_issuer_url: None,
+            log_denials: true,
         }),
     })
     .await?;

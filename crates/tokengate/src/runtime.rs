@@ -77,6 +77,7 @@ pub struct GatewayOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// The built-in issuer's base URL, on a node that does not run the issuer itself.
     pub builtin_issuer_url: Option<String>,
+    pub log_denials: bool,
 }
 
 pub struct Running {
@@ -242,6 +243,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         let builtin = base_url.as_ref().map(|url| BuiltinKeys { ring: published.clone(), base_url: url.clone() });
         let base_dir = g.policy_path.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf())).unwrap_or_default();
         let policy = ActivePolicy::build(&g.policy, &base_dir, builtin.as_ref(), None).map_err(StartError::Gateway)?;
+        gateway::policy_warnings::log(&g.policy, Some(&opts.store)).await;
         let cache_capacity = g.policy.settings.verified_cache_entries;
         let metrics = Arc::new(GatewayMetrics::new());
         let state = Arc::new(GatewayState {
@@ -252,6 +254,8 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             audit: audit.clone(),
             metrics,
             scheme: if g.tls.is_some() { "https" } else { "http" },
+            log_denials: g.log_denials,
+            store: Some(opts.store.clone()),
         });
         let (listener, addr) = bind(g.listen).await?;
         gateway_addr = Some(addr);

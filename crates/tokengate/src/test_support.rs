@@ -171,6 +171,8 @@ impl TestDirectory {
             audit: self.audit.clone(),
             metrics,
             scheme: "http",
+            log_denials: false,
+            store: None,
         })
     }
 }

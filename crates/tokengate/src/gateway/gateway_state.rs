@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use tokengate_core::access::revocation::RevocationSet;
+use tokengate_core::store::Store;
 
 use super::active_policy::ActivePolicy;
 use super::metrics::GatewayMetrics;
@@ -21,6 +22,11 @@ pub struct GatewayState {
     pub metrics: Arc<GatewayMetrics>,
     /// `http` or `https`, for `X-Forwarded-Proto`.
     pub scheme: &'static str,
+    /// One console line per denied request, with expected-vs-got values (`dev`; `serve` with
+    /// `[gateway] log_denials = true`). Off by default: a busy edge would log every bad caller.
+    pub log_denials: bool,
+    /// The store, so policy warnings can compare a reloaded policy with the tenants it holds.
+    pub store: Option<Arc<dyn Store>>,
 }
 
 impl GatewayState {

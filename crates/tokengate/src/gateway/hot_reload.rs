@@ -30,6 +30,7 @@ pub fn spawn(state: Arc<GatewayState>, mut shutdown: watch::Receiver<bool>) -> t
             last = now;
             let base = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
             let built = policy_file::load(&path).and_then(|file| {
+                super::policy_warnings::spawn_log(&file, state.store.clone());
                 let current = state.policy.load_full();
                 ActivePolicy::build(&file, &base, state.builtin_keys.as_ref(), Some(&current))
             });

@@ -11,6 +11,7 @@
 
 pub mod active_policy;
 pub mod client_body;
+pub mod denials;
 pub mod echo_upstream;
 pub mod form_body_token;
 pub mod forwarding_headers;
@@ -20,6 +21,7 @@ pub mod hot_reload;
 pub mod key_changes;
 pub mod metrics;
 pub mod policy_file;
+pub mod policy_warnings;
 pub mod proxy;
 pub mod request_context;
 pub mod request_phases;
@@ -29,6 +31,8 @@ pub mod tunnel;
 pub mod upgrades;
 pub mod upstream_request;
 
+#[cfg(test)]
+mod denial_matrix_tests;
 #[cfg(test)]
 mod rejection_matrix_tests;
 

@@ -23,11 +23,23 @@ pub struct RequestContext {
     pub route: Option<Arc<Route>>,
     /// Set by the authenticate phase: verified, not yet authorized.
     pub token: Option<Arc<VerifiedToken>>,
+    /// The bearer token that failed verification, kept only to describe the failure (what it
+    /// claims: `exp`, `iss`, `kid`...). Never set for a token that verified, never logged.
+    pub unverified: Option<String>,
 }
 
 impl RequestContext {
     pub fn new(policy: Arc<ActivePolicy>, client: ClientAddress, method: Method, received_path: String) -> Self {
-        RequestContext { started: Instant::now(), client, method, received_path, policy, route: None, token: None }
+        RequestContext {
+            started: Instant::now(),
+            client,
+            method,
+            received_path,
+            policy,
+            route: None,
+            token: None,
+            unverified: None,
+        }
     }
 
     /// The rule that decided: the matched route's name.
