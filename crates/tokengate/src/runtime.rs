@@ -198,6 +198,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     listeners.push(signing_keys::spawn_reloader(key_follower.clone(), key_sweep, shutdown_rx.clone()));
 
     let mut issuer_addr = None;
+    let mut issuer_metrics = None;
     let mut base_url = None;
     if let (Some(i), Some(ring)) = (opts.issuer, issuer_ring) {
         let (listener, addr) = bind(i.listen).await?;
@@ -221,6 +222,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             client_failures_per_minute: i.client_failures_per_minute,
             ip_failures_per_minute: i.ip_failures_per_minute,
         }));
+        issuer_metrics = Some(state.metrics.clone());
         listeners.push(server::spawn(
             listener,
             issuer::router(state),
@@ -296,6 +298,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             listeners: listener_metrics.clone(),
             revocations: revocations.clone(),
             feed_metrics: feed_metrics.clone(),
+            issuer_metrics,
             api,
         });
         listeners.push(server::spawn(listener, admin, None, setup("admin"), shutdown_rx.clone()));
