@@ -139,9 +139,11 @@ fn words(facts: &DenialFacts<'_>) -> (String, Option<Mismatch>) {
             None => ("The token was issued in the future; check the issuer's clock".into(), None),
         },
         Rejection::UntrustedIssuer => {
-            let iss = claims.str("iss").unwrap_or("none");
             let expected = trusted_templates(facts.issuers);
-            (format!("Issuer {} is not trusted here", value(iss)), mismatch("iss", expected, value(iss)))
+            match claims.str("iss") {
+                Some(iss) => (format!("Issuer {} is not trusted here", value(iss)), mismatch("iss", expected, value(iss))),
+                None => ("The token names no issuer (iss)".into(), mismatch("iss", expected, "none")),
+            }
         }
         Rejection::TenantNotAllowed => tenant_not_allowed(facts, &claims, failed),
         Rejection::BadClaim(name) => (format!("Claim {name} is missing or has the wrong type"), None),
