@@ -62,6 +62,9 @@ pub struct GatewaySection {
     /// On a node without `[issuer]`: the built-in issuer's public URL (its `iss` prefix), so the
     /// policy can trust `kind = "builtin"` with the public keys from the shared store.
     pub builtin_issuer_url: Option<String>,
+    /// One log line per denied request, with expected-vs-got values (default off; `dev` logs them).
+    #[serde(default)]
+    pub log_denials: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -149,6 +152,7 @@ pub struct ServeGateway {
     pub base_dir: PathBuf,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub builtin_issuer_url: Option<String>,
+    pub log_denials: bool,
 }
 
 /// Reads, overrides and validates. `Err` lists every problem found.
@@ -269,6 +273,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                     base_dir: base.to_path_buf(),
                     tls,
                     builtin_issuer_url: g.builtin_issuer_url,
+                    log_denials: g.log_denials,
                 }),
                 _ => None,
             }

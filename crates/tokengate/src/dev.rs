@@ -571,6 +571,7 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
             base_dir: policy_base_dir,
             tls: None,
             builtin_issuer_url: None,
+            log_denials: true,
         }),
     })
     .await?;

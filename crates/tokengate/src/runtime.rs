@@ -81,6 +81,7 @@ pub struct GatewayOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// The built-in issuer's base URL, on a node that does not run the issuer itself.
     pub builtin_issuer_url: Option<String>,
+    pub log_denials: bool,
 }
 
 pub struct Running {
@@ -171,6 +172,7 @@ async fn starting_policy(
                         .collect(),
                 ));
             }
+            gateway::policy_warnings::log(&version.document, Some(store)).await;
             ActivePolicy::build(&version.document, &g.base_dir, builtin, None)
                 .map_err(StartError::Gateway)?
                 .published_as(version.summary.version)
@@ -257,6 +259,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     listeners.push(signing_keys::spawn_reloader(key_follower.clone(), key_sweep, shutdown_rx.clone()));
 
     let mut issuer_addr = None;
+    let mut issuer_metrics = None;
     let mut base_url = None;
     if let (Some(i), Some(ring)) = (opts.issuer, issuer_ring) {
         let (listener, addr) = bind(i.listen).await?;
@@ -280,6 +283,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             client_failures_per_minute: i.client_failures_per_minute,
             ip_failures_per_minute: i.ip_failures_per_minute,
         }));
+        issuer_metrics = Some(state.metrics.clone());
         listeners.push(server::spawn(
             listener,
             issuer::router(state),
@@ -312,6 +316,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             audit: audit.clone(),
             metrics,
             scheme: if g.tls.is_some() { "https" } else { "http" },
+            log_denials: g.log_denials,
         });
         let (listener, addr) = bind(g.listen).await?;
         gateway_addr = Some(addr);
@@ -354,6 +359,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             listeners: listener_metrics.clone(),
             revocations: revocations.clone(),
             feed_metrics: feed_metrics.clone(),
+            issuer_metrics,
             api,
         });
         listeners.push(server::spawn(listener, admin, None, setup("admin"), shutdown_rx.clone()));

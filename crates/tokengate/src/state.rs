@@ -39,6 +39,8 @@ pub struct IssuerState {
     pub revocations: Arc<RevocationSet>,
     /// Applies this process's own revocations before it answers.
     pub feed: crate::revocation_feed::FeedHandle,
+    /// Token endpoint metrics, rendered by the admin listener's `/metrics`.
+    pub metrics: Arc<crate::issuer::issuer_metrics::IssuerMetrics>,
 }
 
 /// Wrong device user codes allowed per minute across all clients before misses are answered 429
@@ -100,6 +102,7 @@ impl IssuerState {
             limits: CredentialGuessLimits::per_minute(client_failures_per_minute, ip_failures_per_minute),
             audit,
             tenants: TenantCache::default(),
+            metrics: Default::default(),
             documents: Default::default(),
             browser: BrowserState::new(&kek),
             sign_in_limits: SmartLockout::per_minute(client_failures_per_minute, ip_failures_per_minute),

@@ -172,6 +172,7 @@ impl TestDirectory {
             audit: self.audit.clone(),
             metrics,
             scheme: "http",
+            log_denials: false,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod bearer;
 pub mod decision_facts;
+pub mod denial_description;
 pub mod policy;
 pub mod policy_diff;
 pub mod policy_document;

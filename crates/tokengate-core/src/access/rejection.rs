@@ -1,5 +1,6 @@
 //! Why a request was refused: one value per cause, each with a stable reason code for the
-//! audit log and the HTTP answer it gets (RFC 6750 §3).
+//! audit log and the HTTP answer it gets (RFC 6750 §3). What each says to the caller and the
+//! operator (`error_description`, expected vs got) is worded in `denial_description`.
 
 /// How the gateway answers a rejection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

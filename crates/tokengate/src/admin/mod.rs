@@ -11,6 +11,7 @@ use axum::Router;
 use tokio::sync::watch;
 
 use crate::gateway::GatewayState;
+use crate::issuer::issuer_metrics::IssuerMetrics;
 use crate::revocation_feed::feed_metrics::FeedMetrics;
 use admin_error::AdminError;
 use tokengate_core::access::revocation::RevocationSet;
@@ -26,6 +27,8 @@ pub struct AdminState {
     pub listeners: Arc<ListenerMetrics>,
     pub revocations: Arc<RevocationSet>,
     pub feed_metrics: Arc<FeedMetrics>,
+    /// The token endpoint's metrics, on a node running the issuer.
+    pub issuer_metrics: Option<Arc<IssuerMetrics>>,
     /// The admin API, or why this node cannot serve it (answered as 503 on `/admin/v1/...`).
     pub api: Result<Arc<api::AdminApiState>, String>,
 }
@@ -64,6 +67,10 @@ async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
     // Several registries, one exposition: only the last may end with `# EOF`.
     let gateway = s.gateway.as_ref().map(|g| g.metrics.render()).unwrap_or_default();
     let mut body = gateway.strip_suffix("# EOF\n").unwrap_or(&gateway).to_owned();
+    if let Some(issuer) = &s.issuer_metrics {
+        let issuer = issuer.render();
+        body.push_str(issuer.strip_suffix("# EOF\n").unwrap_or(&issuer));
+    }
     let feed = s.feed_metrics.render(&s.revocations, crate::state::now_ms());
     body.push_str(feed.strip_suffix("# EOF\n").unwrap_or(&feed));
     body.push_str(&s.listeners.render());

@@ -360,6 +360,7 @@ async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), CliErr
                 None => None,
             },
             builtin_issuer_url: g.builtin_issuer_url,
+            log_denials: g.log_denials,
         }),
     };
     let running = runtime::start(runtime::RuntimeOptions {

@@ -1,10 +1,12 @@
 //! The gateway's one error type, and the one place its answers get their HTTP status: 400 for a
 //! request's form, 404 for no route, RFC 6750 §3 challenges for token problems (400/401/403, 431
 //! for an oversized token, 503 while keys cannot be fetched), 413 for an oversized form body, 502
-//! and 504 for upstream failures. Descriptions are generic; the reason code goes to the audit log.
+//! and 504 for upstream failures. A refused token's challenge carries the denial's description
+//! (`denials`), and its JSON body the same plus the machine-readable reason code.
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Response, StatusCode};
+use tokengate_core::access::denial_description::Denial;
 use tokengate_core::access::rejection::Answer;
 use tokengate_core::access::{Rejection, VerifiedToken};
 use tokengate_core::audit::Outcome;
@@ -66,8 +68,9 @@ impl GatewayError {
         }
     }
 
-    /// The answer; `now` dates a continuous-access-evaluation challenge.
-    pub fn answer(&self, now: UnixTime) -> Response<Body> {
+    /// The answer; `now` dates a continuous-access-evaluation challenge, `denial` says why a
+    /// token was refused.
+    pub fn answer(&self, now: UnixTime, denial: Option<&Denial>) -> Response<Body> {
         match self {
             GatewayError::BadRequest(reason) => {
                 let mut r = plain(StatusCode::BAD_REQUEST, format!("bad request: {reason}\n"));
@@ -79,9 +82,9 @@ impl GatewayError {
             GatewayError::Refused(Refusal { rejection: Rejection::Revoked, token: Some(token) })
                 if token.cae_capable =>
             {
-                cae_challenge(token, now)
+                cae_challenge(token, now, denial)
             }
-            GatewayError::Refused(r) => rejection_response(&r.rejection),
+            GatewayError::Refused(r) => rejection_response(&r.rejection, denial),
             GatewayError::FormBodyTooLarge => plain(StatusCode::PAYLOAD_TOO_LARGE, "form body too large\n".into()),
             GatewayError::Upstream(failure) => upstream_failure_response(*failure),
             GatewayError::RevocationsStale => {
@@ -99,7 +102,7 @@ impl GatewayError {
 /// Seconds a client should wait when keys cannot be fetched.
 pub const KEYS_RETRY_AFTER: u64 = 30;
 
-fn with_challenge(status: StatusCode, challenge: String, body: &'static str) -> Response<Body> {
+fn with_challenge(status: StatusCode, challenge: String, body: String) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let h = response.headers_mut();
@@ -111,19 +114,39 @@ fn with_challenge(status: StatusCode, challenge: String, body: &'static str) -> 
     response
 }
 
-fn rejection_response(rejection: &Rejection) -> Response<Body> {
+/// The JSON body of a refusal: the challenge's error and description, and the reason code for
+/// scripts (the description's words may change; the code does not).
+fn json_body(error: &str, rejection: &Rejection, denial: Option<&Denial>) -> String {
+    let mut body = serde_json::json!({ "error": error, "reason": rejection.code() });
+    if let Some(d) = denial {
+        body["error_description"] = d.description.as_str().into();
+    }
+    body.to_string()
+}
+
+/// `, error_description="..."` (the description is header-safe by construction), or nothing.
+fn description_param(denial: Option<&Denial>) -> String {
+    denial.map(|d| format!(", error_description=\"{}\"", d.description)).unwrap_or_default()
+}
+
+fn rejection_response(rejection: &Rejection, denial: Option<&Denial>) -> Response<Body> {
     const REALM: &str = "Bearer realm=\"tokengate\"";
+    let described = description_param(denial);
     match rejection.answer() {
-        Answer::Bare => with_challenge(StatusCode::UNAUTHORIZED, REALM.to_owned(), r#"{"error":"unauthorized"}"#),
+        // RFC 6750 §3.1: a request without credentials gets no error in its challenge; the
+        // body still says what to send.
+        Answer::Bare => {
+            with_challenge(StatusCode::UNAUTHORIZED, REALM.to_owned(), json_body("unauthorized", rejection, denial))
+        }
         Answer::InvalidRequest => with_challenge(
             StatusCode::BAD_REQUEST,
-            format!("{REALM}, error=\"invalid_request\", error_description=\"The request carries no single, well-formed bearer token\""),
-            r#"{"error":"invalid_request"}"#,
+            format!("{REALM}, error=\"invalid_request\"{described}"),
+            json_body("invalid_request", rejection, denial),
         ),
         Answer::InvalidToken => with_challenge(
             StatusCode::UNAUTHORIZED,
-            format!("{REALM}, error=\"invalid_token\", error_description=\"The access token is invalid\""),
-            r#"{"error":"invalid_token"}"#,
+            format!("{REALM}, error=\"invalid_token\"{described}"),
+            json_body("invalid_token", rejection, denial),
         ),
         Answer::InsufficientScope => {
             let needed = match rejection {
@@ -132,8 +155,8 @@ fn rejection_response(rejection: &Rejection) -> Response<Body> {
             };
             with_challenge(
                 StatusCode::FORBIDDEN,
-                format!("{REALM}, error=\"insufficient_scope\", error_description=\"The access token lacks a required permission\", scope=\"{needed}\""),
-                r#"{"error":"insufficient_scope"}"#,
+                format!("{REALM}, error=\"insufficient_scope\"{described}, scope=\"{needed}\""),
+                json_body("insufficient_scope", rejection, denial),
             )
         }
         Answer::TooLarge => {
@@ -144,8 +167,8 @@ fn rejection_response(rejection: &Rejection) -> Response<Body> {
         Answer::KeysUnavailable => {
             let mut r = with_challenge(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("{REALM}, error=\"temporarily_unavailable\""),
-                r#"{"error":"temporarily_unavailable"}"#,
+                format!("{REALM}, error=\"temporarily_unavailable\"{described}"),
+                json_body("temporarily_unavailable", rejection, denial),
             );
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(KEYS_RETRY_AFTER));
             r
@@ -155,7 +178,7 @@ fn rejection_response(rejection: &Rejection) -> Response<Body> {
 
 /// A revoked token from a CAE-capable client: 401 with an `insufficient_claims` challenge so the
 /// client fetches a fresh token (Entra's continuous access evaluation).
-fn cae_challenge(token: &VerifiedToken, now: i64) -> Response<Body> {
+fn cae_challenge(token: &VerifiedToken, now: i64, denial: Option<&Denial>) -> Response<Body> {
     // A revocation covers tokens issued up to the end of its second (`NewRevocation::at`), so
     // only a token issued from the next second on is certainly newer.
     let not_before = now + 1;
@@ -167,10 +190,11 @@ fn cae_challenge(token: &VerifiedToken, now: i64) -> Response<Body> {
     with_challenge(
         StatusCode::UNAUTHORIZED,
         format!(
-            "Bearer realm=\"tokengate\", authorization_uri=\"{authorization_uri}\", error=\"insufficient_claims\", claims=\"{}\"",
+            "Bearer realm=\"tokengate\", authorization_uri=\"{authorization_uri}\", error=\"insufficient_claims\"{}, claims=\"{}\"",
+            description_param(denial),
             b64(claims)
         ),
-        r#"{"error":"insufficient_claims"}"#,
+        json_body("insufficient_claims", &Rejection::Revoked, denial),
     )
 }
 

@@ -24,6 +24,9 @@ pub struct GatewayState {
     pub metrics: Arc<GatewayMetrics>,
     /// `http` or `https`, for `X-Forwarded-Proto`.
     pub scheme: &'static str,
+    /// One console line per denied request, with expected-vs-got values (`dev`; `serve` with
+    /// `[gateway] log_denials = true`). Off by default: a busy edge would log every bad caller.
+    pub log_denials: bool,
 }
 
 impl GatewayState {

@@ -11,6 +11,7 @@
 
 pub mod active_policy;
 pub mod client_body;
+pub mod denials;
 pub mod echo_upstream;
 pub mod form_body_token;
 pub mod forwarding_headers;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod policy_file;
 pub mod policy_follower;
 pub mod policy_simulation;
+pub mod policy_warnings;
 pub mod proxy;
 pub mod request_context;
 pub mod request_phases;
@@ -31,6 +33,8 @@ pub mod tunnel;
 pub mod upgrades;
 pub mod upstream_request;
 
+#[cfg(test)]
+mod denial_matrix_tests;
 #[cfg(test)]
 mod rejection_matrix_tests;
 

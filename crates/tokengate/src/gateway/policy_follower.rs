@@ -55,6 +55,7 @@ impl PolicyFollower {
         match built {
             Ok(next) => {
                 self.gateway.install(next.published_as(published));
+                super::policy_warnings::spawn_log(&version.document, Some(self.store.clone()));
                 self.gateway.metrics.policy_reloads.get_or_create(&ReloadLabels { result: "applied" }).inc();
                 tracing::info!(version = published, by = %version.summary.author, message = %version.summary.message, "gateway policy version installed");
                 Ok(Followed::Installed(published))

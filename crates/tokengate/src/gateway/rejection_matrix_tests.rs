@@ -14,7 +14,7 @@ use super::{router, GatewayState};
 use crate::test_support::{body_text, directory, send, API_URI};
 
 /// Routes for the API whose tokens carry `audience` (a v2 token names the API by client id).
-fn routes(audience: &str) -> String {
+pub(super) fn routes(audience: &str) -> String {
     format!(
         r#"
 [[route]]
@@ -50,6 +50,32 @@ issuers = ["tokengate"]
 audiences = ["api://other"]
 
 [[route]]
+name = "pinned-tenant"
+path_prefix = "/pinned/"
+upstream = "echo"
+[route.require]
+issuers = ["tokengate"]
+audiences = ["{audience}", "{API_URI}"]
+tenants = ["00000000-0000-0000-0000-00000000beef"]
+
+[[route]]
+name = "v1-only"
+path_prefix = "/v1/"
+upstream = "echo"
+[route.require]
+issuers = ["tokengate"]
+audiences = ["{audience}", "{API_URI}"]
+versions = ["1.0"]
+
+[[route]]
+name = "any-permission"
+path_prefix = "/any/"
+upstream = "echo"
+[route.require]
+issuers = ["tokengate"]
+audiences = ["{audience}", "{API_URI}"]
+
+[[route]]
 name = "down"
 path_prefix = "/down/"
 upstream = "http://127.0.0.1:1"
@@ -65,12 +91,12 @@ websocket = false
     )
 }
 
-fn get(path: &str) -> axum::http::request::Builder {
+pub(super) fn get(path: &str) -> axum::http::request::Builder {
     Request::builder().uri(path).header(header::HOST, "gateway.test")
 }
 
 /// Status, challenge (if any) and the reason code the one exit recorded for this request.
-async fn answer(gw: &Arc<GatewayState>, request: Request<Body>) -> (StatusCode, Option<String>, String) {
+pub(super) async fn answer(gw: &Arc<GatewayState>, request: Request<Body>) -> (StatusCode, Option<String>, String) {
     let before = gw.metrics.render();
     let response = send(router(gw.clone()), request).await;
     let status = response.status();
@@ -348,6 +374,7 @@ async fn protected_routes_wait_for_a_fresh_revocation_feed() {
             audit: fresh.audit.clone(),
             metrics: fresh.metrics.clone(),
             scheme: "http",
+            log_denials: false,
         })
     };
     assert_eq!(answer(&unsynced, call()).await.0, StatusCode::SERVICE_UNAVAILABLE, "before the first full read");

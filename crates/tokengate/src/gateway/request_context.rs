@@ -25,6 +25,9 @@ pub struct RequestContext {
     pub route: Option<Arc<Route>>,
     /// Set by the authenticate phase: verified, not yet authorized.
     pub token: Option<Arc<VerifiedToken>>,
+    /// The bearer token that failed verification, kept only to describe the failure (what it
+    /// claims: `exp`, `iss`, `kid`...). Never set for a token that verified, never logged.
+    pub unverified: Option<String>,
 }
 
 impl RequestContext {
@@ -38,6 +41,7 @@ impl RequestContext {
             host: None,
             route: None,
             token: None,
+            unverified: None,
         }
     }
 

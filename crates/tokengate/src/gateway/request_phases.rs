@@ -20,7 +20,7 @@ use super::metrics::RequestLabels;
 use super::request_context::RequestContext;
 use super::route_table::{Route, Upstream};
 use super::tunnel::TunnelLimit;
-use super::{echo_upstream, form_body_token, request_target, upgrades, upstream_request};
+use super::{denials, echo_upstream, form_body_token, request_target, upgrades, upstream_request};
 use crate::authentication::authenticator::Refusal;
 use crate::client_address::ClientAddress;
 use crate::state::{now, now_ms};
@@ -79,8 +79,13 @@ async fn authenticate(
     }
     let presented = presented_token(&ctx.policy, &request)?;
     let request = form_body_token::refuse_token_in_form_body(request, form_body_token::MAX_FORM_BODY_BYTES).await?;
-    let token = gw.auth.verify(&ctx.policy.trust, &presented, &requirements.issuers, now()).await?;
-    ctx.token = Some(token);
+    match gw.auth.verify(&ctx.policy.trust, &presented, &requirements.issuers, now()).await {
+        Ok(token) => ctx.token = Some(token),
+        Err(rejection) => {
+            ctx.unverified = Some(presented);
+            return Err(rejection.into());
+        }
+    }
     Ok(request)
 }
 
@@ -124,7 +129,15 @@ async fn respond(
 ) -> Response<Body> {
     let (response, outcome, reason) = match result {
         Ok(response) => (response, Outcome::Allowed, ""),
-        Err(error) => (error.answer(now()), error.outcome(), error.reason()),
+        Err(error) => {
+            let now = now();
+            let denial = denials::describe(&error, &ctx, now);
+            let response = error.answer(now, denial.as_ref());
+            if gw.log_denials && error.outcome() == Outcome::Denied {
+                denials::log(&ctx, &error, response.status().as_u16(), denial.as_ref());
+            }
+            (response, error.outcome(), error.reason())
+        }
     };
     gw.metrics
         .requests

@@ -12,6 +12,7 @@ pub mod flow_audit;
 pub mod form;
 pub mod introspection_endpoint;
 pub mod introspection_response;
+pub mod issuer_metrics;
 pub mod own_tokens;
 pub mod page_error;
 pub mod pages;

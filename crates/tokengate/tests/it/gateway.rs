@@ -113,7 +113,7 @@ async fn bearer_token_handling_follows_rfc6750() {
     assert_eq!(r.status(), 401);
     assert_eq!(
         challenge(&r),
-        "Bearer realm=\"tokengate\", error=\"invalid_token\", error_description=\"The access token is invalid\""
+        "Bearer realm=\"tokengate\", error=\"invalid_token\", error_description=\"The bearer token is not a signed JWT (base64url header.payload.signature)\""
     );
     // A tampered token.
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();

@@ -22,6 +22,7 @@ mod gateway;
 mod gateway_remote_issuer;
 mod gateway_requests;
 mod gateway_token_shapes;
+mod issuer_metrics;
 mod key_removal;
 mod kill_switch;
 mod listener_limits;

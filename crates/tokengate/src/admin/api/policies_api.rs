@@ -30,6 +30,7 @@ use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::iso8601;
 use crate::gateway::policy_follower::PolicyFollower;
 use crate::gateway::policy_simulation::{self, Decision};
+use crate::gateway::policy_warnings;
 use crate::policy_publishing::{self, Publication, PublishError, Published};
 use crate::revoke::{gateways_by, wait_until_applied};
 use crate::state::now;
@@ -344,6 +345,8 @@ async fn answer(
         (None, Some(after)) => diff(&PolicyDocument::default(), &after.document).iter().map(change_view).collect(),
         _ => Vec::new(),
     };
+    let tenants: Vec<String> = s.store.tenants().await?.iter().map(|t| t.id.to_string()).collect();
+    let warnings = current.as_ref().map(|v| policy_warnings::warnings(&v.document, &tenants)).unwrap_or_default();
     let status = if changed { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
         status,
@@ -351,7 +354,7 @@ async fn answer(
             version: view(&summary, Some(version)),
             changed,
             changes,
-            warnings: Vec::new(),
+            warnings,
             propagation: PolicyPropagationView {
                 version,
                 applied: names(&propagation.applied),

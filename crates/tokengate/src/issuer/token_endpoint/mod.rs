@@ -82,8 +82,10 @@ async fn token(state: Arc<IssuerState>, received: Received<'_>, body: Body) -> R
         Ok(request) => grant_table::grant(&state, &request, &mut trail).await,
         Err(e) => Err(e),
     };
+    let failure = result.as_ref().err().map(|e| (e.error, e.code));
     let (mut response, outcome, reason) = respond(&state, result, endpoint, &ids, &mut trail);
     super::cors::token_response(&state, headers, trail.client_id.as_deref(), &mut response).await;
+    state.metrics.token_request(trail.grant_name(), failure, started.elapsed());
     let status = response.status().as_u16();
     let mut event = AuditEvent::new(AuditSource::Issuer, format!("token.{}", trail.grant_name()), outcome, now_ms());
     event.reason = reason;
