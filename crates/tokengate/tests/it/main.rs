@@ -28,6 +28,7 @@ mod kill_switch;
 mod listener_limits;
 mod on_behalf_of;
 mod operations;
+mod policy_versions;
 mod refresh_durability;
 mod refresh_grace_race;
 mod sessions_and_lockout;
