@@ -30,6 +30,8 @@ pub struct AuditRecordFilter {
     pub route: Option<String>,
     /// `detail.actor`: who made an admin change, where the record names one.
     pub actor: Option<String>,
+    /// The record's id: the gateway's `X-Tokengate-Decision-Id` for a request.
+    pub id: Option<String>,
     /// Newest first instead of seq order (queries for recent records).
     pub newest_first: bool,
     pub limit: u32,

@@ -161,6 +161,10 @@ pub struct RouteConfig {
     /// Match the path case-sensitively (default: case-insensitively, as ASP.NET and IIS compare).
     #[serde(default)]
     pub case_sensitive: bool,
+    /// Tell a refused caller every requirement its token fails (expected vs got) in an RFC 9457
+    /// problem body. Off by default: it shows a caller what the route wants (tenants stay hidden).
+    #[serde(default)]
+    pub explain_denials: bool,
     /// Allow WebSocket upgrades (default true); other upgrades (`h2c`, …) are always refused.
     #[serde(default = "default_websocket")]
     pub websocket: bool,

@@ -31,7 +31,8 @@ async fn audit_records<S: SqlStore>(store: &S, f: &AuditRecordFilter) -> StoreRe
          AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR outcome = $5) AND ($6 IS NULL OR subject = $6) \
          AND ($7 IS NULL OR client_id = $7) AND ($9 IS NULL OR source = $9) AND ($10 IS NULL OR reason = $10) \
          AND ($11 IS NULL OR tenant_id = $11) AND ($12 IS NULL OR token_id = $12) \
-         AND ($13 IS NULL OR {route} = $13) AND ($14 IS NULL OR {actor} = $14) ORDER BY seq {order} LIMIT $8",
+         AND ($13 IS NULL OR {route} = $13) AND ($14 IS NULL OR {actor} = $14) AND ($15 IS NULL OR id = $15) \
+         ORDER BY seq {order} LIMIT $8",
         route = S::Db::detail_field("route"),
         actor = S::Db::detail_field("actor"),
     );
@@ -50,6 +51,7 @@ async fn audit_records<S: SqlStore>(store: &S, f: &AuditRecordFilter) -> StoreRe
         .bind(f.token_id.as_deref())
         .bind(f.route.as_deref())
         .bind(f.actor.as_deref())
+        .bind(f.id.as_deref())
         .fetch_all(store.pool())
         .await?;
     rows.iter()

@@ -106,6 +106,9 @@ pub struct AuditFilterArgs {
     /// Who made an admin change.
     #[arg(long)]
     pub actor: Option<String>,
+    /// One gateway decision: the `X-Tokengate-Decision-Id` its answer carried.
+    #[arg(long)]
+    pub decision_id: Option<String>,
 }
 
 impl AuditFilterArgs {
@@ -128,6 +131,7 @@ impl AuditFilterArgs {
             ("token_id", &self.token_id),
             ("route", &self.route),
             ("actor", &self.actor),
+            ("decision_id", &self.decision_id),
         ] {
             if let Some(v) = value {
                 q.push((name, v.clone()));
@@ -167,6 +171,7 @@ impl AuditFilterArgs {
             token_id: self.token_id.clone(),
             route: self.route.clone(),
             actor: self.actor.clone(),
+            id: self.decision_id.clone(),
             ..Default::default()
         })
     }

@@ -11,6 +11,7 @@
 
 pub mod active_policy;
 pub mod client_body;
+pub mod denial_explanation;
 pub mod denials;
 pub mod echo_upstream;
 pub mod form_body_token;
@@ -33,6 +34,8 @@ pub mod tunnel;
 pub mod upgrades;
 pub mod upstream_request;
 
+#[cfg(test)]
+mod denial_explanation_tests;
 #[cfg(test)]
 mod denial_matrix_tests;
 #[cfg(test)]

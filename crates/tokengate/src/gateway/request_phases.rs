@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, Request, Response};
+use axum::http::{header, HeaderName, HeaderValue, Request, Response};
 use tokengate_core::access::bearer::bearer_token;
 use tokengate_core::access::decision_facts::TokenFacts;
 use tokengate_core::access::Rejection;
 use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
+use uuid::Uuid;
 
 use super::active_policy::ActivePolicy;
 use super::gateway_error::GatewayError;
@@ -20,10 +21,13 @@ use super::metrics::RequestLabels;
 use super::request_context::RequestContext;
 use super::route_table::{Route, Upstream};
 use super::tunnel::TunnelLimit;
-use super::{denials, echo_upstream, form_body_token, request_target, upgrades, upstream_request};
+use super::{denial_explanation, denials, echo_upstream, form_body_token, request_target, upgrades, upstream_request};
 use crate::authentication::authenticator::Refusal;
 use crate::client_address::ClientAddress;
 use crate::state::{now, now_ms};
+
+/// Names the audit record of the decision on every gateway answer (`audit query --decision-id`).
+pub const DECISION_ID: HeaderName = HeaderName::from_static("x-tokengate-decision-id");
 
 pub async fn handle(
     State(gw): State<Arc<GatewayState>>,
@@ -127,7 +131,11 @@ async fn respond(
     ctx: RequestContext,
     result: Result<Response<Body>, GatewayError>,
 ) -> Response<Body> {
-    let (response, outcome, reason) = match result {
+    // The audit record's id, on the answer too: it finds the record of this decision.
+    let decision_id = Uuid::new_v4();
+    let mut id_text = Uuid::encode_buffer();
+    let id_text: &str = decision_id.hyphenated().encode_lower(&mut id_text);
+    let (mut response, outcome, reason) = match result {
         Ok(response) => (response, Outcome::Allowed, ""),
         Err(error) => {
             let now = now();
@@ -136,9 +144,13 @@ async fn respond(
             if gw.log_denials && error.outcome() == Outcome::Denied {
                 denials::log(&ctx, &error, response.status().as_u16(), denial.as_ref());
             }
+            let response = denial_explanation::explained(&ctx, &error, denial.as_ref(), id_text, response);
             (response, error.outcome(), error.reason())
         }
     };
+    if let Ok(value) = HeaderValue::from_str(id_text) {
+        response.headers_mut().insert(DECISION_ID, value);
+    }
     gw.metrics
         .requests
         .get_or_create(&RequestLabels {
@@ -148,7 +160,9 @@ async fn respond(
         })
         .inc();
     gw.metrics.latency_seconds.observe(ctx.started.elapsed().as_secs_f64());
-    gw.audit.record(decision_record(&ctx, outcome, reason, response.status().as_u16())).await;
+    let mut record = decision_record(&ctx, outcome, reason, response.status().as_u16());
+    record.id = decision_id;
+    gw.audit.record(record).await;
     response
 }
 

@@ -69,6 +69,8 @@ pub struct Route {
     pub require: Option<Requirements>,
     /// WebSocket upgrades allowed (no other upgrade ever is).
     pub websocket: bool,
+    /// Refused callers get every failing requirement in a problem body.
+    pub explain_denials: bool,
 }
 
 #[derive(Debug, Default)]
@@ -105,6 +107,7 @@ impl RouteTable {
                     forward_token: c.forward_token,
                     require: if c.public { None } else { c.require.clone() },
                     websocket: c.websocket,
+                    explain_denials: c.explain_denials,
                 })
             })
             .collect();
@@ -144,6 +147,7 @@ mod tests {
             require: None,
             case_sensitive: false,
             websocket: true,
+            explain_denials: false,
         };
         f(&mut c);
         c

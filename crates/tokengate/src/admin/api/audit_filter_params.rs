@@ -42,6 +42,8 @@ pub struct AuditFilterParams {
     route: Option<String>,
     /// Who made an admin change (`detail.actor`, where the record names one).
     actor: Option<String>,
+    /// One record by id: a gateway answer's `X-Tokengate-Decision-Id`.
+    decision_id: Option<String>,
 }
 
 impl AuditFilterParams {
@@ -73,6 +75,7 @@ impl AuditFilterParams {
             token_id: self.token_id,
             route: self.route,
             actor: self.actor,
+            id: self.decision_id,
             ..Default::default()
         })
     }
