@@ -48,6 +48,8 @@ mod audit_api_tests;
 #[cfg(test)]
 mod directory_api_tests;
 #[cfg(test)]
+mod directory_changes_api_tests;
+#[cfg(test)]
 mod token_debugger_tests;
 
 use std::sync::Arc;
