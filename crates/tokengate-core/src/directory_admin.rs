@@ -281,7 +281,13 @@ pub async fn add_app_role_by(
     };
     let added = role.clone();
     let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
-    let audit = AuditEvent::admin_by("app.role_added", Some(app.tenant_id), json!({"app_id": app_id, "role": value}), actor, now);
+    let audit = AuditEvent::admin_by(
+        "app.role_added",
+        Some(app.tenant_id),
+        json!({"app_id": app_id, "role": value}),
+        actor,
+        now,
+    );
     store
         .update_app(
             app_id,
@@ -316,8 +322,13 @@ pub async fn add_scope_by(
     };
     let added = scope.clone();
     let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
-    let audit =
-        AuditEvent::admin_by("app.scope_added", Some(app.tenant_id), json!({"app_id": app_id, "scope": value}), actor, now);
+    let audit = AuditEvent::admin_by(
+        "app.scope_added",
+        Some(app.tenant_id),
+        json!({"app_id": app_id, "scope": value}),
+        actor,
+        now,
+    );
     store
         .update_app(
             app_id,

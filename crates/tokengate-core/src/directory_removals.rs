@@ -103,8 +103,13 @@ pub async fn delete_secret_by(
     now: UnixTime,
 ) -> AdminResult<()> {
     let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
-    let audit =
-        AuditEvent::admin_by("secret.deleted", Some(app.tenant_id), json!({"app_id": app_id, "key_id": key_id}), actor, now);
+    let audit = AuditEvent::admin_by(
+        "secret.deleted",
+        Some(app.tenant_id),
+        json!({"app_id": app_id, "key_id": key_id}),
+        actor,
+        now,
+    );
     let what = format!("secret {key_id} of app {app_id}");
     store.delete_secret(app_id, key_id, &audit).await.map_err(missing(what))
 }

@@ -112,7 +112,8 @@ async fn update_tenant<S: SqlStore>(
     if locked != 1 {
         return Err(StoreError::NotFound);
     }
-    let row = query("SELECT id, display_name, created_at FROM tenants WHERE id = $1").bind(&key).fetch_one(&mut tx).await?;
+    let row =
+        query("SELECT id, display_name, created_at FROM tenants WHERE id = $1").bind(&key).fetch_one(&mut tx).await?;
     let domains: Vec<String> = query("SELECT domain FROM tenant_domains WHERE tenant_id = $1 ORDER BY domain")
         .bind(&key)
         .fetch_all(&mut tx)
@@ -146,7 +147,9 @@ async fn update_tenant<S: SqlStore>(
             .execute(&mut tx)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(_) => StoreError::Conflict(format!("the domain '{domain}' belongs to another tenant")),
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("the domain '{domain}' belongs to another tenant"))
+                }
                 other => other,
             })?;
     }

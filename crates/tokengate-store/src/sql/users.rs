@@ -8,7 +8,9 @@ use tokengate_core::store::{DelegatedGrantFilter, GroupChange, StoreError, Store
 use uuid::Uuid;
 
 use super::audit::{delete_audited, write_audit};
-use super::consent::{delegated_grant, delegated_grants, delete_delegated_grant, find_delegated_grants, grant_delegated};
+use super::consent::{
+    delegated_grant, delegated_grants, delete_delegated_grant, find_delegated_grants, grant_delegated,
+};
 use super::row::SqlRow;
 use super::statement::{begin, commit, query, rollback};
 use super::{forward_to_sql, SqlStore};
@@ -235,10 +237,8 @@ async fn update_group<S: SqlStore>(
     let key = group_id.to_string();
     let _writer = store.writer().await;
     let mut tx = begin(store).await?;
-    let locked = query("UPDATE groups SET display_name = display_name WHERE object_id = $1")
-        .bind(&key)
-        .execute(&mut tx)
-        .await?;
+    let locked =
+        query("UPDATE groups SET display_name = display_name WHERE object_id = $1").bind(&key).execute(&mut tx).await?;
     if locked != 1 {
         rollback(tx).await?;
         return Err(StoreError::NotFound);

@@ -101,9 +101,8 @@ async fn tenant_and_group_updates(store: &Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.group(g.object_id).await.unwrap().unwrap(), renamed);
-    let refused = store
-        .update_group(g.object_id, &|_: &mut Group| Err(StoreError::Invalid("nope".into())), &audit("x"))
-        .await;
+    let refused =
+        store.update_group(g.object_id, &|_: &mut Group| Err(StoreError::Invalid("nope".into())), &audit("x")).await;
     assert_eq!(refused, Err(StoreError::Invalid("nope".into())));
     assert_eq!(store.group(g.object_id).await.unwrap().unwrap().display_name, "Field sales");
     assert!(store.group(Uuid::new_v4()).await.unwrap().is_none());
@@ -242,7 +241,8 @@ async fn consents_are_listed_and_revoked(store: &Arc<dyn Store>) {
     assert_eq!(find(of_client).await, sorted(vec![mine.id, wide.id]));
     let of_alice = DelegatedGrantFilter { user_id: Some(alice), ..in_tenant.clone() };
     assert_eq!(find(of_alice).await, vec![mine.id]);
-    let of_resource = DelegatedGrantFilter { resource_app_id: Some(resource), client_app_id: Some(other_client), ..in_tenant };
+    let of_resource =
+        DelegatedGrantFilter { resource_app_id: Some(resource), client_app_id: Some(other_client), ..in_tenant };
     assert_eq!(find(of_resource).await, vec![theirs.id]);
 
     store.delete_delegated_grant(wide.id, &audit("consent.revoked")).await.unwrap();

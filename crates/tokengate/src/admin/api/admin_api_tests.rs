@@ -140,8 +140,8 @@ fn operations() -> Vec<(Method, String)> {
                 "{role}",
                 "{resource}",
             ]
-                .iter()
-                .fold(path.clone(), |p, key| p.replace(key, "00000000-0000-0000-0000-000000000000"));
+            .iter()
+            .fold(path.clone(), |p, key| p.replace(key, "00000000-0000-0000-0000-000000000000"));
             all.push((Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), path));
         }
     }

@@ -46,9 +46,17 @@ pub async fn grant(
     let client = body_id("client_app_id", &request.client_app_id)?;
     let resource = body_id("resource_app_id", &request.resource_app_id)?;
     let role = request.role_value.clone();
-    let grant = directory_admin::grant_app_role_by(s.store.as_ref(), &caller.actor, tenant, client, resource, &request.role_value, now())
-        .await
-        .map_err(|e| worded(e, || format!("app {client} already holds the app role '{role}' of {resource}")))?;
+    let grant = directory_admin::grant_app_role_by(
+        s.store.as_ref(),
+        &caller.actor,
+        tenant,
+        client,
+        resource,
+        &request.role_value,
+        now(),
+    )
+    .await
+    .map_err(|e| worded(e, || format!("app {client} already holds the app role '{role}' of {resource}")))?;
     Ok((StatusCode::CREATED, Json(grant_view(grant))))
 }
 

@@ -53,7 +53,9 @@ pub async fn update(
     let sign_in_audience = match request.sign_in_audience.as_deref() {
         None => None,
         Some(text) => Some(SignInAudience::parse(text).ok_or_else(|| {
-            ApiProblem::bad_request(format!("sign_in_audience must be AzureADMyOrg or AzureADMultipleOrgs, not '{text}'"))
+            ApiProblem::bad_request(format!(
+                "sign_in_audience must be AzureADMyOrg or AzureADMultipleOrgs, not '{text}'"
+            ))
         })?),
     };
     let uris = request.identifier_uris.clone().unwrap_or_default().join(", ");

@@ -138,9 +138,16 @@ pub async fn add_scope(
 ) -> Result<(StatusCode, Json<ScopeView>), ApiProblem> {
     let id = path_id("app", &app_id)?;
     let value = request.value.clone();
-    let scope = directory_admin::add_scope_by(s.store.as_ref(), &caller.actor, id, &request.value, &request.display_name, now())
-        .await
-        .map_err(|e| worded(e, || format!("app {app_id} already exposes the scope '{value}'")))?;
+    let scope = directory_admin::add_scope_by(
+        s.store.as_ref(),
+        &caller.actor,
+        id,
+        &request.value,
+        &request.display_name,
+        now(),
+    )
+    .await
+    .map_err(|e| worded(e, || format!("app {app_id} already exposes the scope '{value}'")))?;
     Ok((StatusCode::CREATED, Json(scope_view(scope))))
 }
 
@@ -173,9 +180,16 @@ pub async fn add_role(
         request.allowed_member_types.into_iter().map(member_type).collect()
     };
     let value = request.value.clone();
-    let role =
-        directory_admin::add_app_role_by(s.store.as_ref(), &caller.actor, id, &request.value, &request.display_name, allowed, now())
-            .await
-            .map_err(|e| worded(e, || format!("app {app_id} already defines the app role '{value}'")))?;
+    let role = directory_admin::add_app_role_by(
+        s.store.as_ref(),
+        &caller.actor,
+        id,
+        &request.value,
+        &request.display_name,
+        allowed,
+        now(),
+    )
+    .await
+    .map_err(|e| worded(e, || format!("app {app_id} already defines the app role '{value}'")))?;
     Ok((StatusCode::CREATED, Json(role_view(role))))
 }

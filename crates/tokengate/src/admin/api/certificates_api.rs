@@ -27,7 +27,9 @@ fn certificate_der(pem: &str) -> Result<Vec<u8>, ApiProblem> {
     }
     match rustls_pemfile::certs(&mut pem.as_bytes()).next() {
         Some(Ok(der)) => Ok(der.as_ref().to_vec()),
-        Some(Err(_)) | None => Err(ApiProblem::bad_request("pem holds no PEM certificate (-----BEGIN CERTIFICATE-----)")),
+        Some(Err(_)) | None => {
+            Err(ApiProblem::bad_request("pem holds no PEM certificate (-----BEGIN CERTIFICATE-----)"))
+        }
     }
 }
 

@@ -118,7 +118,10 @@ async fn an_app_is_updated_with_if_match_and_its_parts_are_managed() {
     let change = json!({"display_name": "Jobs API", "group_membership_claims": true, "sign_in_audience": "multi"});
     let (status, updated, new_tag) = ask(&f, Method::PATCH, &path, Some(&tag), Some(change)).await;
     assert_eq!(status, StatusCode::OK, "{updated}");
-    assert_eq!((updated["display_name"].as_str(), updated["group_membership_claims"].as_bool()), (Some("Jobs API"), Some(true)));
+    assert_eq!(
+        (updated["display_name"].as_str(), updated["group_membership_claims"].as_bool()),
+        (Some("Jobs API"), Some(true))
+    );
     assert_eq!(updated["sign_in_audience"], "AzureADMultipleOrgs");
     assert_ne!(new_tag.as_deref(), Some(tag.as_str()), "a change gives a new tag");
 
@@ -129,8 +132,15 @@ async fn an_app_is_updated_with_if_match_and_its_parts_are_managed() {
     // Without If-Match the update proceeds.
     let renamed = expect(&f, Method::PATCH, &path, Some(json!({"display_name": "Jobs v2"})), StatusCode::OK).await;
     assert_eq!(renamed["display_name"], "Jobs v2");
-    problem(&f, Method::PATCH, &path, Some(json!({"identifier_uris": ["jobs"]})), StatusCode::BAD_REQUEST, "App ID URI")
-        .await;
+    problem(
+        &f,
+        Method::PATCH,
+        &path,
+        Some(json!({"identifier_uris": ["jobs"]})),
+        StatusCode::BAD_REQUEST,
+        "App ID URI",
+    )
+    .await;
     let taken = json!({"identifier_uris": [f.dir.api.identifier_uris[0].clone()]});
     problem(&f, Method::PATCH, &path, Some(taken), StatusCode::CONFLICT, "already used").await;
     let unknown = format!("/admin/v1/apps/{UNKNOWN}");
@@ -184,7 +194,8 @@ async fn an_app_is_updated_with_if_match_and_its_parts_are_managed() {
     .await;
     let held = expect(&f, Method::GET, &format!("/admin/v1/apps/{client}/app-role-grants"), None, StatusCode::OK).await;
     assert!(held.as_array().unwrap().iter().any(|g| g["id"] == grant["id"]), "{held}");
-    problem(&f, Method::DELETE, &format!("{path}/roles/Jobs.Run"), None, StatusCode::CONFLICT, "revoke those grants").await;
+    problem(&f, Method::DELETE, &format!("{path}/roles/Jobs.Run"), None, StatusCode::CONFLICT, "revoke those grants")
+        .await;
     let grant_path = format!("/admin/v1/app-role-grants/{}", grant["id"].as_str().unwrap());
     assert_eq!(expect(&f, Method::GET, &grant_path, None, StatusCode::OK).await["id"], grant["id"]);
     expect(&f, Method::DELETE, &grant_path, None, StatusCode::NO_CONTENT).await;
@@ -200,7 +211,8 @@ async fn an_app_is_updated_with_if_match_and_its_parts_are_managed() {
     let with_key = format!("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{pem}");
     problem(&f, Method::POST, &certs, Some(json!({"pem": with_key})), StatusCode::BAD_REQUEST, "private key").await;
     problem(&f, Method::POST, &certs, Some(json!({"pem": "nothing"})), StatusCode::BAD_REQUEST, "certificate").await;
-    let cert = expect(&f, Method::POST, &certs, Some(json!({"pem": pem, "display_name": "ci"})), StatusCode::CREATED).await;
+    let cert =
+        expect(&f, Method::POST, &certs, Some(json!({"pem": pem, "display_name": "ci"})), StatusCode::CREATED).await;
     assert_eq!(cert["thumbprint"].as_str().unwrap().len(), 40, "{cert}");
     let listed = expect(&f, Method::GET, &certs, None, StatusCode::OK).await;
     assert_eq!(listed[0]["key_id"], cert["key_id"]);
@@ -223,8 +235,15 @@ async fn an_app_is_updated_with_if_match_and_its_parts_are_managed() {
     let provisioned =
         expect(&f, Method::POST, &sps, Some(json!({"tenant_id": "fabrikam.test"})), StatusCode::CREATED).await;
     assert_eq!(provisioned["tenant_id"], other["id"]);
-    problem(&f, Method::POST, &sps, Some(json!({"tenant_id": "fabrikam.test"})), StatusCode::CONFLICT, "already provisioned")
-        .await;
+    problem(
+        &f,
+        Method::POST,
+        &sps,
+        Some(json!({"tenant_id": "fabrikam.test"})),
+        StatusCode::CONFLICT,
+        "already provisioned",
+    )
+    .await;
     assert_eq!(expect(&f, Method::GET, &sps, None, StatusCode::OK).await.as_array().unwrap().len(), 2);
 
     // API permissions: configured and removed.
@@ -299,7 +318,8 @@ async fn users_groups_tenants_and_consents_are_updated_and_removed() {
     problem(&f, Method::POST, &assignments, Some(assign.clone()), StatusCode::CONFLICT, "already holds").await;
     assert_eq!(expect(&f, Method::GET, &assignments, None, StatusCode::OK).await[0]["id"], assigned["id"]);
     let assignment = format!("{assignments}/{}", assigned["id"].as_str().unwrap());
-    let elsewhere = format!("/admin/v1/users/{}/app-role-assignments/{}", f.dir.user.object_id, assigned["id"].as_str().unwrap());
+    let elsewhere =
+        format!("/admin/v1/users/{}/app-role-assignments/{}", f.dir.user.object_id, assigned["id"].as_str().unwrap());
     problem(&f, Method::DELETE, &elsewhere, None, StatusCode::NOT_FOUND, "app role assignment").await;
     expect(&f, Method::DELETE, &assignment, None, StatusCode::NO_CONTENT).await;
     problem(&f, Method::DELETE, &assignment, None, StatusCode::NOT_FOUND, "app role assignment").await;
@@ -319,7 +339,8 @@ async fn users_groups_tenants_and_consents_are_updated_and_removed() {
     let (status, renamed, _) =
         ask(&f, Method::PATCH, &group_path, Some(&group_tag), Some(json!({"display_name": "SRE"}))).await;
     assert_eq!((status, renamed["display_name"].as_str()), (StatusCode::OK, Some("SRE")));
-    let (status, _, _) = ask(&f, Method::PATCH, &group_path, Some(&group_tag), Some(json!({"display_name": "X"}))).await;
+    let (status, _, _) =
+        ask(&f, Method::PATCH, &group_path, Some(&group_tag), Some(json!({"display_name": "X"}))).await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED);
     let members = format!("{group_path}/members");
     expect(&f, Method::POST, &members, Some(json!({"user_id": user_id})), StatusCode::NO_CONTENT).await;
@@ -345,7 +366,14 @@ async fn users_groups_tenants_and_consents_are_updated_and_removed() {
         }
         body
     };
-    let own = expect(&f, Method::POST, "/admin/v1/consents", Some(consent(Some(by_upn.rsplit('/').next().unwrap()))), StatusCode::CREATED).await;
+    let own = expect(
+        &f,
+        Method::POST,
+        "/admin/v1/consents",
+        Some(consent(Some(by_upn.rsplit('/').next().unwrap()))),
+        StatusCode::CREATED,
+    )
+    .await;
     assert_eq!(own["user_id"], json!(user_id));
     expect(&f, Method::POST, "/admin/v1/consents", Some(consent(None)), StatusCode::CREATED).await;
     let mine = expect(&f, Method::GET, &format!("/admin/v1/consents?user_id={user_id}"), None, StatusCode::OK).await;
@@ -385,16 +413,30 @@ async fn users_groups_tenants_and_consents_are_updated_and_removed() {
     .await;
     assert_eq!(status, StatusCode::OK, "{renamed}");
     assert_eq!(renamed["domains"], json!(["contoso.example", "contoso.test"]));
-    let (status, _, _) = ask(&f, Method::PATCH, tenant_path, Some(&tenant_tag), Some(json!({"display_name": "X"}))).await;
+    let (status, _, _) =
+        ask(&f, Method::PATCH, tenant_path, Some(&tenant_tag), Some(json!({"display_name": "X"}))).await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED);
     let dropped = json!({"domains": ["contoso.example"]});
     problem(&f, Method::PATCH, tenant_path, Some(dropped), StatusCode::CONFLICT, "UPNs at 'contoso.test'").await;
-    expect(&f, Method::POST, "/admin/v1/tenants", Some(json!({"display_name": "F", "domain": "fabrikam.test"})), StatusCode::CREATED)
-        .await;
+    expect(
+        &f,
+        Method::POST,
+        "/admin/v1/tenants",
+        Some(json!({"display_name": "F", "domain": "fabrikam.test"})),
+        StatusCode::CREATED,
+    )
+    .await;
     let stolen = json!({"domains": ["contoso.test", "fabrikam.test"]});
     problem(&f, Method::PATCH, tenant_path, Some(stolen), StatusCode::CONFLICT, "belongs to another tenant").await;
-    problem(&f, Method::PATCH, &format!("/admin/v1/tenants/{UNKNOWN}"), Some(json!({})), StatusCode::NOT_FOUND, "tenant")
-        .await;
+    problem(
+        &f,
+        Method::PATCH,
+        &format!("/admin/v1/tenants/{UNKNOWN}"),
+        Some(json!({})),
+        StatusCode::NOT_FOUND,
+        "tenant",
+    )
+    .await;
     audited_by_admin(&f, "tenant.updated").await;
 }
 

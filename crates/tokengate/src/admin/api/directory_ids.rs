@@ -45,7 +45,10 @@ pub async fn tenant_named(store: &dyn Store, id: &str) -> Result<tokengate_core:
 }
 
 /// The app a path names, if it exists (404 otherwise).
-pub async fn existing_app(store: &dyn Store, id: &str) -> Result<tokengate_core::directory::AppRegistration, ApiProblem> {
+pub async fn existing_app(
+    store: &dyn Store,
+    id: &str,
+) -> Result<tokengate_core::directory::AppRegistration, ApiProblem> {
     let app_id = path_id("app", id)?;
     store.app(app_id).await?.ok_or_else(|| ApiProblem::not_found(format!("app {id} not found")))
 }

@@ -73,9 +73,15 @@ pub async fn update(
     let id = path_id("group", &group_id)?;
     let check = |g: &Group| if_match.admits(&entity_tag(&group_view(g.clone())));
     let precondition = if_match.precondition(&check);
-    let group =
-        directory_updates::update_group_by(s.store.as_ref(), &caller.actor, id, request.display_name, precondition, now())
-            .await?;
+    let group = directory_updates::update_group_by(
+        s.store.as_ref(),
+        &caller.actor,
+        id,
+        request.display_name,
+        precondition,
+        now(),
+    )
+    .await?;
     Ok(tagged(group_view(group)))
 }
 

@@ -62,7 +62,8 @@ pub async fn create(
     ApiJson(request): ApiJson<NewGroupRequest>,
 ) -> Result<(StatusCode, Json<GroupView>), ApiProblem> {
     let tenant = path_id("tenant", &tenant_id)?;
-    let group = directory_admin::create_group_by(s.store.as_ref(), &caller.actor, tenant, &request.display_name, now()).await?;
+    let group =
+        directory_admin::create_group_by(s.store.as_ref(), &caller.actor, tenant, &request.display_name, now()).await?;
     Ok((StatusCode::CREATED, Json(group_view(group))))
 }
 

@@ -43,7 +43,9 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedSecretView>), ApiProblem> {
     let id = path_id("app", &app_id)?;
     let days = request.lifetime_days.unwrap_or(DEFAULT_LIFETIME_DAYS);
-    let created = directory_admin::create_secret_by(s.store.as_ref(), &caller.actor, id, &request.display_name, days, now()).await?;
+    let created =
+        directory_admin::create_secret_by(s.store.as_ref(), &caller.actor, id, &request.display_name, days, now())
+            .await?;
     let view = CreatedSecretView { secret: secret_view(created.secret), value: created.value };
     Ok((StatusCode::CREATED, Json(view)))
 }

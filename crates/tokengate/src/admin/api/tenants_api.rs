@@ -59,8 +59,14 @@ pub async fn create(
     State(s): State<Arc<AdminApiState>>,
     ApiJson(request): ApiJson<NewTenantRequest>,
 ) -> Result<(StatusCode, Json<TenantView>), ApiProblem> {
-    let tenant =
-        directory_admin::create_tenant_by(s.store.as_ref(), &caller.actor, &request.display_name, &[request.domain], now()).await?;
+    let tenant = directory_admin::create_tenant_by(
+        s.store.as_ref(),
+        &caller.actor,
+        &request.display_name,
+        &[request.domain],
+        now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(view(tenant))))
 }
 
