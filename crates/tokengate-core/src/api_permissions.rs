@@ -64,8 +64,9 @@ async fn client_app(store: &dyn Store, client_app_id: Uuid) -> AdminResult<AppRe
 
 /// Adds delegated `scopes` and application `roles` of `resource` to the client's configured
 /// permissions (already configured ones are kept once).
-pub async fn add_api_permission(
+pub async fn add_api_permission_by(
     store: &dyn Store,
+    actor: &str,
     client_app_id: Uuid,
     resource: &str,
     scopes: &[String],
@@ -79,10 +80,11 @@ pub async fn add_api_permission(
     let resource = resource_named(store, &client, resource).await?;
     let added = named_access(&resource, scopes, roles)?;
     let resource_app_id = resource.app_id;
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "app.permission_added",
         Some(client.tenant_id),
         json!({"app_id": client_app_id, "resource_app_id": resource_app_id, "scopes": scopes, "roles": roles}),
+        actor,
         now,
     );
     let updated = store
@@ -111,8 +113,9 @@ pub async fn add_api_permission(
 
 /// Removes the named permissions of `resource` from the client's configuration; naming none
 /// removes the resource altogether. `NotFound` if something named is not configured.
-pub async fn remove_api_permission(
+pub async fn remove_api_permission_by(
     store: &dyn Store,
+    actor: &str,
     client_app_id: Uuid,
     resource: &str,
     scopes: &[String],
@@ -123,10 +126,11 @@ pub async fn remove_api_permission(
     let resource = resource_named(store, &client, resource).await?;
     let removed = named_access(&resource, scopes, roles)?;
     let resource_app_id = resource.app_id;
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "app.permission_removed",
         Some(client.tenant_id),
         json!({"app_id": client_app_id, "resource_app_id": resource_app_id, "scopes": scopes, "roles": roles}),
+        actor,
         now,
     );
     let whole = removed.is_empty();
@@ -188,4 +192,29 @@ fn describe(client: &AppRegistration, resource: &AppRegistration) -> ConfiguredP
         scopes: resource.scopes.iter().filter(|s| scope_ids.contains(&s.id)).map(|s| s.value.clone()).collect(),
         roles: resource.app_roles.iter().filter(|r| role_ids.contains(&r.id)).map(|r| r.value.clone()).collect(),
     }
+}
+
+/// `add_api_permission_by` for direct store callers (the CLI): audited with the actor `cli`.
+pub async fn add_api_permission(
+    store: &dyn Store,
+    client_app_id: Uuid,
+    resource: &str,
+    scopes: &[String],
+    roles: &[String],
+    now: UnixTime,
+) -> AdminResult<ConfiguredPermissions> {
+    add_api_permission_by(store, crate::directory_admin::CLI_ACTOR, client_app_id, resource, scopes, roles, now).await
+}
+
+/// `remove_api_permission_by` for direct store callers (the CLI): audited with the actor `cli`.
+pub async fn remove_api_permission(
+    store: &dyn Store,
+    client_app_id: Uuid,
+    resource: &str,
+    scopes: &[String],
+    roles: &[String],
+    now: UnixTime,
+) -> AdminResult<()> {
+    remove_api_permission_by(store, crate::directory_admin::CLI_ACTOR, client_app_id, resource, scopes, roles, now)
+        .await
 }

@@ -110,4 +110,22 @@ impl AuditEvent {
         e.detail = detail;
         e
     }
+
+    /// An admin change made by `actor` (the admin API's caller, or `cli`): the actor is recorded
+    /// as `detail.actor`, where the audit filters look for it.
+    pub fn admin_by(
+        action: impl Into<String>,
+        tenant_id: Option<Uuid>,
+        mut detail: serde_json::Value,
+        actor: &str,
+        now: i64,
+    ) -> Self {
+        match detail.as_object_mut() {
+            Some(fields) => {
+                fields.insert("actor".into(), actor.into());
+            }
+            None => detail = serde_json::json!({"actor": actor, "detail": detail}),
+        }
+        AuditEvent::admin(action, tenant_id, detail, now)
+    }
 }

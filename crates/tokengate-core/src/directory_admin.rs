@@ -19,14 +19,31 @@ pub enum AdminError {
     Invalid(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// An update's precondition (the admin API's `If-Match`) no longer holds: the object changed
+    /// since the caller read it. Nothing was written.
+    #[error("{0} changed since it was read")]
+    Stale(String),
+    /// Refused because of what the store holds (e.g. an app role still granted): the words say
+    /// what to do first.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 pub type AdminResult<T> = Result<T, AdminError>;
 
-pub async fn create_tenant(
+/// What an update expects the object still to be (the admin API compares ETags): checked on the
+/// current row inside the store's compare-and-swap, so no write lands on a version the caller
+/// did not see.
+pub type Precondition<'a, T> = Option<&'a (dyn Fn(&T) -> bool + Send + Sync)>;
+
+/// The actor recorded for changes made by the CLI's direct store access.
+pub const CLI_ACTOR: &str = "cli";
+
+pub async fn create_tenant_by(
     store: &dyn Store,
+    actor: &str,
     display_name: &str,
     domains: &[String],
     now: UnixTime,
@@ -35,16 +52,7 @@ pub async fn create_tenant(
         return Err(AdminError::Invalid("tenant display name must not be empty".into()));
     }
     for d in domains {
-        let valid = !d.is_empty()
-            && d.len() <= 253
-            && d.contains('.')
-            && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-        if !valid || Uuid::parse_str(d).is_ok() {
-            return Err(AdminError::Invalid(format!("'{d}' is not a valid domain name")));
-        }
-        if ["common", "organizations", "consumers"].contains(&d.as_str()) {
-            return Err(AdminError::Invalid(format!("'{d}' is reserved")));
-        }
+        validate_domain(d)?;
     }
     let tenant = Tenant {
         id: Uuid::new_v4(),
@@ -52,9 +60,23 @@ pub async fn create_tenant(
         domains: domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
         created_at: now,
     };
-    let audit = AuditEvent::admin("tenant.created", Some(tenant.id), json!({"domains": tenant.domains}), now);
+    let audit = AuditEvent::admin_by("tenant.created", Some(tenant.id), json!({"domains": tenant.domains}), actor, now);
     store.insert_tenant(&tenant, &audit).await?;
     Ok(tenant)
+}
+
+pub(crate) fn validate_domain(d: &str) -> AdminResult<()> {
+    let valid = !d.is_empty()
+        && d.len() <= 253
+        && d.contains('.')
+        && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if !valid || Uuid::parse_str(d).is_ok() {
+        return Err(AdminError::Invalid(format!("'{d}' is not a valid domain name")));
+    }
+    if ["common", "organizations", "consumers"].contains(&d) {
+        return Err(AdminError::Invalid(format!("'{d}' is reserved")));
+    }
+    Ok(())
 }
 
 /// What a new app registration looks like.
@@ -75,8 +97,9 @@ pub struct NewApp {
 }
 
 /// Registers an app and its service principal in the home tenant.
-pub async fn create_app(
+pub async fn create_app_by(
     store: &dyn Store,
+    actor: &str,
     tenant_id: Uuid,
     new: NewApp,
     now: UnixTime,
@@ -115,10 +138,11 @@ pub async fn create_app(
         required_resource_access: vec![],
         created_at: now,
     };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "app.created",
         Some(tenant_id),
         json!({"app_id": app.app_id, "display_name": app.display_name, "identifier_uris": app.identifier_uris}),
+        actor,
         now,
     );
     store.insert_app(&app, &audit).await?;
@@ -129,10 +153,11 @@ pub async fn create_app(
         display_name: app.display_name.clone(),
         created_at: now,
     };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "service_principal.created",
         Some(tenant_id),
         json!({"app_id": app.app_id, "object_id": sp.object_id}),
+        actor,
         now,
     );
     store.insert_service_principal(&sp, &audit).await?;
@@ -141,8 +166,9 @@ pub async fn create_app(
 
 /// Admin consent of another tenant to a multi-tenant app: creates the app's service principal
 /// there, after which the app can get tokens in that tenant and its App ID URIs resolve there.
-pub async fn provision_service_principal(
+pub async fn provision_service_principal_by(
     store: &dyn Store,
+    actor: &str,
     tenant_id: Uuid,
     app_id: Uuid,
     now: UnixTime,
@@ -163,17 +189,18 @@ pub async fn provision_service_principal(
         display_name: app.display_name.clone(),
         created_at: now,
     };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "service_principal.created",
         Some(tenant_id),
         json!({"app_id": app_id, "object_id": sp.object_id}),
+        actor,
         now,
     );
     store.insert_service_principal(&sp, &audit).await?;
     Ok(sp)
 }
 
-fn validate_identifier_uri(uri: &str) -> AdminResult<()> {
+pub(crate) fn validate_identifier_uri(uri: &str) -> AdminResult<()> {
     let ok_scheme = uri.starts_with("api://") || uri.starts_with("https://") || uri.starts_with("urn:");
     if !ok_scheme || uri.len() > 400 || uri.contains(char::is_whitespace) || uri.contains('*') || uri.contains('#') {
         return Err(AdminError::Invalid(format!(
@@ -183,7 +210,7 @@ fn validate_identifier_uri(uri: &str) -> AdminResult<()> {
     Ok(())
 }
 
-fn validate_redirect_uri(r: &RedirectUri) -> AdminResult<()> {
+pub(crate) fn validate_redirect_uri(r: &RedirectUri) -> AdminResult<()> {
     let uri = &r.uri;
     let loopback_http = uri.starts_with("http://localhost") || uri.starts_with("http://127.0.0.1");
     let custom_scheme = r.platform == RedirectPlatform::PublicClient && uri.contains("://") && !uri.starts_with("http");
@@ -199,18 +226,20 @@ fn validate_redirect_uri(r: &RedirectUri) -> AdminResult<()> {
 }
 
 /// Registers one more redirect URI (any platform) on an app: hybrid apps have several.
-pub async fn add_redirect_uri(
+pub async fn add_redirect_uri_by(
     store: &dyn Store,
+    actor: &str,
     app_id: Uuid,
     redirect: RedirectUri,
     now: UnixTime,
 ) -> AdminResult<()> {
     validate_redirect_uri(&redirect)?;
     let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "app.redirect_uri_added",
         Some(app.tenant_id),
         json!({"app_id": app_id, "redirect_uri": redirect.uri, "platform": redirect.platform}),
+        actor,
         now,
     );
     store
@@ -230,8 +259,9 @@ pub async fn add_redirect_uri(
 }
 
 /// Adds an app role (`allowed` member types) and returns its id.
-pub async fn add_app_role(
+pub async fn add_app_role_by(
     store: &dyn Store,
+    actor: &str,
     app_id: Uuid,
     value: &str,
     display_name: &str,
@@ -251,7 +281,13 @@ pub async fn add_app_role(
     };
     let added = role.clone();
     let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
-    let audit = AuditEvent::admin("app.role_added", Some(app.tenant_id), json!({"app_id": app_id, "role": value}), now);
+    let audit = AuditEvent::admin_by(
+        "app.role_added",
+        Some(app.tenant_id),
+        json!({"app_id": app_id, "role": value}),
+        actor,
+        now,
+    );
     store
         .update_app(
             app_id,
@@ -269,8 +305,9 @@ pub async fn add_app_role(
 }
 
 /// Adds a delegated permission scope and returns it.
-pub async fn add_scope(
+pub async fn add_scope_by(
     store: &dyn Store,
+    actor: &str,
     app_id: Uuid,
     value: &str,
     display_name: &str,
@@ -285,8 +322,13 @@ pub async fn add_scope(
     };
     let added = scope.clone();
     let app = store.app(app_id).await?.ok_or_else(|| AdminError::NotFound(format!("app {app_id}")))?;
-    let audit =
-        AuditEvent::admin("app.scope_added", Some(app.tenant_id), json!({"app_id": app_id, "scope": value}), now);
+    let audit = AuditEvent::admin_by(
+        "app.scope_added",
+        Some(app.tenant_id),
+        json!({"app_id": app_id, "scope": value}),
+        actor,
+        now,
+    );
     store
         .update_app(
             app_id,
@@ -322,8 +364,9 @@ pub struct CreatedSecret {
     pub value: String,
 }
 
-pub async fn create_secret(
+pub async fn create_secret_by(
     store: &dyn Store,
+    actor: &str,
     app_id: Uuid,
     display_name: &str,
     lifetime_days: i64,
@@ -346,10 +389,11 @@ pub async fn create_secret(
         created_at: now,
         expires_at: now + lifetime_days * 86_400,
     };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "secret.created",
         Some(app.tenant_id),
         json!({"app_id": app_id, "key_id": secret.key_id, "hint": secret.hint, "expires_at": secret.expires_at}),
+        actor,
         now,
     );
     store.insert_secret(&secret, &audit).await?;
@@ -357,8 +401,9 @@ pub async fn create_secret(
 }
 
 /// Registers a certificate credential from its DER.
-pub async fn add_certificate(
+pub async fn add_certificate_by(
     store: &dyn Store,
+    actor: &str,
     app_id: Uuid,
     display_name: &str,
     der: &[u8],
@@ -384,10 +429,11 @@ pub async fn add_certificate(
         created_at: now,
         expires_at,
     };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "certificate.added",
         Some(app.tenant_id),
         json!({"app_id": app_id, "key_id": certificate.key_id, "thumbprint": crate::encoding::hex_upper(&certificate.thumbprint_sha1)}),
+        actor,
         now,
     );
     store.insert_certificate(&certificate, &audit).await?;
@@ -396,8 +442,9 @@ pub async fn add_certificate(
 
 /// Admin consent for an application permission: grants `role_value` of `resource_app_id` to the
 /// service principal of `client_app_id` in `tenant_id`.
-pub async fn grant_app_role(
+pub async fn grant_app_role_by(
     store: &dyn Store,
+    actor: &str,
     tenant_id: Uuid,
     client_app_id: Uuid,
     resource_app_id: Uuid,
@@ -416,10 +463,11 @@ pub async fn grant_app_role(
         app_role_id: role_id,
         created_at: now,
     };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "app_role.granted",
         Some(tenant_id),
         json!({"client_app_id": client_app_id, "resource_app_id": resource_app_id, "role": role_value}),
+        actor,
         now,
     );
     store.insert_app_role_grant(&grant, &audit).await?;
@@ -450,16 +498,8 @@ async fn assignable_role(
     Ok(role.id)
 }
 
-/// A new user with an Argon2id-hashed password.
-pub async fn create_user(
-    store: &dyn Store,
-    tenant_id: Uuid,
-    upn: &str,
-    display_name: &str,
-    password: &str,
-    now: UnixTime,
-) -> AdminResult<User> {
-    let tenant = store.tenant(tenant_id).await?.ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+/// `upn` lower-cased, if it is a valid name at one of the tenant's verified domains.
+pub(crate) fn tenant_upn(tenant: &Tenant, upn: &str) -> AdminResult<String> {
     let upn = upn.trim().to_ascii_lowercase();
     let Some((local, domain)) = upn.split_once('@') else {
         return Err(AdminError::Invalid(format!("user principal name '{upn}' must look like name@domain")));
@@ -473,6 +513,21 @@ pub async fn create_user(
             tenant.domains.join(", ")
         )));
     }
+    Ok(upn)
+}
+
+/// A new user with an Argon2id-hashed password.
+pub async fn create_user_by(
+    store: &dyn Store,
+    actor: &str,
+    tenant_id: Uuid,
+    upn: &str,
+    display_name: &str,
+    password: &str,
+    now: UnixTime,
+) -> AdminResult<User> {
+    let tenant = store.tenant(tenant_id).await?.ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+    let upn = tenant_upn(&tenant, upn)?;
     let password_hash = crate::passwords::hash_password(password).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let user = User {
         object_id: Uuid::new_v4(),
@@ -483,20 +538,27 @@ pub async fn create_user(
         enabled: true,
         created_at: now,
     };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "user.created",
         Some(tenant_id),
         json!({"object_id": user.object_id, "upn": user.user_principal_name}),
+        actor,
         now,
     );
     store.insert_user(&user, &audit).await?;
     Ok(user)
 }
 
-pub async fn set_user_enabled(store: &dyn Store, object_id: Uuid, enabled: bool, now: UnixTime) -> AdminResult<User> {
+pub async fn set_user_enabled_by(
+    store: &dyn Store,
+    actor: &str,
+    object_id: Uuid,
+    enabled: bool,
+    now: UnixTime,
+) -> AdminResult<User> {
     let user = store.user(object_id).await?.ok_or_else(|| AdminError::NotFound(format!("user {object_id}")))?;
     let action = if enabled { "user.enabled" } else { "user.disabled" };
-    let audit = AuditEvent::admin(action, Some(user.tenant_id), json!({"object_id": object_id}), now);
+    let audit = AuditEvent::admin_by(action, Some(user.tenant_id), json!({"object_id": object_id}), actor, now);
     let user = store
         .update_user(
             object_id,
@@ -510,7 +572,7 @@ pub async fn set_user_enabled(store: &dyn Store, object_id: Uuid, enabled: bool,
     // Disabling revokes at once, as Entra does: tokens already issued are denied everywhere, and
     // the user's sessions end for good (enabling the user again does not revive them).
     if !enabled {
-        revoke_user(store, object_id, "cli", Some("user disabled".into()), now * 1000).await?;
+        revoke_user(store, object_id, actor, Some("user disabled".into()), now * 1000).await?;
     }
     Ok(user)
 }
@@ -529,10 +591,11 @@ pub async fn revoke_user(
     let user = store.user(object_id).await?.ok_or_else(|| AdminError::NotFound(format!("user {object_id}")))?;
     let target = RevocationTarget::User { tenant_id: user.tenant_id.to_string(), object_id: object_id.to_string() };
     let revocation = NewRevocation::at(target, actor, reason, now_ms);
-    let mut audit = AuditEvent::admin(
+    let mut audit = AuditEvent::admin_by(
         "revocation.user",
         Some(user.tenant_id),
         json!({"object_id": object_id, "actor": actor, "reason": revocation.reason}),
+        actor,
         now_ms.div_euclid(1000),
     );
     audit.subject = Some(object_id.to_string());
@@ -546,7 +609,13 @@ pub async fn revoke_user_sessions(store: &dyn Store, object_id: Uuid, now: UnixT
     Ok(effects.sessions_ended)
 }
 
-pub async fn create_group(store: &dyn Store, tenant_id: Uuid, display_name: &str, now: UnixTime) -> AdminResult<Group> {
+pub async fn create_group_by(
+    store: &dyn Store,
+    actor: &str,
+    tenant_id: Uuid,
+    display_name: &str,
+    now: UnixTime,
+) -> AdminResult<Group> {
     if store.tenant(tenant_id).await?.is_none() {
         return Err(AdminError::NotFound(format!("tenant {tenant_id}")));
     }
@@ -555,34 +624,43 @@ pub async fn create_group(store: &dyn Store, tenant_id: Uuid, display_name: &str
     }
     let group =
         Group { object_id: Uuid::new_v4(), tenant_id, display_name: display_name.trim().to_owned(), created_at: now };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "group.created",
         Some(tenant_id),
         json!({"object_id": group.object_id, "name": group.display_name}),
+        actor,
         now,
     );
     store.insert_group(&group, &audit).await?;
     Ok(group)
 }
 
-pub async fn add_group_member(store: &dyn Store, group_id: Uuid, user_id: Uuid, now: UnixTime) -> AdminResult<()> {
+pub async fn add_group_member_by(
+    store: &dyn Store,
+    actor: &str,
+    group_id: Uuid,
+    user_id: Uuid,
+    now: UnixTime,
+) -> AdminResult<()> {
     let user = store.user(user_id).await?.ok_or_else(|| AdminError::NotFound(format!("user {user_id}")))?;
     let groups = store.groups(user.tenant_id).await?;
     if !groups.iter().any(|g| g.object_id == group_id) {
         return Err(AdminError::NotFound(format!("group {group_id} in the user's tenant")));
     }
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "group.member_added",
         Some(user.tenant_id),
         json!({"group_id": group_id, "user_id": user_id}),
+        actor,
         now,
     );
     Ok(store.add_group_member(group_id, user_id, &audit).await?)
 }
 
 /// Assigns an app role of `resource_app_id` to a user or group (`principal_id`) of `tenant_id`.
-pub async fn assign_user_role(
+pub async fn assign_user_role_by(
     store: &dyn Store,
+    actor: &str,
     tenant_id: Uuid,
     principal_id: Uuid,
     resource_app_id: Uuid,
@@ -603,27 +681,36 @@ pub async fn assign_user_role(
         app_role_id: role_id,
         created_at: now,
     };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "app_role.assigned",
         Some(tenant_id),
         json!({"principal_id": principal_id, "resource_app_id": resource_app_id, "role": role_value}),
+        actor,
         now,
     );
     store.insert_app_role_grant(&grant, &audit).await?;
     Ok(grant)
 }
 
+/// A consent to give: `scopes` of the resource to the client, for `user_id` or tenant-wide.
+#[derive(Debug, Clone, Copy)]
+pub struct NewConsent<'a> {
+    pub tenant_id: Uuid,
+    pub client_app_id: Uuid,
+    pub resource_app_id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub scopes: &'a [String],
+}
+
 /// Consent to delegated scopes of a resource for a client: for one user, or tenant-wide (admin
 /// consent) when `user_id` is `None`. Scopes must be exposed by the resource.
-pub async fn grant_consent(
+pub async fn grant_consent_by(
     store: &dyn Store,
-    tenant_id: Uuid,
-    client_app_id: Uuid,
-    resource_app_id: Uuid,
-    user_id: Option<Uuid>,
-    scopes: &[String],
+    actor: &str,
+    consent: &NewConsent<'_>,
     now: UnixTime,
 ) -> AdminResult<DelegatedGrant> {
+    let NewConsent { tenant_id, client_app_id, resource_app_id, user_id, scopes } = *consent;
     let resource = store
         .app(resource_app_id)
         .await?
@@ -654,11 +741,150 @@ pub async fn grant_consent(
         created_at: now,
     };
     let action = if user_id.is_some() { "consent.user" } else { "consent.admin" };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         action,
         Some(tenant_id),
         json!({"client_app_id": client_app_id, "resource_app_id": resource_app_id, "user_id": user_id, "scopes": grant.scopes}),
+        actor,
         now,
     );
     Ok(store.grant_delegated(&grant, &audit).await?)
+}
+
+// The forms without an actor, for callers that change the store directly (the CLI until it calls
+// the admin API, `tokengate dev`, tests): their changes are audited with the actor `cli`.
+
+pub async fn create_tenant(
+    store: &dyn Store,
+    display_name: &str,
+    domains: &[String],
+    now: UnixTime,
+) -> AdminResult<Tenant> {
+    create_tenant_by(store, CLI_ACTOR, display_name, domains, now).await
+}
+
+pub async fn create_app(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    new: NewApp,
+    now: UnixTime,
+) -> AdminResult<(AppRegistration, ServicePrincipal)> {
+    create_app_by(store, CLI_ACTOR, tenant_id, new, now).await
+}
+
+pub async fn provision_service_principal(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    app_id: Uuid,
+    now: UnixTime,
+) -> AdminResult<ServicePrincipal> {
+    provision_service_principal_by(store, CLI_ACTOR, tenant_id, app_id, now).await
+}
+
+pub async fn add_redirect_uri(
+    store: &dyn Store,
+    app_id: Uuid,
+    redirect: RedirectUri,
+    now: UnixTime,
+) -> AdminResult<()> {
+    add_redirect_uri_by(store, CLI_ACTOR, app_id, redirect, now).await
+}
+
+pub async fn add_app_role(
+    store: &dyn Store,
+    app_id: Uuid,
+    value: &str,
+    display_name: &str,
+    allowed: Vec<AllowedMemberType>,
+    now: UnixTime,
+) -> AdminResult<AppRole> {
+    add_app_role_by(store, CLI_ACTOR, app_id, value, display_name, allowed, now).await
+}
+
+pub async fn add_scope(
+    store: &dyn Store,
+    app_id: Uuid,
+    value: &str,
+    display_name: &str,
+    now: UnixTime,
+) -> AdminResult<PermissionScope> {
+    add_scope_by(store, CLI_ACTOR, app_id, value, display_name, now).await
+}
+
+pub async fn create_secret(
+    store: &dyn Store,
+    app_id: Uuid,
+    display_name: &str,
+    lifetime_days: i64,
+    now: UnixTime,
+) -> AdminResult<CreatedSecret> {
+    create_secret_by(store, CLI_ACTOR, app_id, display_name, lifetime_days, now).await
+}
+
+pub async fn add_certificate(
+    store: &dyn Store,
+    app_id: Uuid,
+    display_name: &str,
+    der: &[u8],
+    now: UnixTime,
+) -> AdminResult<ClientCertificate> {
+    add_certificate_by(store, CLI_ACTOR, app_id, display_name, der, now).await
+}
+
+pub async fn grant_app_role(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    client_app_id: Uuid,
+    resource_app_id: Uuid,
+    role_value: &str,
+    now: UnixTime,
+) -> AdminResult<AppRoleGrant> {
+    grant_app_role_by(store, CLI_ACTOR, tenant_id, client_app_id, resource_app_id, role_value, now).await
+}
+
+pub async fn create_user(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    upn: &str,
+    display_name: &str,
+    password: &str,
+    now: UnixTime,
+) -> AdminResult<User> {
+    create_user_by(store, CLI_ACTOR, tenant_id, upn, display_name, password, now).await
+}
+
+pub async fn set_user_enabled(store: &dyn Store, object_id: Uuid, enabled: bool, now: UnixTime) -> AdminResult<User> {
+    set_user_enabled_by(store, CLI_ACTOR, object_id, enabled, now).await
+}
+
+pub async fn create_group(store: &dyn Store, tenant_id: Uuid, display_name: &str, now: UnixTime) -> AdminResult<Group> {
+    create_group_by(store, CLI_ACTOR, tenant_id, display_name, now).await
+}
+
+pub async fn add_group_member(store: &dyn Store, group_id: Uuid, user_id: Uuid, now: UnixTime) -> AdminResult<()> {
+    add_group_member_by(store, CLI_ACTOR, group_id, user_id, now).await
+}
+
+pub async fn assign_user_role(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    principal_id: Uuid,
+    resource_app_id: Uuid,
+    role_value: &str,
+    now: UnixTime,
+) -> AdminResult<AppRoleGrant> {
+    assign_user_role_by(store, CLI_ACTOR, tenant_id, principal_id, resource_app_id, role_value, now).await
+}
+
+pub async fn grant_consent(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    client_app_id: Uuid,
+    resource_app_id: Uuid,
+    user_id: Option<Uuid>,
+    scopes: &[String],
+    now: UnixTime,
+) -> AdminResult<DelegatedGrant> {
+    let consent = NewConsent { tenant_id, client_app_id, resource_app_id, user_id, scopes };
+    grant_consent_by(store, CLI_ACTOR, &consent, now).await
 }

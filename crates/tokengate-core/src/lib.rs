@@ -12,6 +12,8 @@ pub mod audit_verify;
 pub mod client_auth;
 pub mod directory;
 pub mod directory_admin;
+pub mod directory_removals;
+pub mod directory_updates;
 pub mod encoding;
 pub mod errors;
 pub mod grants;

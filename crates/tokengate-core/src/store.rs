@@ -53,7 +53,14 @@ pub trait TenantStore: Send + Sync {
     async fn tenant(&self, id: Uuid) -> StoreResult<Option<Tenant>>;
     async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>>;
     async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
+    /// Applies `change` to the tenant under its row lock (no concurrent update interleaves),
+    /// replacing its domains with the changed list. `NotFound` if absent, `Conflict` if a new
+    /// domain belongs to another tenant.
+    async fn update_tenant(&self, id: Uuid, change: TenantChange<'_>, audit: &AuditEvent) -> StoreResult<Tenant>;
 }
+
+/// A change applied to a tenant inside `update_tenant`.
+pub type TenantChange<'a> = &'a (dyn Fn(&mut Tenant) -> StoreResult<()> + Send + Sync);
 
 #[async_trait]
 pub trait AppStore: Send + Sync {
@@ -68,6 +75,13 @@ pub trait AppStore: Send + Sync {
         -> StoreResult<AppRegistration>;
     async fn insert_service_principal(&self, sp: &ServicePrincipal, audit: &AuditEvent) -> StoreResult<()>;
     async fn service_principal(&self, tenant_id: Uuid, app_id: Uuid) -> StoreResult<Option<ServicePrincipal>>;
+    /// The app's service principals in every tenant, oldest first.
+    async fn service_principals(&self, app_id: Uuid) -> StoreResult<Vec<ServicePrincipal>>;
+    /// Deletes the app with everything that names it, in one transaction: its App ID URIs,
+    /// service principals, secrets, certificates, the app role grants its service principals hold
+    /// and those on its roles, and delegated grants where it is the client or the resource.
+    /// `NotFound` if absent.
+    async fn delete_app(&self, app_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -92,6 +106,9 @@ pub trait GrantStore: Send + Sync {
         resource_app_id: Option<Uuid>,
     ) -> StoreResult<Vec<AppRoleGrant>>;
     async fn delete_app_role_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+    async fn app_role_grant(&self, id: Uuid) -> StoreResult<Option<AppRoleGrant>>;
+    /// Every grant of a role of `resource_app_id`, to any principal.
+    async fn app_role_grants_on(&self, resource_app_id: Uuid) -> StoreResult<Vec<AppRoleGrant>>;
 }
 
 /// A change applied to a user inside `update_user` (compare-and-swap, like `update_app`).
@@ -127,6 +144,36 @@ pub trait UserStore: Send + Sync {
         resource_app_id: Uuid,
         user_id: Uuid,
     ) -> StoreResult<Vec<DelegatedGrant>>;
+    /// Deletes the user, their memberships, the app roles assigned to them and their consents,
+    /// in one transaction. `NotFound` if absent.
+    async fn delete_user(&self, object_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+    async fn group(&self, group_id: Uuid) -> StoreResult<Option<Group>>;
+    /// Applies `change` to the group under its row lock. `NotFound` if absent.
+    async fn update_group(&self, group_id: Uuid, change: GroupChange<'_>, audit: &AuditEvent) -> StoreResult<Group>;
+    /// Deletes the group, its memberships and the app roles assigned to it. `NotFound` if absent.
+    async fn delete_group(&self, group_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+    /// The group's direct members, by UPN.
+    async fn group_members(&self, group_id: Uuid) -> StoreResult<Vec<User>>;
+    /// `NotFound` if the user is no direct member of the group.
+    async fn remove_group_member(&self, group_id: Uuid, user_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+    async fn delegated_grant(&self, id: Uuid) -> StoreResult<Option<DelegatedGrant>>;
+    /// Delegated grants matching every filter given, oldest first.
+    async fn find_delegated_grants(&self, filter: &DelegatedGrantFilter) -> StoreResult<Vec<DelegatedGrant>>;
+    /// Revokes a consent: the grant goes. `NotFound` if absent.
+    async fn delete_delegated_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+}
+
+/// A change applied to a group inside `update_group`.
+pub type GroupChange<'a> = &'a (dyn Fn(&mut Group) -> StoreResult<()> + Send + Sync);
+
+/// Which delegated grants `find_delegated_grants` returns: every field given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DelegatedGrantFilter {
+    pub tenant_id: Option<Uuid>,
+    pub client_app_id: Option<Uuid>,
+    pub resource_app_id: Option<Uuid>,
+    /// Only this user's own grants (not the tenant-wide ones).
+    pub user_id: Option<Uuid>,
 }
 
 #[async_trait]

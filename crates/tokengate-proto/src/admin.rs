@@ -320,6 +320,15 @@ pub struct AppView {
     pub app_roles: Vec<AppRoleView>,
     /// ISO 8601.
     pub created_at: String,
+    /// Refuses a client assertion sent twice (stricter than Entra).
+    #[serde(default)]
+    pub single_use_client_assertions: bool,
+    /// Refresh tokens stay valid after use, as Entra's do, instead of rotating.
+    #[serde(default)]
+    pub entra_compatible_refresh_tokens: bool,
+    /// Delegated tokens carry the user's group object ids (`groups`).
+    #[serde(default)]
+    pub group_membership_claims: bool,
 }
 
 /// `POST /admin/v1/apps/{app_id}/scopes`.
@@ -676,4 +685,182 @@ pub struct PolicySimulation {
     /// Distinct client ids among the flips.
     pub clients: Vec<String>,
     pub flips: Vec<PolicyFlip>,
+}
+
+/// `PATCH /admin/v1/apps/{app_id}`: only the fields given change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppUpdateRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Replaces every App ID URI.
+    #[serde(default)]
+    pub identifier_uris: Option<Vec<String>>,
+    /// `AzureADMyOrg` (or `single`) or `AzureADMultipleOrgs` (or `multi`).
+    #[serde(default)]
+    pub sign_in_audience: Option<String>,
+    /// 1 or 2.
+    #[serde(default)]
+    pub access_token_version: Option<u8>,
+    #[serde(default)]
+    pub is_public_client: Option<bool>,
+    #[serde(default)]
+    pub single_use_client_assertions: Option<bool>,
+    #[serde(default)]
+    pub entra_compatible_refresh_tokens: Option<bool>,
+    #[serde(default)]
+    pub group_membership_claims: Option<bool>,
+}
+
+/// `POST /admin/v1/apps/{app_id}/certificates`: the certificate only, as PEM. A private key in
+/// the body is refused: it never needs to leave the client's machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewCertificateRequest {
+    /// Default `certificate`.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `-----BEGIN CERTIFICATE-----` ... (the first certificate is registered).
+    pub pem: String,
+}
+
+/// A certificate credential of an app: its public identity only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CertificateView {
+    pub key_id: String,
+    pub app_id: String,
+    pub display_name: String,
+    /// SHA-1 of the DER, upper-case hex (Entra's thumbprint; `x5t` of assertions).
+    pub thumbprint: String,
+    /// SHA-256 of the DER, upper-case hex (`x5t#S256`).
+    pub thumbprint_sha256: String,
+    /// ISO 8601.
+    pub created_at: String,
+    /// ISO 8601: the certificate's notAfter.
+    pub expires_at: String,
+}
+
+/// An app's identity in one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ServicePrincipalView {
+    pub object_id: String,
+    pub tenant_id: String,
+    pub app_id: String,
+    pub display_name: String,
+    /// ISO 8601.
+    pub created_at: String,
+}
+
+/// `POST /admin/v1/apps/{app_id}/service-principals`: admin consent of a tenant to a
+/// multi-tenant app (or the home tenant's, if it was deleted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewServicePrincipalRequest {
+    /// Tenant GUID or one of its domains.
+    pub tenant_id: String,
+}
+
+/// One resource's permissions an app is configured to ask for (`requiredResourceAccess`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApiPermissionView {
+    pub resource_app_id: String,
+    pub resource_name: String,
+    /// Delegated permissions (scope values).
+    pub scopes: Vec<String>,
+    /// Application permissions (app role values).
+    pub roles: Vec<String>,
+}
+
+/// `POST /admin/v1/apps/{app_id}/api-permissions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewApiPermissionRequest {
+    /// The resource app: its client id or one of its App ID URIs.
+    pub resource: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// `PATCH /admin/v1/users/{user}`: only the fields given change.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UserUpdateRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// At one of the tenant's verified domains.
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    /// A new password, stored as an Argon2id hash; never echoed nor audited.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Hand-written so that logging a request cannot leak the password.
+impl std::fmt::Debug for UserUpdateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserUpdateRequest")
+            .field("display_name", &self.display_name)
+            .field("user_principal_name", &self.user_principal_name)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// `POST /admin/v1/users/{user}/app-role-assignments` (and the same for groups).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewAppRoleAssignmentRequest {
+    pub resource_app_id: String,
+    /// An app role of the resource that users and groups may hold.
+    pub role_value: String,
+}
+
+/// `PATCH /admin/v1/groups/{group_id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GroupUpdateRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// `PATCH /admin/v1/tenants/{tenant}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TenantUpdateRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Replaces the verified domains (at least one; none that a user's UPN is at may go).
+    #[serde(default)]
+    pub domains: Option<Vec<String>>,
+}
+
+/// `POST /admin/v1/consents`: delegated permissions of a resource granted to a client, for one
+/// user or (without `user_id`) tenant-wide as admin consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewConsentRequest {
+    /// Tenant GUID or one of its domains.
+    pub tenant_id: String,
+    pub client_app_id: String,
+    pub resource_app_id: String,
+    /// Scope values the resource exposes.
+    pub scopes: Vec<String>,
+    /// The user's object id or UPN; absent for tenant-wide admin consent.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// A consent (delegated grant, Entra's oauth2PermissionGrant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConsentView {
+    pub id: String,
+    pub tenant_id: String,
+    pub client_app_id: String,
+    pub resource_app_id: String,
+    /// The consenting user; absent for tenant-wide admin consent.
+    pub user_id: Option<String>,
+    pub scopes: Vec<String>,
+    /// ISO 8601.
+    pub created_at: String,
+}
+
+/// `POST /admin/v1/keys/rotate` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyRotationView {
+    /// The kid that signs from now on (issuers pick it up within their reload period).
+    pub active_kid: String,
+    pub keys: Vec<SigningKeyView>,
 }

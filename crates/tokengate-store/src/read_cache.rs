@@ -23,8 +23,9 @@ use tokengate_core::grants::token_families::{
 };
 use tokengate_core::keys::StoredSigningKey;
 use tokengate_core::store::{
-    AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, DelegatedTokenStore, DeviceCodeStore, GrantStore,
-    KeyRotation, ReplayStore, SigningKeyStore, Store, StoreResult, TenantStore, UseRecord, UserChange, UserStore,
+    AppChange, AppStore, AuditQuery, AuditStore, CredentialStore, DelegatedGrantFilter, DelegatedTokenStore,
+    DeviceCodeStore, GrantStore, GroupChange, KeyRotation, ReplayStore, SigningKeyStore, Store, StoreResult,
+    TenantChange, TenantStore, UseRecord, UserChange, UserStore,
 };
 use uuid::Uuid;
 
@@ -114,6 +115,9 @@ impl TenantStore for ReadCachedStore {
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         self.inner.tenants().await
     }
+    async fn update_tenant(&self, id: Uuid, change: TenantChange<'_>, audit: &AuditEvent) -> StoreResult<Tenant> {
+        self.inner.update_tenant(id, change, audit).await
+    }
 }
 
 #[async_trait]
@@ -171,6 +175,14 @@ impl AppStore for ReadCachedStore {
             self.principals.put((tenant_id, app_id), sp.clone());
         }
         Ok(found)
+    }
+    async fn service_principals(&self, app_id: Uuid) -> StoreResult<Vec<ServicePrincipal>> {
+        self.inner.service_principals(app_id).await
+    }
+    async fn delete_app(&self, app_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+        let r = self.inner.delete_app(app_id, audit).await;
+        self.invalidate();
+        r
     }
 }
 
@@ -244,6 +256,12 @@ impl GrantStore for ReadCachedStore {
         let r = self.inner.delete_app_role_grant(id, audit).await;
         self.invalidate();
         r
+    }
+    async fn app_role_grant(&self, id: Uuid) -> StoreResult<Option<AppRoleGrant>> {
+        self.inner.app_role_grant(id).await
+    }
+    async fn app_role_grants_on(&self, resource_app_id: Uuid) -> StoreResult<Vec<AppRoleGrant>> {
+        self.inner.app_role_grants_on(resource_app_id).await
     }
 }
 
@@ -322,6 +340,43 @@ impl UserStore for ReadCachedStore {
         let found = self.inner.delegated_grants(tenant_id, client_app_id, resource_app_id, user_id).await?;
         self.consents.put(key, found.clone());
         Ok(found)
+    }
+    async fn delete_user(&self, object_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+        let r = self.inner.delete_user(object_id, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn group(&self, group_id: Uuid) -> StoreResult<Option<Group>> {
+        self.inner.group(group_id).await
+    }
+    async fn update_group(&self, group_id: Uuid, change: GroupChange<'_>, audit: &AuditEvent) -> StoreResult<Group> {
+        let r = self.inner.update_group(group_id, change, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn delete_group(&self, group_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+        let r = self.inner.delete_group(group_id, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn group_members(&self, group_id: Uuid) -> StoreResult<Vec<User>> {
+        self.inner.group_members(group_id).await
+    }
+    async fn remove_group_member(&self, group_id: Uuid, user_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+        let r = self.inner.remove_group_member(group_id, user_id, audit).await;
+        self.invalidate();
+        r
+    }
+    async fn delegated_grant(&self, id: Uuid) -> StoreResult<Option<DelegatedGrant>> {
+        self.inner.delegated_grant(id).await
+    }
+    async fn find_delegated_grants(&self, filter: &DelegatedGrantFilter) -> StoreResult<Vec<DelegatedGrant>> {
+        self.inner.find_delegated_grants(filter).await
+    }
+    async fn delete_delegated_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+        let r = self.inner.delete_delegated_grant(id, audit).await;
+        self.invalidate();
+        r
     }
 }
 

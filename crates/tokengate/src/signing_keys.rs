@@ -130,6 +130,17 @@ pub async fn rotate(
     max_token_age: i64,
     now: i64,
 ) -> Result<String, KeyServiceError> {
+    rotate_by(store, kek, tokengate_core::directory_admin::CLI_ACTOR, max_token_age, now).await
+}
+
+/// `rotate`, audited with `actor` (the admin API's caller).
+pub async fn rotate_by(
+    store: &dyn Store,
+    kek: &KeyEncryptionKey,
+    actor: &str,
+    max_token_age: i64,
+    now: i64,
+) -> Result<String, KeyServiceError> {
     let keys = store.signing_keys().await?;
     prove_key_encryption_key(&keys, kek)?;
     let plan = plan_rotation(&keys, now, max_token_age);
@@ -146,10 +157,11 @@ pub async fn rotate(
         drop: plan.drop,
         new_next: Some(new_stored_key(kek, KeyState::Next, now)?),
     };
-    let audit = AuditEvent::admin(
+    let audit = AuditEvent::admin_by(
         "key.rotated",
         None,
         json!({"active": active_kid, "retired": rotation.retire, "retire_after": rotation.retire_after, "dropped": rotation.drop}),
+        actor,
         now,
     );
     store.rotate_signing_keys(&rotation, &audit).await?;

@@ -28,6 +28,8 @@ forward_to_sql! {
         ) -> StoreResult<AppRegistration>;
         async fn insert_service_principal(&self, sp: &ServicePrincipal, audit: &AuditEvent) -> StoreResult<()>;
         async fn service_principal(&self, tenant_id: Uuid, app_id: Uuid) -> StoreResult<Option<ServicePrincipal>>;
+        async fn service_principals(&self, app_id: Uuid) -> StoreResult<Vec<ServicePrincipal>>;
+        async fn delete_app(&self, app_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
     }
 }
 
@@ -204,4 +206,51 @@ fn parse_app(spec: &str) -> StoreResult<AppRegistration> {
 
 fn app_json(app: &AppRegistration) -> StoreResult<String> {
     serde_json::to_string(app).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+async fn service_principals<S: SqlStore>(store: &S, app_id: Uuid) -> StoreResult<Vec<ServicePrincipal>> {
+    query(
+        "SELECT object_id, tenant_id, display_name, created_at FROM service_principals WHERE app_id = $1 \
+         ORDER BY created_at, object_id",
+    )
+    .bind(app_id.to_string())
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(ServicePrincipal {
+            object_id: row.uuid("object_id")?,
+            tenant_id: row.uuid("tenant_id")?,
+            app_id,
+            display_name: row.read("display_name")?,
+            created_at: row.read("created_at")?,
+        })
+    })
+    .collect()
+}
+
+async fn delete_app<S: SqlStore>(store: &S, app_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+    let key = app_id.to_string();
+    let _writer = store.writer().await;
+    let mut tx = begin(store).await?;
+    // Rows that name the app without a foreign key go first; the cascade takes the rest (App ID
+    // URIs, service principals, secrets, certificates, grants on its roles).
+    query(
+        "DELETE FROM app_role_grants WHERE principal_id IN \
+         (SELECT object_id FROM service_principals WHERE app_id = $1)",
+    )
+    .bind(&key)
+    .execute(&mut tx)
+    .await?;
+    query("DELETE FROM delegated_grants WHERE client_app_id = $1 OR resource_app_id = $1")
+        .bind(&key)
+        .execute(&mut tx)
+        .await?;
+    let deleted = query("DELETE FROM apps WHERE app_id = $1").bind(&key).execute(&mut tx).await?;
+    if deleted != 1 {
+        rollback(tx).await?;
+        return Err(StoreError::NotFound);
+    }
+    write_audit(&mut tx, audit).await?;
+    commit(tx).await
 }

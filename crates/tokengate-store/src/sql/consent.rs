@@ -4,10 +4,10 @@
 
 use tokengate_core::audit::AuditEvent;
 use tokengate_core::directory::DelegatedGrant;
-use tokengate_core::store::StoreResult;
+use tokengate_core::store::{DelegatedGrantFilter, StoreResult};
 use uuid::Uuid;
 
-use super::audit::write_audit;
+use super::audit::{delete_audited, write_audit};
 use super::row::{uuid, SqlRow};
 use super::statement::{begin, commit, query};
 use super::SqlStore;
@@ -78,6 +78,43 @@ pub(super) async fn delegated_grants<S: SqlStore>(
     .iter()
     .map(delegated_from_row)
     .collect()
+}
+
+const DELEGATED_COLUMNS: &str = "id, tenant_id, client_app_id, resource_app_id, principal_id, scopes, created_at";
+
+pub(super) async fn delegated_grant<S: SqlStore>(store: &S, id: Uuid) -> StoreResult<Option<DelegatedGrant>> {
+    query(&format!("SELECT {DELEGATED_COLUMNS} FROM delegated_grants WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(store.pool())
+        .await?
+        .as_ref()
+        .map(delegated_from_row)
+        .transpose()
+}
+
+pub(super) async fn find_delegated_grants<S: SqlStore>(
+    store: &S,
+    filter: &DelegatedGrantFilter,
+) -> StoreResult<Vec<DelegatedGrant>> {
+    let text = |id: Option<Uuid>| id.map(|i| i.to_string());
+    query(&format!(
+        "SELECT {DELEGATED_COLUMNS} FROM delegated_grants WHERE ($1 IS NULL OR tenant_id = $1) \
+         AND ($2 IS NULL OR client_app_id = $2) AND ($3 IS NULL OR resource_app_id = $3) \
+         AND ($4 IS NULL OR principal_id = $4) ORDER BY created_at, id"
+    ))
+    .bind(text(filter.tenant_id))
+    .bind(text(filter.client_app_id))
+    .bind(text(filter.resource_app_id))
+    .bind(text(filter.user_id))
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(delegated_from_row)
+    .collect()
+}
+
+pub(super) async fn delete_delegated_grant<S: SqlStore>(store: &S, id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+    delete_audited(store, "DELETE FROM delegated_grants WHERE id = $1", &[&id.to_string()], audit).await
 }
 
 fn delegated_from_row(row: &impl SqlRow) -> StoreResult<DelegatedGrant> {

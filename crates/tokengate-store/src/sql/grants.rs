@@ -25,6 +25,8 @@ forward_to_sql! {
             resource_app_id: Option<Uuid>,
         ) -> StoreResult<Vec<AppRoleGrant>>;
         async fn delete_app_role_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+        async fn app_role_grant(&self, id: Uuid) -> StoreResult<Option<AppRoleGrant>>;
+        async fn app_role_grants_on(&self, resource_app_id: Uuid) -> StoreResult<Vec<AppRoleGrant>>;
     }
 }
 
@@ -78,4 +80,27 @@ fn grant_from_row(row: &impl SqlRow) -> StoreResult<AppRoleGrant> {
         app_role_id: row.uuid("app_role_id")?,
         created_at: row.read("created_at")?,
     })
+}
+
+async fn app_role_grant<S: SqlStore>(store: &S, id: Uuid) -> StoreResult<Option<AppRoleGrant>> {
+    query("SELECT id, tenant_id, principal_id, resource_app_id, app_role_id, created_at FROM app_role_grants WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(store.pool())
+        .await?
+        .as_ref()
+        .map(grant_from_row)
+        .transpose()
+}
+
+async fn app_role_grants_on<S: SqlStore>(store: &S, resource_app_id: Uuid) -> StoreResult<Vec<AppRoleGrant>> {
+    query(
+        "SELECT id, tenant_id, principal_id, resource_app_id, app_role_id, created_at FROM app_role_grants \
+         WHERE resource_app_id = $1 ORDER BY created_at, id",
+    )
+    .bind(resource_app_id.to_string())
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(grant_from_row)
+    .collect()
 }

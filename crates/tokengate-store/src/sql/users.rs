@@ -4,11 +4,13 @@
 
 use tokengate_core::audit::AuditEvent;
 use tokengate_core::directory::{DelegatedGrant, Group, User};
-use tokengate_core::store::{StoreError, StoreResult, UserChange, UserStore};
+use tokengate_core::store::{DelegatedGrantFilter, GroupChange, StoreError, StoreResult, UserChange, UserStore};
 use uuid::Uuid;
 
-use super::audit::write_audit;
-use super::consent::{delegated_grants, grant_delegated};
+use super::audit::{delete_audited, write_audit};
+use super::consent::{
+    delegated_grant, delegated_grants, delete_delegated_grant, find_delegated_grants, grant_delegated,
+};
 use super::row::SqlRow;
 use super::statement::{begin, commit, query, rollback};
 use super::{forward_to_sql, SqlStore};
@@ -39,6 +41,15 @@ forward_to_sql! {
             resource_app_id: Uuid,
             user_id: Uuid,
         ) -> StoreResult<Vec<DelegatedGrant>>;
+        async fn delete_user(&self, object_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+        async fn group(&self, group_id: Uuid) -> StoreResult<Option<Group>>;
+        async fn update_group(&self, group_id: Uuid, change: GroupChange<'_>, audit: &AuditEvent) -> StoreResult<Group>;
+        async fn delete_group(&self, group_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+        async fn group_members(&self, group_id: Uuid) -> StoreResult<Vec<User>>;
+        async fn remove_group_member(&self, group_id: Uuid, user_id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
+        async fn delegated_grant(&self, id: Uuid) -> StoreResult<Option<DelegatedGrant>>;
+        async fn find_delegated_grants(&self, filter: &DelegatedGrantFilter) -> StoreResult<Vec<DelegatedGrant>>;
+        async fn delete_delegated_grant(&self, id: Uuid, audit: &AuditEvent) -> StoreResult<()>;
     }
 }
 
@@ -187,6 +198,106 @@ async fn groups_of<S: SqlStore>(store: &S, user_id: Uuid) -> StoreResult<Vec<Gro
     .iter()
     .map(group_from_row)
     .collect()
+}
+
+async fn delete_user<S: SqlStore>(store: &S, object_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+    let key = object_id.to_string();
+    let _writer = store.writer().await;
+    let mut tx = begin(store).await?;
+    // Grants name their principal without a foreign key; memberships cascade.
+    query("DELETE FROM app_role_grants WHERE principal_id = $1").bind(&key).execute(&mut tx).await?;
+    query("DELETE FROM delegated_grants WHERE principal_id = $1").bind(&key).execute(&mut tx).await?;
+    let deleted = query("DELETE FROM users WHERE object_id = $1").bind(&key).execute(&mut tx).await?;
+    if deleted != 1 {
+        rollback(tx).await?;
+        return Err(StoreError::NotFound);
+    }
+    write_audit(&mut tx, audit).await?;
+    commit(tx).await
+}
+
+async fn group<S: SqlStore>(store: &S, group_id: Uuid) -> StoreResult<Option<Group>> {
+    query("SELECT object_id, tenant_id, display_name, created_at FROM groups WHERE object_id = $1")
+        .bind(group_id.to_string())
+        .fetch_optional(store.pool())
+        .await?
+        .as_ref()
+        .map(group_from_row)
+        .transpose()
+}
+
+/// Groups have no version column: the row is locked first with a no-op write (as tenants are),
+/// then read, changed and written in that one transaction.
+async fn update_group<S: SqlStore>(
+    store: &S,
+    group_id: Uuid,
+    change: GroupChange<'_>,
+    audit: &AuditEvent,
+) -> StoreResult<Group> {
+    let key = group_id.to_string();
+    let _writer = store.writer().await;
+    let mut tx = begin(store).await?;
+    let locked =
+        query("UPDATE groups SET display_name = display_name WHERE object_id = $1").bind(&key).execute(&mut tx).await?;
+    if locked != 1 {
+        rollback(tx).await?;
+        return Err(StoreError::NotFound);
+    }
+    let row = query("SELECT object_id, tenant_id, display_name, created_at FROM groups WHERE object_id = $1")
+        .bind(&key)
+        .fetch_one(&mut tx)
+        .await?;
+    let mut group = group_from_row(&row)?;
+    change(&mut group)?;
+    if group.object_id != group_id {
+        return Err(StoreError::Invalid("the object id of a group cannot change".into()));
+    }
+    query("UPDATE groups SET display_name = $1 WHERE object_id = $2")
+        .bind(&group.display_name)
+        .bind(&key)
+        .execute(&mut tx)
+        .await?;
+    write_audit(&mut tx, audit).await?;
+    commit(tx).await?;
+    Ok(group)
+}
+
+async fn delete_group<S: SqlStore>(store: &S, group_id: Uuid, audit: &AuditEvent) -> StoreResult<()> {
+    let key = group_id.to_string();
+    let _writer = store.writer().await;
+    let mut tx = begin(store).await?;
+    query("DELETE FROM app_role_grants WHERE principal_id = $1").bind(&key).execute(&mut tx).await?;
+    let deleted = query("DELETE FROM groups WHERE object_id = $1").bind(&key).execute(&mut tx).await?;
+    if deleted != 1 {
+        rollback(tx).await?;
+        return Err(StoreError::NotFound);
+    }
+    write_audit(&mut tx, audit).await?;
+    commit(tx).await
+}
+
+async fn group_members<S: SqlStore>(store: &S, group_id: Uuid) -> StoreResult<Vec<User>> {
+    query(
+        "SELECT u.object_id, u.tenant_id, u.upn, u.display_name, u.password_hash, u.enabled, u.version, u.created_at \
+         FROM users u JOIN group_members m ON m.user_id = u.object_id WHERE m.group_id = $1 ORDER BY u.upn",
+    )
+    .bind(group_id.to_string())
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| user_from_row(r).map(|(u, _)| u))
+    .collect()
+}
+
+async fn remove_group_member<S: SqlStore>(
+    store: &S,
+    group_id: Uuid,
+    user_id: Uuid,
+    audit: &AuditEvent,
+) -> StoreResult<()> {
+    let binds = [group_id.to_string(), user_id.to_string()];
+    let sql = "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2";
+    delete_audited(store, sql, &[&binds[0], &binds[1]], audit).await
 }
 
 /// The user and the row's version (for compare-and-swap).

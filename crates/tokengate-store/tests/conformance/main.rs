@@ -45,6 +45,7 @@ mod audit_filters;
 mod authorization_codes;
 mod credentials;
 mod device_codes;
+mod directory_changes;
 mod feed_listener;
 mod nodes;
 mod policy_versions;

@@ -126,10 +126,23 @@ fn operations() -> Vec<(Method, String)> {
     let mut all = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            let path = ["{tenant_id}", "{app_id}", "{key_id}", "{object_id}", "{group_id}"]
-                .iter()
-                .fold(path.clone(), |p, key| p.replace(key, "00000000-0000-0000-0000-000000000000"))
-                .replace("{version}", "1");
+            let path = [
+                "{tenant_id}",
+                "{app_id}",
+                "{key_id}",
+                "{object_id}",
+                "{group_id}",
+                "{grant_id}",
+                "{assignment_id}",
+                "{consent_id}",
+                "{user_id}",
+                "{scope}",
+                "{role}",
+                "{resource}",
+            ]
+            .iter()
+            .fold(path.clone(), |p, key| p.replace(key, "00000000-0000-0000-0000-000000000000"))
+            .replace("{version}", "1");
             all.push((Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), path));
         }
     }

@@ -72,7 +72,7 @@ impl ApiProblem {
         ApiProblem::new(StatusCode::CONFLICT, "Conflict", detail)
     }
 
-    /// 412: the `If-Match` version is not the current one.
+    /// `If-Match` named a version the object no longer has (RFC 9110 §13.1.1).
     pub fn precondition_failed(detail: impl Into<String>) -> ApiProblem {
         ApiProblem::new(StatusCode::PRECONDITION_FAILED, "Precondition failed", detail)
     }
@@ -114,6 +114,10 @@ impl From<DirectoryError> for ApiProblem {
         match e {
             DirectoryError::NotFound(what) => ApiProblem::not_found(format!("{what} not found")),
             DirectoryError::Invalid(what) => ApiProblem::bad_request(what),
+            DirectoryError::Stale(what) => ApiProblem::precondition_failed(format!(
+                "{what} changed since you read it (If-Match names an older ETag): read it again and retry"
+            )),
+            DirectoryError::Conflict(what) => ApiProblem::conflict(what),
             DirectoryError::Store(store) => store.into(),
         }
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use tokengate_core::directory::{AllowedMemberType, SignInAudience};
 use tokengate_core::directory_admin::{self, NewApp};
@@ -17,8 +18,9 @@ use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::ApiJson;
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
-use super::directory_ids::{existing_tenant, path_id};
+use super::directory_ids::{existing_app, existing_tenant, path_id};
 use super::directory_views::{app_view, member_type, redirect_uri, role_view, scope_view};
+use super::entity_tags::tagged;
 use crate::state::now;
 
 /// Every app registered in a tenant.
@@ -60,7 +62,7 @@ pub async fn list(
     )
 )]
 pub async fn create(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     Path(tenant_id): Path<String>,
     ApiJson(request): ApiJson<NewAppRequest>,
@@ -83,13 +85,13 @@ pub async fn create(
         entra_compatible_refresh_tokens: false,
         group_membership_claims: false,
     };
-    let (app, _) = directory_admin::create_app(s.store.as_ref(), tenant, new, now())
+    let (app, _) = directory_admin::create_app_by(s.store.as_ref(), &caller.actor, tenant, new, now())
         .await
         .map_err(|e| worded(e, || format!("an App ID URI ({uris}) is already used by another app")))?;
     Ok((StatusCode::CREATED, Json(app_view(app))))
 }
 
-/// One app registration by client id.
+/// One app registration by client id, with its `ETag` (for `If-Match` on `PATCH`).
 #[utoipa::path(
     get,
     path = "/admin/v1/apps/{app_id}",
@@ -97,7 +99,8 @@ pub async fn create(
     params(("app_id" = String, Path, description = "The app's client id (GUID)")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The app", body = AppView),
+        (status = 200, description = "The app", body = AppView,
+            headers(("ETag" = String, description = "The app's current version, for If-Match"))),
         ReadRefusals,
         (status = 404, description = "No such app", body = Problem, content_type = "application/problem+json"),
     )
@@ -106,10 +109,9 @@ pub async fn show(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
     Path(app_id): Path<String>,
-) -> Result<Json<AppView>, ApiProblem> {
-    let id = path_id("app", &app_id)?;
-    let app = s.store.app(id).await?.ok_or_else(|| ApiProblem::not_found(format!("app {app_id} not found")))?;
-    Ok(Json(app_view(app)))
+) -> Result<Response, ApiProblem> {
+    let app = existing_app(s.store.as_ref(), &app_id).await?;
+    Ok(tagged(app_view(app)))
 }
 
 /// Expose a delegated permission (scope) on an app.
@@ -129,16 +131,23 @@ pub async fn show(
     )
 )]
 pub async fn add_scope(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<NewScopeRequest>,
 ) -> Result<(StatusCode, Json<ScopeView>), ApiProblem> {
     let id = path_id("app", &app_id)?;
     let value = request.value.clone();
-    let scope = directory_admin::add_scope(s.store.as_ref(), id, &request.value, &request.display_name, now())
-        .await
-        .map_err(|e| worded(e, || format!("app {app_id} already exposes the scope '{value}'")))?;
+    let scope = directory_admin::add_scope_by(
+        s.store.as_ref(),
+        &caller.actor,
+        id,
+        &request.value,
+        &request.display_name,
+        now(),
+    )
+    .await
+    .map_err(|e| worded(e, || format!("app {app_id} already exposes the scope '{value}'")))?;
     Ok((StatusCode::CREATED, Json(scope_view(scope))))
 }
 
@@ -159,7 +168,7 @@ pub async fn add_scope(
     )
 )]
 pub async fn add_role(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<NewAppRoleRequest>,
@@ -171,9 +180,16 @@ pub async fn add_role(
         request.allowed_member_types.into_iter().map(member_type).collect()
     };
     let value = request.value.clone();
-    let role =
-        directory_admin::add_app_role(s.store.as_ref(), id, &request.value, &request.display_name, allowed, now())
-            .await
-            .map_err(|e| worded(e, || format!("app {app_id} already defines the app role '{value}'")))?;
+    let role = directory_admin::add_app_role_by(
+        s.store.as_ref(),
+        &caller.actor,
+        id,
+        &request.value,
+        &request.display_name,
+        allowed,
+        now(),
+    )
+    .await
+    .map_err(|e| worded(e, || format!("app {app_id} already defines the app role '{value}'")))?;
     Ok((StatusCode::CREATED, Json(role_view(role))))
 }

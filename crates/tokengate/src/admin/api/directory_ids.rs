@@ -24,3 +24,37 @@ pub async fn existing_tenant(store: &dyn Store, id: &str) -> Result<Uuid, ApiPro
         None => Err(ApiProblem::not_found(format!("tenant {id} not found"))),
     }
 }
+
+/// The user a path names: by object id or by user principal name (404 when absent).
+pub async fn existing_user(store: &dyn Store, id: &str) -> Result<tokengate_core::directory::User, ApiProblem> {
+    let found = match Uuid::parse_str(id) {
+        Ok(object_id) => store.user(object_id).await?,
+        Err(_) if id.contains('@') => store.user_by_upn(id.trim()).await?,
+        Err(_) => None,
+    };
+    found.ok_or_else(|| ApiProblem::not_found(format!("user {id} not found")))
+}
+
+/// A tenant named by GUID or by one of its verified domains (404 when absent).
+pub async fn tenant_named(store: &dyn Store, id: &str) -> Result<tokengate_core::directory::Tenant, ApiProblem> {
+    let found = match Uuid::parse_str(id.trim()) {
+        Ok(tenant) => store.tenant(tenant).await?,
+        Err(_) => store.tenant_by_domain(id.trim()).await?,
+    };
+    found.ok_or_else(|| ApiProblem::not_found(format!("tenant {id} not found")))
+}
+
+/// The app a path names, if it exists (404 otherwise).
+pub async fn existing_app(
+    store: &dyn Store,
+    id: &str,
+) -> Result<tokengate_core::directory::AppRegistration, ApiProblem> {
+    let app_id = path_id("app", id)?;
+    store.app(app_id).await?.ok_or_else(|| ApiProblem::not_found(format!("app {id} not found")))
+}
+
+/// The group a path names, if it exists (404 otherwise).
+pub async fn existing_group(store: &dyn Store, id: &str) -> Result<tokengate_core::directory::Group, ApiProblem> {
+    let group_id = path_id("group", id)?;
+    store.group(group_id).await?.ok_or_else(|| ApiProblem::not_found(format!("group {id} not found")))
+}

@@ -25,10 +25,13 @@ pub fn app_view(app: AppRegistration) -> AppView {
         scopes: app.scopes.into_iter().map(scope_view).collect(),
         app_roles: app.app_roles.into_iter().map(role_view).collect(),
         created_at: iso8601(app.created_at),
+        single_use_client_assertions: app.single_use_client_assertions,
+        entra_compatible_refresh_tokens: app.entra_compatible_refresh_tokens,
+        group_membership_claims: app.group_membership_claims,
     }
 }
 
-fn redirect_view(r: RedirectUri) -> RedirectUriView {
+pub fn redirect_view(r: RedirectUri) -> RedirectUriView {
     let platform = match r.platform {
         RedirectPlatform::Web => RedirectPlatformView::Web,
         RedirectPlatform::Spa => RedirectPlatformView::Spa,
@@ -38,12 +41,15 @@ fn redirect_view(r: RedirectUri) -> RedirectUriView {
 }
 
 pub fn redirect_uri(r: RedirectUriView) -> RedirectUri {
-    let platform = match r.platform {
+    RedirectUri { platform: redirect_platform(r.platform), uri: r.uri }
+}
+
+pub fn redirect_platform(p: RedirectPlatformView) -> RedirectPlatform {
+    match p {
         RedirectPlatformView::Web => RedirectPlatform::Web,
         RedirectPlatformView::Spa => RedirectPlatform::Spa,
         RedirectPlatformView::PublicClient => RedirectPlatform::PublicClient,
-    };
-    RedirectUri { platform, uri: r.uri }
+    }
 }
 
 pub fn scope_view(s: PermissionScope) -> ScopeView {
@@ -114,6 +120,44 @@ pub fn grant_view(g: AppRoleGrant) -> AppRoleGrantView {
         principal_id: g.principal_id.to_string(),
         resource_app_id: g.resource_app_id.to_string(),
         app_role_id: g.app_role_id.to_string(),
+        created_at: iso8601(g.created_at),
+    }
+}
+
+/// The certificate's public identity: the DER itself is not repeated.
+pub fn certificate_view(c: tokengate_core::directory::ClientCertificate) -> tokengate_proto::admin::CertificateView {
+    use tokengate_core::encoding::hex_upper;
+    tokengate_proto::admin::CertificateView {
+        key_id: c.key_id.to_string(),
+        app_id: c.app_id.to_string(),
+        display_name: c.display_name,
+        thumbprint: hex_upper(&c.thumbprint_sha1),
+        thumbprint_sha256: hex_upper(&c.thumbprint_sha256),
+        created_at: iso8601(c.created_at),
+        expires_at: iso8601(c.expires_at),
+    }
+}
+
+pub fn service_principal_view(
+    sp: tokengate_core::directory::ServicePrincipal,
+) -> tokengate_proto::admin::ServicePrincipalView {
+    tokengate_proto::admin::ServicePrincipalView {
+        object_id: sp.object_id.to_string(),
+        tenant_id: sp.tenant_id.to_string(),
+        app_id: sp.app_id.to_string(),
+        display_name: sp.display_name,
+        created_at: iso8601(sp.created_at),
+    }
+}
+
+pub fn consent_view(g: tokengate_core::directory::DelegatedGrant) -> tokengate_proto::admin::ConsentView {
+    tokengate_proto::admin::ConsentView {
+        id: g.id.to_string(),
+        tenant_id: g.tenant_id.to_string(),
+        client_app_id: g.client_app_id.to_string(),
+        resource_app_id: g.resource_app_id.to_string(),
+        user_id: g.principal_id.map(|u| u.to_string()),
+        scopes: g.scopes,
         created_at: iso8601(g.created_at),
     }
 }

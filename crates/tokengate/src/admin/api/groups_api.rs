@@ -56,13 +56,14 @@ pub async fn list(
     )
 )]
 pub async fn create(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     Path(tenant_id): Path<String>,
     ApiJson(request): ApiJson<NewGroupRequest>,
 ) -> Result<(StatusCode, Json<GroupView>), ApiProblem> {
     let tenant = path_id("tenant", &tenant_id)?;
-    let group = directory_admin::create_group(s.store.as_ref(), tenant, &request.display_name, now()).await?;
+    let group =
+        directory_admin::create_group_by(s.store.as_ref(), &caller.actor, tenant, &request.display_name, now()).await?;
     Ok((StatusCode::CREATED, Json(group_view(group))))
 }
 
@@ -83,14 +84,14 @@ pub async fn create(
     )
 )]
 pub async fn add_member(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     Path(group_id): Path<String>,
     ApiJson(request): ApiJson<NewGroupMemberRequest>,
 ) -> Result<StatusCode, ApiProblem> {
     let group = path_id("group", &group_id)?;
     let user = body_id("user_id", &request.user_id)?;
-    directory_admin::add_group_member(s.store.as_ref(), group, user, now())
+    directory_admin::add_group_member_by(s.store.as_ref(), &caller.actor, group, user, now())
         .await
         .map_err(|e| worded(e, || format!("user {user} is already a member of group {group_id}")))?;
     Ok(StatusCode::NO_CONTENT)

@@ -7,27 +7,39 @@
 pub mod admin_api_state;
 mod admin_caller;
 mod api_extractors;
+mod api_permissions_api;
 mod api_problem;
+mod app_role_assignments_api;
 mod app_role_grants_api;
+mod app_updates_api;
 mod apps_api;
 mod audit_api;
 mod audit_filter_params;
 mod audit_tail_api;
+mod certificates_api;
+mod consents_api;
 mod covering_revocation;
 mod directory_conflicts;
 mod directory_ids;
 mod directory_views;
+mod entity_tags;
 mod entra_claim_meanings;
+mod exposed_permissions_api;
+mod group_updates_api;
 mod groups_api;
 mod keys_api;
 mod nodes_api;
 mod policies_api;
+mod redirect_uris_api;
 mod revocations_api;
 mod secrets_api;
+mod service_principals_api;
+mod tenant_updates_api;
 mod tenants_api;
 mod token_debugger_api;
 mod token_route_checks;
 mod unverified_token;
+mod user_updates_api;
 mod users_api;
 
 #[cfg(test)]
@@ -36,6 +48,7 @@ mod admin_api_tests;
 mod audit_api_tests;
 #[cfg(test)]
 mod directory_api_tests;
+mod directory_changes_api_tests;
 #[cfg(test)]
 mod policies_api_tests;
 #[cfg(test)]
@@ -77,7 +90,7 @@ const CHECKED_IN_DOCUMENT: &str = "docs/admin-openapi.json";
         (name = "keys", description = "The built-in issuer's signing keys"),
         (name = "tenants", description = "Tenants of the built-in issuer"),
         (name = "debug", description = "Explain a token: claims, verdict, revocation and each route's decision"),
-        (name = "directory", description = "Apps, secrets, users, groups and app role grants of the built-in issuer's tenants"),
+        (name = "directory", description = "Apps (settings, redirect URIs, scopes, app roles, secrets, certificates, service principals, API permissions), users, groups, memberships, app role grants and assignments, and consents of the built-in issuer's tenants. Updates answer an `ETag`-guarded `If-Match` with 412 when the object changed since it was read"),
         (name = "audit", description = "The audit log: filtered pages, a JSON-lines export, and a live tail as server-sent events"),
         (name = "policies", description = "The gateway policy's versions: history, publish and rollback under If-Match, diff, and simulation against recent decisions"),
     )
@@ -132,6 +145,32 @@ fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
         .routes(routes!(policies_api::rollback))
         .routes(routes!(policies_api::compare))
         .routes(routes!(policies_api::simulate))
+        .routes(routes!(app_updates_api::update, app_updates_api::delete))
+        .routes(routes!(redirect_uris_api::list, redirect_uris_api::add, redirect_uris_api::remove))
+        .routes(routes!(exposed_permissions_api::list_scopes))
+        .routes(routes!(exposed_permissions_api::remove_scope))
+        .routes(routes!(exposed_permissions_api::list_roles))
+        .routes(routes!(exposed_permissions_api::remove_role))
+        .routes(routes!(certificates_api::add, certificates_api::list))
+        .routes(routes!(certificates_api::delete))
+        .routes(routes!(service_principals_api::list, service_principals_api::provision))
+        .routes(routes!(api_permissions_api::list, api_permissions_api::add))
+        .routes(routes!(api_permissions_api::remove))
+        .routes(routes!(app_role_grants_api::list_for_app))
+        .routes(routes!(app_role_grants_api::show, app_role_grants_api::revoke))
+        .routes(routes!(user_updates_api::update, user_updates_api::delete))
+        .routes(routes!(user_updates_api::groups))
+        .routes(routes!(app_role_assignments_api::list_for_user, app_role_assignments_api::assign_to_user))
+        .routes(routes!(app_role_assignments_api::unassign_from_user))
+        .routes(routes!(app_role_assignments_api::list_for_group, app_role_assignments_api::assign_to_group))
+        .routes(routes!(app_role_assignments_api::unassign_from_group))
+        .routes(routes!(group_updates_api::show, group_updates_api::update, group_updates_api::delete))
+        .routes(routes!(group_updates_api::members))
+        .routes(routes!(group_updates_api::remove_member))
+        .routes(routes!(tenant_updates_api::update))
+        .routes(routes!(consents_api::list, consents_api::grant))
+        .routes(routes!(consents_api::show, consents_api::revoke))
+        .routes(routes!(keys_api::rotate))
 }
 
 /// The document the handlers describe (tests compare it with the checked-in one).

@@ -6,10 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::json;
-use tokengate_core::audit::AuditEvent;
-use tokengate_core::directory_admin;
-use tokengate_core::store::StoreError;
+use tokengate_core::{directory_admin, directory_removals};
 use tokengate_proto::admin::{CreatedSecretView, NewSecretRequest, Problem, SecretView};
 
 use super::admin_api_state::AdminApiState;
@@ -39,14 +36,16 @@ const DEFAULT_LIFETIME_DAYS: i64 = 180;
     )
 )]
 pub async fn create(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<NewSecretRequest>,
 ) -> Result<(StatusCode, Json<CreatedSecretView>), ApiProblem> {
     let id = path_id("app", &app_id)?;
     let days = request.lifetime_days.unwrap_or(DEFAULT_LIFETIME_DAYS);
-    let created = directory_admin::create_secret(s.store.as_ref(), id, &request.display_name, days, now()).await?;
+    let created =
+        directory_admin::create_secret_by(s.store.as_ref(), &caller.actor, id, &request.display_name, days, now())
+            .await?;
     let view = CreatedSecretView { secret: secret_view(created.secret), value: created.value };
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -93,19 +92,12 @@ pub async fn list(
     )
 )]
 pub async fn delete(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     Path((app_id, key_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiProblem> {
     let app = path_id("app", &app_id)?;
     let key = path_id("secret", &key_id)?;
-    let tenant = s.store.app(app).await?.ok_or_else(|| ApiProblem::not_found(format!("app {app_id} not found")))?;
-    // directory_admin has no delete_secret: the audit record is built here as the CLI builds it.
-    let audit =
-        AuditEvent::admin("secret.deleted", Some(tenant.tenant_id), json!({"app_id": app, "key_id": key}), now());
-    s.store.delete_secret(app, key, &audit).await.map_err(|e| match e {
-        StoreError::NotFound => ApiProblem::not_found(format!("secret {key_id} of app {app_id} not found")),
-        other => other.into(),
-    })?;
+    directory_removals::delete_secret_by(s.store.as_ref(), &caller.actor, app, key, now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

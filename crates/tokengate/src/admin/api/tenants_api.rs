@@ -4,19 +4,21 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use tokengate_core::directory::Tenant;
 use tokengate_core::directory_admin;
 use tokengate_proto::admin::{NewTenantRequest, Problem, TenantView};
-use uuid::Uuid;
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::ApiJson;
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
+use super::directory_ids::tenant_named;
+use super::entity_tags::tagged;
 use crate::state::now;
 
-fn view(t: Tenant) -> TenantView {
+pub(super) fn view(t: Tenant) -> TenantView {
     TenantView { id: t.id.to_string(), display_name: t.display_name, domains: t.domains }
 }
 
@@ -53,24 +55,31 @@ pub async fn list(
     )
 )]
 pub async fn create(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     ApiJson(request): ApiJson<NewTenantRequest>,
 ) -> Result<(StatusCode, Json<TenantView>), ApiProblem> {
-    let tenant =
-        directory_admin::create_tenant(s.store.as_ref(), &request.display_name, &[request.domain], now()).await?;
+    let tenant = directory_admin::create_tenant_by(
+        s.store.as_ref(),
+        &caller.actor,
+        &request.display_name,
+        &[request.domain],
+        now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(view(tenant))))
 }
 
-/// One tenant by id.
+/// One tenant by id or verified domain, with its `ETag` (for `If-Match` on `PATCH`).
 #[utoipa::path(
     get,
     path = "/admin/v1/tenants/{tenant_id}",
     tag = "tenants",
-    params(("tenant_id" = String, Path, description = "Tenant GUID")),
+    params(("tenant_id" = String, Path, description = "Tenant GUID or one of its verified domains")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The tenant", body = TenantView),
+        (status = 200, description = "The tenant", body = TenantView,
+            headers(("ETag" = String, description = "The tenant's current version, for If-Match"))),
         ReadRefusals,
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
     )
@@ -79,8 +88,7 @@ pub async fn show(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
     Path(tenant_id): Path<String>,
-) -> Result<Json<TenantView>, ApiProblem> {
-    let id = Uuid::parse_str(&tenant_id).map_err(|_| ApiProblem::not_found(format!("tenant {tenant_id}")))?;
-    let tenant = s.store.tenant(id).await?.ok_or_else(|| ApiProblem::not_found(format!("tenant {tenant_id}")))?;
-    Ok(Json(view(tenant)))
+) -> Result<Response, ApiProblem> {
+    let tenant = tenant_named(s.store.as_ref(), &tenant_id).await?;
+    Ok(tagged(view(tenant)))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use tokengate_core::directory_admin;
 use tokengate_proto::admin::{NewUserRequest, Problem, UserView};
@@ -15,8 +16,9 @@ use super::admin_caller::{AdminCaller, AdminWriter};
 use super::api_extractors::ApiJson;
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
-use super::directory_ids::{existing_tenant, path_id};
+use super::directory_ids::{existing_tenant, existing_user, path_id};
 use super::directory_views::user_view;
+use super::entity_tags::tagged;
 use crate::state::now;
 
 /// Every user of a tenant.
@@ -58,15 +60,16 @@ pub async fn list(
     )
 )]
 pub async fn create(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     Path(tenant_id): Path<String>,
     ApiJson(request): ApiJson<NewUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiProblem> {
     let tenant = path_id("tenant", &tenant_id)?;
     let upn = request.user_principal_name.trim().to_ascii_lowercase();
-    let user = directory_admin::create_user(
+    let user = directory_admin::create_user_by(
         s.store.as_ref(),
+        &caller.actor,
         tenant,
         &request.user_principal_name,
         &request.display_name,
@@ -78,15 +81,16 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(user_view(user))))
 }
 
-/// One user by object id.
+/// One user by object id or UPN, with its `ETag` (for `If-Match` on `PATCH`).
 #[utoipa::path(
     get,
     path = "/admin/v1/users/{object_id}",
     tag = "directory",
-    params(("object_id" = String, Path, description = "The user's object id (GUID)")),
+    params(("object_id" = String, Path, description = "The user's object id (GUID) or user principal name")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The user", body = UserView),
+        (status = 200, description = "The user", body = UserView,
+            headers(("ETag" = String, description = "The user's current version, for If-Match"))),
         ReadRefusals,
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     )
@@ -95,10 +99,9 @@ pub async fn show(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
     Path(object_id): Path<String>,
-) -> Result<Json<UserView>, ApiProblem> {
-    let id = path_id("user", &object_id)?;
-    let user = s.store.user(id).await?.ok_or_else(|| ApiProblem::not_found(format!("user {object_id} not found")))?;
-    Ok(Json(user_view(user)))
+) -> Result<Response, ApiProblem> {
+    let user = existing_user(s.store.as_ref(), &object_id).await?;
+    Ok(tagged(user_view(user)))
 }
 
 /// Disable a user: they cannot sign in, and a user revocation on the feed denies every token
@@ -116,11 +119,11 @@ pub async fn show(
     )
 )]
 pub async fn disable(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     Path(object_id): Path<String>,
 ) -> Result<Json<UserView>, ApiProblem> {
-    set_enabled(&s, &object_id, false).await
+    set_enabled(&s, &caller.actor, &object_id, false).await
 }
 
 /// Enable a user again: they may sign in anew.
@@ -137,17 +140,21 @@ pub async fn disable(
     )
 )]
 pub async fn enable(
-    AdminWriter(_caller): AdminWriter,
+    AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
     Path(object_id): Path<String>,
 ) -> Result<Json<UserView>, ApiProblem> {
-    set_enabled(&s, &object_id, true).await
+    set_enabled(&s, &caller.actor, &object_id, true).await
 }
 
-// The directory function takes no actor: the revocation of a disable records `cli` as its actor,
-// not the calling admin (see the report of issue #11; not rewritten here).
-async fn set_enabled(s: &AdminApiState, object_id: &str, enabled: bool) -> Result<Json<UserView>, ApiProblem> {
-    let id = path_id("user", object_id)?;
-    let user = directory_admin::set_user_enabled(s.store.as_ref(), id, enabled, now()).await?;
+/// The caller is the actor of the change and of the revocation a disable writes.
+async fn set_enabled(
+    s: &AdminApiState,
+    actor: &str,
+    object_id: &str,
+    enabled: bool,
+) -> Result<Json<UserView>, ApiProblem> {
+    let id = existing_user(s.store.as_ref(), object_id).await?.object_id;
+    let user = directory_admin::set_user_enabled_by(s.store.as_ref(), actor, id, enabled, now()).await?;
     Ok(Json(user_view(user)))
 }
