@@ -61,6 +61,8 @@ pub enum LogFormat {
     Json,
 }
 
+// Parsed once per process: the size of the largest command's arguments costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Run everything locally with no set-up: SQLite store, local CA, demo tenant, dev.json.

@@ -48,6 +48,7 @@ mod admin_api_tests;
 mod audit_api_tests;
 #[cfg(test)]
 mod directory_api_tests;
+#[cfg(test)]
 mod directory_changes_api_tests;
 #[cfg(test)]
 mod policies_api_tests;
