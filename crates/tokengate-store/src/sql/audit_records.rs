@@ -13,6 +13,12 @@ use super::statement::query;
 use super::{forward_to_sql, SqlStore};
 use crate::error::corrupt;
 
+/// A bound value of an audit query.
+enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
 forward_to_sql! {
     AuditChainStore {
         async fn audit_records(&self, filter: &AuditRecordFilter) -> StoreResult<Vec<ChainedRecord>>;
@@ -22,38 +28,53 @@ forward_to_sql! {
     }
 }
 
+/// Only the filters given become conditions: a `(? IS NULL OR col = ?)` form would keep the
+/// planners (SQLite's above all) from using the lookup indexes on a large log.
 async fn audit_records<S: SqlStore>(store: &S, f: &AuditRecordFilter) -> StoreResult<Vec<ChainedRecord>> {
     let order = if f.newest_first { "DESC" } else { "ASC" };
+    let route = S::Db::detail_field("route");
+    let actor = S::Db::detail_field("actor");
+    let route = format!("{route} =");
+    let actor = format!("{actor} =");
+    let candidates: [(&str, Option<Param<'_>>); 14] = [
+        ("seq >", f.after_seq.map(Param::Int)),
+        ("at_ms >=", f.since_ms.map(Param::Int)),
+        ("at_ms <", f.until_ms.map(Param::Int)),
+        ("action =", f.action.as_deref().map(Param::Text)),
+        ("outcome =", f.outcome.map(|o| Param::Text(o.as_str()))),
+        ("subject =", f.subject.as_deref().map(Param::Text)),
+        ("client_id =", f.client_id.as_deref().map(Param::Text)),
+        ("source =", f.source.map(|s| Param::Text(s.as_str()))),
+        ("reason =", f.reason.as_deref().map(Param::Text)),
+        ("tenant_id =", f.tenant_id.as_deref().map(Param::Text)),
+        ("token_id =", f.token_id.as_deref().map(Param::Text)),
+        (route.as_str(), f.route.as_deref().map(Param::Text)),
+        (actor.as_str(), f.actor.as_deref().map(Param::Text)),
+        ("id =", f.id.as_deref().map(Param::Text)),
+    ];
+    let mut conditions: Vec<String> = Vec::new();
+    let mut params: Vec<Param<'_>> = Vec::new();
+    for (column, value) in candidates {
+        if let Some(value) = value {
+            params.push(value);
+            conditions.push(format!("{column} ${}", params.len()));
+        }
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     let sql = format!(
         "SELECT seq, prev_hash, chain_hash, id, at_ms, source, action, outcome, reason, tenant_id, client_id, \
-         subject, token_id, client_ip, status, latency_us, detail FROM audit_events \
-         WHERE ($1 IS NULL OR seq > $1) AND ($2 IS NULL OR at_ms >= $2) AND ($3 IS NULL OR at_ms < $3) \
-         AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR outcome = $5) AND ($6 IS NULL OR subject = $6) \
-         AND ($7 IS NULL OR client_id = $7) AND ($9 IS NULL OR source = $9) AND ($10 IS NULL OR reason = $10) \
-         AND ($11 IS NULL OR tenant_id = $11) AND ($12 IS NULL OR token_id = $12) \
-         AND ($13 IS NULL OR {route} = $13) AND ($14 IS NULL OR {actor} = $14) AND ($15 IS NULL OR id = $15) \
-         ORDER BY seq {order} LIMIT $8",
-        route = S::Db::detail_field("route"),
-        actor = S::Db::detail_field("actor"),
+         subject, token_id, client_ip, status, latency_us, detail FROM audit_events {filter} \
+         ORDER BY seq {order} LIMIT {}",
+        i64::from(f.limit.clamp(1, 10_000)),
     );
-    let rows = query(&sql)
-        .bind(f.after_seq)
-        .bind(f.since_ms)
-        .bind(f.until_ms)
-        .bind(f.action.as_deref())
-        .bind(f.outcome.map(|o| o.as_str()))
-        .bind(f.subject.as_deref())
-        .bind(f.client_id.as_deref())
-        .bind(i64::from(f.limit.clamp(1, 10_000)))
-        .bind(f.source.map(|s| s.as_str()))
-        .bind(f.reason.as_deref())
-        .bind(f.tenant_id.as_deref())
-        .bind(f.token_id.as_deref())
-        .bind(f.route.as_deref())
-        .bind(f.actor.as_deref())
-        .bind(f.id.as_deref())
-        .fetch_all(store.pool())
-        .await?;
+    let mut statement = query(&sql);
+    for param in params {
+        statement = match param {
+            Param::Int(v) => statement.bind(v),
+            Param::Text(v) => statement.bind(v),
+        };
+    }
+    let rows = statement.fetch_all(store.pool()).await?;
     rows.iter()
         .map(|r| {
             Ok(ChainedRecord {

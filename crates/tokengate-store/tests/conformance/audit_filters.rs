@@ -41,7 +41,8 @@ async fn seqs(store: &Arc<dyn Store>, filter: AuditRecordFilter) -> Vec<i64> {
 }
 
 async fn every_filter_selects_its_records(store: &Arc<dyn Store>) {
-    store.append_audit(&events()).await.unwrap();
+    let events = events();
+    store.append_audit(&events).await.unwrap();
     // Seq i + 1 is event i.
     let expect = |keep: fn(i64) -> bool| (0..12i64).filter(|i| keep(*i)).map(|i| i + 1).collect::<Vec<_>>();
     let f = AuditRecordFilter::default;
@@ -68,6 +69,10 @@ async fn every_filter_selects_its_records(store: &Arc<dyn Store>) {
         ..f()
     };
     assert_eq!(seqs(store, both).await, expect(|i| i % 6 == 0), "filters combine");
+    let by_id = AuditRecordFilter { id: Some(events[7].id.to_string()), ..f() };
+    assert_eq!(seqs(store, by_id).await, vec![8], "one record by its id (a gateway decision id)");
+    assert_eq!(seqs(store, AuditRecordFilter { after_seq: Some(10), ..f() }).await, vec![11, 12]);
+    assert_eq!(seqs(store, f()).await.len(), 12, "no filter: everything");
 }
 
 async fn paging_by_seq_is_stable(store: &Arc<dyn Store>) {
