@@ -46,6 +46,8 @@ pub const DEFAULT_IP_FAILURES_PER_MINUTE: u32 = 100;
 pub struct AuditSection {
     /// Audit records older than this many days are deleted (hourly).
     pub retention_days: Option<u64>,
+    /// Which gateway decisions are recorded: `all` (default), `denied`, `none`.
+    pub gateway_decisions: Option<crate::gateway::gateway_state::DecisionRecords>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -128,6 +130,7 @@ pub struct ServeConfig {
     pub admin_api_uri: Option<String>,
     pub gateway: Option<ServeGateway>,
     pub audit_retention_days: u64,
+    pub audit_gateway_decisions: crate::gateway::gateway_state::DecisionRecords,
     pub listener_limits: crate::listener_limits::ListenerLimits,
 }
 
@@ -298,6 +301,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
             admin_api_uri: file.admin.api_identifier_uri,
             gateway,
             audit_retention_days,
+            audit_gateway_decisions: file.audit.gateway_decisions.unwrap_or_default(),
             listener_limits: file.listeners,
         })
     } else {

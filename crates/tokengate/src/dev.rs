@@ -60,6 +60,9 @@ pub struct DevOptions {
     /// so more nodes can join it with `tokengate serve`. Remembered in the data dir.
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+    /// Which gateway decisions get an audit record (`[audit] gateway_decisions` in serve).
+    #[arg(long, value_enum, default_value_t = crate::gateway::gateway_state::DecisionRecords::All)]
+    pub gateway_decisions: crate::gateway::gateway_state::DecisionRecords,
     #[command(flatten)]
     pub listener_limits: crate::listener_limits::ListenerLimitArgs,
 }
@@ -572,6 +575,7 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
             tls: None,
             builtin_issuer_url: None,
             log_denials: true,
+            decision_records: opts.gateway_decisions,
         }),
     })
     .await?;

@@ -82,6 +82,8 @@ pub struct GatewayOptions {
     /// The built-in issuer's base URL, on a node that does not run the issuer itself.
     pub builtin_issuer_url: Option<String>,
     pub log_denials: bool,
+    /// Which decisions get an audit record.
+    pub decision_records: gateway::gateway_state::DecisionRecords,
 }
 
 pub struct Running {
@@ -317,6 +319,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             metrics,
             scheme: if g.tls.is_some() { "https" } else { "http" },
             log_denials: g.log_denials,
+            decision_records: g.decision_records,
         });
         let (listener, addr) = bind(g.listen).await?;
         gateway_addr = Some(addr);

@@ -173,6 +173,7 @@ impl TestDirectory {
             metrics,
             scheme: "http",
             log_denials: false,
+            decision_records: crate::gateway::gateway_state::DecisionRecords::All,
         })
     }
 }

@@ -363,6 +363,7 @@ async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), CliErr
             },
             builtin_issuer_url: g.builtin_issuer_url,
             log_denials: g.log_denials,
+            decision_records: cfg.audit_gateway_decisions,
         }),
     };
     let running = runtime::start(runtime::RuntimeOptions {

@@ -275,6 +275,7 @@ fn logging_gateway(gw: &Arc<GatewayState>, log_denials: bool) -> Arc<GatewayStat
         metrics: gw.metrics.clone(),
         scheme: "http",
         log_denials,
+        decision_records: gw.decision_records,
     })
 }
 

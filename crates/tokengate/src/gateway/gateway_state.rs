@@ -12,6 +12,30 @@ use super::metrics::GatewayMetrics;
 use crate::audit_writer::AuditSink;
 use crate::authentication::{Authenticator, BuiltinKeys};
 
+/// Which gateway decisions get an audit record (`[audit] gateway_decisions`). Issuer events,
+/// admin changes and revocations are always recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DecisionRecords {
+    /// Every request: "who called what, and why was it denied" for every answer.
+    #[default]
+    All,
+    /// Refusals and errors only: a busy edge with a trusted caller mix records far less.
+    Denied,
+    /// None (gateway metrics still count every decision).
+    None,
+}
+
+impl DecisionRecords {
+    pub fn records(self, outcome: tokengate_core::audit::Outcome) -> bool {
+        match self {
+            DecisionRecords::All => true,
+            DecisionRecords::Denied => outcome != tokengate_core::audit::Outcome::Allowed,
+            DecisionRecords::None => false,
+        }
+    }
+}
+
 pub struct GatewayState {
     pub policy: ArcSwap<ActivePolicy>,
     /// The node's policy file, published when it changes (`hot_reload`).
@@ -27,6 +51,7 @@ pub struct GatewayState {
     /// One console line per denied request, with expected-vs-got values (`dev`; `serve` with
     /// `[gateway] log_denials = true`). Off by default: a busy edge would log every bad caller.
     pub log_denials: bool,
+    pub decision_records: DecisionRecords,
 }
 
 impl GatewayState {
@@ -43,5 +68,24 @@ impl GatewayState {
         let previous = self.policy.swap(Arc::new(next));
         previous.retire(&self.policy.load());
         self.auth.cache.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokengate_core::audit::Outcome;
+
+    use super::DecisionRecords;
+
+    #[test]
+    fn which_decisions_are_recorded() {
+        let all = [Outcome::Allowed, Outcome::Denied, Outcome::Error];
+        let recorded = |d: DecisionRecords| all.iter().map(|o| d.records(*o)).collect::<Vec<_>>();
+        assert_eq!(recorded(DecisionRecords::All), vec![true, true, true]);
+        assert_eq!(recorded(DecisionRecords::Denied), vec![false, true, true]);
+        assert_eq!(recorded(DecisionRecords::None), vec![false, false, false]);
+        let parsed: DecisionRecords = serde_json::from_str("\"denied\"").unwrap();
+        assert_eq!(parsed, DecisionRecords::Denied);
+        assert_eq!(DecisionRecords::default(), DecisionRecords::All);
     }
 }

@@ -375,6 +375,7 @@ async fn protected_routes_wait_for_a_fresh_revocation_feed() {
             metrics: fresh.metrics.clone(),
             scheme: "http",
             log_denials: false,
+            decision_records: crate::gateway::gateway_state::DecisionRecords::All,
         })
     };
     assert_eq!(answer(&unsynced, call()).await.0, StatusCode::SERVICE_UNAVAILABLE, "before the first full read");

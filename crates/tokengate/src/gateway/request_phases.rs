@@ -160,9 +160,11 @@ async fn respond(
         })
         .inc();
     gw.metrics.latency_seconds.observe(ctx.started.elapsed().as_secs_f64());
-    let mut record = decision_record(&ctx, outcome, reason, response.status().as_u16());
-    record.id = decision_id;
-    gw.audit.record(record).await;
+    if gw.decision_records.records(outcome) {
+        let mut record = decision_record(&ctx, outcome, reason, response.status().as_u16());
+        record.id = decision_id;
+        gw.audit.record(record).await;
+    }
     response
 }
 
