@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# The audit log's costs (issue #11), measured in one run:
+#   throughput  two `tokengate dev` gateways (built-in echo upstream, one repeated token each),
+#               one recording every decision (hash-chained audit record per request), one
+#               recording none (`--gateway-decisions none`); wrk against each, interleaved ROUNDS
+#               times, medians; target: all / none >= 0.95
+#   query       RECORDS gateway records bulk-loaded into a dev store on SQLite and (when PG_URL is
+#               reachable) on Postgres, then filtered pages through the admin API
+#               (bench/audit_query.py): p50/p99 per query, target p99 < 200 ms
+# Results printed and written to bench/out/audit.md.
+#
+# Environment: ROUNDS=5 DURATION=8 THREADS=2 CONNECTIONS=64 RECORDS=10000000 REPEAT=20
+#              TOKENGATE_BIN=target/release/tokengate (built if missing) SKIP_THROUGHPUT=0 SKIP_QUERY=0
+#              PG_URL=${TOKENGATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-8}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+RECORDS=${RECORDS:-10000000}
+REPEAT=${REPEAT:-20}
+SKIP_THROUGHPUT=${SKIP_THROUGHPUT:-0}
+SKIP_QUERY=${SKIP_QUERY:-0}
+PG_URL=${PG_URL:-${TOKENGATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}}
+TOKENGATE_BIN=${TOKENGATE_BIN:-target/release/tokengate}
+case "$TOKENGATE_BIN" in /*) BIN=$TOKENGATE_BIN ;; *) BIN="$ROOT/$TOKENGATE_BIN" ;; esac
+OUT="$HERE/out/audit.md"
+mkdir -p "$HERE/out"
+
+ensure_commands wrk jq curl python3 sqlite3
+[[ -x "$BIN" ]] || (cd "$ROOT" && cargo build --release -p tokengate)
+start_bench_tmp tg-audit-bench
+
+start_dev() { # start_dev NAME [ARGS...]: waits for its dev.json
+  local name=$1 dir="$TMP/$1" i
+  shift
+  rm -f "$dir/dev.json"
+  "$BIN" dev --data-dir "$dir" --issuer-port 0 --gateway-port 0 --admin-port 0 "$@" >>"$TMP/$name.log" 2>&1 </dev/null &
+  PIDS+=($!)
+  eval "PID_$name=$!"
+  for ((i = 0; i < 600; i++)); do
+    [[ -s "$dir/dev.json" ]] && jq -e '.gateway_url' "$dir/dev.json" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  [[ -s "$dir/dev.json" ]] || die "$name did not start"
+}
+
+client_token() { # client_token DEV_JSON CLIENT_KEY SCOPE
+  local dev=$1
+  curl -sf --cacert "$(jq -r .ca_cert "$dev")" "$(jq -r .authority "$dev")/oauth2/v2.0/token" \
+    --data-urlencode grant_type=client_credentials \
+    --data-urlencode "client_id=$(jq -r ".$2.client_id" "$dev")" \
+    --data-urlencode "client_secret=$(jq -r ".$2.client_secret" "$dev")" \
+    --data-urlencode "scope=$3" | jq -er .access_token
+}
+
+# ------------------------------------------------------------------ throughput
+THROUGHPUT="throughput: skipped"
+if [[ "$SKIP_THROUGHPUT" != 1 ]]; then
+  start_dev all --gateway-decisions all
+  start_dev none --gateway-decisions none
+  declare -A TOKEN URL RPS
+  for n in all none; do
+    dev="$TMP/$n/dev.json"
+    TOKEN[$n]=$(client_token "$dev" confidential_client "$(jq -r .api.app_id_uri "$dev")/.default")
+    URL[$n]="$(jq -r .gateway_url "$dev")$(jq -r .api.demo_route "$dev")x"
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN[$n]}" "${URL[$n]}")" == 200 ]] ||
+      die "$n: the token does not pass"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Bearer ${TOKEN[$n]}" "${URL[$n]}" >/dev/null
+  done
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for n in all none; do
+      out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -H "Authorization: Bearer ${TOKEN[$n]}" "${URL[$n]}")
+      grep -q "Non-2xx" <<<"$out" && die "$n: non-2xx answers: $out"
+      rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
+      RPS[$n]="${RPS[$n]:-} $rps"
+      log "round $r $n: $rps rps"
+    done
+  done
+  # shellcheck disable=SC2086 # word splitting intended
+  MED_ALL=$(median ${RPS[all]})
+  # shellcheck disable=SC2086
+  MED_NONE=$(median ${RPS[none]})
+  RATIO=$(awk -v a="$MED_ALL" -v b="$MED_NONE" 'BEGIN { printf "%.3f", a / b }')
+  RECORDED=$(sqlite3 "$TMP/all/tokengate.db" "SELECT count(*) FROM audit_events WHERE action = 'gateway.request'")
+  THROUGHPUT="gateway, repeated token, median of $ROUNDS x ${DURATION}s (wrk -t$THREADS -c$CONNECTIONS): every decision recorded $MED_ALL rps, none $MED_NONE rps: ratio $RATIO (target >= 0.95); $RECORDED records written"
+  echo "$THROUGHPUT"
+  stop_pid "$PID_all"
+  stop_pid "$PID_none"
+fi
+
+# ------------------------------------------------------------------ query
+STEP_MS=200 # RECORDS over ~23 days at 10M: inside the default 90-day retention
+START_MS=$(( $(date +%s) * 1000 - RECORDS * STEP_MS - 60000 ))
+load_sql() { # load_sql DIALECT: the bulk insert of RECORDS gateway records
+  local series detail
+  if [[ $1 == sqlite ]]; then
+    series="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $RECORDS) "
+    detail="json_object('route', 'route-' || (i % 10), 'policy_version', 'v1', 'method', 'GET', 'path', '/orders/' || (i % 500))"
+    from="FROM n"
+  else
+    series=""
+    detail="json_build_object('route', 'route-' || (i % 10), 'policy_version', 'v1', 'method', 'GET', 'path', '/orders/' || (i % 500))::text"
+    from="FROM generate_series(1, $RECORDS) AS i"
+  fi
+  cat <<SQL
+${series}INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, token_id, client_ip, status, latency_us, detail)
+SELECT 'bench-' || i, $START_MS + i * $STEP_MS, 'gateway', 'gateway.request',
+       CASE WHEN i % 20 = 0 THEN 'denied' ELSE 'allowed' END, CASE WHEN i % 20 = 0 THEN 'insufficient_scope' END,
+       'tenant-' || (i % 3), 'client-' || (i % 1000), 'user-' || (i % 100000), 'uti-' || (i / 10),
+       '10.0.' || (i % 250) || '.1', CASE WHEN i % 20 = 0 THEN 403 ELSE 200 END, 500, $detail
+$from;
+UPDATE audit_chain_head SET seq = (SELECT MAX(seq) FROM audit_events);
+SQL
+}
+
+query_bench() { # query_bench NAME: runs audit_query.py against the dev NAME
+  local dev="$TMP/$1/dev.json"
+  local token
+  token=$(client_token "$dev" admin "api://tokengate-admin/.default")
+  python3 "$HERE/audit_query.py" --admin "$(jq -r .admin_url "$dev")" --token "$token" --records "$RECORDS" \
+    --start-ms "$START_MS" --step-ms "$STEP_MS" --repeat "$REPEAT"
+}
+
+QUERY_SQLITE="query on SQLite: skipped"
+QUERY_PG="query on Postgres: skipped"
+if [[ "$SKIP_QUERY" != 1 ]]; then
+  start_dev q_sqlite
+  stop_pid "$PID_q_sqlite"
+  log "loading $RECORDS records into SQLite"
+  t0=$(date +%s)
+  load_sql sqlite | sqlite3 "$TMP/q_sqlite/tokengate.db"
+  log "loaded in $(( $(date +%s) - t0 )) s"
+  start_dev q_sqlite
+  QUERY_SQLITE="SQLite, $RECORDS records:
+$(query_bench q_sqlite)"
+  echo "$QUERY_SQLITE"
+  stop_pid "$PID_q_sqlite"
+
+  if psql -X -q "$PG_URL" -c 'select 1' >/dev/null 2>&1; then
+    db=tg_bench_audit
+    psql -X -q "$PG_URL" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    PG_DB_URL="${PG_URL%/*}/$db"
+    start_dev q_pg --store "$PG_DB_URL"
+    stop_pid "$PID_q_pg"
+    log "loading $RECORDS records into Postgres"
+    t0=$(date +%s)
+    load_sql postgres | psql -X -q "$PG_DB_URL" >/dev/null
+    psql -X -q "$PG_DB_URL" -c "VACUUM ANALYZE audit_events" >/dev/null
+    log "loaded in $(( $(date +%s) - t0 )) s"
+    start_dev q_pg --store "$PG_DB_URL"
+    QUERY_PG="Postgres, $RECORDS records:
+$(query_bench q_pg)"
+    echo "$QUERY_PG"
+    stop_pid "$PID_q_pg"
+    psql -X -q "$PG_URL" -c "DROP DATABASE IF EXISTS $db" >/dev/null
+  fi
+fi
+
+{
+  echo "# Audit log costs ($(date -u +%F), $("$BIN" --version | head -n1), $(git -C "$ROOT" rev-parse --short HEAD))"
+  echo
+  echo '```'
+  echo "$THROUGHPUT"
+  echo "$QUERY_SQLITE"
+  echo "$QUERY_PG"
+  echo '```'
+} >"$OUT"
+log "written $OUT"
