@@ -106,3 +106,69 @@ async fn verify_passes_on_real_traffic_and_names_a_tampered_record() {
     assert!(error.contains(&format!("audit record seq {seq} ")), "{error}");
     assert!(error.contains("altered"), "{error}");
 }
+
+/// Audit completeness under load: every answer a client received names its decision
+/// (`X-Tokengate-Decision-Id`), and after a SIGTERM in the middle of the load every one of those
+/// decisions is in the store — the node drains its audit queue before it exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_received_under_load_is_recorded_even_across_sigterm() {
+    let mut s = DevServer::start().await;
+    let token = s.demo_token().await;
+    let url = s.gateway("/demo/orders");
+    let (ids_tx, mut ids_rx) = tokio::sync::mpsc::unbounded_channel::<(u16, String)>();
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let (http, url, token, ids) = (reqwest::Client::new(), url.clone(), token.clone(), ids_tx.clone());
+        workers.push(tokio::spawn(async move {
+            // Bounded: each worker stops at the first failed request (the node went away) or
+            // after 2,000 answers.
+            for _ in 0..2_000 {
+                let Ok(response) = http.get(&url).bearer_auth(&token).send().await else { break };
+                let status = response.status().as_u16();
+                let id = response.headers().get("x-tokengate-decision-id").map(|v| v.to_str().unwrap().to_owned());
+                let _ = response.bytes().await;
+                match id {
+                    Some(id) => {
+                        let _ = ids.send((status, id));
+                    }
+                    None => break,
+                }
+            }
+        }));
+    }
+    drop(ids_tx);
+    let mut received = Vec::new();
+    while received.len() < 1_500 {
+        match ids_rx.recv().await {
+            Some(answer) => received.push(answer),
+            None => break,
+        }
+    }
+    assert!(received.iter().all(|(status, _)| *status == 200), "the load itself is allowed");
+    // SIGTERM while the workers keep sending.
+    let status = tokio::task::block_in_place(|| s.terminate());
+    assert!(status.success(), "a clean exit: {status:?}");
+    for w in workers {
+        w.await.unwrap();
+    }
+    while let Some(answer) = ids_rx.recv().await {
+        received.push(answer);
+    }
+    let answered: std::collections::HashSet<&str> = received.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(answered.len(), received.len(), "one id per decision");
+
+    let stored = sqlite(
+        &s.dir,
+        "print('\\n'.join(r[0] for r in db.execute(\"SELECT id FROM audit_events WHERE action = 'gateway.request'\")))",
+    );
+    let stored: std::collections::HashSet<&str> = stored.lines().collect();
+    let missing: Vec<&&str> = answered.iter().filter(|id| !stored.contains(**id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} answers have no audit record: {:?}",
+        missing.len(),
+        answered.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(received.len() >= 1_500, "{} answers", received.len());
+}
