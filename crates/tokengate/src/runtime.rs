@@ -345,7 +345,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             (Some(url), Some(app)) => {
                 let builtin = BuiltinKeys { ring: published.clone(), base_url: url.clone() };
                 AdminApiState::new(opts.store.clone(), &builtin, &app, revocations.clone(), feed.clone(), issuer_kek.clone(), gateway_state.clone())
-                    .map(Arc::new)
+                    .map(|api| Arc::new(api.with_stop_signal(shutdown_rx.clone())))
                     .map_err(|problems| format!("admin API: {}", problems.join("; ")))
             }
             (None, _) => Err("the admin API needs the built-in issuer: run [issuer] on this node or set [gateway] builtin_issuer_url".to_owned()),

@@ -37,6 +37,9 @@ pub struct AdminApiState {
     pub kek: Option<Arc<KeyEncryptionKey>>,
     /// Held when this node runs the gateway: the token debugger judges with its policy.
     pub gateway: Option<Arc<GatewayState>>,
+    /// Turns true when the node stops: long-lived answers (the audit tail) end, so the
+    /// listener's drain is not held for its whole window.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AdminApiState {
@@ -72,7 +75,17 @@ impl AdminApiState {
             ..Default::default()
         };
         let auth = Authenticator::new(1_000, revocations, Default::default());
-        Ok(AdminApiState { store, auth, trust, requirements, feed, kek, gateway })
+        // Never stopping until the runtime sets its own signal (`with_stop_signal`).
+        let stopping = tokio::sync::watch::channel(false).1;
+        Ok(AdminApiState { store, auth, trust, requirements, feed, kek, gateway, stopping })
+    }
+}
+
+impl AdminApiState {
+    /// Ends long-lived answers when `stopping` turns true.
+    pub fn with_stop_signal(mut self, stopping: tokio::sync::watch::Receiver<bool>) -> AdminApiState {
+        self.stopping = stopping;
+        self
     }
 }
 

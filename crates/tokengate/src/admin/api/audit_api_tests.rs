@@ -142,3 +142,25 @@ async fn the_tail_resumes_after_the_last_event_id() {
     let event = String::from_utf8(data.to_vec()).unwrap();
     assert!(event.contains("\"test.later\""), "{event}");
 }
+
+/// A node that stops ends its open tails (the client resumes elsewhere with `Last-Event-ID`)
+/// instead of holding the listener's drain open for its whole window.
+#[tokio::test]
+async fn a_stopping_node_ends_the_tail() {
+    let mut f = fixture_with(|_| None).await;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let state = std::sync::Arc::try_unwrap(f.state).ok().expect("one owner").with_stop_signal(stopping);
+    f.state = std::sync::Arc::new(state);
+    let response = super::router(f.state.clone()).oneshot(get(&f, "/admin/v1/audit/tail")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    stop.send_replace(true);
+    // Whatever is still buffered, then the end of the stream (bounded by the timeout).
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(frame) = body.frame().await {
+            frame.unwrap();
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ended after the stop signal");
+}

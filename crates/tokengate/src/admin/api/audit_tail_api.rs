@@ -86,7 +86,12 @@ pub async fn tail(
 /// Polls for records after `after_seq` and sends each as an event, until the client leaves.
 async fn follow(s: Arc<AdminApiState>, filter: AuditRecordFilter, mut after_seq: i64, tx: mpsc::Sender<Chunk>) {
     let mut last_sent = Instant::now();
+    let mut stopping = s.stopping.clone();
     loop {
+        if *stopping.borrow() {
+            // The node stops: end the stream (the client resumes elsewhere with Last-Event-ID).
+            return;
+        }
         let page = AuditRecordFilter { after_seq: Some(after_seq), limit: TAIL_PAGE, ..filter.clone() };
         let records = match s.store.audit_records(&page).await {
             Ok(records) => records,
@@ -116,9 +121,16 @@ async fn follow(s: Arc<AdminApiState>, filter: AuditRecordFilter, mut after_seq:
             }
             last_sent = Instant::now();
         }
+        // A dropped stop signal means "never stops", not "stop now".
+        let stop = async {
+            if stopping.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(POLL) => {}
             _ = tx.closed() => return,
+            _ = stop => {}
         }
     }
 }
