@@ -76,6 +76,9 @@ async fn an_app_is_created_changed_and_deleted_by_name() {
     let shown = json(&s.cli(&["app", "show", "Invoices", "-o", "json"]));
     assert_eq!((shown["scopes"].as_array().unwrap().len(), shown["app_roles"].as_array().unwrap().len()), (0, 0));
 
+    // A secret by the app's name.
+    assert!(s.cli(&["secret", "create", "Invoices", "--days", "1"]).contains("value (shown once"));
+
     // Deleting asks; without a terminal only --yes goes ahead.
     let asked = run(&s, &["app", "delete", "Invoices"]);
     assert!(refusal(&asked).contains("pass --yes"));
@@ -161,6 +164,30 @@ async fn members_roles_and_consents_come_and_go() {
     assert!(!s.cli(&["consent", "list", "--client", &client, "--user", &user]).contains(&consent));
     let gone = refusal(&run(&s, &["consent", "show", &consent]));
     assert!(gone.starts_with("error: 404: "), "{gone}");
+
+    // A tenant with two domains (the second follows the create), renamed, a domain swapped.
+    let tenant = json(&s.cli(&[
+        "tenant",
+        "create",
+        "--name",
+        "Contoso",
+        "--domain",
+        "contoso.test",
+        "--domain",
+        "contoso.example",
+        "-o",
+        "json",
+    ]));
+    let domains = tenant["domains"].as_array().unwrap();
+    assert!(domains.len() == 2 && domains.iter().any(|d| d == "contoso.example"), "{tenant}");
+    s.cli(&["tenant", "update", "contoso.test", "--name", "Contoso Ltd", "--add-domain", "contoso.org"]);
+    s.cli(&["tenant", "update", "Contoso Ltd", "--remove-domain", "contoso.example"]);
+    let shown = s.cli(&["tenant", "show", "contoso.org"]);
+    let domains = shown.lines().find_map(|l| l.strip_prefix("domains")).unwrap().trim();
+    assert!(shown.contains("Contoso Ltd") && domains.split(',').count() == 2, "{shown}");
+    assert!(!domains.contains("contoso.example") && domains.contains("contoso.org"), "{shown}");
+    let wrong = refusal(&run(&s, &["tenant", "update", "contoso.org", "--remove-domain", "nope.test"]));
+    assert!(wrong.contains("no domain 'nope.test'"), "{wrong}");
 
     // A user: update, then delete (asked first).
     let out = Command::new(BIN)
