@@ -144,7 +144,35 @@ impl AdminClient {
     }
 
     pub async fn delete(&self, path: &str) -> Result<(), CliError> {
-        self.send(self.request(Method::DELETE, path).timeout(REQUEST_TIMEOUT)).await.map(|_| ())
+        self.delete_with(path, &[]).await
+    }
+
+    /// A DELETE naming what goes in its query (a redirect URI, permissions).
+    pub async fn delete_with(&self, path: &str, query: &[(&str, String)]) -> Result<(), CliError> {
+        self.send(self.request(Method::DELETE, path).query(query).timeout(REQUEST_TIMEOUT)).await.map(|_| ())
+    }
+
+    /// A GET of an object with its `ETag` (for `If-Match` on a later `PATCH`).
+    pub async fn get_tagged<T: DeserializeOwned>(&self, path: &str) -> Result<Tagged<T>, CliError> {
+        let response = self.send(self.request(Method::GET, path).timeout(REQUEST_TIMEOUT)).await?;
+        let etag = response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let value =
+            response.json().await.map_err(|e| CliError::Argument(format!("unexpected admin API answer: {e}")))?;
+        Ok(Tagged { value, etag })
+    }
+
+    /// A PATCH, conditional on `if_match` when given.
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        if_match: Option<&str>,
+    ) -> Result<T, CliError> {
+        let mut request = self.request(Method::PATCH, path).json(body);
+        if let Some(tag) = if_match {
+            request = request.header("If-Match", tag);
+        }
+        self.json(request).await
     }
 
     /// A streamed GET (export, tail): no overall timeout, the caller reads chunks.
@@ -160,6 +188,24 @@ impl AdminClient {
         }
         self.send(request).await
     }
+}
+
+/// An object as read, and the `ETag` naming its version.
+pub struct Tagged<T> {
+    pub value: T,
+    pub etag: Option<String>,
+}
+
+/// `value` as one URL path segment (App ID URIs and scope values may hold `/` or `:`).
+pub fn segment(value: &str) -> String {
+    let mut url = match reqwest::Url::parse("http://segment/") {
+        Ok(url) => url,
+        Err(_) => return value.to_owned(),
+    };
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.push(value);
+    }
+    url.path().trim_start_matches('/').to_owned()
 }
 
 /// The one line an error answer says: its problem `detail`, else its status.
@@ -186,4 +232,13 @@ fn root_cause(e: &reqwest::Error) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(super::segment("api://reports/x y"), "api:%2F%2Freports%2Fx%20y");
+        assert_eq!(super::segment("Orders.Read"), "Orders.Read");
+    }
 }

@@ -20,7 +20,7 @@ pub const DEFAULT_DEV_DIR: &str = "./tokengate-dev";
 #[derive(clap::Args, Clone, Debug)]
 pub struct TargetArgs {
     /// A `tokengate dev` data dir: the CLI calls its admin API as its admin client (default:
-    /// ./tokengate-dev when present). Operations without an admin API endpoint yet use its store.
+    /// ./tokengate-dev when present).
     #[arg(long, global = true)]
     pub dev_dir: Option<PathBuf>,
     /// The admin API of a `tokengate serve` node, e.g. http://127.0.0.1:8081. Authenticates with

@@ -1,32 +1,42 @@
-//! `tenant`, `app`, `secret` and `grant` through the admin API. Operations the API has no
-//! endpoint for yet go to `store_fallback` (the dev dir's store), named there one by one.
+//! `tenant`, `secret`, `cert` and `grant` through the admin API.
 
 use tokengate_proto::admin::{
-    AppRoleGrantView, AppRoleView, AppView, CreatedSecretView, MemberTypeView, NewAppRequest, NewAppRoleGrantRequest,
-    NewAppRoleRequest, NewScopeRequest, NewSecretRequest, NewTenantRequest, RedirectPlatformView, RedirectUriView,
-    ScopeView, SecretView, TenantView,
+    AppRoleGrantView, CertificateView, CreatedSecretView, NewAppRoleGrantRequest, NewCertificateRequest,
+    NewSecretRequest, NewTenantRequest, SecretView, TenantUpdateRequest, TenantView,
 };
 
-use super::admin_target::TargetArgs;
-use super::directory_commands::{AppCommand, GrantCommand, SecretCommand, TenantCommand};
-use super::table::{emit, list, opt, print_fields, Table};
-use super::{api_session, name_resolution, store_fallback, CliError};
+use super::admin_target::{Output, TargetArgs};
+use super::api_app_commands::role_value;
+use super::conditional_update::{patch, read, tag_to_send};
+use super::directory_args::{CertCommand, GrantCommand, SecretCommand, TenantCommand};
+use super::name_resolution::{app_id, tenant_id};
+use super::table::{emit, list, print_fields, print_json, Table};
+use super::{api_session, CliError};
 
 pub async fn tenant(args: &TargetArgs, command: TenantCommand) -> Result<(), CliError> {
     let out = args.output;
+    let api = api_session(args).await?;
     match command {
-        TenantCommand::Create { name, domains } if domains.len() != 1 => {
-            // The API creates a tenant with one domain; more go through the store for now.
-            store_fallback::tenant(args, TenantCommand::Create { name, domains }).await
-        }
-        TenantCommand::Create { name, mut domains } => {
-            let api = api_session(args).await?;
-            let request = NewTenantRequest { display_name: name, domain: domains.remove(0) };
-            let t: TenantView = api.post("/admin/v1/tenants", &request).await?;
+        TenantCommand::Create { name, domains } => {
+            let Some((first, more)) = domains.split_first() else {
+                return Err(CliError::Argument("a tenant needs a --domain".into()));
+            };
+            let request = NewTenantRequest { display_name: name, domain: first.clone() };
+            let mut t: TenantView = api.post("/admin/v1/tenants", &request).await?;
+            // The create request takes one domain: the others follow as an update.
+            if !more.is_empty() {
+                let update = TenantUpdateRequest { display_name: None, domains: Some(domains.clone()) };
+                t = api.patch(&format!("/admin/v1/tenants/{}", t.id), &update, None).await.map_err(|e| {
+                    CliError::Argument(format!(
+                        "tenant {} created with {first} only ({e}): add the others with `tokengate tenant update {} --add-domain ...`",
+                        t.id, t.id
+                    ))
+                })?;
+            }
             emit(out, &t, |t| println!("tenant {} created ({})", t.id, t.domains.join(", ")))
         }
         TenantCommand::List => {
-            let tenants: Vec<TenantView> = api_session(args).await?.get("/admin/v1/tenants", &[]).await?;
+            let tenants: Vec<TenantView> = api.get("/admin/v1/tenants", &[]).await?;
             emit(out, &tenants, |tenants| {
                 let mut table = Table::new(&["TENANT ID", "NAME", "DOMAINS"]);
                 for t in tenants {
@@ -36,173 +46,71 @@ pub async fn tenant(args: &TargetArgs, command: TenantCommand) -> Result<(), Cli
             })
         }
         TenantCommand::Show { tenant } => {
-            let api = api_session(args).await?;
-            let id = name_resolution::tenant_id(&api, &tenant).await?;
-            let t: TenantView = api.get(&format!("/admin/v1/tenants/{id}"), &[]).await?;
-            emit(out, &t, |t| {
+            let id = tenant_id(&api, &tenant).await?;
+            let shown = read::<TenantView>(&api, &format!("/admin/v1/tenants/{id}")).await?;
+            emit(out, &shown.value, |t| {
                 print_fields(&[
                     ("tenant id", t.id.clone()),
                     ("name", t.display_name.clone()),
                     ("domains", list(&t.domains)),
+                    ("etag", shown.etag.clone().unwrap_or_else(|| "-".into())),
                 ])
             })
         }
-    }
-}
-
-pub async fn app(args: &TargetArgs, command: AppCommand) -> Result<(), CliError> {
-    let out = args.output;
-    match command {
-        AppCommand::Create { single_use_assertions, entra_compatible_refresh, group_claims, .. }
-            if single_use_assertions || entra_compatible_refresh || group_claims =>
-        {
-            // Settings the API's NewAppRequest does not carry yet.
-            store_fallback::app(args, command).await
-        }
-        AppCommand::Create {
-            tenant, name, identifier_uris, audience, token_version, public, redirect_uris, ..
-        } => {
-            let multi_tenant = match audience.as_str() {
-                "single" => false,
-                "multi" => true,
-                other => {
-                    return Err(CliError::UnknownValue {
-                        what: "audience",
-                        value: other.to_owned(),
-                        allowed: "single, multi",
-                    })
-                }
-            };
-            let request = NewAppRequest {
-                display_name: name,
-                identifier_uris,
-                is_public_client: public,
-                redirect_uris: redirect_uris.iter().map(|r| redirect_view(r)).collect::<Result<_, _>>()?,
-                access_token_version: token_version,
-                multi_tenant,
-            };
-            let app: AppView =
-                api_session(args).await?.post(&format!("/admin/v1/tenants/{tenant}/apps"), &request).await?;
-            emit(out, &app, |a| println!("app {} created ({})", a.app_id, a.display_name))
-        }
-        AppCommand::List { tenant } => {
-            let apps: Vec<AppView> =
-                api_session(args).await?.get(&format!("/admin/v1/tenants/{tenant}/apps"), &[]).await?;
-            emit(out, &apps, |apps| {
-                let mut table = Table::new(&["APP ID", "NAME", "IDENTIFIER URIS", "AUDIENCE", "CREATED"]);
-                for a in apps {
-                    table.row(vec![
-                        a.app_id.clone(),
-                        a.display_name.clone(),
-                        list(&a.identifier_uris),
-                        a.sign_in_audience.clone(),
-                        a.created_at.clone(),
-                    ]);
-                }
-                table.print();
-            })
-        }
-        AppCommand::Show { app_id } => {
-            let app: AppView = api_session(args).await?.get(&format!("/admin/v1/apps/{app_id}"), &[]).await?;
-            emit(out, &app, print_app)
-        }
-        AppCommand::AddScope { app_id, value, display_name } => {
-            let display_name = display_name.unwrap_or_else(|| value.clone());
-            let request = NewScopeRequest { value, display_name };
-            let scope: ScopeView =
-                api_session(args).await?.post(&format!("/admin/v1/apps/{app_id}/scopes"), &request).await?;
-            emit(out, &scope, |s| println!("scope {} added ({})", s.value, s.id))
-        }
-        AppCommand::AddRole { app_id, value, display_name, members } => {
-            let display_name = display_name.unwrap_or_else(|| value.clone());
-            let allowed_member_types = member_types(&members)?;
-            let request = NewAppRoleRequest { value, display_name, allowed_member_types };
-            let role: AppRoleView =
-                api_session(args).await?.post(&format!("/admin/v1/apps/{app_id}/roles"), &request).await?;
-            emit(out, &role, |r| println!("app role {} added ({})", r.value, r.id))
-        }
-        AppCommand::Provision { .. } | AppCommand::AddRedirect { .. } | AppCommand::Permission { .. } => {
-            store_fallback::app(args, command).await
+        TenantCommand::Update { tenant, name, add_domains, remove_domains, if_match } => {
+            if name.is_none() && add_domains.is_empty() && remove_domains.is_empty() {
+                return Err(CliError::Argument(
+                    "nothing to change: give --name, --add-domain or --remove-domain".into(),
+                ));
+            }
+            let id = tenant_id(&api, &tenant).await?;
+            let path = format!("/admin/v1/tenants/{id}");
+            let current = read::<TenantView>(&api, &path).await?;
+            let domains = (!add_domains.is_empty() || !remove_domains.is_empty())
+                .then(|| changed_domains(&current.value.domains, &add_domains, &remove_domains))
+                .transpose()?;
+            let update = TenantUpdateRequest { display_name: name, domains };
+            let etag = tag_to_send(if_match.as_deref(), &current);
+            let t: TenantView = patch(&api, ("tenant", &tenant), &path, &update, etag).await?;
+            emit(out, &t, |t| println!("tenant {} updated ({}: {})", t.id, t.display_name, t.domains.join(", ")))
         }
     }
 }
 
-fn print_app(a: &AppView) {
-    let redirects: Vec<String> =
-        a.redirect_uris.iter().map(|r| format!("{}={}", platform_name(r.platform), r.uri)).collect();
-    let scopes: Vec<String> = a.scopes.iter().map(|s| s.value.clone()).collect();
-    let roles: Vec<String> = a.app_roles.iter().map(|r| r.value.clone()).collect();
-    print_fields(&[
-        ("app id", a.app_id.clone()),
-        ("tenant id", a.tenant_id.clone()),
-        ("name", a.display_name.clone()),
-        ("identifier uris", list(&a.identifier_uris)),
-        ("audience", a.sign_in_audience.clone()),
-        ("public client", a.is_public_client.to_string()),
-        ("token version", opt(a.access_token_version.map(|v| v.to_string()).as_deref())),
-        ("redirect uris", list(&redirects)),
-        ("scopes", list(&scopes)),
-        ("app roles", list(&roles)),
-        ("created", a.created_at.clone()),
-    ]);
-}
-
-/// `PLATFORM=URI` as the API's redirect URI.
-fn redirect_view(text: &str) -> Result<RedirectUriView, CliError> {
-    let (platform, uri) = text.split_once('=').ok_or_else(|| CliError::RedirectUriFormat(text.to_owned()))?;
-    let platform = match platform {
-        "web" => RedirectPlatformView::Web,
-        "spa" => RedirectPlatformView::Spa,
-        "public" => RedirectPlatformView::PublicClient,
-        other => {
-            return Err(CliError::UnknownValue {
-                what: "redirect platform",
-                value: other.to_owned(),
-                allowed: "web, spa, public",
-            })
-        }
-    };
-    Ok(RedirectUriView { platform, uri: uri.to_owned() })
-}
-
-fn platform_name(p: RedirectPlatformView) -> &'static str {
-    match p {
-        RedirectPlatformView::Web => "web",
-        RedirectPlatformView::Spa => "spa",
-        RedirectPlatformView::PublicClient => "public",
+/// `current` with `add` appended and `remove` taken out; removing one it lacks is an error.
+fn changed_domains(current: &[String], add: &[String], remove: &[String]) -> Result<Vec<String>, CliError> {
+    if let Some(missing) = remove.iter().find(|r| !current.iter().any(|d| d.eq_ignore_ascii_case(r))) {
+        return Err(CliError::Argument(format!(
+            "the tenant has no domain '{missing}' to remove (it has {})",
+            current.join(", ")
+        )));
     }
-}
-
-fn member_types(members: &str) -> Result<Vec<MemberTypeView>, CliError> {
-    members
-        .split(',')
-        .map(str::trim)
-        .map(|m| match m {
-            "application" => Ok(MemberTypeView::Application),
-            "user" => Ok(MemberTypeView::User),
-            other => Err(CliError::UnknownValue {
-                what: "member type",
-                value: other.to_owned(),
-                allowed: "application, user",
-            }),
-        })
-        .collect()
+    let mut domains: Vec<String> =
+        current.iter().filter(|d| !remove.iter().any(|r| r.eq_ignore_ascii_case(d))).cloned().collect();
+    for a in add {
+        if !domains.iter().any(|d| d.eq_ignore_ascii_case(a)) {
+            domains.push(a.clone());
+        }
+    }
+    Ok(domains)
 }
 
 pub async fn secret(args: &TargetArgs, command: SecretCommand) -> Result<(), CliError> {
     let out = args.output;
     let api = api_session(args).await?;
     match command {
-        SecretCommand::Create { app_id, name, days } => {
+        SecretCommand::Create { app, name, days } => {
+            let id = app_id(&api, &app).await?;
             let request = NewSecretRequest { display_name: name, lifetime_days: Some(days) };
-            let created: CreatedSecretView = api.post(&format!("/admin/v1/apps/{app_id}/secrets"), &request).await?;
+            let created: CreatedSecretView = api.post(&format!("/admin/v1/apps/{id}/secrets"), &request).await?;
             emit(out, &created, |c| {
                 println!("secret {} created, expires at {}", c.secret.key_id, c.secret.expires_at);
                 println!("value (shown once, store it now): {}", c.value);
             })
         }
-        SecretCommand::List { app_id } => {
-            let secrets: Vec<SecretView> = api.get(&format!("/admin/v1/apps/{app_id}/secrets"), &[]).await?;
+        SecretCommand::List { app } => {
+            let id = app_id(&api, &app).await?;
+            let secrets: Vec<SecretView> = api.get(&format!("/admin/v1/apps/{id}/secrets"), &[]).await?;
             emit(out, &secrets, |secrets| {
                 let mut table = Table::new(&["KEY ID", "NAME", "HINT", "CREATED", "EXPIRES"]);
                 for s in secrets {
@@ -217,27 +125,145 @@ pub async fn secret(args: &TargetArgs, command: SecretCommand) -> Result<(), Cli
                 table.print();
             })
         }
-        SecretCommand::Delete { app_id, key_id } => {
-            api.delete(&format!("/admin/v1/apps/{app_id}/secrets/{key_id}")).await?;
+        SecretCommand::Delete { app, key_id } => {
+            let id = app_id(&api, &app).await?;
+            api.delete(&format!("/admin/v1/apps/{id}/secrets/{key_id}")).await?;
             println!("secret {key_id} deleted");
             Ok(())
         }
     }
 }
 
+pub async fn cert(args: &TargetArgs, command: CertCommand) -> Result<(), CliError> {
+    let out = args.output;
+    let api = api_session(args).await?;
+    match command {
+        CertCommand::Add { app, pem, name } => {
+            let text = std::fs::read_to_string(&pem).map_err(|source| CliError::File { path: pem.clone(), source })?;
+            // Only the certificate travels: a private key in the same file stays on this machine.
+            let certificate = certificate_blocks(&text).ok_or_else(|| CliError::NoCertificate { path: pem.clone() })?;
+            let id = app_id(&api, &app).await?;
+            let request = NewCertificateRequest { display_name: Some(name), pem: certificate };
+            let c: CertificateView = api.post(&format!("/admin/v1/apps/{id}/certificates"), &request).await?;
+            emit(out, &c, |c| println!("certificate {} added, thumbprint {}", c.key_id, c.thumbprint))
+        }
+        CertCommand::List { app } => {
+            let id = app_id(&api, &app).await?;
+            let certs: Vec<CertificateView> = api.get(&format!("/admin/v1/apps/{id}/certificates"), &[]).await?;
+            emit(out, &certs, |certs| {
+                let mut table = Table::new(&["KEY ID", "NAME", "THUMBPRINT", "CREATED", "EXPIRES"]);
+                for c in certs {
+                    table.row(vec![
+                        c.key_id.clone(),
+                        c.display_name.clone(),
+                        c.thumbprint.clone(),
+                        c.created_at.clone(),
+                        c.expires_at.clone(),
+                    ]);
+                }
+                table.print();
+            })
+        }
+        CertCommand::Delete { app, key_id } => {
+            let id = app_id(&api, &app).await?;
+            api.delete(&format!("/admin/v1/apps/{id}/certificates/{key_id}")).await?;
+            println!("certificate {key_id} deleted");
+            Ok(())
+        }
+    }
+}
+
+/// The first `CERTIFICATE` block of a PEM text (nothing else of the file).
+fn certificate_blocks(text: &str) -> Option<String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let start = text.find(BEGIN)?;
+    let end = text[start..].find(END)? + start + END.len();
+    Some(format!("{}\n", &text[start..end]))
+}
+
 pub async fn grant(args: &TargetArgs, command: GrantCommand) -> Result<(), CliError> {
+    let out = args.output;
+    let api = api_session(args).await?;
     match command {
         GrantCommand::AppRole { tenant, client, resource, role } => {
+            let tenant = tenant_id(&api, &tenant).await?;
             let request = NewAppRoleGrantRequest {
-                client_app_id: client.to_string(),
-                resource_app_id: resource.to_string(),
+                client_app_id: app_id(&api, &client).await?,
+                resource_app_id: app_id(&api, &resource).await?,
                 role_value: role.clone(),
             };
-            let api = api_session(args).await?;
             let g: AppRoleGrantView =
                 api.post(&format!("/admin/v1/tenants/{tenant}/app-role-grants"), &request).await?;
-            emit(args.output, &g, |g| println!("grant {} created: {role} on {resource} to {client}", g.id))
+            emit(out, &g, |g| {
+                println!("grant {} created: {role} on {} to {}", g.id, request.resource_app_id, request.client_app_id)
+            })
         }
-        GrantCommand::List { .. } | GrantCommand::Revoke { .. } => store_fallback::grant(args, command).await,
+        GrantCommand::List { tenant, client } => {
+            let id = app_id(&api, &client).await?;
+            let mut query = Vec::new();
+            if let Some(t) = tenant {
+                query.push(("tenant_id", tenant_id(&api, &t).await?));
+            }
+            let grants: Vec<AppRoleGrantView> =
+                api.get(&format!("/admin/v1/apps/{id}/app-role-grants"), &query).await?;
+            if out == Output::Json {
+                return print_json(&grants);
+            }
+            let mut table = Table::new(&["GRANT ID", "ROLE", "RESOURCE APP ID", "TENANT ID", "CREATED"]);
+            for g in &grants {
+                table.row(vec![
+                    g.id.clone(),
+                    role_value(&api, &g.resource_app_id, &g.app_role_id).await,
+                    g.resource_app_id.clone(),
+                    g.tenant_id.clone(),
+                    g.created_at.clone(),
+                ]);
+            }
+            table.print();
+            Ok(())
+        }
+        GrantCommand::Show { grant_id } => {
+            let g: AppRoleGrantView = api.get(&format!("/admin/v1/app-role-grants/{grant_id}"), &[]).await?;
+            if out == Output::Json {
+                return print_json(&g);
+            }
+            let role = role_value(&api, &g.resource_app_id, &g.app_role_id).await;
+            print_fields(&[
+                ("grant id", g.id.clone()),
+                ("tenant id", g.tenant_id.clone()),
+                ("principal id", g.principal_id.clone()),
+                ("resource app id", g.resource_app_id.clone()),
+                ("role", role),
+                ("created", g.created_at.clone()),
+            ]);
+            Ok(())
+        }
+        GrantCommand::Revoke { grant_id } => {
+            api.delete(&format!("/admin/v1/app-role-grants/{grant_id}")).await?;
+            println!("grant {grant_id} revoked");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_added_and_removed_and_a_missing_one_is_named() {
+        let current = vec!["a.test".to_owned(), "b.test".to_owned()];
+        let changed = changed_domains(&current, &["c.test".into()], &["A.test".into()]).unwrap();
+        assert_eq!(changed, vec!["b.test", "c.test"]);
+        let err = changed_domains(&current, &[], &["x.test".into()]).unwrap_err().to_string();
+        assert!(err.contains("'x.test'") && err.contains("a.test, b.test"), "{err}");
+    }
+
+    #[test]
+    fn only_the_certificate_leaves_a_pem_file() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nk\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nc\n-----END CERTIFICATE-----\n";
+        assert_eq!(certificate_blocks(pem).unwrap(), "-----BEGIN CERTIFICATE-----\nc\n-----END CERTIFICATE-----\n");
+        assert_eq!(certificate_blocks("nothing"), None);
     }
 }

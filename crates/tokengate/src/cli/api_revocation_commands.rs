@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use tokengate_proto::admin::{
-    NewRevocationRequest, NodeView, RevocationCreated, RevocationPage, RevocationTargetView, RevocationView,
-    SigningKeyView,
+    KeyRotationView, NewRevocationRequest, NodeView, RevocationCreated, RevocationPage, RevocationTargetView,
+    RevocationView, SigningKeyView,
 };
 
 use super::admin_client::AdminClient;
@@ -14,7 +14,7 @@ use super::admin_target::TargetArgs;
 use super::key_commands::KeyCommand;
 use super::revocation_commands::{token_id_of, RevocationsCommand, RevokeArgs, RevokeCommand};
 use super::table::{emit, opt, Table};
-use super::{api_session, name_resolution, store_fallback, CliError};
+use super::{api_session, name_resolution, CliError};
 
 pub async fn revoke(args: &TargetArgs, command: RevokeCommand) -> Result<(), CliError> {
     let api = api_session(args).await?;
@@ -194,7 +194,15 @@ pub async fn keys(args: &TargetArgs, command: KeyCommand) -> Result<(), CliError
             let created = send(&api, RevocationTargetView::Key { kid: kid.clone() }, &common).await?;
             emit(args.output, &created, |c| println!("key {kid} removed (feed version {})", c.revocation.version))
         }
-        KeyCommand::Rotate => store_fallback::keys(args, command).await,
+        KeyCommand::Rotate => {
+            let rotated: KeyRotationView = api_session(args).await?.post_empty("/admin/v1/keys/rotate").await?;
+            emit(args.output, &rotated, |r| {
+                println!(
+                    "rotated: {} is now active; running issuers pick it up within their reload period",
+                    r.active_kid
+                )
+            })
+        }
         // Recovery of a lost key-encryption key works on the store by nature (mod.rs routes it).
         KeyCommand::Reset { .. } => {
             Err(CliError::Argument("keys reset works on the store: pass --dev-dir or --config".into()))

@@ -114,9 +114,12 @@ pub enum CliError {
     /// The authority refused the CLI's client credentials (its `error_description`, first line).
     #[error("no admin API token from {authority}: {detail}")]
     AdminToken { authority: String, detail: String },
-    /// An operation still done on the store, asked of a remote admin API.
-    #[error("{operation} has no admin API endpoint yet: run it with --dev-dir DIR, --config FILE or --store URL")]
-    NoEndpointYet { operation: &'static str },
+    /// An update's `If-Match` named an older version: someone changed the object meanwhile.
+    #[error(
+        "412: {kind} {name} changed since version {etag} was read, so nothing was updated: run \
+         `tokengate {kind} show {name}` to see it now, then update again"
+    )]
+    Changed { kind: &'static str, name: String, etag: String },
 }
 
 impl CliError {

@@ -1,5 +1,5 @@
 //! `keys list | rotate | remove | reset`: the arguments, and the direct-store implementation
-//! (`--config`/`--store`; `rotate` also via `store_fallback`, `reset` always).
+//! (`--config`/`--store`; `reset` always).
 
 use std::sync::Arc;
 

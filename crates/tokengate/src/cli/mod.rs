@@ -1,29 +1,39 @@
 //! Command line: `dev`, `serve`, `init`, and kubectl-style commands that call the admin API of a
 //! running tokengate (`--dev-dir` or `--admin-url`, see `admin_target`). With `--config` or
 //! `--store` they work on the store directly instead (setting up an empty store, before any admin
-//! identity exists); `store_fallback` lists the operations still on the store for lack of an
-//! endpoint. `audit verify` and `keys reset` read and repair the store itself by nature.
+//! identity exists; `store_*_commands`). `audit verify` and `keys reset` read and repair the store
+//! itself by nature.
 
 mod admin_client;
 mod admin_target;
+mod api_app_commands;
 mod api_audit_commands;
+mod api_consent_commands;
 mod api_directory_commands;
+mod api_group_commands;
+mod api_permission_commands;
 mod api_revocation_commands;
+mod api_role_assignments;
 mod api_user_commands;
+mod app_args;
 mod audit_commands;
 mod audit_tail;
 mod cli_error;
-mod directory_commands;
+mod conditional_update;
+mod confirmation;
+mod directory_args;
 #[cfg(test)]
 mod help_text_tests;
 mod key_commands;
 mod name_resolution;
-mod permission_commands;
 mod policy_commands;
 mod revocation_commands;
-mod store_fallback;
+mod store_directory_commands;
+mod store_names;
+mod store_permission_commands;
+mod store_user_commands;
 mod table;
-mod user_commands;
+mod user_args;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -92,56 +102,56 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
         #[command(subcommand)]
-        command: directory_commands::TenantCommand,
+        command: directory_args::TenantCommand,
     },
-    /// App registrations, their scopes and app roles.
+    /// App registrations: settings, redirect URIs, scopes, app roles, API permissions, service principals.
     App {
         #[command(flatten)]
         target: TargetArgs,
         #[command(subcommand)]
-        command: directory_commands::AppCommand,
+        command: app_args::AppCommand,
     },
     /// Client secrets (the value is shown once).
     Secret {
         #[command(flatten)]
         target: TargetArgs,
         #[command(subcommand)]
-        command: directory_commands::SecretCommand,
+        command: directory_args::SecretCommand,
     },
     /// Certificate credentials.
     Cert {
         #[command(flatten)]
         target: TargetArgs,
         #[command(subcommand)]
-        command: directory_commands::CertCommand,
+        command: directory_args::CertCommand,
     },
     /// App-role grants to client apps (admin consent for application permissions).
     Grant {
         #[command(flatten)]
         target: TargetArgs,
         #[command(subcommand)]
-        command: directory_commands::GrantCommand,
+        command: directory_args::GrantCommand,
     },
-    /// Users (password hashed with Argon2id) and their app-role assignments.
+    /// Users (password hashed with Argon2id), their groups and app-role assignments.
     User {
         #[command(flatten)]
         target: TargetArgs,
         #[command(subcommand)]
-        command: user_commands::UserCommand,
+        command: user_args::UserCommand,
     },
-    /// Groups and membership.
+    /// Groups and their members.
     Group {
         #[command(flatten)]
         target: TargetArgs,
         #[command(subcommand)]
-        command: user_commands::GroupCommand,
+        command: user_args::GroupCommand,
     },
     /// Consent to delegated permissions (per user or tenant-wide admin consent).
     Consent {
         #[command(flatten)]
         target: TargetArgs,
         #[command(subcommand)]
-        command: user_commands::ConsentCommand,
+        command: user_args::ConsentCommand,
     },
     /// Kill switch: revoke a token, user, client app, signing key or refresh-token family on every
     /// node (`--wait` returns when every live gateway has applied it).
@@ -207,48 +217,60 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Init { config } => init(config).await,
         Command::Tenant { target, command } => {
             if target.names_store() {
-                directory_commands::tenant(&open(&target).await?.0, command).await
+                store_directory_commands::tenant(&open(&target).await?.0, command).await
             } else {
                 api_directory_commands::tenant(&target, command).await
             }
         }
         Command::App { target, command } => {
             if target.names_store() {
-                directory_commands::app(&open(&target).await?.0, command).await
+                store_directory_commands::app(&open(&target).await?.0, command).await
             } else {
-                api_directory_commands::app(&target, command).await
+                api_app_commands::app(&target, command).await
             }
         }
         Command::Secret { target, command } => {
             if target.names_store() {
-                directory_commands::secret(&open(&target).await?.0, command).await
+                store_directory_commands::secret(&open(&target).await?.0, command).await
             } else {
                 api_directory_commands::secret(&target, command).await
             }
         }
-        Command::Cert { target, command } => store_fallback::cert(&target, command).await,
+        Command::Cert { target, command } => {
+            if target.names_store() {
+                store_directory_commands::cert(&open(&target).await?.0, command).await
+            } else {
+                api_directory_commands::cert(&target, command).await
+            }
+        }
         Command::Grant { target, command } => {
             if target.names_store() {
-                directory_commands::grant(&open(&target).await?.0, command).await
+                store_directory_commands::grant(&open(&target).await?.0, command).await
             } else {
                 api_directory_commands::grant(&target, command).await
             }
         }
         Command::User { target, command } => {
             if target.names_store() {
-                user_commands::user(&open(&target).await?.0, command).await
+                store_user_commands::user(&open(&target).await?.0, command).await
             } else {
                 api_user_commands::user(&target, command).await
             }
         }
         Command::Group { target, command } => {
             if target.names_store() {
-                user_commands::group(&open(&target).await?.0, command).await
+                store_user_commands::group(&open(&target).await?.0, command).await
             } else {
-                api_user_commands::group(&target, command).await
+                api_group_commands::group(&target, command).await
             }
         }
-        Command::Consent { target, command } => store_fallback::consent(&target, command).await,
+        Command::Consent { target, command } => {
+            if target.names_store() {
+                store_user_commands::consent(&open(&target).await?.0, command).await
+            } else {
+                api_consent_commands::consent(&target, command).await
+            }
+        }
         Command::Revoke { target, command } => {
             if target.names_store() {
                 let (store, kek) = open(&target).await?;

@@ -3,7 +3,6 @@
 //! decided the other way), then publishes it conditionally on the version it was compared with,
 //! so a change someone else published meanwhile is never overwritten unseen.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use tokengate_proto::admin::{
 
 use super::admin_client::{is_status, AdminClient};
 use super::admin_target::{Output, TargetArgs};
+use super::confirmation::confirm;
 use super::table::{emit, opt, print_fields, Table};
 use super::{api_session, CliError};
 
@@ -167,7 +167,7 @@ pub async fn policy(args: &TargetArgs, command: PolicyCommand) -> Result<(), Cli
                 println!("rolling back to version {to} changes:");
                 print_changes(&diff.changes);
             }
-            if !yes && !confirm(&format!("Publish version {to}'s policy as a new version?"))? {
+            if !confirm(&format!("Publish version {to}'s policy as a new version?"), yes, "publish")? {
                 return Err(CliError::Argument("not published".into()));
             }
             let request = RollbackPolicyRequest {
@@ -225,7 +225,7 @@ async fn apply(
         }
         return Ok(());
     }
-    if !yes && !confirm("Publish this policy?")? {
+    if !confirm("Publish this policy?", yes, "publish")? {
         return Err(CliError::Argument("not published".into()));
     }
     let request = PublishPolicyRequest {
@@ -345,16 +345,4 @@ fn print_published(d: &PolicyPublished, waited: bool) {
     if !p.gone.is_empty() {
         println!("gone (not waited on): {}", p.gone.join(", "));
     }
-}
-
-/// Asks on the terminal; without one, refuses (scripts pass `--yes`).
-fn confirm(question: &str) -> Result<bool, CliError> {
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::Argument(format!("{question} — no terminal to ask on: pass --yes to publish")));
-    }
-    print!("{question} [y/N] ");
-    std::io::stdout().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer).map_err(|e| CliError::Argument(e.to_string()))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

@@ -11,6 +11,7 @@ mod admin_api;
 mod api_permissions;
 mod audit_log;
 mod bad_input;
+mod cli_crud;
 mod cli_on_api;
 mod client_assertion;
 mod client_credentials;

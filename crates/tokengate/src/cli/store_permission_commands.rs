@@ -1,11 +1,12 @@
 //! `app permission`: a client's configured API permissions (Entra's "API permissions" blade,
-//! `requiredResourceAccess`) — what `.default` stands for and what consent is asked for.
+//! `requiredResourceAccess`) — what `.default` stands for and what consent is asked for. The
+//! arguments, and the direct-store implementation (`--config`/`--store`).
 
 use clap::Subcommand;
 use tokengate_core::api_permissions as permissions;
 use tokengate_core::store::Store;
-use uuid::Uuid;
 
+use super::store_names::guid;
 use super::CliError;
 use crate::state::now;
 
@@ -13,9 +14,9 @@ use crate::state::now;
 pub enum PermissionCommand {
     /// Configure delegated scopes and/or application permissions (app roles) of a resource API.
     Add {
-        /// The client app.
+        /// The client app: client id, App ID URI or display name.
         #[arg(long)]
-        app: Uuid,
+        app: String,
         /// The resource app: its client id or App ID URI.
         #[arg(long)]
         resource: String,
@@ -28,15 +29,15 @@ pub enum PermissionCommand {
     },
     /// List the app's configured permissions, per resource.
     List {
-        /// The client app.
+        /// The client app: client id, App ID URI or display name.
         #[arg(long)]
-        app: Uuid,
+        app: String,
     },
     /// Remove configured permissions; with no --scope/--role, every permission on the resource.
     Remove {
-        /// The client app.
+        /// The client app: client id, App ID URI or display name.
         #[arg(long)]
-        app: Uuid,
+        app: String,
         /// The resource app: its client id or App ID URI.
         #[arg(long)]
         resource: String,
@@ -62,6 +63,7 @@ fn line(p: &permissions::ConfiguredPermissions) -> String {
 pub async fn permission(store: &dyn Store, command: PermissionCommand) -> Result<(), CliError> {
     match command {
         PermissionCommand::Add { app, resource, scopes, roles } => {
+            let app = guid("app", &app)?;
             let p = permissions::add_api_permission(store, app, &resource, &scopes, &roles, now()).await?;
             println!("configured: {}", line(&p));
             if !roles.is_empty() {
@@ -69,11 +71,13 @@ pub async fn permission(store: &dyn Store, command: PermissionCommand) -> Result
             }
         }
         PermissionCommand::List { app } => {
+            let app = guid("app", &app)?;
             for p in permissions::api_permissions(store, app).await? {
                 println!("{}", line(&p));
             }
         }
         PermissionCommand::Remove { app, resource, scopes, roles } => {
+            let app = guid("app", &app)?;
             permissions::remove_api_permission(store, app, &resource, &scopes, &roles, now()).await?;
             println!("removed");
         }
