@@ -99,19 +99,21 @@ fi
 STEP_MS=200 # RECORDS over ~23 days at 10M: inside the default 90-day retention
 START_MS=$(( $(date +%s) * 1000 - RECORDS * STEP_MS - 60000 ))
 load_sql() { # load_sql DIALECT: the bulk insert of RECORDS gateway records
-  local series detail
+  local series detail idexpr from
   if [[ $1 == sqlite ]]; then
     series="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $RECORDS) "
     detail="json_object('route', 'route-' || (i % 10), 'policy_version', 'v1', 'method', 'GET', 'path', '/orders/' || (i % 500))"
+    idexpr="printf('00000000-0000-4000-8000-%012d', i)"
     from="FROM n"
   else
     series=""
     detail="json_build_object('route', 'route-' || (i % 10), 'policy_version', 'v1', 'method', 'GET', 'path', '/orders/' || (i % 500))::text"
+    idexpr="'00000000-0000-4000-8000-' || lpad(i::text, 12, '0')"
     from="FROM generate_series(1, $RECORDS) AS i"
   fi
   cat <<SQL
-${series}INSERT INTO audit_events (id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, token_id, client_ip, status, latency_us, detail)
-SELECT 'bench-' || i, $START_MS + i * $STEP_MS, 'gateway', 'gateway.request',
+${series}INSERT INTO audit_events (seq, id, at_ms, source, action, outcome, reason, tenant_id, client_id, subject, token_id, client_ip, status, latency_us, detail)
+SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_events) + i, $idexpr, $START_MS + i * $STEP_MS, 'gateway', 'gateway.request',
        CASE WHEN i % 20 = 0 THEN 'denied' ELSE 'allowed' END, CASE WHEN i % 20 = 0 THEN 'insufficient_scope' END,
        'tenant-' || (i % 3), 'client-' || (i % 1000), 'user-' || (i % 100000), 'uti-' || (i / 10),
        '10.0.' || (i % 250) || '.1', CASE WHEN i % 20 = 0 THEN 403 ELSE 200 END, 500, $detail
@@ -135,7 +137,7 @@ if [[ "$SKIP_QUERY" != 1 ]]; then
   stop_pid "$PID_q_sqlite"
   log "loading $RECORDS records into SQLite"
   t0=$(date +%s)
-  load_sql sqlite | sqlite3 "$TMP/q_sqlite/tokengate.db"
+  load_sql sqlite | sqlite3 -bail "$TMP/q_sqlite/tokengate.db"
   log "loaded in $(( $(date +%s) - t0 )) s"
   start_dev q_sqlite
   QUERY_SQLITE="SQLite, $RECORDS records:
@@ -151,7 +153,7 @@ $(query_bench q_sqlite)"
     stop_pid "$PID_q_pg"
     log "loading $RECORDS records into Postgres"
     t0=$(date +%s)
-    load_sql postgres | psql -X -q "$PG_DB_URL" >/dev/null
+    load_sql postgres | psql -X -q -v ON_ERROR_STOP=1 "$PG_DB_URL" >/dev/null
     psql -X -q "$PG_DB_URL" -c "VACUUM ANALYZE audit_events" >/dev/null
     log "loaded in $(( $(date +%s) - t0 )) s"
     start_dev q_pg --store "$PG_DB_URL"

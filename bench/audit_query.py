@@ -5,7 +5,7 @@ worst case (a filter no index serves, matching nothing: a full scan) separately.
 
 Usage: audit_query.py --admin URL --token TOKEN --records N [--repeat 20]
 The records were bulk-loaded by bench/audit.sh: record i has client client-(i%1000), subject
-user-(i%100000), token uti-(i/10), id bench-i, denied when i%20 == 0 (reason insufficient_scope,
+user-(i%100000), token uti-(i/10), id 00000000-0000-4000-8000-<i, 12 digits>, denied when i%20 == 0 (reason insufficient_scope,
 route route-0), route route-(i%10), at_ms = START + i*STEP.
 """
 import argparse
@@ -37,7 +37,7 @@ def main():
         "client (10k matches)": {"client": "client-517"},
         "token id (10 matches)": {"token_id": f"uti-{n // 20}"},
         "subject (100 matches)": {"subject": "user-4242"},
-        "decision id (1 match)": {"decision_id": f"bench-{n // 2}"},
+        "decision id (1 match)": {"decision_id": f"00000000-0000-4000-8000-{n // 2:012d}"},
         "time window, 1 h": {"since": ms_iso(mid_ms), "until": ms_iso(mid_ms + 3_600_000)},
         "client + denied": {"client": "client-20", "outcome": "denied"},
         "denied + reason": {"outcome": "denied", "reason": "insufficient_scope"},
