@@ -47,6 +47,8 @@ mod users_api;
 #[cfg(test)]
 mod admin_api_tests;
 #[cfg(test)]
+mod api_rejections_tests;
+#[cfg(test)]
 mod audit_api_tests;
 #[cfg(test)]
 mod directory_api_tests;
