@@ -29,7 +29,7 @@ CHECKS = ",".join(
         "response_schema_conformance",
     ]
 )
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "8"))
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "60"))
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261201"))
 REQUEST_TIMEOUT_S = 10
 RUN_DEADLINE_S = 300
