@@ -52,6 +52,13 @@ def _load_dev_json(path: Path):
 @pytest.fixture(scope="session")
 def tokengate(tmp_path_factory):
     """Start `tokengate dev`, wait for dev.json and a listening issuer, yield dev.json."""
+    yield from run_tokengate_dev(tmp_path_factory, "tokengate")
+
+
+def run_tokengate_dev(tmp_path_factory, name: str):
+    """A generator fixture body: one `tokengate dev` process of its own (all ports picked by the
+    OS, loopback only), yielding its dev.json once the issuer answers; stopped afterwards.
+    Tests that change the directory destructively start their own with this."""
     binary = os.environ.get("TOKENGATE_BIN", DEFAULT_BIN)
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         pytest.fail(
@@ -60,7 +67,7 @@ def tokengate(tmp_path_factory):
             pytrace=False,
         )
 
-    base = tmp_path_factory.mktemp("tokengate")
+    base = tmp_path_factory.mktemp(name)
     data_dir = base / "dev"  # not created: `dev` must create it
     stdout_path = base / "stdout.log"
     stderr_path = base / "stderr.log"

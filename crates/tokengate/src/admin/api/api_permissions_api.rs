@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::{ApiJson, ApiQuery};
+use super::api_extractors::{ApiJson, ApiPath, ApiQuery};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_ids::path_id;
 use crate::state::now;
@@ -61,7 +61,7 @@ fn values(list: Option<&str>) -> Vec<String> {
 pub async fn list(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
 ) -> Result<Json<Vec<ApiPermissionView>>, ApiProblem> {
     let id = path_id("app", &app_id)?;
     Ok(Json(api_permissions::api_permissions(s.store.as_ref(), id).await?.into_iter().map(view).collect()))
@@ -85,7 +85,7 @@ pub async fn list(
 pub async fn add(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewApiPermissionRequest>,
 ) -> Result<(StatusCode, Json<ApiPermissionView>), ApiProblem> {
     let id = path_id("app", &app_id)?;
@@ -117,7 +117,7 @@ pub async fn add(
 pub async fn remove(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path((app_id, resource)): Path<(String, String)>,
+    ApiPath((app_id, resource)): ApiPath<(String, String)>,
     ApiQuery(query): ApiQuery<RemovedPermissions>,
 ) -> Result<StatusCode, ApiProblem> {
     let id = path_id("app", &app_id)?;

@@ -89,6 +89,32 @@ impl ApiProblem {
     pub fn unavailable(detail: impl Into<String>) -> ApiProblem {
         ApiProblem::new(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", detail)
     }
+
+    /// A refusal decided outside the handlers (axum's own rejections: 405, 413, 415, a path
+    /// that is not UTF-8...), kept at its status and worded by it.
+    pub fn with_status(status: StatusCode, detail: impl Into<String>) -> ApiProblem {
+        let title = match status {
+            StatusCode::BAD_REQUEST => "Bad request",
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "Body too large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported media type",
+            other => other.canonical_reason().unwrap_or("Error"),
+        };
+        ApiProblem::new(status, title, detail)
+    }
+
+    /// A body the admin API could not read: too large (413) and not JSON at all (415) keep
+    /// axum's status; every other reason the body cannot be used is a 400, as the handlers'
+    /// own validation answers (so a client sees one status for "this body is wrong").
+    pub fn unreadable_body(status: StatusCode, detail: impl Into<String>) -> ApiProblem {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ApiProblem::with_status(status, detail)
+            }
+            _ => ApiProblem::bad_request(detail),
+        }
+    }
 }
 
 impl From<StoreError> for ApiProblem {

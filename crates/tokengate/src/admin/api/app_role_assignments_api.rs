@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tokengate_core::{directory_admin, directory_removals};
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{body_id, existing_group, existing_user, path_id};
@@ -85,7 +85,7 @@ async fn unassign(
 pub async fn list_for_user(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(object_id): Path<String>,
+    ApiPath(object_id): ApiPath<String>,
 ) -> Result<Json<Vec<AppRoleGrantView>>, ApiProblem> {
     list(&s, user(&s, &object_id).await?).await
 }
@@ -109,7 +109,7 @@ pub async fn list_for_user(
 pub async fn assign_to_user(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(object_id): Path<String>,
+    ApiPath(object_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewAppRoleAssignmentRequest>,
 ) -> Result<(StatusCode, Json<AppRoleGrantView>), ApiProblem> {
     assign(&s, &caller.actor, user(&s, &object_id).await?, request).await
@@ -134,7 +134,7 @@ pub async fn assign_to_user(
 pub async fn unassign_from_user(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path((object_id, assignment_id)): Path<(String, String)>,
+    ApiPath((object_id, assignment_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiProblem> {
     unassign(&s, &caller.actor, user(&s, &object_id).await?, &assignment_id).await
 }
@@ -155,7 +155,7 @@ pub async fn unassign_from_user(
 pub async fn list_for_group(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(group_id): Path<String>,
+    ApiPath(group_id): ApiPath<String>,
 ) -> Result<Json<Vec<AppRoleGrantView>>, ApiProblem> {
     list(&s, group(&s, &group_id).await?).await
 }
@@ -179,7 +179,7 @@ pub async fn list_for_group(
 pub async fn assign_to_group(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(group_id): Path<String>,
+    ApiPath(group_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewAppRoleAssignmentRequest>,
 ) -> Result<(StatusCode, Json<AppRoleGrantView>), ApiProblem> {
     assign(&s, &caller.actor, group(&s, &group_id).await?, request).await
@@ -204,7 +204,7 @@ pub async fn assign_to_group(
 pub async fn unassign_from_group(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path((group_id, assignment_id)): Path<(String, String)>,
+    ApiPath((group_id, assignment_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiProblem> {
     unassign(&s, &caller.actor, group(&s, &group_id).await?, &assignment_id).await
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tokengate_core::{directory_admin, directory_removals};
@@ -13,7 +13,7 @@ use tokengate_proto::admin::{AppRoleGrantView, NewAppRoleGrantRequest, Problem};
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::{ApiJson, ApiQuery};
+use super::api_extractors::{ApiJson, ApiPath, ApiQuery};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{body_id, existing_app, path_id, tenant_named};
@@ -39,7 +39,7 @@ use crate::state::now;
 pub async fn grant(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewAppRoleGrantRequest>,
 ) -> Result<(StatusCode, Json<AppRoleGrantView>), ApiProblem> {
     let tenant = path_id("tenant", &tenant_id)?;
@@ -85,7 +85,7 @@ pub struct GrantsQuery {
 pub async fn list_for_app(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
     ApiQuery(query): ApiQuery<GrantsQuery>,
 ) -> Result<Json<Vec<AppRoleGrantView>>, ApiProblem> {
     let app = existing_app(s.store.as_ref(), &app_id).await?;
@@ -115,7 +115,7 @@ pub async fn list_for_app(
 pub async fn show(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(grant_id): Path<String>,
+    ApiPath(grant_id): ApiPath<String>,
 ) -> Result<Json<AppRoleGrantView>, ApiProblem> {
     let id = path_id("app role grant", &grant_id)?;
     let grant = s.store.app_role_grant(id).await?;
@@ -140,7 +140,7 @@ pub async fn show(
 pub async fn revoke(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(grant_id): Path<String>,
+    ApiPath(grant_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiProblem> {
     let id = path_id("app role grant", &grant_id)?;
     directory_removals::revoke_app_role_grant_by(s.store.as_ref(), &caller.actor, id, now()).await?;

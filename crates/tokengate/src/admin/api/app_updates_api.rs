@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use tokengate_core::directory::{AppRegistration, SignInAudience};
@@ -12,7 +12,7 @@ use tokengate_proto::admin::{AppUpdateRequest, AppView, Problem};
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::AdminWriter;
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::path_id;
@@ -45,7 +45,7 @@ use crate::state::now;
 pub async fn update(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
     if_match: IfMatch,
     ApiJson(request): ApiJson<AppUpdateRequest>,
 ) -> Result<Response, ApiProblem> {
@@ -101,7 +101,7 @@ pub async fn update(
 pub async fn delete(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiProblem> {
     let id = path_id("app", &app_id)?;
     // Deleting the app whose tokens admit callers here would lock every admin out.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -15,7 +15,7 @@ use tokengate_proto::admin::{
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{existing_app, existing_tenant, path_id};
@@ -39,7 +39,7 @@ use crate::state::now;
 pub async fn list(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Vec<AppView>>, ApiProblem> {
     let id = existing_tenant(s.store.as_ref(), &tenant_id).await?;
     Ok(Json(s.store.apps(id).await?.into_iter().map(app_view).collect()))
@@ -64,7 +64,7 @@ pub async fn list(
 pub async fn create(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewAppRequest>,
 ) -> Result<(StatusCode, Json<AppView>), ApiProblem> {
     let tenant = path_id("tenant", &tenant_id)?;
@@ -108,7 +108,7 @@ pub async fn create(
 pub async fn show(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
 ) -> Result<Response, ApiProblem> {
     let app = existing_app(s.store.as_ref(), &app_id).await?;
     Ok(tagged(app_view(app)))
@@ -133,7 +133,7 @@ pub async fn show(
 pub async fn add_scope(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewScopeRequest>,
 ) -> Result<(StatusCode, Json<ScopeView>), ApiProblem> {
     let id = path_id("app", &app_id)?;
@@ -170,7 +170,7 @@ pub async fn add_scope(
 pub async fn add_role(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewAppRoleRequest>,
 ) -> Result<(StatusCode, Json<AppRoleView>), ApiProblem> {
     let id = path_id("app", &app_id)?;

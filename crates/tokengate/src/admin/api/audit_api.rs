@@ -28,6 +28,7 @@ const MAX_PAGE: u32 = 1_000;
 const EXPORT_PAGE: u32 = 1_000;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditPageParams {
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,

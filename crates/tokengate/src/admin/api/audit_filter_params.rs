@@ -17,6 +17,7 @@ use super::api_problem::ApiProblem;
 use super::iso8601;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditFilterParams {
     /// Written at or after this RFC 3339 time (`2024-05-01T00:00:00Z`).
     since: Option<String>,

@@ -32,6 +32,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const TAIL_PAGE: u32 = 200;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TailParams {
     /// Start after this seq (the `Last-Event-ID` header wins); without either, only records
     /// written from now on.

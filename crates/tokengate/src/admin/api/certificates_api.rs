@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tokengate_core::{directory_admin, directory_removals};
@@ -12,7 +12,7 @@ use tokengate_proto::admin::{CertificateView, NewCertificateRequest, Problem};
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_ids::{existing_app, path_id};
 use super::directory_views::certificate_view;
@@ -51,7 +51,7 @@ fn certificate_der(pem: &str) -> Result<Vec<u8>, ApiProblem> {
 pub async fn add(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewCertificateRequest>,
 ) -> Result<(StatusCode, Json<CertificateView>), ApiProblem> {
     let id = path_id("app", &app_id)?;
@@ -77,7 +77,7 @@ pub async fn add(
 pub async fn list(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
 ) -> Result<Json<Vec<CertificateView>>, ApiProblem> {
     let app = existing_app(s.store.as_ref(), &app_id).await?;
     Ok(Json(s.store.certificates(app.app_id).await?.into_iter().map(certificate_view).collect()))
@@ -102,7 +102,7 @@ pub async fn list(
 pub async fn delete(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path((app_id, key_id)): Path<(String, String)>,
+    ApiPath((app_id, key_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiProblem> {
     let app = path_id("app", &app_id)?;
     let key = path_id("certificate", &key_id)?;

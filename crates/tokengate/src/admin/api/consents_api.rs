@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::{ApiJson, ApiQuery};
+use super::api_extractors::{ApiJson, ApiPath, ApiQuery};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_ids::{body_id, existing_user, path_id, tenant_named};
 use super::directory_views::consent_view;
@@ -124,7 +124,7 @@ pub async fn grant(
 pub async fn show(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(consent_id): Path<String>,
+    ApiPath(consent_id): ApiPath<String>,
 ) -> Result<Json<ConsentView>, ApiProblem> {
     let id = path_id("consent", &consent_id)?;
     let found = s.store.delegated_grant(id).await?;
@@ -148,7 +148,7 @@ pub async fn show(
 pub async fn revoke(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(consent_id): Path<String>,
+    ApiPath(consent_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiProblem> {
     let id = path_id("consent", &consent_id)?;
     directory_removals::revoke_consent_by(s.store.as_ref(), &caller.actor, id, now()).await?;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tokengate_core::directory_updates;
@@ -12,6 +12,7 @@ use tokengate_proto::admin::{AppRoleView, Problem, ScopeView};
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
+use super::api_extractors::ApiPath;
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_ids::{existing_app, path_id};
 use super::directory_views::{role_view, scope_view};
@@ -33,7 +34,7 @@ use crate::state::now;
 pub async fn list_scopes(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
 ) -> Result<Json<Vec<ScopeView>>, ApiProblem> {
     let app = existing_app(s.store.as_ref(), &app_id).await?;
     Ok(Json(app.scopes.into_iter().map(scope_view).collect()))
@@ -59,7 +60,7 @@ pub async fn list_scopes(
 pub async fn remove_scope(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path((app_id, scope)): Path<(String, String)>,
+    ApiPath((app_id, scope)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiProblem> {
     let id = path_id("app", &app_id)?;
     directory_updates::remove_scope_by(s.store.as_ref(), &caller.actor, id, &scope, now()).await?;
@@ -82,7 +83,7 @@ pub async fn remove_scope(
 pub async fn list_roles(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
 ) -> Result<Json<Vec<AppRoleView>>, ApiProblem> {
     let app = existing_app(s.store.as_ref(), &app_id).await?;
     Ok(Json(app.app_roles.into_iter().map(role_view).collect()))
@@ -108,7 +109,7 @@ pub async fn list_roles(
 pub async fn remove_role(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path((app_id, role)): Path<(String, String)>,
+    ApiPath((app_id, role)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiProblem> {
     let id = path_id("app", &app_id)?;
     directory_updates::remove_app_role_by(s.store.as_ref(), &caller.actor, id, &role, now()).await?;

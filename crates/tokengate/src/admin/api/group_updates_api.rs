@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -13,7 +13,7 @@ use tokengate_proto::admin::{GroupUpdateRequest, GroupView, Problem, UserView};
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_ids::{existing_group, existing_user, path_id};
 use super::directory_views::{group_view, user_view};
@@ -37,7 +37,7 @@ use crate::state::now;
 pub async fn show(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(group_id): Path<String>,
+    ApiPath(group_id): ApiPath<String>,
 ) -> Result<Response, ApiProblem> {
     Ok(tagged(group_view(existing_group(s.store.as_ref(), &group_id).await?)))
 }
@@ -66,7 +66,7 @@ pub async fn show(
 pub async fn update(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(group_id): Path<String>,
+    ApiPath(group_id): ApiPath<String>,
     if_match: IfMatch,
     ApiJson(request): ApiJson<GroupUpdateRequest>,
 ) -> Result<Response, ApiProblem> {
@@ -101,7 +101,7 @@ pub async fn update(
 pub async fn delete(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(group_id): Path<String>,
+    ApiPath(group_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiProblem> {
     let id = path_id("group", &group_id)?;
     directory_removals::delete_group_by(s.store.as_ref(), &caller.actor, id, now()).await?;
@@ -124,7 +124,7 @@ pub async fn delete(
 pub async fn members(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(group_id): Path<String>,
+    ApiPath(group_id): ApiPath<String>,
 ) -> Result<Json<Vec<UserView>>, ApiProblem> {
     let group = existing_group(s.store.as_ref(), &group_id).await?;
     Ok(Json(s.store.group_members(group.object_id).await?.into_iter().map(user_view).collect()))
@@ -149,7 +149,7 @@ pub async fn members(
 pub async fn remove_member(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path((group_id, user_id)): Path<(String, String)>,
+    ApiPath((group_id, user_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiProblem> {
     let group = path_id("group", &group_id)?;
     let user = existing_user(s.store.as_ref(), &user_id).await?.object_id;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tokengate_core::directory_admin;
@@ -11,7 +11,7 @@ use tokengate_proto::admin::{GroupView, NewGroupMemberRequest, NewGroupRequest, 
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{body_id, existing_tenant, path_id};
@@ -34,7 +34,7 @@ use crate::state::now;
 pub async fn list(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Vec<GroupView>>, ApiProblem> {
     let id = existing_tenant(s.store.as_ref(), &tenant_id).await?;
     Ok(Json(s.store.groups(id).await?.into_iter().map(group_view).collect()))
@@ -58,7 +58,7 @@ pub async fn list(
 pub async fn create(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewGroupRequest>,
 ) -> Result<(StatusCode, Json<GroupView>), ApiProblem> {
     let tenant = path_id("tenant", &tenant_id)?;
@@ -86,7 +86,7 @@ pub async fn create(
 pub async fn add_member(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(group_id): Path<String>,
+    ApiPath(group_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewGroupMemberRequest>,
 ) -> Result<StatusCode, ApiProblem> {
     let group = path_id("group", &group_id)?;

@@ -16,6 +16,7 @@ mod apps_api;
 mod audit_api;
 mod audit_filter_params;
 mod audit_tail_api;
+mod bare_rejections;
 mod certificates_api;
 mod consents_api;
 mod covering_revocation;
@@ -34,6 +35,7 @@ mod redirect_uris_api;
 mod revocations_api;
 mod secrets_api;
 mod service_principals_api;
+mod shared_refusals;
 mod tenant_updates_api;
 mod tenants_api;
 mod token_debugger_api;
@@ -44,6 +46,8 @@ mod users_api;
 
 #[cfg(test)]
 mod admin_api_tests;
+#[cfg(test)]
+mod api_rejections_tests;
 #[cfg(test)]
 mod audit_api_tests;
 #[cfg(test)]
@@ -174,10 +178,17 @@ fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
         .routes(routes!(keys_api::rotate))
 }
 
+/// The routes and the document they describe, with the refusals every operation can answer.
+fn routes_and_document() -> (Router<Arc<AdminApiState>>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = routes().split_for_parts();
+    shared_refusals::declare(&mut document);
+    (router, document)
+}
+
 /// The document the handlers describe (tests compare it with the checked-in one).
 #[cfg(test)]
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    routes_and_document().1
 }
 
 /// The document as served and checked in.
@@ -187,17 +198,22 @@ pub fn openapi_json() -> String {
 }
 
 pub fn router(state: Arc<AdminApiState>) -> Router {
-    let (router, document) = routes().split_for_parts();
+    let (router, document) = routes_and_document();
     // Rendered on first request, not at start: most nodes never serve it, and idle memory counts.
     let rendered = Arc::new(std::sync::OnceLock::<String>::new());
     let document = Arc::new(document);
-    router.with_state(state).route(
-        "/admin/v1/openapi.json",
-        get(move || {
-            let (rendered, document) = (rendered.clone(), document.clone());
-            async move { serve_document(rendered.get_or_init(|| render(&document))) }
-        }),
-    )
+    router
+        .with_state(state)
+        .route(
+            "/admin/v1/openapi.json",
+            get(move || {
+                let (rendered, document) = (rendered.clone(), document.clone());
+                async move { serve_document(rendered.get_or_init(|| render(&document))) }
+            }),
+        )
+        // A path under /admin/v1/ that names no operation: a problem, not axum's empty 404.
+        .route("/admin/v1/{*rest}", axum::routing::any(bare_rejections::no_operation))
+        .layer(axum::middleware::from_fn(bare_rejections::problem_for_bare_errors))
 }
 
 fn render(document: &utoipa::openapi::OpenApi) -> String {

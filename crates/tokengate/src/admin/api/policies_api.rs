@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -25,7 +25,7 @@ use utoipa::IntoParams;
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::{ApiJson, ApiQuery};
+use super::api_extractors::{ApiJson, ApiPath, ApiQuery};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::iso8601;
 use crate::gateway::policy_follower::PolicyFollower;
@@ -41,6 +41,7 @@ const DEFAULT_REPLAY: u32 = 1_000;
 const MAX_REPLAY: u32 = 100_000;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -101,7 +102,7 @@ pub async fn history(
 pub async fn show(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(version): Path<String>,
+    ApiPath(version): ApiPath<String>,
 ) -> Result<Response, ApiProblem> {
     let published = s.store.published_policy_version().await?;
     let number = resolve_version(&version, published)?;

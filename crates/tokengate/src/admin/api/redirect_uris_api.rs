@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use utoipa::IntoParams;
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::{ApiJson, ApiQuery};
+use super::api_extractors::{ApiJson, ApiPath, ApiQuery};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{existing_app, path_id};
@@ -47,7 +47,7 @@ pub struct RedirectUriQuery {
 pub async fn list(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
 ) -> Result<Json<Vec<RedirectUriView>>, ApiProblem> {
     let app = existing_app(s.store.as_ref(), &app_id).await?;
     Ok(Json(app.redirect_uris.into_iter().map(redirect_view).collect()))
@@ -73,7 +73,7 @@ pub async fn list(
 pub async fn add(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
     ApiJson(request): ApiJson<RedirectUriView>,
 ) -> Result<(StatusCode, Json<RedirectUriView>), ApiProblem> {
     let id = path_id("app", &app_id)?;
@@ -101,7 +101,7 @@ pub async fn add(
 pub async fn remove(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
     ApiQuery(query): ApiQuery<RedirectUriQuery>,
 ) -> Result<StatusCode, ApiProblem> {
     let id = path_id("app", &app_id)?;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tokengate_core::{directory_admin, directory_removals};
@@ -11,7 +11,7 @@ use tokengate_proto::admin::{CreatedSecretView, NewSecretRequest, Problem, Secre
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_ids::path_id;
 use super::directory_views::secret_view;
@@ -38,7 +38,7 @@ const DEFAULT_LIFETIME_DAYS: i64 = 180;
 pub async fn create(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewSecretRequest>,
 ) -> Result<(StatusCode, Json<CreatedSecretView>), ApiProblem> {
     let id = path_id("app", &app_id)?;
@@ -66,7 +66,7 @@ pub async fn create(
 pub async fn list(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
 ) -> Result<Json<Vec<SecretView>>, ApiProblem> {
     let id = path_id("app", &app_id)?;
     if s.store.app(id).await?.is_none() {
@@ -94,7 +94,7 @@ pub async fn list(
 pub async fn delete(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path((app_id, key_id)): Path<(String, String)>,
+    ApiPath((app_id, key_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiProblem> {
     let app = path_id("app", &app_id)?;
     let key = path_id("secret", &key_id)?;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tokengate_core::directory_admin;
@@ -11,7 +11,7 @@ use tokengate_proto::admin::{NewServicePrincipalRequest, Problem, ServicePrincip
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{existing_app, path_id, tenant_named};
@@ -34,7 +34,7 @@ use crate::state::now;
 pub async fn list(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
 ) -> Result<Json<Vec<ServicePrincipalView>>, ApiProblem> {
     let app = existing_app(s.store.as_ref(), &app_id).await?;
     Ok(Json(s.store.service_principals(app.app_id).await?.into_iter().map(service_principal_view).collect()))
@@ -60,7 +60,7 @@ pub async fn list(
 pub async fn provision(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(app_id): Path<String>,
+    ApiPath(app_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewServicePrincipalRequest>,
 ) -> Result<(StatusCode, Json<ServicePrincipalView>), ApiProblem> {
     let id = path_id("app", &app_id)?;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use tokengate_core::directory::Tenant;
 use tokengate_core::directory_updates::{self, TenantUpdate};
@@ -11,7 +11,7 @@ use tokengate_proto::admin::{Problem, TenantUpdateRequest, TenantView};
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::AdminWriter;
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::tenant_named;
@@ -44,7 +44,7 @@ use crate::state::now;
 pub async fn update(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
     if_match: IfMatch,
     ApiJson(request): ApiJson<TenantUpdateRequest>,
 ) -> Result<Response, ApiProblem> {

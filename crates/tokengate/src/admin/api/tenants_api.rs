@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -12,7 +12,7 @@ use tokengate_proto::admin::{NewTenantRequest, Problem, TenantView};
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_ids::tenant_named;
 use super::entity_tags::tagged;
@@ -87,7 +87,7 @@ pub async fn create(
 pub async fn show(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Response, ApiProblem> {
     let tenant = tenant_named(s.store.as_ref(), &tenant_id).await?;
     Ok(tagged(view(tenant)))

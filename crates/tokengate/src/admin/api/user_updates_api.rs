@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -14,7 +14,7 @@ use tokengate_proto::admin::{GroupView, Problem, UserUpdateRequest, UserView};
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::existing_user;
@@ -47,7 +47,7 @@ use crate::state::now;
 pub async fn update(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(object_id): Path<String>,
+    ApiPath(object_id): ApiPath<String>,
     if_match: IfMatch,
     ApiJson(request): ApiJson<UserUpdateRequest>,
 ) -> Result<Response, ApiProblem> {
@@ -89,7 +89,7 @@ pub async fn update(
 pub async fn delete(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(object_id): Path<String>,
+    ApiPath(object_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiProblem> {
     let id = existing_user(s.store.as_ref(), &object_id).await?.object_id;
     directory_removals::delete_user_by(s.store.as_ref(), &caller.actor, id, now()).await?;
@@ -112,7 +112,7 @@ pub async fn delete(
 pub async fn groups(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(object_id): Path<String>,
+    ApiPath(object_id): ApiPath<String>,
 ) -> Result<Json<Vec<GroupView>>, ApiProblem> {
     let user = existing_user(s.store.as_ref(), &object_id).await?;
     Ok(Json(s.store.groups_of(user.object_id).await?.into_iter().map(group_view).collect()))

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -13,7 +13,7 @@ use tokengate_proto::admin::{NewUserRequest, Problem, UserView};
 
 use super::admin_api_state::AdminApiState;
 use super::admin_caller::{AdminCaller, AdminWriter};
-use super::api_extractors::ApiJson;
+use super::api_extractors::{ApiJson, ApiPath};
 use super::api_problem::{ApiProblem, ReadRefusals, WriteRefusals};
 use super::directory_conflicts::worded;
 use super::directory_ids::{existing_tenant, existing_user, path_id};
@@ -37,7 +37,7 @@ use crate::state::now;
 pub async fn list(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Vec<UserView>>, ApiProblem> {
     let id = existing_tenant(s.store.as_ref(), &tenant_id).await?;
     Ok(Json(s.store.users(id).await?.into_iter().map(user_view).collect()))
@@ -62,7 +62,7 @@ pub async fn list(
 pub async fn create(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
     ApiJson(request): ApiJson<NewUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiProblem> {
     let tenant = path_id("tenant", &tenant_id)?;
@@ -98,7 +98,7 @@ pub async fn create(
 pub async fn show(
     _caller: AdminCaller,
     State(s): State<Arc<AdminApiState>>,
-    Path(object_id): Path<String>,
+    ApiPath(object_id): ApiPath<String>,
 ) -> Result<Response, ApiProblem> {
     let user = existing_user(s.store.as_ref(), &object_id).await?;
     Ok(tagged(user_view(user)))
@@ -121,7 +121,7 @@ pub async fn show(
 pub async fn disable(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(object_id): Path<String>,
+    ApiPath(object_id): ApiPath<String>,
 ) -> Result<Json<UserView>, ApiProblem> {
     set_enabled(&s, &caller.actor, &object_id, false).await
 }
@@ -142,7 +142,7 @@ pub async fn disable(
 pub async fn enable(
     AdminWriter(caller): AdminWriter,
     State(s): State<Arc<AdminApiState>>,
-    Path(object_id): Path<String>,
+    ApiPath(object_id): ApiPath<String>,
 ) -> Result<Json<UserView>, ApiProblem> {
     set_enabled(&s, &caller.actor, &object_id, true).await
 }
