@@ -117,6 +117,9 @@ pub enum CliError {
     /// An operation still done on the store, asked of a remote admin API.
     #[error("{operation} has no admin API endpoint yet: run it with --dev-dir DIR, --config FILE or --store URL")]
     NoEndpointYet { operation: &'static str },
+    /// An authority gave no token: the AADSTS code and first line of its `error_description`.
+    #[error("{authority} gave no token: {detail}")]
+    TokenRefused { authority: String, detail: String },
 }
 
 impl CliError {

@@ -12,7 +12,10 @@ mod api_revocation_commands;
 mod api_user_commands;
 mod audit_commands;
 mod audit_tail;
+mod authority_client;
 mod cli_error;
+mod client_assertion_builder;
+mod device_code_client;
 mod directory_commands;
 #[cfg(test)]
 mod help_text_tests;
@@ -23,6 +26,12 @@ mod policy_commands;
 mod revocation_commands;
 mod store_fallback;
 mod table;
+mod token_cache;
+mod token_commands;
+mod token_decode;
+mod token_dev_defaults;
+mod token_explain;
+mod token_get;
 mod user_commands;
 
 use std::path::PathBuf;
@@ -186,6 +195,12 @@ pub enum Command {
         #[command(subcommand)]
         command: policy_commands::PolicyCommand,
     },
+    /// Tokens from any Entra-compatible authority (tokengate's issuer or Entra ID): get one
+    /// (cached, refreshed silently), decode one offline, explain one through the admin API.
+    Token {
+        #[command(subcommand)]
+        command: token_commands::TokenCommand,
+    },
 }
 
 pub fn init_logging(format: LogFormat) {
@@ -281,6 +296,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 api_revocation_commands::keys(&target, command).await
             }
         }
+        Command::Token { command } => token_commands::token(command).await,
     }
 }
 
