@@ -72,7 +72,7 @@ pub struct GetArgs {
     /// certificate registered on the app (private_key_jwt, RS256, x5t#S256). In a dev dir,
     /// --certificate alone uses the demo daemon's.
     #[arg(long, value_name = "PEM", num_args = 0..=1, default_missing_value = "")]
-    pub certificate: Option<PathBuf>,
+    pub certificate: Option<String>,
     /// Sign a person in with the device code flow (a public client): the URL and code to enter
     /// go to stderr; the command waits until the sign-in completes or the code expires.
     #[arg(long)]

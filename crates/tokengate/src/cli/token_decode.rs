@@ -101,7 +101,7 @@ pub fn iso8601(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
-/// "in 58 min", "3 h ago", and for `exp` in the past "expired 3 h ago".
+/// "in 58 min", "1 h 13 min ago", and for `exp` in the past "expired 3 h ago".
 pub fn relative(name: &str, at: i64, now: i64) -> String {
     let delta = at - now;
     if delta > 0 {
@@ -119,6 +119,7 @@ fn span(seconds: i64) -> String {
     match seconds {
         s if s < 60 => format!("{s} s"),
         s if s < 3600 => format!("{} min", s / 60),
+        s if s < 48 * 3600 && (s % 3600) / 60 > 0 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
         s if s < 48 * 3600 => format!("{} h", s / 3600),
         s => format!("{} d", s / 86_400),
     }
@@ -137,6 +138,7 @@ mod tests {
         assert_eq!(readable("exp", &json!(now + 58 * 60 + 20), now), "2026-01-01T00:58:20Z (in 58 min)");
         assert_eq!(readable("exp", &json!(now - 3 * 3600 - 5), now), "2025-12-31T20:59:55Z (expired 3 h ago)");
         assert_eq!(readable("iat", &json!(now - 300), now), "2025-12-31T23:55:00Z (5 min ago)");
+        assert_eq!(readable("iat", &json!(now - 73 * 60), now), "2025-12-31T22:47:00Z (1 h 13 min ago)");
         assert_eq!(readable("nbf", &json!(now - 3 * 86_400), now), "2025-12-29T00:00:00Z (3 d ago)");
         assert_eq!(readable("exp", &json!(now as f64 + 30.5), now), "2026-01-01T00:00:30Z (in 30 s)");
         // Not a time claim: as it came.

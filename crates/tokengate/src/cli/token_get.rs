@@ -103,13 +103,17 @@ async fn through_cache(request: &TokenRequest, path: &Path, args: &GetArgs) -> R
         },
         Lookup::Miss => {}
     }
-    // A person may take minutes to sign in: other `token get`s should not wait on the lock.
-    if request.device_code {
+    // A person may take minutes to sign in: other `token get`s should not wait on the lock
+    // meanwhile (it is taken again, and the cache read again, to record the answer).
+    let (answer, _lock) = if request.device_code {
         drop(lock);
-    }
-    let answer = acquire(request).await?;
-    let _lock = TokenCache::lock(path)?;
-    let mut cache = TokenCache::load(path)?;
+        let answer = acquire(request).await?;
+        let lock = TokenCache::lock(path)?;
+        cache = TokenCache::load(path)?;
+        (answer, lock)
+    } else {
+        (acquire(request).await?, lock)
+    };
     let user = if request.device_code { signed_in_user(&answer).or_else(|| args.user.clone()) } else { None };
     let token = cached(request, &answer, user.as_deref(), crate::state::now());
     cache.record(token.clone());
@@ -243,14 +247,14 @@ fn dev_for(args: &GetArgs) -> Result<Option<DevDefaults>, CliError> {
 /// identity's secret; none for a device code sign-in without one.
 fn credential(args: &GetArgs, dev: Option<&DevDefaults>, device_code: bool) -> Result<ClientAuth, CliError> {
     if let Some(pem) = &args.certificate {
-        let pem = match dev.and_then(|d| d.certificate.as_ref()) {
-            Some(dev_pem) if pem.as_os_str().is_empty() => dev_pem,
-            _ if pem.as_os_str().is_empty() => {
+        let pem = match dev.and_then(|d| d.certificate.clone()) {
+            Some(dev_pem) if pem.is_empty() => dev_pem,
+            _ if pem.is_empty() => {
                 return Err(CliError::Argument("--certificate needs a PEM file outside a dev dir".into()))
             }
-            _ => pem,
+            _ => PathBuf::from(pem),
         };
-        return Ok(ClientAuth::Certificate(ClientCertificate::from_pem_file(pem)?));
+        return Ok(ClientAuth::Certificate(ClientCertificate::from_pem_file(&pem)?));
     }
     if let Some(file) = &args.client_secret_file {
         let text = std::fs::read_to_string(file).map_err(|source| CliError::File { path: file.clone(), source })?;
