@@ -129,6 +129,15 @@ async fn token_get_with_a_secret_or_certificate_is_cached_and_accepted_and_expla
     let json: Value = serde_json::from_str(&ok(&run(&["token", "decode", &token, "-o", "json"], &[]))).unwrap();
     assert_eq!((json["signature_verified"].as_bool(), json["header"]["alg"].as_str()), (Some(false), Some("RS256")));
     assert_eq!(json["claims"]["aud"], decode_jwt(&token).1["aud"]);
+    let mut piped = Command::new(BIN)
+        .args(["token", "decode", "-", "-o", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut piped.stdin.take().unwrap(), format!("Bearer {token}\n").as_bytes()).unwrap();
+    let from_stdin: Value = serde_json::from_slice(&piped.wait_with_output().unwrap().stdout).unwrap();
+    assert_eq!(from_stdin["claims"], json["claims"]);
 
     // Explain through the admin API: the demo route passes, demo-write names the missing role.
     let explained = s.cli(&["token", "explain", &token, "--route", "demo"]);
