@@ -120,6 +120,9 @@ pub enum CliError {
          `tokengate {kind} show {name}` to see it now, then update again"
     )]
     Changed { kind: &'static str, name: String, etag: String },
+    /// An authority gave no token: the AADSTS code and first line of its `error_description`.
+    #[error("{authority} gave no token: {detail}")]
+    TokenRefused { authority: String, detail: String },
 }
 
 impl CliError {

@@ -18,9 +18,12 @@ mod api_user_commands;
 mod app_args;
 mod audit_commands;
 mod audit_tail;
+mod authority_client;
 mod cli_error;
+mod client_assertion_builder;
 mod conditional_update;
 mod confirmation;
+mod device_code_client;
 mod directory_args;
 #[cfg(test)]
 mod help_text_tests;
@@ -33,6 +36,12 @@ mod store_names;
 mod store_permission_commands;
 mod store_user_commands;
 mod table;
+mod token_cache;
+mod token_commands;
+mod token_decode;
+mod token_dev_defaults;
+mod token_explain;
+mod token_get;
 mod user_args;
 
 use std::path::PathBuf;
@@ -198,6 +207,12 @@ pub enum Command {
         #[command(subcommand)]
         command: policy_commands::PolicyCommand,
     },
+    /// Tokens from any Entra-compatible authority (tokengate's issuer or Entra ID): get one
+    /// (cached, refreshed silently), decode one offline, explain one through the admin API.
+    Token {
+        #[command(subcommand)]
+        command: token_commands::TokenCommand,
+    },
 }
 
 pub fn init_logging(format: LogFormat) {
@@ -305,6 +320,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 api_revocation_commands::keys(&target, command).await
             }
         }
+        Command::Token { command } => token_commands::token(command).await,
     }
 }
 

@@ -34,3 +34,4 @@ mod refresh_durability;
 mod refresh_grace_race;
 mod sessions_and_lockout;
 mod spa_and_hybrid_clients;
+mod token_cli;
