@@ -7,10 +7,13 @@
 #   query       RECORDS gateway records bulk-loaded into a dev store on SQLite and (when PG_URL is
 #               reachable) on Postgres, then filtered pages through the admin API
 #               (bench/audit_query.py): p50/p99 per query, target p99 < 200 ms
+#   tail        the live tail (server-sent events) followed while wrk drives decisions through the
+#               recording gateway: delivery lag p50/p99 (bench/audit_tail_lag.py)
 # Results printed and written to bench/out/audit.md.
 #
 # Environment: ROUNDS=5 DURATION=8 THREADS=2 CONNECTIONS=64 RECORDS=10000000 REPEAT=20
 #              TOKENGATE_BIN=target/release/tokengate (built if missing) SKIP_THROUGHPUT=0 SKIP_QUERY=0
+#              SKIP_QUERY_SQLITE=0 SKIP_TAIL=0
 #              PG_URL=${TOKENGATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 set -euo pipefail
 
@@ -27,6 +30,8 @@ RECORDS=${RECORDS:-10000000}
 REPEAT=${REPEAT:-20}
 SKIP_THROUGHPUT=${SKIP_THROUGHPUT:-0}
 SKIP_QUERY=${SKIP_QUERY:-0}
+SKIP_QUERY_SQLITE=${SKIP_QUERY_SQLITE:-0}
+SKIP_TAIL=${SKIP_TAIL:-0}
 PG_URL=${PG_URL:-${TOKENGATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}}
 TOKENGATE_BIN=${TOKENGATE_BIN:-target/release/tokengate}
 case "$TOKENGATE_BIN" in /*) BIN=$TOKENGATE_BIN ;; *) BIN="$ROOT/$TOKENGATE_BIN" ;; esac
@@ -91,9 +96,22 @@ if [[ "$SKIP_THROUGHPUT" != 1 ]]; then
   RECORDED=$(sqlite3 "$TMP/all/tokengate.db" "SELECT count(*) FROM audit_events WHERE action = 'gateway.request'")
   THROUGHPUT="gateway, repeated token, median of $ROUNDS x ${DURATION}s (wrk -t$THREADS -c$CONNECTIONS): every decision recorded $MED_ALL rps, none $MED_NONE rps: ratio $RATIO (target >= 0.95); $RECORDED records written"
   echo "$THROUGHPUT"
-  stop_pid "$PID_all"
   stop_pid "$PID_none"
 fi
+
+# ------------------------------------------------------------------ tail
+TAIL="tail: skipped"
+if [[ "$SKIP_TAIL" != 1 ]]; then
+  [[ -n "${PID_all:-}" ]] || start_dev all --gateway-decisions all
+  dev="$TMP/all/dev.json"
+  token=$(client_token "$dev" confidential_client "$(jq -r .api.app_id_uri "$dev")/.default")
+  admin_token=$(client_token "$dev" admin "api://tokengate-admin/.default")
+  TAIL=$(python3 "$HERE/audit_tail_lag.py" --admin "$(jq -r .admin_url "$dev")" --token "$admin_token" \
+    --seconds "$DURATION" -- -t"$THREADS" -c"$CONNECTIONS" -H "Authorization: Bearer $token" \
+    "$(jq -r .gateway_url "$dev")$(jq -r .api.demo_route "$dev")x")
+  echo "$TAIL"
+fi
+[[ -z "${PID_all:-}" ]] || stop_pid "$PID_all"
 
 # ------------------------------------------------------------------ query
 STEP_MS=200 # RECORDS over ~23 days at 10M: inside the default 90-day retention
@@ -132,7 +150,7 @@ query_bench() { # query_bench NAME: runs audit_query.py against the dev NAME
 
 QUERY_SQLITE="query on SQLite: skipped"
 QUERY_PG="query on Postgres: skipped"
-if [[ "$SKIP_QUERY" != 1 ]]; then
+if [[ "$SKIP_QUERY" != 1 && "$SKIP_QUERY_SQLITE" != 1 ]]; then
   start_dev q_sqlite
   stop_pid "$PID_q_sqlite"
   log "loading $RECORDS records into SQLite"
@@ -144,7 +162,8 @@ if [[ "$SKIP_QUERY" != 1 ]]; then
 $(query_bench q_sqlite)"
   echo "$QUERY_SQLITE"
   stop_pid "$PID_q_sqlite"
-
+fi
+if [[ "$SKIP_QUERY" != 1 ]]; then
   if psql -X -q "$PG_URL" -c 'select 1' >/dev/null 2>&1; then
     db=tg_bench_audit
     psql -X -q "$PG_URL" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
@@ -170,6 +189,7 @@ fi
   echo
   echo '```'
   echo "$THROUGHPUT"
+  echo "$TAIL"
   echo "$QUERY_SQLITE"
   echo "$QUERY_PG"
   echo '```'
