@@ -86,7 +86,10 @@ pub struct AuditEvent {
 impl AuditEvent {
     pub fn new(source: AuditSource, action: impl Into<String>, outcome: Outcome, at_ms: i64) -> Self {
         AuditEvent {
-            id: Uuid::new_v4(),
+            // Time-ordered (UUIDv7): the id index then grows at its end, like seq. A random v4
+            // id made every insert land on a random index page: measured, that index alone cut
+            // the recording gateway's throughput by a third on SQLite.
+            id: Uuid::now_v7(),
             at_ms,
             source,
             action: action.into(),
