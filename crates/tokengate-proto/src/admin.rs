@@ -90,8 +90,22 @@ pub struct PropagationView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RevocationCreated {
     pub revocation: RevocationView,
+    /// What the store did beside writing the row, in the same transaction.
+    pub effects: RevocationEffectsView,
     /// Where every gateway node stood when the answer was given.
     pub propagation: PropagationView,
+}
+
+/// What a revocation did at once in the store (a user's sessions ended, a client's credentials
+/// deleted...); every gateway's denials come from the row itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevocationEffectsView {
+    pub refresh_families_revoked: u64,
+    pub sessions_ended: u64,
+    pub device_approvals_withdrawn: u64,
+    pub authorization_codes_deleted: u64,
+    pub credentials_deleted: u64,
+    pub signing_key_removed: bool,
 }
 
 /// A page of a list, with the cursor of the next page when there is one.

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use tokengate_proto::admin::{
-    KeyRotationView, NewRevocationRequest, NodeView, RevocationCreated, RevocationPage, RevocationTargetView,
-    RevocationView, SigningKeyView,
+    KeyRotationView, NewRevocationRequest, NodeView, RevocationCreated, RevocationEffectsView, RevocationPage,
+    RevocationTargetView, RevocationView, SigningKeyView,
 };
 
 use super::admin_client::AdminClient;
@@ -33,7 +33,7 @@ pub async fn revoke(args: &TargetArgs, command: RevokeCommand) -> Result<(), Cli
     };
     let created = send(&api, target, &common).await?;
     emit(args.output, &created, |c| {
-        println!("{}", describe(&c.revocation));
+        println!("{}{}", describe(&c.revocation), describe_effects(&c.effects));
         if common.wait {
             println!("{}", describe_propagation(c));
         }
@@ -89,6 +89,25 @@ fn describe(r: &RevocationView) -> String {
         _ => {}
     }
     text
+}
+
+/// `; 2 refresh-token families revoked, 1 sign-in sessions ended`, or nothing.
+pub fn describe_effects(e: &RevocationEffectsView) -> String {
+    let also: Vec<String> = [
+        (e.refresh_families_revoked, "refresh-token families revoked"),
+        (e.sessions_ended, "sign-in sessions ended"),
+        (e.device_approvals_withdrawn, "device approvals withdrawn"),
+        (e.authorization_codes_deleted, "authorization codes deleted"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if also.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", also.join(", "))
+    }
 }
 
 fn describe_propagation(c: &RevocationCreated) -> String {

@@ -116,8 +116,9 @@ pub async fn user(args: &TargetArgs, command: UserCommand) -> Result<(), CliErro
             let created: RevocationCreated = api.post("/admin/v1/revocations", &request).await?;
             emit(out, &created, |c| {
                 println!(
-                    "user {id}: every sign-in session ended and every token issued so far revoked (feed version {})",
-                    c.revocation.version
+                    "user {id}: every sign-in session ended and every token issued so far revoked (feed version {}){}",
+                    c.revocation.version,
+                    super::api_revocation_commands::describe_effects(&c.effects)
                 )
             })
         }

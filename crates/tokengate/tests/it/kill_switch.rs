@@ -74,7 +74,8 @@ async fn every_revocation_kind_is_denied_on_every_node_once_revoke_wait_returns(
     let access = field(&user, "access_token");
     assert_eq!(c.statuses(&access).await, ALLOWED_EVERYWHERE);
     // The API's answer names the revocation, not its side effects: the refresh below shows them.
-    revoke(&["user", &c.issuer.s("/user/username")]);
+    let out = revoke(&["user", &c.issuer.s("/user/username")]);
+    assert!(out.contains("refresh-token families revoked"), "what the store did is reported: {out}");
     assert_eq!(c.statuses(&access).await, DENIED_EVERYWHERE, "user revocation");
     let (status, body) = refresh(&c.issuer, &field(&user, "refresh_token"), None).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");

@@ -100,6 +100,7 @@ async fn a_disabled_or_revoked_users_sessions_end_for_good() {
     // `user revoke-sessions` ends the user's live sessions too (the kill switch's user revocation).
     let revoked = s.cli(&["user", "revoke-sessions", &oid]);
     assert!(revoked.contains("every sign-in session ended"), "{revoked}");
+    assert!(revoked.contains("1 sign-in sessions ended"), "the count the store reports: {revoked}");
     let page = other.get(&authorize_url(&s, &[])).await;
     assert!(is_sign_in_page(&page), "revoked session: {} {}", page.status, page.location());
 }

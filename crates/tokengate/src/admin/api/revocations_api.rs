@@ -11,8 +11,8 @@ use serde::Deserialize;
 use tokengate_core::revocations::{Revocation, RevocationTarget};
 use tokengate_core::tokens::TokenSettings;
 use tokengate_proto::admin::{
-    NewRevocationRequest, Problem, PropagationView, RevocationCreated, RevocationPage, RevocationTargetView,
-    RevocationView,
+    NewRevocationRequest, Problem, PropagationView, RevocationCreated, RevocationEffectsView, RevocationPage,
+    RevocationTargetView, RevocationView,
 };
 use utoipa::IntoParams;
 
@@ -96,11 +96,23 @@ pub async fn create(
         Some(_) => return Err(ApiProblem::bad_request("timeout_seconds must lie within 1..=60")),
     };
     let target = target_of(request.target)?;
-    let row = match &target {
+    let (row, effects) = match &target {
         RevocationTarget::Key { kid } if s.store.signing_keys().await?.iter().any(|k| &k.kid == kid) => {
-            remove_own_key(&s, kid, request.reason.clone()).await?
+            let row = remove_own_key(&s, kid, request.reason.clone()).await?;
+            (row, RevocationEffectsView { signing_key_removed: true, ..RevocationEffectsView::default() })
         }
-        _ => revoke::revoke(s.store.as_ref(), target, &caller.actor, request.reason.clone()).await?.0,
+        _ => {
+            let (row, e) = revoke::revoke(s.store.as_ref(), target, &caller.actor, request.reason.clone()).await?;
+            let effects = RevocationEffectsView {
+                refresh_families_revoked: e.refresh_families_revoked,
+                sessions_ended: e.sessions_ended,
+                device_approvals_withdrawn: e.device_codes_denied,
+                authorization_codes_deleted: e.codes_deleted,
+                credentials_deleted: e.credentials_deleted,
+                signing_key_removed: e.signing_key_removed,
+            };
+            (row, effects)
+        }
     };
     s.feed.written(row.version).await;
     let state = if request.wait {
@@ -118,7 +130,7 @@ pub async fn create(
     }
     Ok((
         StatusCode::CREATED,
-        Json(RevocationCreated { revocation: view(&row), propagation: propagation_view(&state, row.version) }),
+        Json(RevocationCreated { revocation: view(&row), effects, propagation: propagation_view(&state, row.version) }),
     ))
 }
 
