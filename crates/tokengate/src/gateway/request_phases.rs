@@ -162,15 +162,19 @@ async fn respond(
         .inc();
     gw.metrics.latency_seconds.observe(ctx.started.elapsed().as_secs_f64());
     if gw.decision_records.records(outcome) {
-        let mut record = decision_record(&ctx, outcome, reason, response.status().as_u16());
-        record.id = decision_id;
-        gw.audit.record(record).await;
+        gw.audit.record(decision_record(&ctx, decision_id, outcome, reason, response.status().as_u16())).await;
     }
     response
 }
 
-fn decision_record(ctx: &RequestContext, outcome: Outcome, reason: &'static str, status: u16) -> AuditEvent {
-    let mut event = AuditEvent::new(AuditSource::Gateway, "gateway.request", outcome, now_ms());
+fn decision_record(
+    ctx: &RequestContext,
+    decision_id: Uuid,
+    outcome: Outcome,
+    reason: &'static str,
+    status: u16,
+) -> AuditEvent {
+    let mut event = AuditEvent::with_id(decision_id, AuditSource::Gateway, "gateway.request", outcome, now_ms());
     event.reason = (!reason.is_empty()).then(|| reason.to_owned());
     if let Some(t) = &ctx.token {
         event.tenant_id = t.tid.as_deref().map(str::to_owned);
