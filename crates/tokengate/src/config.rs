@@ -110,6 +110,11 @@ pub struct AdminSection {
     pub listen: Option<String>,
     /// The admin API app's identifier URI (default `api://tokengate-admin`).
     pub api_identifier_uri: Option<String>,
+    /// The public client app the dashboard signs people in with.
+    pub dashboard_client_id: Option<String>,
+    /// Where browsers reach this listener, e.g. `https://admin.example.com` behind a TLS proxy
+    /// (default `http://{listen}`).
+    pub dashboard_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -128,6 +133,7 @@ pub struct ServeConfig {
     pub encryption_key: Option<Vec<u8>>,
     pub admin_listen: Option<SocketAddr>,
     pub admin_api_uri: Option<String>,
+    pub dashboard: Option<crate::dashboard::DashboardOptions>,
     pub gateway: Option<ServeGateway>,
     pub audit_retention_days: u64,
     pub audit_gateway_decisions: crate::gateway::gateway_state::DecisionRecords,
@@ -230,6 +236,25 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
             .ok(),
     };
 
+    let dashboard = match &file.admin.dashboard_client_id {
+        None => None,
+        Some(text) => match uuid::Uuid::parse_str(text) {
+            Ok(client_id) => {
+                let public_url = file.admin.dashboard_url.clone();
+                if let Some(url) = public_url.as_deref().filter(|u| !valid_dashboard_url(u)) {
+                    problems.push(format!(
+                        "admin.dashboard_url '{url}' must be an http:// or https:// origin like https://admin.example.com (no path)"
+                    ));
+                }
+                Some(crate::dashboard::DashboardOptions { client_id, public_url })
+            }
+            Err(_) => {
+                problems.push(format!("admin.dashboard_client_id '{text}' is not an app's client id (a GUID)"));
+                None
+            }
+        },
+    };
+
     let gateway = match file.gateway {
         None => None,
         Some(g) => {
@@ -299,6 +324,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
             encryption_key,
             admin_listen,
             admin_api_uri: file.admin.api_identifier_uri,
+            dashboard,
             gateway,
             audit_retention_days,
             audit_gateway_decisions: file.audit.gateway_decisions.unwrap_or_default(),
@@ -420,6 +446,13 @@ pub fn decode_key(text: &str) -> Result<Vec<u8>, String> {
         Some(bytes) => Err(format!("must decode to 32 bytes, got {}", bytes.len())),
         None => Err("is not valid base64".into()),
     }
+}
+
+/// An origin browsers can reach: scheme, host, optional port, nothing after.
+fn valid_dashboard_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else { return false };
+    let rest = rest.trim_end_matches('/');
+    !rest.is_empty() && !rest.contains(['/', '?', '#', '@', ' '])
 }
 
 #[cfg(test)]

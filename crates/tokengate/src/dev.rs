@@ -88,6 +88,9 @@ pub struct DevSeed {
     /// A client and a user holding Tokengate.Auditor (read-only admin); added by a later version.
     #[serde(default)]
     pub auditor: Option<DevAuditor>,
+    /// The dashboard's sign-in client; added by a later version.
+    #[serde(default)]
+    pub dashboard: Option<crate::dev_dashboard_client::DevDashboard>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -332,6 +335,7 @@ async fn seed(store: &dyn Store, data_dir: &Path, now: i64) -> Result<DevSeed, D
         users: None,
         api_permissions: false,
         auditor: None,
+        dashboard: None,
     })
 }
 
@@ -397,7 +401,7 @@ async fn seed_auditor(store: &dyn Store, seed: &DevSeed, now: i64) -> Result<Dev
 }
 
 /// A single-tenant app with v2 tokens in the demo tenant.
-async fn demo_app(
+pub(crate) async fn demo_app(
     store: &dyn Store,
     tenant_id: Uuid,
     name: &str,
@@ -520,6 +524,9 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
     if seed.auditor.is_none() {
         seed.auditor = Some(seed_auditor(store.as_ref(), &seed, now).await?);
     }
+    if seed.dashboard.is_none() {
+        seed.dashboard = Some(crate::dev_dashboard_client::seed_dashboard(store.as_ref(), &seed, now).await?);
+    }
     if !seed.api_permissions {
         seed_api_permissions(store.as_ref(), &seed, now).await?;
         seed.api_permissions = true;
@@ -566,6 +573,7 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
         }),
         admin_listen: Some(SocketAddr::new(loopback, opts.admin_port)),
         admin_api_uri: Some(seed.admin.app_id_uri.clone()),
+        dashboard: seed.dashboard.as_ref().map(|d| crate::dashboard::DashboardOptions { client_id: d.client_id, public_url: None }),
         audit_retention: Duration::from_secs(crate::config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
         listener_limits,
         gateway: Some(GatewayOptions {
@@ -587,6 +595,9 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
     let text = serde_json::to_string_pretty(&dev_json)?;
     write_atomic(&dir.join("dev.json"), &text)?;
     println!("{}", quickstart(&seed, &dir, &base_url, running.gateway_addr));
+    if let (Some(admin), Some(users)) = (running.admin_addr, seed.users.as_ref()) {
+        println!("{}", dashboard_quickstart(admin, &users.admin_user, seed.auditor.as_ref().map(|a| &a.user)));
+    }
 
     runtime::shutdown_signal().await;
     tracing::info!("shutting down");
@@ -613,6 +624,8 @@ fn dev_json(
         "gateway_url": gateway.map(|g| format!("http://{g}")),
         "gateway_policy": policy_path,
         "admin_url": admin.map(|a| format!("http://{a}")),
+        "dashboard_url": admin.map(|a| format!("http://{a}/dashboard/")),
+        "dashboard": seed.dashboard.as_ref().map(|d| serde_json::json!({"client_id": d.client_id})),
         "api": {
             "app_id": seed.api.app_id, "app_id_uri": seed.api.app_id_uri, "scopes": seed.api.scopes,
             "app_roles": seed.api.app_roles, "demo_route": DEMO_ROUTE,
@@ -686,5 +699,17 @@ Press Ctrl-C to stop.
         api = seed.api.app_id_uri,
         route = DEMO_ROUTE,
         public_id = seed.public_client.client_id,
+    )
+}
+
+/// How to open the dashboard, with whom to sign in.
+fn dashboard_quickstart(admin: SocketAddr, admin_user: &DevUser, auditor: Option<&DevUser>) -> String {
+    let auditor = auditor
+        .map(|a| format!("\n  read-only   {}  password {}", a.username, a.password))
+        .unwrap_or_default();
+    format!(
+        "Dashboard: http://{admin}/dashboard/  (sign-in goes through the issuer above: your browser will \
+         warn about the dev CA unless you trust ca.pem)\n  admin       {}  password {}{auditor}\n",
+        admin_user.username, admin_user.password
     )
 }

@@ -36,6 +36,7 @@ use crate::revocation_feed::{FeedHandle, FeedLoop};
 use crate::server::ListenerSetup;
 use crate::signing_keys::{KeyFollower, ReloadedKeys};
 use crate::state::{IssuerParts, IssuerState};
+use crate::dashboard::{self, DashboardOptions, DashboardParts, DashboardState};
 use crate::{audit_writer, issuer, server, signing_keys};
 
 /// How long the issuer may serve a directory read (app, credential, grant) from memory.
@@ -51,6 +52,8 @@ pub struct RuntimeOptions {
     pub admin_listen: Option<SocketAddr>,
     /// The admin API app's identifier URI (`None`: `api://tokengate-admin`).
     pub admin_api_uri: Option<String>,
+    /// The dashboard on the admin listener (`None`: its pages say how to set it up).
+    pub dashboard: Option<DashboardOptions>,
     /// Audit records older than this are deleted.
     pub audit_retention: Duration,
     /// Timeouts, buffer sizes and connection caps of every listener.
@@ -263,6 +266,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     let mut issuer_addr = None;
     let mut issuer_metrics = None;
     let mut base_url = None;
+    let mut issuer_router = None;
     if let (Some(i), Some(ring)) = (opts.issuer, issuer_ring) {
         let (listener, addr) = bind(i.listen).await?;
         let url = i
@@ -286,9 +290,11 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             ip_failures_per_minute: i.ip_failures_per_minute,
         }));
         issuer_metrics = Some(state.metrics.clone());
+        let router = issuer::router(state);
+        issuer_router = Some(router.clone());
         listeners.push(server::spawn(
             listener,
-            issuer::router(state),
+            router,
             Some(i.tls.clone()),
             setup("issuer"),
             shutdown_rx.clone(),
@@ -341,10 +347,11 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     let mut admin_addr = None;
     if let Some(addr) = opts.admin_listen {
         let uri = opts.admin_api_uri.clone().unwrap_or_else(|| DEFAULT_ADMIN_API_URI.to_owned());
-        let api = match (&base_url, find_admin_app(opts.store.as_ref(), &uri).await) {
+        let admin_app = find_admin_app(opts.store.as_ref(), &uri).await;
+        let api = match (&base_url, &admin_app) {
             (Some(url), Some(app)) => {
                 let builtin = BuiltinKeys { ring: published.clone(), base_url: url.clone() };
-                AdminApiState::new(opts.store.clone(), &builtin, &app, revocations.clone(), feed.clone(), issuer_kek.clone(), gateway_state.clone())
+                AdminApiState::new(opts.store.clone(), &builtin, app, revocations.clone(), feed.clone(), issuer_kek.clone(), gateway_state.clone())
                     .map(|api| Arc::new(api.with_stop_signal(shutdown_rx.clone())))
                     .map_err(|problems| format!("admin API: {}", problems.join("; ")))
             }
@@ -356,7 +363,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         }
         let (listener, bound) = bind(addr).await?;
         admin_addr = Some(bound);
-        let admin = admin::router(AdminState {
+        let admin_state = AdminState {
             stopping: shutdown_rx.clone(),
             gateway: gateway_state.clone(),
             listeners: listener_metrics.clone(),
@@ -364,7 +371,19 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             feed_metrics: feed_metrics.clone(),
             issuer_metrics,
             api,
+        };
+        let api_router = admin::api_router(&admin_state);
+        let dashboard = dashboard_router(DashboardSetup {
+            options: opts.dashboard.clone(),
+            api_ready: admin_state.api.as_ref().map(|_| ()).map_err(Clone::clone),
+            api: api_router.clone(),
+            issuer: issuer_router.clone(),
+            issuer_url: base_url.clone(),
+            admin_app: admin_app.as_ref(),
+            admin_api_uri: &uri,
+            bound,
         });
+        let admin = admin::router(admin_state, api_router, dashboard);
         listeners.push(server::spawn(listener, admin, None, setup("admin"), shutdown_rx.clone()));
     }
     listeners.push(audit_writer::spawn_retention(opts.store.clone(), opts.audit_retention, shutdown_rx.clone()));
@@ -384,6 +403,51 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         audit_stop,
         audit_writer,
     })
+}
+
+/// What the dashboard is built from on a node with an admin listener.
+struct DashboardSetup<'a> {
+    options: Option<DashboardOptions>,
+    /// Whether the admin API runs here (and why not).
+    api_ready: Result<(), String>,
+    api: axum::Router,
+    issuer: Option<axum::Router>,
+    issuer_url: Option<String>,
+    admin_app: Option<&'a tokengate_core::directory::AppRegistration>,
+    admin_api_uri: &'a str,
+    bound: SocketAddr,
+}
+
+/// The dashboard's routes, or pages saying why it cannot run on this node.
+fn dashboard_router(setup: DashboardSetup<'_>) -> axum::Router {
+    let plan = (|| {
+        setup.api_ready.clone()?;
+        let options = setup.options.ok_or(
+            "the dashboard is not configured on this node: register a public client app with the redirect URI \
+             http://127.0.0.1/dashboard/callback and the admin API's user_impersonation permission, then set \
+             [admin] dashboard_client_id (tokengate dev does all of this)",
+        )?;
+        let (Some(issuer), Some(issuer_url)) = (setup.issuer, setup.issuer_url) else {
+            return Err("the dashboard signs people in through the built-in issuer on the same node: run [issuer] here".to_owned());
+        };
+        let app = setup.admin_app.ok_or("the admin API app is not in the store")?;
+        Ok(DashboardState::new(DashboardParts {
+            api: setup.api,
+            issuer,
+            issuer_url,
+            tenant_id: app.tenant_id,
+            client_id: options.client_id,
+            admin_api_uri: setup.admin_api_uri.to_owned(),
+            public_url: options.public_url.unwrap_or_else(|| format!("http://{}", setup.bound)),
+        }))
+    })();
+    match plan {
+        Ok(state) => dashboard::router(Arc::new(state)),
+        Err(reason) => {
+            tracing::info!("dashboard: {reason}");
+            dashboard::unavailable_router(reason)
+        }
+    }
 }
 
 impl Running {

@@ -33,17 +33,24 @@ pub struct AdminState {
     pub api: Result<Arc<api::AdminApiState>, String>,
 }
 
-pub fn router(state: AdminState) -> Router {
-    let api = match &state.api {
+/// The admin API's router for this node: its operations, or a 503 problem saying why not.
+pub fn api_router(state: &AdminState) -> Router {
+    match &state.api {
         Ok(api) => api::router(api.clone()),
         Err(reason) => api::unconfigured_router(reason.clone()),
-    };
+    }
+}
+
+/// Health, metrics, the admin API (`api`) and the dashboard (`dashboard`, built on `api`).
+pub fn router(state: AdminState, api: Router, dashboard: Router) -> Router {
     Router::new()
+        .route("/", get(|| async { crate::web::html_response::see_other("/dashboard/") }))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readiness))
         .route("/metrics", get(metrics))
         .with_state(state)
         .merge(api)
+        .merge(dashboard)
 }
 
 /// Not ready while stopping, while a trusted remote issuer has no keys yet, or while a gateway's

@@ -9,6 +9,10 @@ use axum::response::{IntoResponse, Response};
 /// No script, no framing, no `<base>`; inline styles only (the pages have no other assets).
 pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
 
+/// For pages styled only by a stylesheet of their own origin (the dashboard's), without script.
+pub const CSP_WITH_OWN_STYLES: &str =
+    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// An HTML page with the headers SECURITY.md asks of every page.
 pub fn html(status: StatusCode, page: &impl Template) -> Response {
     html_with_csp(status, page, CSP)

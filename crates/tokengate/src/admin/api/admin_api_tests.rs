@@ -19,7 +19,7 @@ use crate::test_support::{body_text, directory, send, synced_revocations, TestDi
 
 const ADMIN_URI: &str = "api://tokengate-admin";
 
-pub(super) struct Fixture {
+pub(crate) struct Fixture {
     pub dir: TestDirectory,
     pub state: Arc<AdminApiState>,
     pub admin: String,
@@ -34,7 +34,7 @@ async fn fixture() -> Fixture {
 }
 
 /// An admin API on a node whose gateway `gateway` builds from the test directory.
-pub(super) async fn fixture_with(gateway: impl FnOnce(&TestDirectory) -> Option<Arc<GatewayState>>) -> Fixture {
+pub(crate) async fn fixture_with(gateway: impl FnOnce(&TestDirectory) -> Option<Arc<GatewayState>>) -> Fixture {
     let dir = directory().await;
     let s = dir.store.as_ref();
     let new = NewApp {

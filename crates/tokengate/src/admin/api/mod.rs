@@ -45,7 +45,7 @@ mod user_updates_api;
 mod users_api;
 
 #[cfg(test)]
-mod admin_api_tests;
+pub(crate) mod admin_api_tests;
 #[cfg(test)]
 mod api_rejections_tests;
 #[cfg(test)]
@@ -70,7 +70,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use admin_api_state::AdminApiState;
+pub use admin_api_state::{AdminApiState, ADMIN_ROLE, AUDITOR_ROLE};
+pub use admin_caller::AdminRole;
 pub use api_problem::ApiProblem;
 
 /// Where the generated document is checked in (relative to the repository root).

@@ -44,7 +44,8 @@ pub async fn logout(
     let mut target = None;
     if let (Some(uri), Some(client_id)) = (q.post_logout_redirect_uri.as_deref(), client_id) {
         if let Ok(Some(app)) = state.store.app(client_id).await {
-            if app.redirect_uris.iter().any(|r| r.uri == uri) {
+            // The same matching as /authorize: a public client's loopback URI may name any port.
+            if tokengate_core::redirect_uri::registered_redirect(&app, uri).is_some() {
                 let mut url = uri.to_owned();
                 if let Some(s) = &q.state {
                     let sep = if url.contains('?') { '&' } else { '?' };
