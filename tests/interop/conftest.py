@@ -188,3 +188,37 @@ def jwk_client(dev, discovery):
     """PyJWT's own JWKS client (urllib), trusting only the dev CA."""
     ctx = ssl.create_default_context(cafile=dev["ca_cert"])
     return jwt.PyJWKClient(discovery["jwks_uri"], cache_keys=True, ssl_context=ctx, timeout=10)
+
+
+@pytest.fixture(scope="session")
+def dashboard_dev(tmp_path_factory):
+    """A `tokengate dev` for the dashboard tests alone (they revoke, rotate and publish). Its CA
+    is not made the process-wide default: the interop run's own server keeps that."""
+    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
+    server = run_tokengate_dev(tmp_path_factory, "dashboard")
+    dev = next(server)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        yield dev
+    finally:
+        next(server, None)
+
+
+@pytest.fixture(scope="session")
+def dashboard_driver(dashboard_dev, tmp_path_factory):
+    """One headless Chromium for the dashboard tests, trusting the dev CA."""
+    import chromium
+
+    chromium.require_tools()
+    home = chromium.trusting_home(tmp_path_factory.mktemp("dashboard-chromium"), dashboard_dev["ca_cert"])
+    driver = chromium.start_chromium(home)
+    driver.set_window_size(1366, 900)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+

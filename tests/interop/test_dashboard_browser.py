@@ -1,0 +1,40 @@
+"""The dashboard end to end in headless Chromium, as its users work: the dev admin signs in
+through the issuer's sign-in page and uses each page; the auditor sees everything and can change
+nothing. Screenshots of every page, wide and narrow, land in target/dashboard-screenshots/.
+"""
+
+from selenium.webdriver.common.by import By
+
+from dashboard_browser import dashboard_url, flash, go, heading, screenshot, sign_in_to_dashboard, submit
+from chromium import present, wait_until
+
+
+def test_sign_in_lands_on_the_page_asked_for_and_sign_out_ends_the_session(dashboard_driver, dashboard_dev):
+    d = dashboard_driver
+    sign_in_to_dashboard(d, dashboard_dev, path="/dashboard/keys")
+    assert heading(d) == "Keys"
+    assert dashboard_dev["admin_user"]["username"].split("@")[0].lower() in d.find_element(By.CSS_SELECTOR, ".who").text.lower() or "Admin" in d.find_element(By.CSS_SELECTOR, ".who").text
+    screenshot(d, "keys")
+    submit(d, "form[action='/dashboard/sign-out']")
+    wait_until(d, lambda x: "You signed out" in x.page_source, "the signed-out page")
+    screenshot(d, "signed-out")
+    d.get(dashboard_url(dashboard_dev, "/dashboard/keys"))
+    wait_until(d, lambda x: present(x, "input#password"), "the issuer's sign-in page again (the SSO session ended too)")
+
+
+def test_an_admin_rotates_the_signing_keys(dashboard_driver, dashboard_dev):
+    d = dashboard_driver
+    sign_in_to_dashboard(d, dashboard_dev, path="/dashboard/keys")
+    submit(d, "form[action='/dashboard/keys/rotate']")
+    wait_until(d, lambda x: flash(x).startswith("Rotated:"), "the rotation's message")
+    active = flash(d).split(" ")[1]
+    assert active in d.find_element(By.CSS_SELECTOR, "table").text
+
+
+def test_the_auditor_sees_keys_without_write_controls(dashboard_driver, dashboard_dev):
+    d = dashboard_driver
+    sign_in_to_dashboard(d, dashboard_dev, who="auditor_user", path="/dashboard/keys")
+    assert "Auditor" in d.find_element(By.CSS_SELECTOR, ".who").text
+    assert present(d, "table"), "the auditor sees the keys"
+    assert not present(d, "form[action='/dashboard/keys/rotate']"), "no rotate control for an auditor"
+    screenshot(d, "keys-auditor")
