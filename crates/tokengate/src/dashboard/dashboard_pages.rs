@@ -109,6 +109,12 @@ pub enum DashboardError {
     SignIn(String),
     /// The dashboard cannot run on this node (not configured); says how to fix it.
     Unavailable(String),
+    /// Signed in at the issuer as someone holding no admin role: offers signing out there, so
+    /// another account can sign in (the SSO session would otherwise sign the same one in again).
+    NoAdminRole {
+        message: String,
+        sign_out_url: String,
+    },
 }
 
 impl From<ApiFailure> for DashboardError {
@@ -123,6 +129,7 @@ struct ProblemPage<'a> {
     title: &'a str,
     message: &'a str,
     sign_in_link: bool,
+    sign_out_url: Option<&'a str>,
 }
 
 impl DashboardError {
@@ -143,6 +150,7 @@ impl DashboardError {
             DashboardError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
             DashboardError::SignIn(m) => (StatusCode::BAD_REQUEST, "Sign-in did not finish", m),
             DashboardError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "The dashboard is not available", m),
+            DashboardError::NoAdminRole { message, .. } => (StatusCode::FORBIDDEN, "Not allowed", message),
         }
     }
 }
@@ -152,9 +160,13 @@ impl IntoResponse for DashboardError {
         let (status, title, message) = self.parts();
         let sign_in_link = matches!(self, DashboardError::SignIn(_))
             || matches!(&self, DashboardError::Api(f) if f.status == StatusCode::UNAUTHORIZED);
+        let sign_out_url = match &self {
+            DashboardError::NoAdminRole { sign_out_url, .. } => Some(sign_out_url.as_str()),
+            _ => None,
+        };
         html_with_csp(
             status,
-            &ProblemPage { title, message, sign_in_link },
+            &ProblemPage { title, message, sign_in_link, sign_out_url },
             crate::web::html_response::CSP_WITH_OWN_STYLES,
         )
     }

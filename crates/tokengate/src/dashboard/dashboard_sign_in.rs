@@ -110,11 +110,12 @@ pub async fn callback(
     let text = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
     let user_principal_name = text(&id_claims, "preferred_username");
     let user_name = Some(text(&id_claims, "name")).filter(|n| !n.is_empty()).unwrap_or(user_principal_name.clone());
-    let role = role_of(&tokens.access_token).ok_or_else(|| {
-        DashboardError::Forbidden(format!(
+    let role = role_of(&tokens.access_token).ok_or_else(|| DashboardError::NoAdminRole {
+        message: format!(
             "{user_principal_name} signed in, but holds neither {ADMIN_ROLE} nor {AUDITOR_ROLE} on the admin API app. \
-             Ask an admin to assign one (tokengate user assign-role), then sign in again."
-        ))
+             Ask an admin to assign one (tokengate user assign-role), or sign in with another account."
+        ),
+        sign_out_url: issuer_sign_out_url(&state),
     })?;
     let now = now();
     let session = state.sessions.create(
@@ -153,13 +154,18 @@ pub struct NoFields {}
 /// `POST /dashboard/sign-out`: the session ends here, then at the issuer (its SSO session too).
 pub async fn sign_out(State(state): State<Arc<DashboardState>>, form: ReadForm<NoFields>) -> Response {
     state.sessions.end(&form.signed_in.session.id);
+    let mut response = see_other(&issuer_sign_out_url(&state));
+    append_cookie(&mut response, &state, state.session_cookie_name(), "", Some(0), "Lax");
+    response
+}
+
+/// The issuer's sign-out, returning to `/dashboard/signed-out`.
+fn issuer_sign_out_url(state: &DashboardState) -> String {
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", &state.client_id.to_string())
         .append_pair("post_logout_redirect_uri", &state.signed_out_uri())
         .finish();
-    let mut response = see_other(&format!("{}/{}/oauth2/v2.0/logout?{query}", state.issuer_url, state.tenant_id));
-    append_cookie(&mut response, &state, state.session_cookie_name(), "", Some(0), "Lax");
-    response
+    format!("{}/{}/oauth2/v2.0/logout?{query}", state.issuer_url, state.tenant_id)
 }
 
 #[derive(Template)]
@@ -182,7 +188,9 @@ fn append_cookie(
 ) {
     let secure = if state.secure_cookies() { "; Secure" } else { "" };
     let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
-    if let Ok(v) = HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}{age}")) {
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}{age}"))
+    {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
 }
@@ -206,10 +214,7 @@ mod tests {
     fn the_role_comes_from_the_access_tokens_roles() {
         let token = |claims: serde_json::Value| format!("e30.{}.sig", b64url(claims.to_string()));
         assert_eq!(role_of(&token(serde_json::json!({"roles": ["Tokengate.Admin"]}))), Some(AdminRole::Admin));
-        assert_eq!(
-            role_of(&token(serde_json::json!({"roles": ["x", "Tokengate.Auditor"]}))),
-            Some(AdminRole::Auditor)
-        );
+        assert_eq!(role_of(&token(serde_json::json!({"roles": ["x", "Tokengate.Auditor"]}))), Some(AdminRole::Auditor));
         assert_eq!(role_of(&token(serde_json::json!({"roles": ["Demo.Admin"]}))), None);
         assert_eq!(role_of(&token(serde_json::json!({}))), None);
     }

@@ -26,7 +26,7 @@ fn write_forms() -> impl Iterator<Item = &'static (&'static str, &'static [(&'st
 #[tokio::test]
 async fn a_signed_out_visitor_is_sent_to_sign_in_and_back() {
     let f = fixture().await;
-    for path in ["/dashboard/", "/dashboard/keys", "/dashboard/apps?x=1"] {
+    for path in ["/dashboard/", "/dashboard/keys", "/dashboard/keys?x=1"] {
         let a = f.get(path, None).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{path}");
         let expected = format!("/dashboard/sign-in?return_to={}", super::admin_calls::encode(path));
@@ -84,7 +84,8 @@ async fn an_admin_sees_write_controls_and_an_auditor_does_not() {
 async fn every_form_refuses_forgery_and_auditors() {
     let f = fixture().await;
     for (path, fields) in write_forms() {
-        let cross_site = f.post_raw(path, Some(&f.admin), &[("csrf", &f.csrf(&f.admin))], Some("https://evil.example")).await;
+        let cross_site =
+            f.post_raw(path, Some(&f.admin), &[("csrf", &f.csrf(&f.admin))], Some("https://evil.example")).await;
         assert_eq!(cross_site.status, StatusCode::FORBIDDEN, "{path}: cross-site origin");
         let mut no_token = fields.to_vec();
         no_token.push(("csrf", "forged"));
@@ -111,4 +112,75 @@ async fn an_admin_rotates_keys_through_the_api() {
     let after = f.get("/dashboard/keys", Some(&f.admin)).await.body;
     assert!(after.contains(&kid), "the new active key is listed");
     assert_ne!(before, after);
+}
+
+#[tokio::test]
+async fn sign_in_sends_the_browser_to_the_issuer_with_pkce_and_a_bound_state() {
+    let f = fixture().await;
+    let a = f.get("/dashboard/sign-in?return_to=%2Fdashboard%2Fkeys", None).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let location = url::Url::parse(a.location()).unwrap();
+    assert_eq!(location.path(), format!("/{}/oauth2/v2.0/authorize", f.api.dir.tenant.id));
+    let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43, "a SHA-256 challenge");
+    assert_eq!(q["redirect_uri"], format!("{PUBLIC_URL}/dashboard/callback"));
+    assert!(q["scope"].split(' ').any(|s| s == "api://tokengate-admin/user_impersonation"), "{}", q["scope"]);
+    assert!(!q["state"].is_empty() && !q["nonce"].is_empty());
+    let cookie = a.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.starts_with("tg_dashboard_sign_in=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax")
+    );
+    // Two sign-ins never share a state or a browser binding.
+    let b = f.get("/dashboard/sign-in", None).await;
+    assert_ne!(a.location(), b.location());
+    assert_ne!(a.headers[header::SET_COOKIE], b.headers[header::SET_COOKIE]);
+}
+
+#[tokio::test]
+async fn a_callback_from_another_browser_or_replayed_or_unknown_starts_no_session() {
+    let f = fixture().await;
+    let started = f.get("/dashboard/sign-in", None).await;
+    let location = url::Url::parse(started.location()).unwrap();
+    let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    // The right state, but not the browser that started it (login CSRF): refused, and the state
+    // is spent.
+    let other = f.get(&format!("/dashboard/callback?code=c&state={state}"), None).await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST, "{}", other.body);
+    assert!(other.body.contains("Sign in again"), "{}", other.body);
+    assert!(other.headers.get(header::SET_COOKIE).is_none(), "no session cookie");
+    let unknown = f.get("/dashboard/callback?code=c&state=made-up", None).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    let error = f.get("/dashboard/callback?error=access_denied&error_description=AADSTS50105%3A+no+role", None).await;
+    assert_eq!(error.status, StatusCode::BAD_REQUEST);
+    assert!(error.body.contains("access_denied") && error.body.contains("AADSTS50105"), "{}", error.body);
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_here_and_sends_the_browser_to_the_issuer() {
+    let f = fixture().await;
+    let a = f.post("/dashboard/sign-out", &f.auditor, &[]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert!(a.location().starts_with(&format!("https://issuer.test/{}/oauth2/v2.0/logout?", f.api.dir.tenant.id)));
+    assert!(a.location().contains("post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Fdashboard%2Fsigned-out"));
+    let after = f.get("/dashboard/keys", Some(&f.auditor)).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the old cookie is worth nothing now");
+    // Sign-out itself is a form: a forged one ends nothing.
+    let forged = f.post_raw("/dashboard/sign-out", Some(&f.admin), &[("csrf", "x")], Some(PUBLIC_URL)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(f.get("/dashboard/keys", Some(&f.admin)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn assets_are_served_with_their_types_and_unknown_ones_are_not() {
+    let f = fixture().await;
+    let css = f.get("/dashboard/assets/dashboard.css", None).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+    assert_eq!(css.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let js = f.get("/dashboard/assets/htmx.min.js", None).await;
+    assert!(js.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    assert_eq!(f.get("/dashboard/assets/..%2Fmaster.key", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(f.get("/dashboard/assets/nothing.js", None).await.status, StatusCode::NOT_FOUND);
 }
