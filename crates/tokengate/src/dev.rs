@@ -601,6 +601,7 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
     if let (Some(admin), Some(users)) = (running.admin_addr, seed.users.as_ref()) {
         println!("{}", dashboard_quickstart(admin, &users.admin_user, seed.auditor.as_ref().map(|a| &a.user)));
     }
+    println!("Press Ctrl-C to stop.");
 
     runtime::shutdown_signal().await;
     tracing::info!("shutting down");
@@ -692,9 +693,7 @@ Kill switch: revoke that token on every node, then see it denied (`tokengate` is
   tokengate revoke token "$TOKEN" --wait --dev-dir {dir}
   curl -i -H "Authorization: Bearer $TOKEN" {gateway}{route}hello
 
-Keys: {authority}/discovery/v2.0/keys   Discovery: {authority}/v2.0/.well-known/openid-configuration
-Press Ctrl-C to stop.
-"#,
+Keys: {authority}/discovery/v2.0/keys   Discovery: {authority}/v2.0/.well-known/openid-configuration"#,
         dir = dir.display(),
         ca = ca.display(),
         client_id = cc.client_id,
@@ -710,8 +709,8 @@ fn dashboard_quickstart(admin: SocketAddr, admin_user: &DevUser, auditor: Option
     let auditor =
         auditor.map(|a| format!("\n  read-only   {}  password {}", a.username, a.password)).unwrap_or_default();
     format!(
-        "Dashboard: http://{admin}/dashboard/  (sign-in goes through the issuer above: your browser will \
-         warn about the dev CA unless you trust ca.pem)\n  admin       {}  password {}{auditor}\n",
+        "\nDashboard: http://{admin}/dashboard/  (sign-in goes through the issuer above: your browser warns \
+         about its certificate unless you trust ca.pem)\n  admin       {}  password {}{auditor}",
         admin_user.username, admin_user.password
     )
 }

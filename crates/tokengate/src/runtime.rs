@@ -428,6 +428,16 @@ fn dashboard_router(setup: DashboardSetup<'_>) -> axum::Router {
             );
         };
         let app = setup.admin_app.ok_or("the admin API app is not in the store")?;
+        let public_url = match options.public_url {
+            Some(url) => url,
+            // Browsers cannot go to 0.0.0.0: only the operator knows the name they use.
+            None if setup.bound.ip().is_unspecified() => {
+                return Err("the admin listener listens on every address: set [admin] dashboard_url to the URL \
+                            browsers use for it (e.g. https://admin.example.com)"
+                    .to_owned())
+            }
+            None => format!("http://{}", setup.bound),
+        };
         Ok(DashboardState::new(DashboardParts {
             api: setup.api,
             issuer,
@@ -435,7 +445,7 @@ fn dashboard_router(setup: DashboardSetup<'_>) -> axum::Router {
             tenant_id: app.tenant_id,
             client_id: options.client_id,
             admin_api_uri: setup.admin_api_uri.to_owned(),
-            public_url: options.public_url.unwrap_or_else(|| format!("http://{}", setup.bound)),
+            public_url,
         }))
     })();
     match plan {
