@@ -98,18 +98,18 @@ async fn explain(
         return Ok(refused("Nothing was pasted: paste an access token (three base64url parts joined by dots).".into()));
     }
     let request = TokenDebugRequest { token: token.to_owned(), route: None, method: None, path: None, host: None };
-    let explanation: TokenExplanation = match state.calls.post(signed_in.caller(), "/admin/v1/debug/token", &request).await
-    {
-        Ok(explanation) => explanation,
-        Err(f) if f.status == StatusCode::BAD_REQUEST => {
-            return Ok(refused(format!(
-                "This could not be explained: {}. Paste the whole access token (header.payload.signature), \
+    let explanation: TokenExplanation =
+        match state.calls.post(signed_in.caller(), "/admin/v1/debug/token", &request).await {
+            Ok(explanation) => explanation,
+            Err(f) if f.status == StatusCode::BAD_REQUEST => {
+                return Ok(refused(format!(
+                    "This could not be explained: {}. Paste the whole access token (header.payload.signature), \
                  without quotes or the word Bearer.",
-                f.message
-            )))
-        }
-        Err(f) => return Err(f.into()),
-    };
+                    f.message
+                )))
+            }
+            Err(f) => return Err(f.into()),
+        };
     let layout = Layout::new(signed_in, "Token explained", Section::Debugger);
     Ok(page(&state, StatusCode::OK, &result_page(layout, explanation)))
 }

@@ -43,7 +43,9 @@ pub fn verdict_checks(
         format!("aud {} is accepted by a protected route", text(claims, "aud")),
     ];
     let fail_why = |check: usize| match (check, verdict.result.as_str()) {
-        (0, code) => format!("{code}: iss {} (tid {}) is not a trusted issuer here", text(claims, "iss"), text(claims, "tid")),
+        (0, code) => {
+            format!("{code}: iss {} (tid {}) is not a trusted issuer here", text(claims, "iss"), text(claims, "tid"))
+        }
         (1, "unknown_kid") => format!("unknown_kid: the issuer publishes no key {}", text(header, "kid")),
         (1, "algorithm_not_allowed") => format!("algorithm_not_allowed: alg {} is not allowed", text(header, "alg")),
         (1, code) => format!("{code}: the signature does not verify with key {}", text(header, "kid")),
@@ -56,13 +58,20 @@ pub fn verdict_checks(
         .enumerate()
         .map(|(i, name)| match failed_at {
             Some(at) if at == i => CheckRow { name, outcome: "fail", why: fail_why(i) },
-            Some(at) if at < i => CheckRow { name, outcome: "not-checked", why: "not reached: an earlier check failed".into() },
-            Some(usize::MAX) => CheckRow { name, outcome: "not-checked", why: "not reached: the token was refused as a whole".into() },
+            Some(at) if at < i => {
+                CheckRow { name, outcome: "not-checked", why: "not reached: an earlier check failed".into() }
+            }
+            Some(usize::MAX) => {
+                CheckRow { name, outcome: "not-checked", why: "not reached: the token was refused as a whole".into() }
+            }
             _ => CheckRow { name, outcome: "pass", why: pass_why[i].clone() },
         })
         .collect();
     if failed_at == Some(usize::MAX) {
-        rows.insert(0, CheckRow { name: "Form", outcome: "fail", why: format!("{}: see the claims below", verdict.result) });
+        rows.insert(
+            0,
+            CheckRow { name: "Form", outcome: "fail", why: format!("{}: see the claims below", verdict.result) },
+        );
     }
     rows
 }
