@@ -82,7 +82,7 @@ pub fn revoked_rows(rows: Vec<RevocationView>, names: &HashMap<String, String>) 
             }
         })
         .collect();
-    out.sort_by(|a, b| b.version.cmp(&a.version));
+    out.sort_by_key(|r| std::cmp::Reverse(r.version));
     out
 }
 
