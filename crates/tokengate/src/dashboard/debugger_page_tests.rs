@@ -44,3 +44,31 @@ async fn garbage_gets_a_clear_refusal_not_a_server_error() {
         }
     }
 }
+
+#[test]
+fn the_verdict_reads_as_checks_passed_failed_and_not_reached() {
+    use tokengate_proto::admin::TokenVerdict;
+
+    use super::debugger_verdict::verdict_checks;
+
+    let header = serde_json::json!({"alg": "RS256", "kid": "k1"});
+    let claims =
+        serde_json::json!({"iss": "https://issuer.example/t/v2.0", "aud": "api://orders", "exp": 1_700_000_000});
+    let outcomes = |result: &str| {
+        let verdict =
+            TokenVerdict { verified: result == "verified", result: result.into(), issuer: Some("tokengate".into()) };
+        verdict_checks(Some(&verdict), &header, &claims).iter().map(|c| (c.name, c.outcome)).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        outcomes("expired"),
+        [("Issuer", "pass"), ("Signature", "pass"), ("Lifetime", "fail"), ("Audience", "not-checked")]
+    );
+    assert_eq!(outcomes("bad_signature")[1], ("Signature", "fail"));
+    assert_eq!(outcomes("untrusted_issuer")[0], ("Issuer", "fail"));
+    assert!(outcomes("verified").iter().all(|(_, o)| *o == "pass"));
+    assert_eq!(outcomes("malformed_token")[0], ("Form", "fail"));
+    let expired = TokenVerdict { verified: false, result: "expired".into(), issuer: None };
+    let why = &verdict_checks(Some(&expired), &header, &claims)[2].why;
+    assert!(why.contains("2023-11-14T22:13:20Z"), "the expiry as a date: {why}");
+    assert!(verdict_checks(None, &header, &claims).is_empty(), "no gateway, no verdict");
+}
