@@ -57,7 +57,16 @@ struct Preview {
 impl EditPage {
     fn new(layout: Layout, source: String, etag: String) -> EditPage {
         let based_on = version_of_etag(&etag);
-        EditPage { layout, source, etag, based_on, problems: Vec::new(), stale: None, preview: None, message: String::new() }
+        EditPage {
+            layout,
+            source,
+            etag,
+            based_on,
+            problems: Vec::new(),
+            stale: None,
+            preview: None,
+            message: String::new(),
+        }
     }
 }
 
@@ -123,10 +132,8 @@ pub async fn publish(State(state): State<Arc<DashboardState>>, form: WriteForm<D
         wait: false,
         timeout_seconds: None,
     };
-    let published: Result<PolicyPublished, _> = state
-        .calls
-        .send_if_match(signed_in.caller(), Method::POST, "/admin/v1/policies", &request, &form.etag)
-        .await;
+    let published: Result<PolicyPublished, _> =
+        state.calls.send_if_match(signed_in.caller(), Method::POST, "/admin/v1/policies", &request, &form.etag).await;
     let failure = match published {
         Ok(published) => return done(&signed_in, published_message(&published), "/dashboard/policies"),
         Err(failure) => failure,
@@ -183,7 +190,10 @@ fn published_message(published: &PolicyPublished) -> String {
         message.push_str(&format!(" Running on: {}.", propagation.applied.join(", ")));
     }
     if !propagation.lagging.is_empty() {
-        message.push_str(&format!(" Not yet running on: {} (it applies within a second).", propagation.lagging.join(", ")));
+        message.push_str(&format!(
+            " Not yet running on: {} (it applies within a second).",
+            propagation.lagging.join(", ")
+        ));
     }
     for warning in &published.warnings {
         message.push_str(&format!(" Warning: {warning}"));

@@ -111,8 +111,13 @@ pub async fn compare(
     let diff: PolicyDiff = state.calls.post(signed_in.caller(), "/admin/v1/policies/diff", &request).await?;
     let listed = versions(&state, signed_in.caller(), None).await?;
     let layout = Layout::new(&signed_in, format!("Policy v{} → v{}", query.from, query.to), Section::Policies);
-    let template =
-        DiffPage { layout, versions: listed.items, from: query.from, to: query.to, changes: change_lines(&diff.changes) };
+    let template = DiffPage {
+        layout,
+        versions: listed.items,
+        from: query.from,
+        to: query.to,
+        changes: change_lines(&diff.changes),
+    };
     Ok(page(&state, StatusCode::OK, &template))
 }
 
@@ -172,7 +177,10 @@ pub async fn rollback(State(state): State<Arc<DashboardState>>, form: WriteForm<
         ),
         Ok(published) => done(
             &signed_in,
-            format!("Nothing to roll back: v{}'s document is already published (v{}).", form.to, published.version.version),
+            format!(
+                "Nothing to roll back: v{}'s document is already published (v{}).",
+                form.to, published.version.version
+            ),
             "/dashboard/policies/history",
         ),
         Err(failure) if failure.status == StatusCode::PRECONDITION_FAILED => {

@@ -46,10 +46,16 @@ pub async fn test_token(State(state): State<Arc<DashboardState>>, form: ReadForm
     let path = form.path.trim().to_owned();
     let (request, asked) = if route.is_empty() {
         let asked = format!("the route reached by GET {path}");
-        (TokenDebugRequest { token: form.token, route: None, method: None, path: Some(path.clone()), host: None }, asked)
+        (
+            TokenDebugRequest { token: form.token, route: None, method: None, path: Some(path.clone()), host: None },
+            asked,
+        )
     } else {
         let asked = format!("route {route}");
-        (TokenDebugRequest { token: form.token, route: Some(route.clone()), method: None, path: None, host: None }, asked)
+        (
+            TokenDebugRequest { token: form.token, route: Some(route.clone()), method: None, path: None, host: None },
+            asked,
+        )
     };
     let result = if route.is_empty() && path.is_empty() {
         Err("Choose a route, or give a path such as /demo/hello.".to_owned())

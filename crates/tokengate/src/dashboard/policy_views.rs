@@ -39,11 +39,11 @@ pub struct ChangeLine {
 }
 
 pub fn route_rows(document: &Value) -> Vec<RouteRow> {
-    entries(document, "routes").map(route_row).collect()
+    entries(document, "route").map(route_row).collect()
 }
 
 pub fn issuer_rows(document: &Value) -> Vec<IssuerRow> {
-    entries(document, "issuers")
+    entries(document, "issuer")
         .map(|issuer| IssuerRow {
             name: text(issuer.get("name")),
             kind: text(issuer.get("kind")),
@@ -58,7 +58,7 @@ pub fn issuer_rows(document: &Value) -> Vec<IssuerRow> {
 }
 
 pub fn route_names(document: &Value) -> Vec<String> {
-    entries(document, "routes").map(|r| text(r.get("name"))).collect()
+    entries(document, "route").map(|r| text(r.get("name"))).collect()
 }
 
 pub fn change_lines(changes: &[PolicyChangeView]) -> Vec<ChangeLine> {
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn a_route_shows_what_it_requires_and_nothing_it_does_not() {
-        let document = json!({"routes": [{"name": "orders", "path_prefix": "/orders/", "methods": [], "upstream": "echo",
+        let document = json!({"route": [{"name": "orders", "path_prefix": "/orders/", "methods": [], "upstream": "echo",
             "public": false, "explain_denials": true, "websocket": true,
             "require": {"issuers": ["tokengate"], "roles_any": ["A", "B"], "groups_all": [], "token_kind": "any",
                         "allow_audience_array": false}}]});
