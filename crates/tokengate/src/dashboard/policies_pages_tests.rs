@@ -99,6 +99,12 @@ async fn invalid_toml_shows_the_apis_words_and_publishes_nothing() {
     assert!(preview.body.contains("[[route]"), "the text is kept: {}", preview.body);
 
     let unknown_issuer = TEST_POLICY.replace("issuers = [\"tokengate\"]", "issuers = [\"nobody\"]");
+    let preview = f
+        .post("/dashboard/policies/preview", &f.admin, &[("toml", &unknown_issuer), ("etag", "*"), ("message", "")])
+        .await;
+    assert_eq!(preview.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", preview.body);
+    assert!(preview.body.contains("nobody"), "the API's validation words: {}", preview.body);
+    assert!(!preview.body.contains("action=\"/dashboard/policies/publish\""), "no publish: {}", preview.body);
     let published = f
         .post("/dashboard/policies/publish", &f.admin, &[("toml", &unknown_issuer), ("etag", "*"), ("message", "x")])
         .await;

@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use tokengate_proto::admin::{
     PolicyDiff, PolicyDiffRequest, PolicyDraft, PolicyPublished, PolicySimulation, PolicySimulationRequest,
-    PublishPolicyRequest,
+    PolicyValidation, PublishPolicyRequest,
 };
 
 use super::policy_views::{change_lines, source_text, version_of_etag, ChangeLine};
@@ -36,6 +36,8 @@ struct EditPage {
     based_on: Option<i64>,
     /// Why the draft cannot be published, in the API's words.
     problems: Vec<String>,
+    /// Likely mistakes a publish would accept.
+    warnings: Vec<String>,
     /// Someone published since this edit began.
     stale: Option<StaleNotice>,
     preview: Option<Preview>,
@@ -55,6 +57,11 @@ struct Preview {
 }
 
 impl EditPage {
+    /// Publishing is offered once a preview found no problem.
+    fn can_publish(&self) -> bool {
+        self.preview.is_some() && self.problems.is_empty()
+    }
+
     fn new(layout: Layout, source: String, etag: String) -> EditPage {
         let based_on = version_of_etag(&etag);
         EditPage {
@@ -63,6 +70,7 @@ impl EditPage {
             etag,
             based_on,
             problems: Vec::new(),
+            warnings: Vec::new(),
             stale: None,
             preview: None,
             message: String::new(),
@@ -102,10 +110,19 @@ pub async fn preview(State(state): State<Arc<DashboardState>>, form: WriteForm<D
     page(&state, status, &template)
 }
 
-/// The preview of `template.source`: the diff (which also checks the draft is a policy) and the
-/// simulation; the API's refusal as a problem otherwise.
+/// The preview of `template.source`: the API's validation (problems and warnings), the diff
+/// against the published version and the simulation against recent decisions.
 async fn fill_preview(state: &DashboardState, caller: Caller<'_>, template: &mut EditPage) -> StatusCode {
     let draft = PolicyDraft { document: None, toml: Some(template.source.clone()) };
+    let validation: PolicyValidation = match state.calls.post(caller, "/admin/v1/policies/validate", &draft).await {
+        Ok(validation) => validation,
+        Err(failure) => {
+            template.problems.push(failure.message);
+            return StatusCode::UNPROCESSABLE_ENTITY;
+        }
+    };
+    template.problems = validation.problems;
+    template.warnings = validation.warnings;
     let diff_request = PolicyDiffRequest { from: None, to: None, draft: draft.clone() };
     let diff: PolicyDiff = match state.calls.post(caller, "/admin/v1/policies/diff", &diff_request).await {
         Ok(diff) => diff,
@@ -121,7 +138,11 @@ async fn fill_preview(state: &DashboardState, caller: Caller<'_>, template: &mut
         .await
         .map_err(|failure| failure.message);
     template.preview = Some(Preview { changes: change_lines(&diff.changes), simulation });
-    StatusCode::OK
+    if template.problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 pub async fn publish(State(state): State<Arc<DashboardState>>, form: WriteForm<DraftForm>) -> Response {
