@@ -151,6 +151,15 @@ async fn history_diff_and_rollback() {
     assert!(diff.body.contains("~ route orders"), "{}", diff.body);
     assert!(diff.body.contains("Orders.Write"), "{}", diff.body);
 
+    let unchosen = f.get("/dashboard/policies/diff?from=&to=2", Some(&f.admin)).await;
+    assert_eq!(unchosen.status, StatusCode::BAD_REQUEST);
+    assert!(unchosen.body.contains("Choose two versions"), "{}", unchosen.body);
+    let no_such = f.get("/dashboard/policies/v/99", Some(&f.admin)).await;
+    assert_eq!(no_such.status, StatusCode::NOT_FOUND, "{}", no_such.body);
+    let not_a_version = f.get("/dashboard/policies/v/latest", Some(&f.admin)).await;
+    assert_eq!(not_a_version.status, StatusCode::BAD_REQUEST, "{}", not_a_version.body);
+    assert!(not_a_version.body.contains("is not a policy version"), "{}", not_a_version.body);
+
     let source = f.get("/dashboard/policies/v/1", Some(&f.admin)).await.body;
     assert!(source.contains("Orders.Read") && !source.contains("Orders.Write"), "{source}");
 

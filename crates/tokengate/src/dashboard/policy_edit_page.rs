@@ -25,6 +25,8 @@ use crate::dashboard::signed_in::{SignedIn, WriteForm};
 
 /// How many recent gateway decisions a preview replays.
 const SIMULATED_DECISIONS: u32 = 1_000;
+/// How long a publish waits for every live gateway node to run it, so the message can say so.
+pub const PROPAGATION_WAIT_S: u64 = 5;
 
 #[derive(Template)]
 #[template(path = "dashboard/policies_edit.html")]
@@ -150,13 +152,17 @@ pub async fn publish(State(state): State<Arc<DashboardState>>, form: WriteForm<D
     let request = PublishPolicyRequest {
         draft: PolicyDraft { document: None, toml: Some(form.toml.clone()) },
         message: form.message.clone(),
-        wait: false,
-        timeout_seconds: None,
+        wait: true,
+        timeout_seconds: Some(PROPAGATION_WAIT_S),
     };
     let published: Result<PolicyPublished, _> =
         state.calls.send_if_match(signed_in.caller(), Method::POST, "/admin/v1/policies", &request, &form.etag).await;
     let failure = match published {
         Ok(published) => return done(&signed_in, published_message(&published), "/dashboard/policies"),
+        // Published, but some gateway node did not run it within the wait: say which.
+        Err(failure) if failure.status == StatusCode::GATEWAY_TIMEOUT => {
+            return done(&signed_in, format!("Published: {}.", failure.message), "/dashboard/policies")
+        }
         Err(failure) => failure,
     };
     let layout = Layout::new(&signed_in, "Preview the policy", Section::Policies);
@@ -202,7 +208,8 @@ async fn stale_notice(state: &DashboardState, caller: Caller<'_>, template: &mut
 fn published_message(published: &PolicyPublished) -> String {
     let version = published.version.version;
     let mut message = if published.changed {
-        format!("Published v{version} ({} changes).", published.changes.len())
+        let count = published.changes.len();
+        format!("Published v{version} ({count} change{}).", if count == 1 { "" } else { "s" })
     } else {
         format!("Nothing to publish: the draft equals the published v{version}.")
     };

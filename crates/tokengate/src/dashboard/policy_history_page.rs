@@ -14,6 +14,7 @@ use tokengate_proto::admin::{
     PolicyVersionView, RollbackPolicyRequest,
 };
 
+use super::policy_edit_page::PROPAGATION_WAIT_S;
 use super::policy_views::{change_lines, source_text, ChangeLine};
 use super::published_version;
 use crate::dashboard::admin_calls::{encode, Caller};
@@ -77,10 +78,11 @@ struct VersionPage {
 pub async fn version(
     State(state): State<Arc<DashboardState>>,
     signed_in: SignedIn,
-    Path(number): Path<i64>,
+    Path(asked): Path<String>,
 ) -> Result<Response, DashboardError> {
     let stored: PolicyVersionDocument =
-        state.calls.get(signed_in.caller(), &format!("/admin/v1/policies/{number}")).await?;
+        state.calls.get(signed_in.caller(), &format!("/admin/v1/policies/{}", encode(&asked))).await?;
+    let number = stored.version.version;
     let layout = Layout::new(&signed_in, format!("Policy v{number}"), Section::Policies);
     let source = source_text(&stored);
     Ok(page(&state, StatusCode::OK, &VersionPage { layout, version: stored.version, source }))
@@ -96,28 +98,29 @@ struct DiffPage {
     changes: Vec<ChangeLine>,
 }
 
+/// Both versions, as the history page's form sends them.
 #[derive(Deserialize)]
 pub struct DiffQuery {
-    from: i64,
-    to: i64,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 pub async fn compare(
     State(state): State<Arc<DashboardState>>,
     signed_in: SignedIn,
-    Query(query): Query<DiffQuery>,
+    Query(asked): Query<DiffQuery>,
 ) -> Result<Response, DashboardError> {
-    let request = PolicyDiffRequest { from: Some(query.from), to: Some(query.to), draft: PolicyDraft::default() };
+    let number = |v: Option<&String>| v.and_then(|v| v.trim().trim_start_matches('v').parse::<i64>().ok());
+    let (Some(from), Some(to)) = (number(asked.from.as_ref()), number(asked.to.as_ref())) else {
+        return Err(DashboardError::BadRequest(
+            "Choose two versions to compare (from and to, as numbers) on the history page.".into(),
+        ));
+    };
+    let request = PolicyDiffRequest { from: Some(from), to: Some(to), draft: PolicyDraft::default() };
     let diff: PolicyDiff = state.calls.post(signed_in.caller(), "/admin/v1/policies/diff", &request).await?;
     let listed = versions(&state, signed_in.caller(), None).await?;
-    let layout = Layout::new(&signed_in, format!("Policy v{} → v{}", query.from, query.to), Section::Policies);
-    let template = DiffPage {
-        layout,
-        versions: listed.items,
-        from: query.from,
-        to: query.to,
-        changes: change_lines(&diff.changes),
-    };
+    let layout = Layout::new(&signed_in, format!("Policy v{from} → v{to}"), Section::Policies);
+    let template = DiffPage { layout, versions: listed.items, from, to, changes: change_lines(&diff.changes) };
     Ok(page(&state, StatusCode::OK, &template))
 }
 
@@ -136,10 +139,11 @@ struct RollbackPage {
 pub async fn confirm_rollback(
     State(state): State<Arc<DashboardState>>,
     signed_in: SignedIn,
-    Path(number): Path<i64>,
+    Path(asked): Path<String>,
 ) -> Result<Response, DashboardError> {
     let target: PolicyVersionDocument =
-        state.calls.get(signed_in.caller(), &format!("/admin/v1/policies/{number}")).await?;
+        state.calls.get(signed_in.caller(), &format!("/admin/v1/policies/{}", encode(&asked))).await?;
+    let number = target.version.version;
     let published = published_version(&state, signed_in.caller()).await?;
     let (published, etag) = match published {
         Some(answer) => (Some(answer.value.version.version), answer.etag.unwrap_or_else(|| "*".into())),
@@ -164,7 +168,7 @@ pub struct RollbackForm {
 pub async fn rollback(State(state): State<Arc<DashboardState>>, form: WriteForm<RollbackForm>) -> Response {
     let WriteForm { signed_in, form } = form;
     let message = Some(form.message.trim().to_owned()).filter(|m| !m.is_empty());
-    let request = RollbackPolicyRequest { to: form.to, message, wait: false, timeout_seconds: None };
+    let request = RollbackPolicyRequest { to: form.to, message, wait: true, timeout_seconds: Some(PROPAGATION_WAIT_S) };
     let answer: Result<PolicyPublished, _> = state
         .calls
         .send_if_match(signed_in.caller(), Method::POST, "/admin/v1/policies/rollback", &request, &form.etag)
@@ -172,7 +176,17 @@ pub async fn rollback(State(state): State<Arc<DashboardState>>, form: WriteForm<
     match answer {
         Ok(published) if published.changed => done(
             &signed_in,
-            format!("Rolled back: published v{} with the document of v{}.", published.version.version, form.to),
+            format!(
+                "Rolled back: published v{} with the document of v{}. {}",
+                published.version.version,
+                form.to,
+                running_on(&published)
+            ),
+            "/dashboard/policies/history",
+        ),
+        Err(failure) if failure.status == StatusCode::GATEWAY_TIMEOUT => done(
+            &signed_in,
+            format!("Rolled back to the document of v{}: {}.", form.to, failure.message),
             "/dashboard/policies/history",
         ),
         Ok(published) => done(
@@ -193,5 +207,14 @@ pub async fn rollback(State(state): State<Arc<DashboardState>>, form: WriteForm<
             failed(&signed_in, &stale, &format!("/dashboard/policies/rollback/{}", form.to))
         }
         Err(failure) => failed(&signed_in, &failure, &format!("/dashboard/policies/rollback/{}", form.to)),
+    }
+}
+
+/// Which gateway nodes run the new version.
+fn running_on(published: &PolicyPublished) -> String {
+    if published.propagation.applied.is_empty() {
+        "No gateway node reported running it yet.".to_owned()
+    } else {
+        format!("Running on: {}.", published.propagation.applied.join(", "))
     }
 }
