@@ -878,3 +878,15 @@ pub struct KeyRotationView {
     pub active_kid: String,
     pub keys: Vec<SigningKeyView>,
 }
+
+/// `POST /admin/v1/policies/validate` answer: what a publish of the draft would refuse, and the
+/// likely mistakes it would publish anyway. Nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyValidation {
+    /// No problems: a publish would accept it.
+    pub valid: bool,
+    /// Why a publish would refuse it (every problem, as the publish lists them).
+    pub problems: Vec<String>,
+    /// Likely mistakes that do not stop a publish (as the gateway logs them).
+    pub warnings: Vec<String>,
+}

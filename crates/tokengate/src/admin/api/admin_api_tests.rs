@@ -150,7 +150,8 @@ fn operations() -> Vec<(Method, String)> {
 }
 
 /// Operations that take a body but change nothing: auditors may call them.
-const READING_POSTS: [&str; 3] = ["/admin/v1/debug/token", "/admin/v1/policies/diff", "/admin/v1/policies/simulate"];
+const READING_POSTS: [&str; 4] =
+    ["/admin/v1/debug/token", "/admin/v1/policies/diff", "/admin/v1/policies/simulate", "/admin/v1/policies/validate"];
 
 #[test]
 fn the_served_document_is_the_checked_in_one() {
@@ -213,7 +214,7 @@ async fn an_auditor_reads_everything_and_changes_nothing() {
         if method == Method::GET {
             assert!(status == StatusCode::OK || status == StatusCode::NOT_FOUND, "{method} {path}: {status}");
         } else if READING_POSTS.contains(&path.as_str()) {
-            // Explaining a token, diffing and simulating policies read: the body above asks for
+            // Explaining a token, diffing, simulating and validating policies read: the body above asks for
             // none of them properly, so a 400, not a 403.
             assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: an auditor may read this");
         } else {

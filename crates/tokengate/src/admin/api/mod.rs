@@ -31,6 +31,7 @@ mod groups_api;
 mod keys_api;
 mod nodes_api;
 mod policies_api;
+mod policy_validation_api;
 mod redirect_uris_api;
 mod revocations_api;
 mod secrets_api;
@@ -177,6 +178,7 @@ fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
         .routes(routes!(consents_api::list, consents_api::grant))
         .routes(routes!(consents_api::show, consents_api::revoke))
         .routes(routes!(keys_api::rotate))
+        .routes(routes!(policy_validation_api::validate))
 }
 
 /// The routes and the document they describe, with the refusals every operation can answer.
