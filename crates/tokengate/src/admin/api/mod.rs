@@ -15,6 +15,8 @@ mod app_updates_api;
 mod apps_api;
 mod audit_api;
 mod audit_filter_params;
+mod audit_summary_api;
+mod audit_verification_api;
 mod audit_tail_api;
 mod bare_rejections;
 mod certificates_api;
@@ -177,6 +179,8 @@ fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
         .routes(routes!(consents_api::list, consents_api::grant))
         .routes(routes!(consents_api::show, consents_api::revoke))
         .routes(routes!(keys_api::rotate))
+        .routes(routes!(audit_summary_api::summary))
+        .routes(routes!(audit_verification_api::verification))
 }
 
 /// The routes and the document they describe, with the refusals every operation can answer.
