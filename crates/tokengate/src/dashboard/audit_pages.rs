@@ -104,8 +104,14 @@ async fn audit(
     let layout = Layout::new(&signed_in, "Audit log", Section::Audit);
     let template = AuditLogPage {
         layout,
-        sources: choices(&[("", "Any"), ("gateway", "Gateway"), ("issuer", "Issuer"), ("admin", "Admin")], &filters.source),
-        outcomes: choices(&[("", "Any"), ("allowed", "Allowed"), ("denied", "Denied"), ("error", "Error")], &filters.outcome),
+        sources: choices(
+            &[("", "Any"), ("gateway", "Gateway"), ("issuer", "Issuer"), ("admin", "Admin")],
+            &filters.source,
+        ),
+        outcomes: choices(
+            &[("", "Any"), ("allowed", "Allowed"), ("denied", "Denied"), ("error", "Error")],
+            &filters.outcome,
+        ),
         rows,
         cursor,
         next_href,

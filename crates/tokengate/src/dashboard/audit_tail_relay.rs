@@ -127,7 +127,10 @@ mod tests {
 
     #[test]
     fn multi_line_data_becomes_one_data_line_each() {
-        assert_eq!(sse_event("record", Some("7"), "<tr>\n<td>x</td>\n</tr>"), "event: record\nid: 7\ndata: <tr>\ndata: <td>x</td>\ndata: </tr>\n\n");
+        assert_eq!(
+            sse_event("record", Some("7"), "<tr>\n<td>x</td>\n</tr>"),
+            "event: record\nid: 7\ndata: <tr>\ndata: <td>x</td>\ndata: </tr>\n\n"
+        );
         assert_eq!(rewrite(": keep-alive"), ": keep-alive\n\n");
         assert_eq!(rewrite("id: 3\ndata: not json"), "");
     }

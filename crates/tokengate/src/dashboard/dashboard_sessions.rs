@@ -157,7 +157,6 @@ impl DashboardSessions {
     pub fn end(&self, id: &str) {
         self.sessions.remove(id);
     }
-
 }
 
 impl DashboardSession {

@@ -15,10 +15,10 @@ use tokengate_proto::admin::{AuditSummary, NodeView, SigningKeyView};
 
 use super::dashboard_pages::{page, DashboardError, Layout, Section};
 use super::dashboard_state::DashboardState;
-use decision_chart::{clock, DecisionChart};
-use key_warnings::key_warnings;
 use super::signed_in::SignedIn;
 use crate::state::now;
+use decision_chart::{clock, DecisionChart};
+use key_warnings::key_warnings;
 
 // Declared here (not in `dashboard/mod.rs`, shared by the areas) as the overview's own parts.
 #[path = "decision_chart.rs"]

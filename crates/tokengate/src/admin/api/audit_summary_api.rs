@@ -125,13 +125,7 @@ fn count(window: &Window, records: &[ChainedRecord]) -> AuditSummary {
     let mut buckets: Vec<AuditSummaryBucket> = (0..window.buckets())
         .map(|i| {
             let start_ms = window.since_ms + i as i64 * window.bucket_ms;
-            AuditSummaryBucket {
-                start: iso8601_ms(start_ms),
-                start_ms,
-                allowed: 0,
-                denied: 0,
-                errors: 0,
-            }
+            AuditSummaryBucket { start: iso8601_ms(start_ms), start_ms, allowed: 0, denied: 0, errors: 0 }
         })
         .collect();
     let (mut reasons, mut clients, mut routes) = (HashMap::new(), HashMap::new(), HashMap::new());

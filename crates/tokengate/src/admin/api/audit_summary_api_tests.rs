@@ -42,7 +42,8 @@ const WINDOW: &str = "since=2024-05-01T00:00:00Z&until=2024-05-01T01:00:00Z&buck
 async fn an_auditor_reads_counts_matching_the_records() {
     let f = fixture_with(|_| None).await;
     traffic(&f).await;
-    let (status, s, _) = call(&f, Method::GET, &format!("/admin/v1/audit/summary?{WINDOW}"), Some(&f.auditor), None).await;
+    let (status, s, _) =
+        call(&f, Method::GET, &format!("/admin/v1/audit/summary?{WINDOW}"), Some(&f.auditor), None).await;
     assert_eq!(status, StatusCode::OK, "{s}");
     assert_eq!((s["allowed"].as_u64(), s["denied"].as_u64(), s["errors"].as_u64()), (Some(3), Some(3), Some(0)));
     let buckets = s["buckets"].as_array().unwrap();
