@@ -22,6 +22,13 @@ pub struct AuditRow {
     pub id: String,
 }
 
+impl AuditRow {
+    /// `2024-05-01 10:00:00` (the column says UTC): shorter than RFC 3339 and wraps nowhere.
+    pub fn at_text(&self) -> String {
+        self.at.replacen('T', " ", 1).trim_end_matches('Z').to_owned()
+    }
+}
+
 /// The most of a record's `detail` shown when it names no route or path.
 const DETAIL_CHARS: usize = 80;
 

@@ -13,9 +13,11 @@ use axum::routing::get;
 use axum::Router;
 use tokengate_proto::admin::{AuditSummary, NodeView, SigningKeyView};
 
+use super::admin_calls::encode;
 use super::dashboard_pages::{page, DashboardError, Layout, Section};
 use super::dashboard_state::DashboardState;
 use super::signed_in::SignedIn;
+use crate::admin::api::iso8601;
 use crate::state::now;
 use decision_chart::{clock, DecisionChart};
 use key_warnings::key_warnings;
@@ -31,7 +33,19 @@ mod key_warnings;
 pub const WRITE_FORMS_FOR_TESTS: &[(&str, &[(&str, &str)])] = &[];
 
 /// The last hour in 5-minute buckets.
-const SUMMARY_PATH: &str = "/admin/v1/audit/summary?bucket_seconds=300";
+const BUCKET_SECONDS: i64 = 300;
+const WINDOW_SECONDS: i64 = 3_600;
+
+/// The summary's window ends at the next bucket boundary, so buckets start on the clock's
+/// 5 minutes (`10:05`, not `10:03:47`); the last one is the current, unfinished one.
+fn summary_path(now_unix: i64) -> String {
+    let until = (now_unix.div_euclid(BUCKET_SECONDS) + 1) * BUCKET_SECONDS;
+    format!(
+        "/admin/v1/audit/summary?since={}&until={}&bucket_seconds={BUCKET_SECONDS}",
+        encode(&iso8601(until - WINDOW_SECONDS)),
+        encode(&iso8601(until))
+    )
+}
 
 pub fn routes() -> Router<Arc<DashboardState>> {
     Router::new().route("/dashboard/", get(overview))
@@ -57,7 +71,7 @@ impl OverviewPage {
 
 async fn overview(State(state): State<Arc<DashboardState>>, signed_in: SignedIn) -> Result<Response, DashboardError> {
     let caller = signed_in.caller();
-    let summary: AuditSummary = state.calls.get(caller, SUMMARY_PATH).await?;
+    let summary: AuditSummary = state.calls.get(caller, &summary_path(now())).await?;
     let nodes: Vec<NodeView> = state.calls.get(caller, "/admin/v1/nodes").await?;
     let keys: Vec<SigningKeyView> = state.calls.get(caller, "/admin/v1/keys").await?;
     let unhealthy_nodes = nodes.iter().filter(|n| n.state != "ready" || n.lag > 0).count();
