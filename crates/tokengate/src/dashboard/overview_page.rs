@@ -3,6 +3,7 @@
 //! nodes with their health and lag, and warnings about the signing keys. Reads only: the summary,
 //! node and key operations of the admin API.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
@@ -11,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use serde::Deserialize;
 use tokengate_proto::admin::{AuditSummary, NodeView, SigningKeyView};
 
 use super::admin_calls::encode;
@@ -61,11 +63,17 @@ struct OverviewPage {
     /// Nodes that are not ready or gone, or behind the revocation feed.
     unhealthy_nodes: usize,
     key_warnings: Vec<String>,
+    /// Display names of the home tenant's apps by client id, to name the top clients.
+    app_names: HashMap<String, String>,
 }
 
 impl OverviewPage {
     fn clock(&self, iso: &str) -> String {
         clock(iso)
+    }
+
+    fn app_name(&self, client_id: &str) -> &str {
+        self.app_names.get(client_id).map_or("", String::as_str)
     }
 }
 
@@ -74,11 +82,31 @@ async fn overview(State(state): State<Arc<DashboardState>>, signed_in: SignedIn)
     let summary: AuditSummary = state.calls.get(caller, &summary_path(now())).await?;
     let nodes: Vec<NodeView> = state.calls.get(caller, "/admin/v1/nodes").await?;
     let keys: Vec<SigningKeyView> = state.calls.get(caller, "/admin/v1/keys").await?;
+    let app_names = app_names(&state, &signed_in).await;
     let unhealthy_nodes = nodes.iter().filter(|n| n.state != "ready" || n.lag > 0).count();
     let layout = Layout::new(&signed_in, "Overview", Section::Overview);
     let chart = DecisionChart::of(&summary);
     let key_warnings = key_warnings(&keys, now());
-    Ok(page(&state, StatusCode::OK, &OverviewPage { layout, summary, chart, nodes, unhealthy_nodes, key_warnings }))
+    Ok(page(
+        &state,
+        StatusCode::OK,
+        &OverviewPage { layout, summary, chart, nodes, unhealthy_nodes, key_warnings, app_names },
+    ))
+}
+
+/// The fields of an app this page needs.
+#[derive(Deserialize)]
+struct AppName {
+    app_id: String,
+    display_name: String,
+}
+
+/// The home tenant's apps by client id; without them (a refused or failed call) the top clients
+/// show their ids only, which still identify them.
+async fn app_names(state: &DashboardState, signed_in: &SignedIn) -> HashMap<String, String> {
+    let path = format!("/admin/v1/tenants/{}/apps", state.tenant_id);
+    let apps: Vec<AppName> = state.calls.get(signed_in.caller(), &path).await.unwrap_or_default();
+    apps.into_iter().map(|a| (a.app_id, a.display_name)).collect()
 }
 
 #[cfg(test)]
