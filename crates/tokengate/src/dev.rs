@@ -573,10 +573,7 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
         }),
         admin_listen: Some(SocketAddr::new(loopback, opts.admin_port)),
         admin_api_uri: Some(seed.admin.app_id_uri.clone()),
-        dashboard: seed
-            .dashboard
-            .as_ref()
-            .map(|d| crate::dashboard::DashboardOptions { client_id: d.client_id, public_url: None }),
+        dashboard: seed.dashboard.as_ref().map(|d| crate::dashboard::DashboardOptions { client_id: d.client_id, public_url: None }),
         audit_retention: Duration::from_secs(crate::config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
         listener_limits,
         gateway: Some(GatewayOptions {
@@ -707,8 +704,9 @@ Press Ctrl-C to stop.
 
 /// How to open the dashboard, with whom to sign in.
 fn dashboard_quickstart(admin: SocketAddr, admin_user: &DevUser, auditor: Option<&DevUser>) -> String {
-    let auditor =
-        auditor.map(|a| format!("\n  read-only   {}  password {}", a.username, a.password)).unwrap_or_default();
+    let auditor = auditor
+        .map(|a| format!("\n  read-only   {}  password {}", a.username, a.password))
+        .unwrap_or_default();
     format!(
         "Dashboard: http://{admin}/dashboard/  (sign-in goes through the issuer above: your browser will \
          warn about the dev CA unless you trust ca.pem)\n  admin       {}  password {}{auditor}\n",

@@ -23,7 +23,6 @@ use crate::admin::api::admin_api_state::{find_admin_app, DEFAULT_ADMIN_API_URI};
 use crate::admin::api::AdminApiState;
 use crate::admin::{self, AdminState};
 use crate::authentication::{Authenticator, BuiltinKeys};
-use crate::dashboard::{self, DashboardOptions, DashboardParts, DashboardState};
 use crate::gateway::metrics::GatewayMetrics;
 use crate::gateway::policy_file::{self, PolicyDocument, PolicyFile};
 use crate::gateway::policy_follower::PolicyFollower;
@@ -37,6 +36,7 @@ use crate::revocation_feed::{FeedHandle, FeedLoop};
 use crate::server::ListenerSetup;
 use crate::signing_keys::{KeyFollower, ReloadedKeys};
 use crate::state::{IssuerParts, IssuerState};
+use crate::dashboard::{self, DashboardOptions, DashboardParts, DashboardState};
 use crate::{audit_writer, issuer, server, signing_keys};
 
 /// How long the issuer may serve a directory read (app, credential, grant) from memory.
@@ -292,7 +292,13 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         issuer_metrics = Some(state.metrics.clone());
         let router = issuer::router(state);
         issuer_router = Some(router.clone());
-        listeners.push(server::spawn(listener, router, Some(i.tls.clone()), setup("issuer"), shutdown_rx.clone()));
+        listeners.push(server::spawn(
+            listener,
+            router,
+            Some(i.tls.clone()),
+            setup("issuer"),
+            shutdown_rx.clone(),
+        ));
         issuer_addr = Some(addr);
         listeners.push(crate::audit_checkpoints::spawn(opts.store.clone(), &i.kek, shutdown_rx.clone()));
         base_url = Some(url);
@@ -422,10 +428,7 @@ fn dashboard_router(setup: DashboardSetup<'_>) -> axum::Router {
              [admin] dashboard_client_id (tokengate dev does all of this)",
         )?;
         let (Some(issuer), Some(issuer_url)) = (setup.issuer, setup.issuer_url) else {
-            return Err(
-                "the dashboard signs people in through the built-in issuer on the same node: run [issuer] here"
-                    .to_owned(),
-            );
+            return Err("the dashboard signs people in through the built-in issuer on the same node: run [issuer] here".to_owned());
         };
         let app = setup.admin_app.ok_or("the admin API app is not in the store")?;
         Ok(DashboardState::new(DashboardParts {

@@ -138,13 +138,7 @@ fn json<B: Serialize>(body: &B) -> Result<Vec<u8>, ApiFailure> {
         .map_err(|e| ApiFailure { status: StatusCode::INTERNAL_SERVER_ERROR, message: format!("request body: {e}") })
 }
 
-fn request(
-    caller: Caller<'_>,
-    method: Method,
-    path: &str,
-    body: Option<Vec<u8>>,
-    if_match: Option<&str>,
-) -> Request<Body> {
+fn request(caller: Caller<'_>, method: Method, path: &str, body: Option<Vec<u8>>, if_match: Option<&str>) -> Request<Body> {
     let mut request = Request::new(body.clone().map(Body::from).unwrap_or_else(Body::empty));
     *request.method_mut() = method;
     *request.uri_mut() = path.parse().unwrap_or_else(|_| axum::http::Uri::from_static("/admin/v1/invalid-path"));

@@ -157,6 +157,7 @@ impl DashboardSessions {
     pub fn end(&self, id: &str) {
         self.sessions.remove(id);
     }
+
 }
 
 impl DashboardSession {

@@ -182,9 +182,7 @@ fn append_cookie(
 ) {
     let secure = if state.secure_cookies() { "; Secure" } else { "" };
     let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}{age}"))
-    {
+    if let Ok(v) = HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}{age}")) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
 }
@@ -208,7 +206,10 @@ mod tests {
     fn the_role_comes_from_the_access_tokens_roles() {
         let token = |claims: serde_json::Value| format!("e30.{}.sig", b64url(claims.to_string()));
         assert_eq!(role_of(&token(serde_json::json!({"roles": ["Tokengate.Admin"]}))), Some(AdminRole::Admin));
-        assert_eq!(role_of(&token(serde_json::json!({"roles": ["x", "Tokengate.Auditor"]}))), Some(AdminRole::Auditor));
+        assert_eq!(
+            role_of(&token(serde_json::json!({"roles": ["x", "Tokengate.Auditor"]}))),
+            Some(AdminRole::Auditor)
+        );
         assert_eq!(role_of(&token(serde_json::json!({"roles": ["Demo.Admin"]}))), None);
         assert_eq!(role_of(&token(serde_json::json!({}))), None);
     }

@@ -84,8 +84,7 @@ async fn an_admin_sees_write_controls_and_an_auditor_does_not() {
 async fn every_form_refuses_forgery_and_auditors() {
     let f = fixture().await;
     for (path, fields) in write_forms() {
-        let cross_site =
-            f.post_raw(path, Some(&f.admin), &[("csrf", &f.csrf(&f.admin))], Some("https://evil.example")).await;
+        let cross_site = f.post_raw(path, Some(&f.admin), &[("csrf", &f.csrf(&f.admin))], Some("https://evil.example")).await;
         assert_eq!(cross_site.status, StatusCode::FORBIDDEN, "{path}: cross-site origin");
         let mut no_token = fields.to_vec();
         no_token.push(("csrf", "forged"));

@@ -83,7 +83,9 @@ async fn token_request(
     *request.method_mut() = Method::POST;
     let path = format!("/{}/oauth2/v2.0/token", state.tenant_id);
     *request.uri_mut() = path.parse().map_err(|_| "the token endpoint's path is not a URI".to_owned())?;
-    request.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+    request
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
     if let Some(peer) = peer {
         request.extensions_mut().insert(peer);
     }

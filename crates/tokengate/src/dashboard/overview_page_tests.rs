@@ -44,7 +44,11 @@ async fn the_chart_and_top_lists_count_the_last_hours_decisions() {
         assert!(a.body.contains("demo&#60;script&#62;") && !a.body.contains("demo<script>"), "escaped route");
         assert!(a.body.contains("The same numbers as a table"), "a text fallback");
         let known = &f.api.dir.client;
-        assert!(a.body.contains(&format!("{} <span class=\"hint\"><code>{}</code>", known.display_name, known.app_id)), "a known client by name: {}", a.body);
+        assert!(
+            a.body.contains(&format!("{} <span class=\"hint\"><code>{}</code>", known.display_name, known.app_id)),
+            "a known client by name: {}",
+            a.body
+        );
         assert!(a.body.contains(r#"id="nodes-heading""#) && a.body.contains("Signing keys"));
         assert!(!a.body.contains(" style="), "no inline styles under the CSP");
     }

@@ -50,9 +50,8 @@ fn signed_out(parts: &Parts) -> Response {
     if parts.method != Method::GET {
         return DashboardError::Api(super::admin_calls::ApiFailure {
             status: StatusCode::UNAUTHORIZED,
-            message:
-                "Your dashboard session ended before this was sent; nothing was changed. Sign in again, then repeat it."
-                    .into(),
+            message: "Your dashboard session ended before this was sent; nothing was changed. Sign in again, then repeat it."
+                .into(),
         })
         .into_response();
     }
@@ -183,10 +182,8 @@ async fn parse_form<T: DeserializeOwned>(mut parts: Parts, bytes: Bytes) -> Resu
     let request = Request::from_parts(parts, Body::from(bytes));
     match axum::Form::<T>::from_request(request, &()).await {
         Ok(axum::Form(form)) => Ok(form),
-        Err(rejection) => {
-            Err(DashboardError::BadRequest(format!("The form could not be read: {}", rejection.body_text()))
-                .into_response())
-        }
+        Err(rejection) => Err(DashboardError::BadRequest(format!("The form could not be read: {}", rejection.body_text()))
+            .into_response()),
     }
 }
 
