@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use tokengate_core::audit::{AuditSource, Outcome};
 use tokengate_core::audit_chain::ChainedRecord;
 use tokengate_core::audit_records::AuditRecordFilter;
+use tokengate_core::store::Store;
 use tokengate_proto::admin::{AuditSummary, AuditSummaryBucket, AuditSummaryCount, Problem};
 use utoipa::IntoParams;
 
@@ -24,9 +25,11 @@ use super::api_problem::{ApiProblem, ReadRefusals};
 use super::iso8601;
 use crate::state::now_ms;
 
-/// The most decisions one summary reads (the newest of the window): bounds the store query and
-/// the memory it takes, whatever the traffic.
+/// The most decisions one summary counts (the newest of the window): bounds the time it takes,
+/// whatever the traffic.
 pub const MAX_RECORDS: u32 = 50_000;
+/// Records read per store round trip (the store answers at most 10,000), and the most held.
+const SUMMARY_PAGE: u32 = 5_000;
 /// The most buckets one answer holds (a day in minutes).
 const MAX_BUCKETS: i64 = 1_440;
 const DEFAULT_WINDOW_MS: i64 = 3_600_000;
@@ -48,7 +51,8 @@ pub struct SummaryParams {
 
 /// Gateway decisions in a window: allowed, denied and errors per bucket, and the most frequent
 /// denial reasons, clients and routes. Counts at most the newest 50,000 decisions of the window
-/// (`capped` and `counted_since` say when the window held more).
+/// (those within 50,000 audit records of its newest decision; `capped` and `counted_since` say
+/// when the window held more).
 #[utoipa::path(
     get,
     path = "/admin/v1/audit/summary",
@@ -67,18 +71,44 @@ pub async fn summary(
     ApiQuery(params): ApiQuery<SummaryParams>,
 ) -> Result<Json<AuditSummary>, ApiProblem> {
     let window = Window::of(&params, now_ms())?;
-    let filter = AuditRecordFilter {
+    Ok(Json(summarize(s.store.as_ref(), &window, MAX_RECORDS).await?))
+}
+
+/// Counts the window's decisions whose seq lies within `max_records` of its newest one, reading
+/// them in seq order a page at a time (exact counts, memory bounded by one page). Gateway
+/// decisions are most of a busy log, so this is close to "the newest `max_records` decisions";
+/// it is never more.
+async fn summarize(store: &dyn Store, window: &Window, max_records: u32) -> Result<AuditSummary, ApiProblem> {
+    let decisions = AuditRecordFilter {
         since_ms: Some(window.since_ms),
         until_ms: Some(window.until_ms),
         source: Some(AuditSource::Gateway),
         action: Some(GATEWAY_DECISION.to_owned()),
-        newest_first: true,
-        // One more than counted: whether it exists says the window held more.
-        limit: MAX_RECORDS + 1,
         ..Default::default()
     };
-    let records = s.store.audit_records(&filter).await?;
-    Ok(Json(count(&window, &records)))
+    let mut tally = Tally::new(window);
+    let newest = store.audit_records(&AuditRecordFilter { newest_first: true, limit: 1, ..decisions.clone() }).await?;
+    let oldest = store.audit_records(&AuditRecordFilter { limit: 1, ..decisions.clone() }).await?;
+    let (Some(newest), Some(oldest)) = (newest.first(), oldest.first()) else {
+        return Ok(tally.finish(window, max_records, None));
+    };
+    let floor = newest.seq - i64::from(max_records);
+    let capped = oldest.seq <= floor;
+    let mut after_seq = if capped { floor } else { oldest.seq - 1 };
+    let mut counted_since = None;
+    loop {
+        let page = AuditRecordFilter { after_seq: Some(after_seq), limit: SUMMARY_PAGE, ..decisions.clone() };
+        let records = store.audit_records(&page).await?;
+        for record in records.iter().take_while(|r| r.seq <= newest.seq) {
+            counted_since.get_or_insert(record.event.at_ms);
+            tally.add(record);
+        }
+        match records.last() {
+            Some(last) if last.seq < newest.seq && records.len() == SUMMARY_PAGE as usize => after_seq = last.seq,
+            _ => break,
+        }
+    }
+    Ok(tally.finish(window, max_records, capped.then_some(counted_since).flatten()))
 }
 
 /// The window and bucket width asked for, checked.
@@ -119,50 +149,73 @@ fn bucket_count(span_ms: i64, bucket_ms: i64) -> i64 {
     (span_ms + bucket_ms - 1) / bucket_ms
 }
 
-fn count(window: &Window, records: &[ChainedRecord]) -> AuditSummary {
-    let capped = records.len() > MAX_RECORDS as usize;
-    let counted = &records[..records.len().min(MAX_RECORDS as usize)];
-    let mut buckets: Vec<AuditSummaryBucket> = (0..window.buckets())
-        .map(|i| {
-            let start_ms = window.since_ms + i as i64 * window.bucket_ms;
-            AuditSummaryBucket { start: iso8601_ms(start_ms), start_ms, allowed: 0, denied: 0, errors: 0 }
-        })
-        .collect();
-    let (mut reasons, mut clients, mut routes) = (HashMap::new(), HashMap::new(), HashMap::new());
-    for record in counted {
+/// Counts per bucket and per value, as records are read.
+struct Tally {
+    buckets: Vec<AuditSummaryBucket>,
+    reasons: HashMap<String, u64>,
+    clients: HashMap<String, u64>,
+    routes: HashMap<String, u64>,
+    since_ms: i64,
+    bucket_ms: i64,
+}
+
+impl Tally {
+    fn new(window: &Window) -> Tally {
+        let buckets = (0..window.buckets())
+            .map(|i| {
+                let start_ms = window.since_ms + i as i64 * window.bucket_ms;
+                AuditSummaryBucket { start: iso8601_ms(start_ms), start_ms, allowed: 0, denied: 0, errors: 0 }
+            })
+            .collect();
+        Tally {
+            buckets,
+            reasons: HashMap::new(),
+            clients: HashMap::new(),
+            routes: HashMap::new(),
+            since_ms: window.since_ms,
+            bucket_ms: window.bucket_ms,
+        }
+    }
+
+    fn add(&mut self, record: &ChainedRecord) {
         let event = &record.event;
-        let index = usize::try_from((event.at_ms - window.since_ms) / window.bucket_ms).ok();
-        let Some(bucket) = index.and_then(|i| buckets.get_mut(i)) else { continue };
+        let index = usize::try_from((event.at_ms - self.since_ms) / self.bucket_ms).ok();
+        let Some(bucket) = index.and_then(|i| self.buckets.get_mut(i)) else { return };
         match event.outcome {
             Outcome::Allowed => bucket.allowed += 1,
             Outcome::Denied => {
                 bucket.denied += 1;
                 let reason = event.reason.clone().unwrap_or_else(|| "(no reason)".to_owned());
-                *reasons.entry(reason).or_insert(0u64) += 1;
+                *self.reasons.entry(reason).or_insert(0) += 1;
             }
             Outcome::Error => bucket.errors += 1,
         }
         if let Some(client) = &event.client_id {
-            *clients.entry(client.clone()).or_insert(0u64) += 1;
+            *self.clients.entry(client.clone()).or_insert(0) += 1;
         }
         if let Some(route) = event.detail.get("route").and_then(|r| r.as_str()) {
-            *routes.entry(route.to_owned()).or_insert(0u64) += 1;
+            *self.routes.entry(route.to_owned()).or_insert(0) += 1;
         }
     }
-    AuditSummary {
-        since: iso8601_ms(window.since_ms),
-        until: iso8601_ms(window.until_ms),
-        bucket_seconds: u32::try_from(window.bucket_ms / 1000).unwrap_or(u32::MAX),
-        allowed: buckets.iter().map(|b| b.allowed).sum(),
-        denied: buckets.iter().map(|b| b.denied).sum(),
-        errors: buckets.iter().map(|b| b.errors).sum(),
-        buckets,
-        top_denial_reasons: top(reasons),
-        top_clients: top(clients),
-        top_routes: top(routes),
-        max_records: MAX_RECORDS,
-        capped,
-        counted_since: capped.then(|| counted.last().map(|r| iso8601_ms(r.event.at_ms))).flatten(),
+
+    /// `counted_since`: when the window held more than was counted, the first counted time.
+    fn finish(self, window: &Window, max_records: u32, counted_since: Option<i64>) -> AuditSummary {
+        let buckets = self.buckets;
+        AuditSummary {
+            since: iso8601_ms(window.since_ms),
+            until: iso8601_ms(window.until_ms),
+            bucket_seconds: u32::try_from(window.bucket_ms / 1000).unwrap_or(u32::MAX),
+            allowed: buckets.iter().map(|b| b.allowed).sum(),
+            denied: buckets.iter().map(|b| b.denied).sum(),
+            errors: buckets.iter().map(|b| b.errors).sum(),
+            buckets,
+            top_denial_reasons: top(self.reasons),
+            top_clients: top(self.clients),
+            top_routes: top(self.routes),
+            max_records,
+            capped: counted_since.is_some(),
+            counted_since: counted_since.map(iso8601_ms),
+        }
     }
 }
 

@@ -92,3 +92,16 @@ async fn the_chain_verifies_for_an_auditor() {
     assert!(v["records"].as_u64().unwrap() >= 8, "{v}");
     assert!(v["reason"].is_null(), "{v}");
 }
+
+#[tokio::test]
+async fn a_busy_window_is_counted_from_its_newest_decisions_and_says_so() {
+    let f = fixture_with(|_| None).await;
+    traffic(&f).await;
+    let window = super::Window { since_ms: START_MS, until_ms: START_MS + 3_600_000, bucket_ms: 300_000 };
+    let s = super::summarize(f.dir.store.as_ref(), &window, 3).await.unwrap();
+    assert_eq!((s.allowed, s.denied), (0, 3), "the three newest: two expired, one missing_token");
+    assert!(s.capped);
+    assert_eq!(s.counted_since.as_deref(), Some("2024-05-01T00:01:00Z"));
+    let all = super::summarize(f.dir.store.as_ref(), &window, 6).await.unwrap();
+    assert_eq!((all.allowed, all.denied, all.capped), (3, 3, false));
+}
