@@ -890,3 +890,75 @@ pub struct PolicyValidation {
     /// Likely mistakes that do not stop a publish (as the gateway logs them).
     pub warnings: Vec<String>,
 }
+
+/// One time bucket of `GET /admin/v1/audit/summary`: gateway decisions written in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditSummaryBucket {
+    /// ISO 8601: the bucket's start (inclusive); it ends where the next one starts.
+    pub start: String,
+    pub start_ms: i64,
+    pub allowed: u64,
+    pub denied: u64,
+    /// Requests the gateway could not decide or forward (upstream failures, ...).
+    pub errors: u64,
+}
+
+/// A value and how many counted gateway decisions had it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditSummaryCount {
+    pub value: String,
+    pub count: u64,
+}
+
+/// `GET /admin/v1/audit/summary`: gateway decisions (`gateway.request` records) in a window,
+/// counted per time bucket, with the most frequent denial reasons, clients and routes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditSummary {
+    /// ISO 8601: the window, inclusive start and exclusive end.
+    pub since: String,
+    pub until: String,
+    pub bucket_seconds: u32,
+    /// Oldest first; every bucket of the window, empty ones included.
+    pub buckets: Vec<AuditSummaryBucket>,
+    pub allowed: u64,
+    pub denied: u64,
+    pub errors: u64,
+    /// Denied decisions by reason code (`expired`, `missing_token`, ...), most frequent first
+    /// (at most 10).
+    pub top_denial_reasons: Vec<AuditSummaryCount>,
+    /// Decisions by client app id (the token's `azp`/`appid`), most frequent first (at most 10);
+    /// requests without a token have no client and are not listed.
+    pub top_clients: Vec<AuditSummaryCount>,
+    /// Decisions by the gateway route that decided, most frequent first (at most 10).
+    pub top_routes: Vec<AuditSummaryCount>,
+    /// The summary counts at most `max_records` decisions, the newest of the window. When the
+    /// window held more, `capped` is true and the counts start at `counted_since` (ISO 8601).
+    pub max_records: u32,
+    pub capped: bool,
+    pub counted_since: Option<String>,
+}
+
+/// `GET /admin/v1/audit/verification`: the audit chain recomputed record by record and every
+/// signed checkpoint checked, as `tokengate audit verify` does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditVerificationView {
+    /// `verified`, `failed`, or `unavailable` (this node holds no key-encryption key to check
+    /// checkpoints with; `reason` says so).
+    pub status: String,
+    /// What did not verify (the first bad record or checkpoint), or why it could not be checked.
+    pub reason: Option<String>,
+    /// Chained records verified and the seq range they span (when verified).
+    pub records: u64,
+    pub first_seq: Option<i64>,
+    pub last_seq: Option<i64>,
+    /// Records from before the chain existed, at the start of the log.
+    pub unchained: u64,
+    /// Checkpoints whose signature verified; of them, how many matched a record still present.
+    pub checkpoints: u64,
+    pub checkpoints_matched: u64,
+    /// The newest signed checkpoint: its seq and when it was taken (ISO 8601).
+    pub latest_checkpoint_seq: Option<i64>,
+    pub latest_checkpoint_at: Option<String>,
+    /// ISO 8601: when this verification ran.
+    pub checked_at: String,
+}

@@ -15,7 +15,9 @@ mod app_updates_api;
 mod apps_api;
 mod audit_api;
 mod audit_filter_params;
+mod audit_summary_api;
 mod audit_tail_api;
+mod audit_verification_api;
 mod bare_rejections;
 mod certificates_api;
 mod consents_api;
@@ -179,6 +181,8 @@ fn routes() -> OpenApiRouter<Arc<AdminApiState>> {
         .routes(routes!(consents_api::show, consents_api::revoke))
         .routes(routes!(keys_api::rotate))
         .routes(routes!(policy_validation_api::validate))
+        .routes(routes!(audit_summary_api::summary))
+        .routes(routes!(audit_verification_api::verification))
 }
 
 /// The routes and the document they describe, with the refusals every operation can answer.
