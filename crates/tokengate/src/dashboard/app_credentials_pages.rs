@@ -57,15 +57,18 @@ async fn create_secret(
         "" => None,
         days => match days.parse::<i64>() {
             Ok(d) => Some(d),
-            Err(_) => return failed(signed_in, &refused(format!("Lifetime must be a number of days, not '{days}'.")), &back),
+            Err(_) => {
+                return failed(signed_in, &refused(format!("Lifetime must be a number of days, not '{days}'.")), &back)
+            }
         },
     };
     let request = NewSecretRequest { display_name: form.form.display_name.trim().to_owned(), lifetime_days };
     let caller = signed_in.caller();
-    let secret: CreatedSecretView = match state.calls.post(caller, &format!("{}/secrets", app_path(&id)), &request).await {
-        Ok(s) => s,
-        Err(e) => return failed(signed_in, &e, &back),
-    };
+    let secret: CreatedSecretView =
+        match state.calls.post(caller, &format!("{}/secrets", app_path(&id)), &request).await {
+            Ok(s) => s,
+            Err(e) => return failed(signed_in, &e, &back),
+        };
     let app: AppView = match state.calls.get(caller, &app_path(&id)).await {
         Ok(a) => a,
         Err(e) => return failed(signed_in, &e, &back),
@@ -113,7 +116,11 @@ async fn add_certificate(
     let added: Result<CertificateView, _> =
         state.calls.post(signed_in.caller(), &format!("{}/certificates", app_path(&id)), &request).await;
     match added {
-        Ok(c) => done(signed_in, format!("Added certificate {} (thumbprint {}).", c.display_name, c.thumbprint), &app_page(&id)),
+        Ok(c) => done(
+            signed_in,
+            format!("Added certificate {} (thumbprint {}).", c.display_name, c.thumbprint),
+            &app_page(&id),
+        ),
         Err(e) => failed(signed_in, &e, &app_page(&id)),
     }
 }

@@ -54,8 +54,10 @@ async fn add_scope(
     form: WriteForm<PermissionForm>,
 ) -> Response {
     let signed_in = &form.signed_in;
-    let request =
-        NewScopeRequest { value: form.form.value.trim().to_owned(), display_name: form.form.display_name.trim().to_owned() };
+    let request = NewScopeRequest {
+        value: form.form.value.trim().to_owned(),
+        display_name: form.form.display_name.trim().to_owned(),
+    };
     let added: Result<ScopeView, _> =
         state.calls.post(signed_in.caller(), &format!("{}/scopes", app_path(&id)), &request).await;
     answer(signed_in, &id, added.map(|s| format!("Exposed the scope {}.", s.value)))
@@ -131,7 +133,8 @@ async fn add_redirect_uri(
 ) -> Response {
     let signed_in = &form.signed_in;
     let outcome = async {
-        let request = RedirectUriView { platform: platform(&form.form.platform)?, uri: form.form.uri.trim().to_owned() };
+        let request =
+            RedirectUriView { platform: platform(&form.form.platform)?, uri: form.form.uri.trim().to_owned() };
         let added: RedirectUriView =
             state.calls.post(signed_in.caller(), &format!("{}/redirect-uris", app_path(&id)), &request).await?;
         Ok(format!("Registered the redirect URI {}.", added.uri))

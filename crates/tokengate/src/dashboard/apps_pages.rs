@@ -226,7 +226,9 @@ async fn app_detail(
             other
                 .app_roles
                 .iter()
-                .filter(|r| r.enabled && r.allowed_member_types.contains(&tokengate_proto::admin::MemberTypeView::Application))
+                .filter(|r| {
+                    r.enabled && r.allowed_member_types.contains(&tokengate_proto::admin::MemberTypeView::Application)
+                })
                 .map(move |r| GrantableRole {
                     key: format!("{}/{}", other.app_id, r.value),
                     label: format!("{} — {}", other.display_name, r.value),

@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use tokengate_proto::admin::{
-    AppRoleGrantView, AppView, ConsentView, GroupView, MemberTypeView, NewAppRoleAssignmentRequest, NewRevocationRequest,
-    NewUserRequest, RevocationCreated, RevocationTargetView, UserView,
+    AppRoleGrantView, AppView, ConsentView, GroupView, MemberTypeView, NewAppRoleAssignmentRequest,
+    NewRevocationRequest, NewUserRequest, RevocationCreated, RevocationTargetView, UserView,
 };
 
 use super::admin_calls::{encode, ApiFailure, Caller};
@@ -134,7 +134,8 @@ fn assignable_roles(apps: &[AppView]) -> Vec<AssignableRole> {
 
 /// `role` (`{app id}/{role value}`) as the API's request.
 fn assignment_request(role: &str) -> Result<NewAppRoleAssignmentRequest, ApiFailure> {
-    let (resource, value) = role.split_once('/').ok_or_else(|| refused("Choose the app role to assign from the list."))?;
+    let (resource, value) =
+        role.split_once('/').ok_or_else(|| refused("Choose the app role to assign from the list."))?;
     Ok(NewAppRoleAssignmentRequest { resource_app_id: resource.to_owned(), role_value: value.to_owned() })
 }
 
@@ -236,11 +237,19 @@ async fn user_detail(
 #[derive(Deserialize)]
 struct NoFields {}
 
-async fn enable(State(state): State<Arc<DashboardState>>, Path(id): Path<String>, form: WriteForm<NoFields>) -> Response {
+async fn enable(
+    State(state): State<Arc<DashboardState>>,
+    Path(id): Path<String>,
+    form: WriteForm<NoFields>,
+) -> Response {
     set_enabled(&state, &id, &form.signed_in, true).await
 }
 
-async fn disable(State(state): State<Arc<DashboardState>>, Path(id): Path<String>, form: WriteForm<NoFields>) -> Response {
+async fn disable(
+    State(state): State<Arc<DashboardState>>,
+    Path(id): Path<String>,
+    form: WriteForm<NoFields>,
+) -> Response {
     set_enabled(&state, &id, &form.signed_in, false).await
 }
 
@@ -264,7 +273,11 @@ pub struct RoleForm {
     pub role: String,
 }
 
-async fn assign(State(state): State<Arc<DashboardState>>, Path(id): Path<String>, form: WriteForm<RoleForm>) -> Response {
+async fn assign(
+    State(state): State<Arc<DashboardState>>,
+    Path(id): Path<String>,
+    form: WriteForm<RoleForm>,
+) -> Response {
     let signed_in = &form.signed_in;
     let outcome = async {
         let request = assignment_request(&form.form.role)?;
@@ -334,7 +347,8 @@ async fn revoke_sessions(
             wait: false,
             timeout_seconds: None,
         };
-        let created: RevocationCreated = state.calls.post(signed_in.caller(), "/admin/v1/revocations", &request).await?;
+        let created: RevocationCreated =
+            state.calls.post(signed_in.caller(), "/admin/v1/revocations", &request).await?;
         Ok(format!(
             "Revoked {}'s sign-in sessions: {} session(s) ended, {} refresh token famil(ies) revoked; tokens issued before now are refused.",
             user.user_principal_name, created.effects.sessions_ended, created.effects.refresh_families_revoked

@@ -64,7 +64,9 @@ async fn create(State(state): State<Arc<DashboardState>>, form: WriteForm<NewGro
     let request = NewGroupRequest { display_name: form.form.display_name.trim().to_owned() };
     let path = format!("/admin/v1/tenants/{}/groups", state.tenant_id);
     match state.calls.post::<_, GroupView>(signed_in.caller(), &path, &request).await {
-        Ok(group) => done(signed_in, format!("Created the group {}.", group.display_name), &group_page(&group.object_id)),
+        Ok(group) => {
+            done(signed_in, format!("Created the group {}.", group.display_name), &group_page(&group.object_id))
+        }
         Err(e) => failed(signed_in, &e, "/dashboard/groups"),
     }
 }
@@ -144,7 +146,11 @@ async fn remove_member(
     answer(signed_in, &group_page(&id), removed.map(|()| "Removed the member from the group.".to_owned()))
 }
 
-async fn assign(State(state): State<Arc<DashboardState>>, Path(id): Path<String>, form: WriteForm<RoleForm>) -> Response {
+async fn assign(
+    State(state): State<Arc<DashboardState>>,
+    Path(id): Path<String>,
+    form: WriteForm<RoleForm>,
+) -> Response {
     let signed_in = &form.signed_in;
     let outcome = async {
         let request = assignment_request(&form.form.role)?;
@@ -177,7 +183,9 @@ async fn delete_group(
         return failed(signed_in, &why, &group_page(&id));
     }
     match state.calls.delete(signed_in.caller(), &group_path(&id), None).await {
-        Ok(()) => done(signed_in, "Deleted the group; its members lost the app roles it gave them.", "/dashboard/groups"),
+        Ok(()) => {
+            done(signed_in, "Deleted the group; its members lost the app roles it gave them.", "/dashboard/groups")
+        }
         Err(e) => failed(signed_in, &e, &group_page(&id)),
     }
 }
