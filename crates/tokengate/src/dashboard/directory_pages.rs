@@ -12,17 +12,24 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use tokengate_proto::admin::{
-    AppRoleGrantView, AppView, ConsentView, GroupView, MemberTypeView, NewAppRoleAssignmentRequest,
-    NewRevocationRequest, NewUserRequest, RevocationCreated, RevocationTargetView, UserView,
+    AppRoleGrantView, AppView, ConsentView, GroupView, NewRevocationRequest, NewUserRequest, RevocationCreated,
+    RevocationTargetView, UserView,
 };
 
-use super::admin_calls::{encode, ApiFailure, Caller};
+use super::admin_calls::{encode, ApiFailure};
 use super::dashboard_pages::{done, failed, page, DashboardError, Layout, Section};
 use super::dashboard_state::DashboardState;
 use super::signed_in::{SignedIn, WriteForm};
 
+#[path = "directory_role_assignments.rs"]
+mod directory_role_assignments;
 #[path = "group_pages.rs"]
 mod group_pages;
+
+use directory_role_assignments::{
+    assignable_roles, assignment_request, assignment_rows, tenant_apps, AssignableRole, AssignmentForm, AssignmentRow,
+    RoleForm,
+};
 
 /// Write forms for dashboard_tests: path and fields that would succeed for an admin (the ids
 /// need not exist: the forgery and role checks come before any API call).
@@ -80,63 +87,6 @@ fn answer(signed_in: &SignedIn, location: &str, outcome: Result<String, ApiFailu
         Ok(message) => done(signed_in, message, location),
         Err(e) => failed(signed_in, &e, location),
     }
-}
-
-/// The tenant's apps: to name the roles of assignments, and to offer roles to assign.
-async fn tenant_apps(state: &DashboardState, caller: Caller<'_>) -> Result<Vec<AppView>, ApiFailure> {
-    state.calls.get(caller, &format!("/admin/v1/tenants/{}/apps", state.tenant_id)).await
-}
-
-/// An app role assignment with the names it refers to.
-pub struct AssignmentRow {
-    pub id: String,
-    pub app_name: String,
-    pub app_id: String,
-    pub role_value: String,
-    pub created_at: String,
-}
-
-/// An app role users and groups may hold, as a choice (`{app id}/{role value}`).
-pub struct AssignableRole {
-    pub key: String,
-    pub label: String,
-}
-
-fn assignment_rows(assignments: Vec<AppRoleGrantView>, apps: &[AppView]) -> Vec<AssignmentRow> {
-    assignments
-        .into_iter()
-        .map(|a| {
-            let app = apps.iter().find(|x| x.app_id == a.resource_app_id);
-            let role = app.and_then(|x| x.app_roles.iter().find(|r| r.id == a.app_role_id));
-            AssignmentRow {
-                app_name: app.map_or_else(|| a.resource_app_id.clone(), |x| x.display_name.clone()),
-                role_value: role.map_or_else(|| a.app_role_id.clone(), |r| r.value.clone()),
-                app_id: a.resource_app_id,
-                id: a.id,
-                created_at: a.created_at,
-            }
-        })
-        .collect()
-}
-
-fn assignable_roles(apps: &[AppView]) -> Vec<AssignableRole> {
-    apps.iter()
-        .flat_map(|app| {
-            app.app_roles.iter().filter(|r| r.enabled && r.allowed_member_types.contains(&MemberTypeView::User)).map(
-                move |r| AssignableRole {
-                    key: format!("{}/{}", app.app_id, r.value),
-                    label: format!("{} — {}", app.display_name, r.value),
-                },
-            )
-        })
-        .collect()
-}
-
-/// `role` (`{app id}/{role value}`) as the API's request.
-fn assignment_request(role: &str) -> Result<NewAppRoleAssignmentRequest, ApiFailure> {
-    let (resource, value) =
-        role.split_once('/').ok_or_else(|| refused("Choose the app role to assign from the list."))?;
-    Ok(NewAppRoleAssignmentRequest { resource_app_id: resource.to_owned(), role_value: value.to_owned() })
 }
 
 #[derive(Template)]
@@ -267,12 +217,6 @@ async fn set_enabled(state: &DashboardState, id: &str, signed_in: &SignedIn, ena
     answer(signed_in, &user_page(id), outcome)
 }
 
-/// `role` is `{app id}/{role value}`, as the page's choices name it.
-#[derive(Deserialize)]
-pub struct RoleForm {
-    pub role: String,
-}
-
 async fn assign(
     State(state): State<Arc<DashboardState>>,
     Path(id): Path<String>,
@@ -286,11 +230,6 @@ async fn assign(
         Ok(format!("Assigned the app role {}.", request.role_value))
     };
     answer(signed_in, &user_page(&id), outcome.await)
-}
-
-#[derive(Deserialize)]
-pub struct AssignmentForm {
-    pub assignment_id: String,
 }
 
 async fn unassign(

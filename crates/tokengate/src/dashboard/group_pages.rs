@@ -12,10 +12,11 @@ use axum::Router;
 use serde::Deserialize;
 use tokengate_proto::admin::{AppRoleGrantView, GroupView, NewGroupMemberRequest, NewGroupRequest, UserView};
 
-use super::{
-    answer, assignable_roles, assignment_request, assignment_rows, confirmed, refused, tenant_apps, AssignableRole,
-    AssignmentForm, AssignmentRow, ConfirmForm, RoleForm,
+use super::directory_role_assignments::{
+    assignable_roles, assignment_request, assignment_rows, tenant_apps, AssignableRole, AssignmentForm, AssignmentRow,
+    RoleForm,
 };
+use super::{answer, confirmed, refused, ConfirmForm};
 use crate::dashboard::admin_calls::encode;
 use crate::dashboard::dashboard_pages::{done, failed, page, DashboardError, Layout, Section};
 use crate::dashboard::dashboard_state::DashboardState;
