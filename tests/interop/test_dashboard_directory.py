@@ -7,6 +7,7 @@ in it; the auditor sees all of it without a single write control.
 import uuid
 
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -18,6 +19,19 @@ def _unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def _message_starting(prefix):
+    """A wait condition: the next page's message starts with `prefix` (the previous page's
+    message element goes stale while the browser navigates: not yet)."""
+
+    def condition(driver):
+        try:
+            return flash(driver).startswith(prefix)
+        except StaleElementReferenceException:
+            return False
+
+    return condition
+
+
 def test_an_admin_registers_an_app_and_reads_its_secret_once(dashboard_driver, dashboard_dev):
     d, dev = dashboard_driver, dashboard_dev
     sign_in_to_dashboard(d, dev, path="/dashboard/apps")
@@ -26,7 +40,7 @@ def test_an_admin_registers_an_app_and_reads_its_secret_once(dashboard_driver, d
     name = _unique("Browser worker")
     fill(d, "#app-name", name)
     submit(d, "form.create-app")
-    wait_until(d, lambda x: flash(x).startswith("Registered"), "the app's page after registering")
+    wait_until(d, _message_starting("Registered"), "the app's page after registering")
     client_id = d.current_url.rstrip("/").split("/")[-1]
     assert client_id in d.page_source
 
@@ -34,7 +48,7 @@ def test_an_admin_registers_an_app_and_reads_its_secret_once(dashboard_driver, d
     role = dev["api"]["app_roles"][0]
     Select(d.find_element(By.CSS_SELECTOR, "#grant-role")).select_by_value(f"{dev['api']['app_id']}/{role}")
     submit(d, "form[action$='/grants']")
-    wait_until(d, lambda x: flash(x).startswith("Granted"), "the grant's message")
+    wait_until(d, _message_starting("Granted"), "the grant's message")
 
     fill(d, "#secret-name", "browser-test")
     submit(d, "form.new-secret")
@@ -77,10 +91,10 @@ def test_an_admin_creates_disables_and_groups_a_user(dashboard_driver, dashboard
     fill(d, "#user-name", "Browser Person")
     fill(d, "#user-password", "a long enough password 7!")
     submit(d, "form.create-user")
-    wait_until(d, lambda x: flash(x).startswith("Created"), "the user's page after creating")
+    wait_until(d, _message_starting("Created"), "the user's page after creating")
     assert "a long enough password" not in d.page_source
     submit(d, "form[action$='/disable']")
-    wait_until(d, lambda x: flash(x).startswith("Disabled"), "the disable message")
+    wait_until(d, _message_starting("Disabled"), "the disable message")
     assert present(d, "form[action$='/enable']")
     screenshot(d, "user-detail")
     go(d, dev, "/dashboard/users")
@@ -91,10 +105,10 @@ def test_an_admin_creates_disables_and_groups_a_user(dashboard_driver, dashboard
     group = _unique("Browser group")
     fill(d, "#group-name", group)
     submit(d, "form.create-group")
-    wait_until(d, lambda x: flash(x).startswith("Created the group"), "the group's page")
+    wait_until(d, _message_starting("Created the group"), "the group's page")
     fill(d, "#member-user", upn)
     submit(d, "form[action$='/members']")
-    wait_until(d, lambda x: flash(x).startswith("Added"), "the member's message")
+    wait_until(d, _message_starting("Added"), "the member's message")
     assert upn in d.find_element(By.CSS_SELECTOR, "#members").text
     screenshot(d, "group-detail")
     go(d, dev, "/dashboard/groups")

@@ -39,7 +39,8 @@ struct NewSecretForm {
 #[template(path = "dashboard/app_secret_created.html")]
 struct SecretCreatedPage {
     layout: Layout,
-    app: AppView,
+    app_id: String,
+    app_name: String,
     secret: CreatedSecretView,
 }
 
@@ -69,12 +70,14 @@ async fn create_secret(
             Ok(s) => s,
             Err(e) => return failed(signed_in, &e, &back),
         };
-    let app: AppView = match state.calls.get(caller, &app_path(&id)).await {
-        Ok(a) => a,
-        Err(e) => return failed(signed_in, &e, &back),
+    // The value exists only in this answer: a failure to read the app's name must not lose it.
+    let app_name = match state.calls.get::<AppView>(caller, &app_path(&id)).await {
+        Ok(app) => app.display_name,
+        Err(_) => secret.secret.app_id.clone(),
     };
-    let layout = Layout::new(signed_in, format!("New secret for {}", app.display_name), Section::Apps);
-    page(&state, StatusCode::OK, &SecretCreatedPage { layout, app, secret })
+    let layout = Layout::new(signed_in, format!("New secret for {app_name}"), Section::Apps);
+    let app_id = secret.secret.app_id.clone();
+    page(&state, StatusCode::OK, &SecretCreatedPage { layout, app_id, app_name, secret })
 }
 
 #[derive(Deserialize)]
