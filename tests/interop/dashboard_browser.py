@@ -70,23 +70,30 @@ def screenshot(driver, name):
     driver.set_window_size(*WIDE)
 
 
-def admin_token(dev, auditor=False):
-    """An app-only admin API token (the dev admin or auditor client), for arranging and checking
-    state through the API beside the browser."""
-    client = dev["auditor"] if auditor else dev["admin"]
+def client_token(dev, client=None, resource=None):
+    """A client-credentials token of `client` (default: the dev confidential client) for
+    `resource` (default: the demo API)."""
+    client = client or dev["confidential_client"]
+    resource = (resource or dev["api"]["app_id_uri"]).rstrip("/")
     resp = requests.post(
         dev["token_endpoint"],
         data={
             "grant_type": "client_credentials",
             "client_id": client["client_id"],
             "client_secret": client["client_secret"],
-            "scope": f"{dev['admin']['app_id_uri']}/.default",
+            "scope": f"{resource}/.default",
         },
         verify=dev["ca_cert"],
         timeout=10,
     )
     assert resp.status_code == 200, resp.text
     return resp.json()["access_token"]
+
+
+def admin_token(dev, auditor=False):
+    """An app-only admin API token (the dev admin or auditor client), for arranging and checking
+    state through the API beside the browser."""
+    return client_token(dev, dev["auditor"] if auditor else dev["admin"], dev["admin"]["app_id_uri"])
 
 
 def api(dev, method, path, **kwargs):

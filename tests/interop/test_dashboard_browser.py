@@ -5,7 +5,7 @@ nothing. Screenshots of every page, wide and narrow, land in target/dashboard-sc
 
 from selenium.webdriver.common.by import By
 
-from dashboard_browser import dashboard_url, flash, go, heading, screenshot, sign_in_to_dashboard, submit
+from dashboard_browser import dashboard_url, flash, heading, screenshot, sign_in_to_dashboard, submit
 import chromium
 from chromium import present, wait_until
 

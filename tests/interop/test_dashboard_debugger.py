@@ -7,28 +7,12 @@ never comes back in the page.
 import base64
 import json
 
-import requests
 from selenium.webdriver.common.by import By
 
 from chromium import present, wait_until
-from dashboard_browser import go, heading, screenshot, sign_in_to_dashboard, submit
+from dashboard_browser import client_token, go, heading, screenshot, sign_in_to_dashboard, submit
 
 
-def client_credentials_token(dev):
-    client = dev["confidential_client"]
-    resp = requests.post(
-        dev["token_endpoint"],
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client["client_id"],
-            "client_secret": client["client_secret"],
-            "scope": dev["api"]["app_id_uri"].rstrip("/") + "/.default",
-        },
-        verify=dev["ca_cert"],
-        timeout=10,
-    )
-    assert resp.status_code == 200, resp.text
-    return resp.json()["access_token"]
 
 
 def tampered(token):
@@ -53,7 +37,7 @@ def route_row(driver, name):
 
 def test_a_pasted_token_is_explained_route_by_route(dashboard_driver, dashboard_dev):
     d, dev = dashboard_driver, dashboard_dev
-    token = client_credentials_token(dev)
+    token = client_token(dev)
     sign_in_to_dashboard(d, dev, path="/dashboard/debugger")
     assert present(d, "label[for=token]")
     screenshot(d, "debugger")
@@ -74,7 +58,7 @@ def test_a_pasted_token_is_explained_route_by_route(dashboard_driver, dashboard_
 def test_a_tampered_token_fails_its_signature_check(dashboard_driver, dashboard_dev):
     d, dev = dashboard_driver, dashboard_dev
     sign_in_to_dashboard(d, dev, who="auditor_user", path="/dashboard/debugger")
-    explain(d, dev, tampered(client_credentials_token(dev)))
+    explain(d, dev, tampered(client_token(dev)))
     verdict = d.find_element(By.CSS_SELECTOR, "p.verdict").text
     assert verdict.startswith("Refused") and "bad_signature" in verdict, verdict
     checks = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=verdict-heading] table").text

@@ -10,27 +10,12 @@ import requests
 from selenium.webdriver.common.by import By
 
 from chromium import present, wait_until
-from dashboard_browser import dashboard_url, flash, go, screenshot, sign_in_to_dashboard
+from dashboard_browser import client_token, dashboard_url, flash, go, screenshot, sign_in_to_dashboard
 
 NEEDED = 'roles_any = ["Demo.Read.All"]'
 TIGHTENED = 'roles_any = ["Demo.Journey.Nobody"]'
 
 
-def client_token(dev):
-    client = dev["confidential_client"]
-    resp = requests.post(
-        dev["token_endpoint"],
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client["client_id"],
-            "client_secret": client["client_secret"],
-            "scope": f"{dev['api']['app_id_uri']}/.default",
-        },
-        verify=dev["ca_cert"],
-        timeout=10,
-    )
-    assert resp.status_code == 200, resp.text
-    return resp.json()["access_token"]
 
 
 def call_until(dev, token, wanted):

@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from chromium import present, wait_until
-from dashboard_browser import go, screenshot, sign_in_to_dashboard
+from dashboard_browser import client_token, go, screenshot, sign_in_to_dashboard
 
 DECISION_HEADER = "X-Tokengate-Decision-Id"
 
@@ -24,21 +24,6 @@ def gateway_call(dev, token=None):
     return resp.status_code, resp.headers.get(DECISION_HEADER)
 
 
-def client_token(dev):
-    client = dev["confidential_client"]
-    resp = requests.post(
-        dev["token_endpoint"],
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client["client_id"],
-            "client_secret": client["client_secret"],
-            "scope": dev["api"]["app_id_uri"] + "/.default",
-        },
-        verify=dev["ca_cert"],
-        timeout=10,
-    )
-    assert resp.status_code == 200, resp.text
-    return resp.json()["access_token"]
 
 
 def make_traffic(dev):

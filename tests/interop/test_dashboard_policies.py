@@ -11,27 +11,11 @@ import requests
 from selenium.webdriver.common.by import By
 
 from chromium import present, wait_until
-from dashboard_browser import api, flash, go, heading, screenshot, sign_in_to_dashboard
+from dashboard_browser import api, client_token, flash, go, heading, screenshot, sign_in_to_dashboard
 
 MISSING_ROLE = "Demo.Nobody"
 
 
-def client_token(dev):
-    """A client-credentials token of the dev confidential client for the demo API."""
-    client = dev["confidential_client"]
-    resp = requests.post(
-        dev["token_endpoint"],
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client["client_id"],
-            "client_secret": client["client_secret"],
-            "scope": f"{dev['api']['app_id_uri']}/.default",
-        },
-        verify=dev["ca_cert"],
-        timeout=10,
-    )
-    assert resp.status_code == 200, resp.text
-    return resp.json()["access_token"]
 
 
 def call_demo(dev, token):
