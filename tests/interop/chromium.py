@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -69,7 +70,11 @@ def forget_everything(driver):
 def wait_until(driver, condition, what, timeout=WAIT_S):
     """Polls `condition(driver)` until truthy (bounded); the failure names what and where."""
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d))
+        # A page replaced between finding an element and reading it is not a failure: look again.
+        ignored = (NoSuchElementException, StaleElementReferenceException)
+        return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored).until(
+            lambda d: condition(d)
+        )
     except Exception as exc:
         raise AssertionError(
             f"{what}: not within {timeout} s; at {driver.current_url!r}, page text:\n{page_text(driver)[:600]}"
