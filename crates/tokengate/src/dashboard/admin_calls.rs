@@ -165,6 +165,13 @@ fn request(
     request
 }
 
+/// A refused `raw` answer in the person's words (its problem document read, at most 1 MB).
+pub async fn refusal(response: Response) -> ApiFailure {
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1024 * 1024).await.unwrap_or_default();
+    failure(status, &body)
+}
+
 /// The problem document's `detail`, else its `title`, else the status.
 fn failure(status: StatusCode, body: &[u8]) -> ApiFailure {
     let problem: Option<serde_json::Value> = serde_json::from_slice(body).ok();

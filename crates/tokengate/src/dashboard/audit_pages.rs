@@ -14,7 +14,7 @@ use axum::Router;
 use serde::Deserialize;
 use tokengate_proto::admin::{AuditPage, AuditVerificationView};
 
-use super::admin_calls::{encode, ApiFailure};
+use super::admin_calls::{encode, refusal};
 use super::dashboard_pages::{page, DashboardError, Layout, Section};
 use super::dashboard_state::DashboardState;
 use super::signed_in::SignedIn;
@@ -36,8 +36,6 @@ pub const WRITE_FORMS_FOR_TESTS: &[(&str, &[(&str, &str)])] = &[];
 
 /// Records per page.
 const PAGE_SIZE: u32 = 50;
-/// The most of an API problem read to explain a refused export or tail.
-const MAX_PROBLEM_BYTES: usize = 64 * 1024;
 
 pub fn routes() -> Router<Arc<DashboardState>> {
     Router::new()
@@ -220,16 +218,6 @@ async fn verification(
     }
     let layout = Layout::new(&signed_in, "Audit log: chain verification", Section::Audit);
     Ok(page(&state, StatusCode::OK, &VerificationPage { layout, v }))
-}
-
-/// A refused relay in the person's words: the API problem's `detail` (or `title`).
-async fn refusal(response: Response) -> ApiFailure {
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), MAX_PROBLEM_BYTES).await.unwrap_or_default();
-    let problem: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-    let text = |key: &str| problem.as_ref().and_then(|p| p.get(key)).and_then(|v| v.as_str()).map(str::to_owned);
-    let message = text("detail").or_else(|| text("title")).unwrap_or_else(|| status.to_string());
-    ApiFailure { status, message }
 }
 
 #[cfg(test)]

@@ -184,3 +184,81 @@ async fn assets_are_served_with_their_types_and_unknown_ones_are_not() {
     assert_eq!(f.get("/dashboard/assets/..%2Fmaster.key", None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(f.get("/dashboard/assets/nothing.js", None).await.status, StatusCode::NOT_FOUND);
 }
+
+/// Forms any signed-in person may post (no state change, or only their own session's): they
+/// still need the session's anti-forgery token and the dashboard's origin.
+const READ_FORMS: &[&str] = &["/dashboard/sign-out", "/dashboard/debugger", "/dashboard/policies/test-token"];
+
+#[tokio::test]
+async fn every_read_form_refuses_forgery_but_not_auditors() {
+    let f = fixture().await;
+    for path in READ_FORMS {
+        let cross_site =
+            f.post_raw(path, Some(&f.auditor), &[("csrf", &f.csrf(&f.auditor))], Some("https://evil.example")).await;
+        assert_eq!(cross_site.status, StatusCode::FORBIDDEN, "{path}: cross-site origin");
+        let forged = f.post_raw(path, Some(&f.auditor), &[("csrf", "forged")], Some(PUBLIC_URL)).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{path}: forged token");
+        let other_session = f.post_raw(path, Some(&f.auditor), &[("csrf", &f.csrf(&f.admin))], None).await;
+        assert_eq!(other_session.status, StatusCode::FORBIDDEN, "{path}: another session's token");
+    }
+    // An auditor's well-formed debugger post is answered (it changes nothing).
+    let ok = f.post("/dashboard/debugger", &f.auditor, &[("token", "not.a.token")]).await;
+    assert_ne!(ok.status, StatusCode::FORBIDDEN, "{}", ok.body);
+}
+
+/// Every POST route the dashboard declares is in `WRITE_FORMS_FOR_TESTS` or `READ_FORMS`, so the
+/// forgery and role tests above cannot miss a form added later. Read from the sources: the
+/// router does not list its routes.
+#[test]
+fn every_post_route_is_covered_by_the_form_tests() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/dashboard");
+    let listed: Vec<&str> = write_forms().map(|(p, _)| *p).chain(READ_FORMS.iter().copied()).collect();
+    let mut missing = vec![];
+    let mut posts = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().ends_with("_tests.rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        for declared in post_routes(&source) {
+            posts += 1;
+            if !listed.iter().any(|l| route_matches(&declared, l)) {
+                missing.push(format!("{declared} ({})", path.display()));
+            }
+        }
+    }
+    assert!(posts > 20, "the scan found the dashboard's POST routes ({posts})");
+    assert!(missing.is_empty(), "POST routes no form test covers: {missing:#?}");
+}
+
+/// The paths of `.route("/dashboard/...", ... post(...))` calls in `source`.
+fn post_routes(source: &str) -> Vec<String> {
+    let mut found = vec![];
+    for (start, _) in source.match_indices(".route(") {
+        let call = &source[start + ".route(".len()..];
+        let Some(path) = call.trim_start().strip_prefix('"').and_then(|rest| rest.split('"').next()) else { continue };
+        let mut depth = 1;
+        let end = call
+            .char_indices()
+            .find(|(_, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            })
+            .map_or(call.len(), |(i, _)| i);
+        if path.starts_with("/dashboard") && call[..end].contains("post(") {
+            found.push(path.to_owned());
+        }
+    }
+    found
+}
+
+/// A declared route (`{id}` segments) matches a concrete path of the same shape.
+fn route_matches(declared: &str, concrete: &str) -> bool {
+    let (d, c): (Vec<_>, Vec<_>) = (declared.split('/').collect(), concrete.split('/').collect());
+    d.len() == c.len() && d.iter().zip(&c).all(|(d, c)| d == c || (d.starts_with('{') && d.ends_with('}')))
+}
