@@ -190,7 +190,8 @@ async fn tail(
     if !upstream.status().is_success() {
         return Err(refusal(upstream).await.into());
     }
-    Ok(audit_tail_relay::relay(upstream))
+    let (sessions_of, session_id) = (state.clone(), signed_in.session.id.clone());
+    Ok(audit_tail_relay::relay(upstream, move || sessions_of.sessions.is_live(&session_id, now())))
 }
 
 #[derive(Template)]

@@ -3,7 +3,8 @@
 //! into the live table. The rows are rendered here (escaped by askama), so the browser never
 //! turns record text into markup, and the page needs no script of its own (CSP `script-src
 //! 'self'`, the stream is same-origin for `connect-src 'self'`). The relay ends when the API's
-//! stream ends or the browser leaves.
+//! stream ends, the browser leaves, or the dashboard session ends (sign-out, expiry): the API
+//! checked the token when the stream opened, so the relay keeps checking the session.
 
 use askama::Template;
 use axum::body::{Body, Bytes};
@@ -21,10 +22,11 @@ pub const ROW_EVENT: &str = "record";
 
 type Chunk = Result<Bytes, std::io::Error>;
 
-/// Relays `upstream` (a successful `text/event-stream` answer of the API) as row events.
-pub fn relay(upstream: Response) -> Response {
+/// Relays `upstream` (a successful `text/event-stream` answer of the API) as row events while
+/// `signed_in()` holds (asked before every event and keep-alive).
+pub fn relay(upstream: Response, signed_in: impl Fn() -> bool + Send + 'static) -> Response {
     let (tx, rx) = mpsc::channel::<Chunk>(4);
-    tokio::spawn(forward(upstream.into_body(), tx));
+    tokio::spawn(forward(upstream.into_body(), tx, signed_in));
     let mut response = Body::from_stream(ReceiverStream::new(rx)).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -35,7 +37,7 @@ pub fn relay(upstream: Response) -> Response {
 
 /// Reads the API's events as they come and sends each on, re-rendered; stops when either side
 /// ends (the browser leaving drops `tx`'s receiver, which drops the API's stream with this task).
-async fn forward(mut upstream: Body, tx: mpsc::Sender<Chunk>) {
+async fn forward(mut upstream: Body, tx: mpsc::Sender<Chunk>, signed_in: impl Fn() -> bool) {
     let mut pending: Vec<u8> = Vec::new();
     loop {
         let frame = tokio::select! {
@@ -53,6 +55,9 @@ async fn forward(mut upstream: Body, tx: mpsc::Sender<Chunk>) {
                 Err(_) => continue, // trailers: nothing to relay
             },
         };
+        if !signed_in() {
+            return;
+        }
         pending.extend_from_slice(&data);
         let out = take_events(&mut pending).iter().map(|event| rewrite(event)).collect::<String>();
         if !out.is_empty() && tx.send(Ok(Bytes::from(out))).await.is_err() {
@@ -117,6 +122,18 @@ pub fn sse_event(name: &str, id: Option<&str>, data: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn relayed(upstream: &'static str, signed_in: bool) -> String {
+        let response = relay(Body::from(upstream).into_response(), move || signed_in);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_relay_stops_once_the_session_has_ended() {
+        assert_eq!(relayed(": keep-alive\n\n", true).await, ": keep-alive\n\n");
+        assert_eq!(relayed(": keep-alive\n\n", false).await, "", "nothing more after sign-out");
+    }
 
     #[test]
     fn events_are_cut_at_blank_lines_and_the_rest_waits() {

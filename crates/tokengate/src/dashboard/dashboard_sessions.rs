@@ -154,6 +154,12 @@ impl DashboardSessions {
         Some(session)
     }
 
+    /// Whether `id` names a live session, without counting this as activity (a long-lived
+    /// stream asks this, and must not keep an idle session alive).
+    pub fn is_live(&self, id: &str, now: i64) -> bool {
+        self.sessions.get(id).is_some_and(|s| s.live(now))
+    }
+
     pub fn end(&self, id: &str) {
         self.sessions.remove(id);
     }
@@ -237,8 +243,11 @@ mod tests {
         }
         assert!(s.find(&b.id, 1_000 + SESSION_LIFETIME_S).is_none(), "never past its lifetime");
         let c = s.create("C".into(), "c@x".into(), AdminRole::Admin, tokens(), 1_000);
+        assert!(s.is_live(&c.id, 1_000 + SESSION_IDLE_S - 1));
+        assert!(!s.is_live(&c.id, 1_000 + SESSION_IDLE_S), "asking is not activity");
         s.end(&c.id);
         assert!(s.find(&c.id, 1_000).is_none());
+        assert!(!s.is_live(&c.id, 1_000));
     }
 
     #[test]
