@@ -17,6 +17,7 @@ use tokengate_proto::admin::{AuditPage, AuditVerificationView};
 use super::admin_calls::{encode, refusal};
 use super::dashboard_pages::{page, DashboardError, Layout, Section};
 use super::dashboard_state::DashboardState;
+use super::directory_names::directory_names;
 use super::signed_in::SignedIn;
 use crate::state::now;
 use audit_filters::AuditFilters;
@@ -91,7 +92,8 @@ async fn audit(
     let cursor_pair = if cursor.is_empty() { String::new() } else { format!("cursor={}", encode(&cursor)) };
     let path = format!("/admin/v1/audit?{}", filters.query_with(&format!("limit={PAGE_SIZE}&{cursor_pair}")));
     let page_of_records: AuditPage = state.calls.get(signed_in.caller(), path.trim_end_matches('&')).await?;
-    let rows = page_of_records.items.iter().map(AuditRow::of).collect();
+    let names = directory_names(&state, signed_in.caller()).await;
+    let rows = page_of_records.items.iter().map(|r| AuditRow::of(r).named(&names)).collect();
     let next_href = page_of_records
         .next_cursor
         .map(|next| format!("/dashboard/audit?{}", filters.query_with(&format!("cursor={}", encode(&next)))));
@@ -190,8 +192,9 @@ async fn tail(
     if !upstream.status().is_success() {
         return Err(refusal(upstream).await.into());
     }
+    let names = directory_names(&state, signed_in.caller()).await;
     let (sessions_of, session_id) = (state.clone(), signed_in.session.id.clone());
-    Ok(audit_tail_relay::relay(upstream, move || sessions_of.sessions.is_live(&session_id, now())))
+    Ok(audit_tail_relay::relay(upstream, names, move || sessions_of.sessions.is_live(&session_id, now())))
 }
 
 #[derive(Template)]

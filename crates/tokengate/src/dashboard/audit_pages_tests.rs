@@ -140,3 +140,16 @@ async fn the_chain_verification_shows() {
     let fragment = String::from_utf8(fragment.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     assert!(fragment.trim_start().starts_with(r#"<section class="card" id="chain-verification""#), "{fragment}");
 }
+
+#[tokio::test]
+async fn records_name_the_apps_they_involve() {
+    let f = fixture().await;
+    let client = &f.api.dir.client;
+    let mut e = AuditEvent::new(AuditSource::Gateway, PROBE, Outcome::Allowed, 1_700_000_000_000);
+    e.client_id = Some(client.app_id.to_string());
+    f.api.dir.store.append_audit(&[e]).await.unwrap();
+    let a = f.get(&format!("/dashboard/audit?action={PROBE}"), Some(&f.admin)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let named = format!(r#"<span class="named">{}</span>"#, client.display_name);
+    assert!(a.body.contains(&named), "the client's name beside its id: {}", a.body);
+}

@@ -14,7 +14,11 @@ pub struct AuditRow {
     pub outcome: String,
     /// The subject (`oid`), or the actor of an admin change.
     pub who: String,
+    /// The name behind `who`, when the directory knows it ('' otherwise).
+    pub who_name: String,
     pub client: String,
+    /// The app behind `client`, when the directory knows it.
+    pub client_name: String,
     /// The gateway's route and request, or what an admin change touched.
     pub target: String,
     pub reason: String,
@@ -52,11 +56,22 @@ impl AuditRow {
                 _ => "unknown".to_owned(),
             },
             who,
+            who_name: String::new(),
             client: r.client_id.clone().unwrap_or_default(),
+            client_name: String::new(),
             target,
             reason: r.reason.clone().unwrap_or_default(),
             id: r.id.clone(),
         }
+    }
+}
+
+impl AuditRow {
+    /// The row with the names `names` knows for its subject and client.
+    pub fn named(mut self, names: &std::collections::HashMap<String, String>) -> AuditRow {
+        self.who_name = names.get(&self.who).cloned().unwrap_or_default();
+        self.client_name = names.get(&self.client).cloned().unwrap_or_default();
+        self
     }
 }
 

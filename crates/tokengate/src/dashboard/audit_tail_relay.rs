@@ -21,12 +21,14 @@ use super::audit_rows::{AuditRow, AuditRowFragment};
 pub const ROW_EVENT: &str = "record";
 
 type Chunk = Result<Bytes, std::io::Error>;
+type Names = std::collections::HashMap<String, String>;
 
 /// Relays `upstream` (a successful `text/event-stream` answer of the API) as row events while
 /// `signed_in()` holds (asked before every event and keep-alive).
-pub fn relay(upstream: Response, signed_in: impl Fn() -> bool + Send + 'static) -> Response {
+/// `names` (read when the stream opened) names the rows' users and apps.
+pub fn relay(upstream: Response, names: Names, signed_in: impl Fn() -> bool + Send + 'static) -> Response {
     let (tx, rx) = mpsc::channel::<Chunk>(4);
-    tokio::spawn(forward(upstream.into_body(), tx, signed_in));
+    tokio::spawn(forward(upstream.into_body(), tx, names, signed_in));
     let mut response = Body::from_stream(ReceiverStream::new(rx)).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -37,7 +39,7 @@ pub fn relay(upstream: Response, signed_in: impl Fn() -> bool + Send + 'static) 
 
 /// Reads the API's events as they come and sends each on, re-rendered; stops when either side
 /// ends (the browser leaving drops `tx`'s receiver, which drops the API's stream with this task).
-async fn forward(mut upstream: Body, tx: mpsc::Sender<Chunk>, signed_in: impl Fn() -> bool) {
+async fn forward(mut upstream: Body, tx: mpsc::Sender<Chunk>, names: Names, signed_in: impl Fn() -> bool) {
     let mut pending: Vec<u8> = Vec::new();
     loop {
         let frame = tokio::select! {
@@ -59,7 +61,7 @@ async fn forward(mut upstream: Body, tx: mpsc::Sender<Chunk>, signed_in: impl Fn
             return;
         }
         pending.extend_from_slice(&data);
-        let out = take_events(&mut pending).iter().map(|event| rewrite(event)).collect::<String>();
+        let out = take_events(&mut pending).iter().map(|event| rewrite(event, &names)).collect::<String>();
         if !out.is_empty() && tx.send(Ok(Bytes::from(out))).await.is_err() {
             return;
         }
@@ -79,7 +81,7 @@ fn take_events(pending: &mut Vec<u8>) -> Vec<String> {
 /// One API event as the browser's: a record becomes a `record` event whose data is the row's
 /// HTML, one `data:` line per line (SSE data cannot hold a bare newline); a comment (the API's
 /// keep-alive) passes as a comment, so an idle relay still notices a browser that left.
-fn rewrite(event: &str) -> String {
+fn rewrite(event: &str, names: &Names) -> String {
     let mut id = None;
     let mut data = String::new();
     for line in event.lines() {
@@ -99,7 +101,7 @@ fn rewrite(event: &str) -> String {
         tracing::debug!("audit tail relay: an event that is not a record was skipped");
         return String::new();
     };
-    let row = AuditRow::of(&record);
+    let row = AuditRow::of(&record).named(names);
     let Ok(html) = (AuditRowFragment { row: &row }).render() else { return String::new() };
     sse_event(ROW_EVENT, id.as_deref().filter(|i| i.chars().all(|c| c.is_ascii_digit())), &html)
 }
@@ -124,7 +126,7 @@ mod tests {
     use super::*;
 
     async fn relayed(upstream: &'static str, signed_in: bool) -> String {
-        let response = relay(Body::from(upstream).into_response(), move || signed_in);
+        let response = relay(Body::from(upstream).into_response(), Names::new(), move || signed_in);
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
     }
@@ -148,7 +150,7 @@ mod tests {
             sse_event("record", Some("7"), "<tr>\n<td>x</td>\n</tr>"),
             "event: record\nid: 7\ndata: <tr>\ndata: <td>x</td>\ndata: </tr>\n\n"
         );
-        assert_eq!(rewrite(": keep-alive"), ": keep-alive\n\n");
-        assert_eq!(rewrite("id: 3\ndata: not json"), "");
+        assert_eq!(rewrite(": keep-alive", &Names::new()), ": keep-alive\n\n");
+        assert_eq!(rewrite("id: 3\ndata: not json", &Names::new()), "");
     }
 }

@@ -13,6 +13,7 @@ mod dashboard_sessions;
 mod dashboard_sign_in;
 mod dashboard_state;
 mod debugger_page;
+mod directory_names;
 mod directory_pages;
 mod issuer_back_channel;
 mod keys_page;

@@ -3,12 +3,7 @@
 
 use std::collections::HashMap;
 
-use tokengate_proto::admin::{
-    AppView, NodeView, RevocationEffectsView, RevocationTargetView, RevocationView, TenantView, UserView,
-};
-
-use super::super::admin_calls::{encode, Caller};
-use super::super::dashboard_state::DashboardState;
+use tokengate_proto::admin::{NodeView, RevocationEffectsView, RevocationTargetView, RevocationView};
 
 /// One revocation in force.
 pub struct RevokedRow {
@@ -29,27 +24,6 @@ pub struct GatewayRow {
     pub lag: i64,
     pub caught_up: bool,
     pub last_sync: String,
-}
-
-/// Display names of users (by object id) and apps (by client id) across tenants, for the table.
-/// Best effort: a name that cannot be read leaves the bare id.
-pub async fn directory_names(state: &DashboardState, caller: Caller<'_>) -> HashMap<String, String> {
-    let mut names = HashMap::new();
-    let tenants: Vec<TenantView> = state.calls.get(caller, "/admin/v1/tenants").await.unwrap_or_default();
-    for tenant in tenants {
-        let id = encode(&tenant.id);
-        let users: Vec<UserView> =
-            state.calls.get(caller, &format!("/admin/v1/tenants/{id}/users")).await.unwrap_or_default();
-        for u in users {
-            names.insert(u.object_id, format!("{} ({})", u.display_name, u.user_principal_name));
-        }
-        let apps: Vec<AppView> =
-            state.calls.get(caller, &format!("/admin/v1/tenants/{id}/apps")).await.unwrap_or_default();
-        for a in apps {
-            names.insert(a.app_id, a.display_name);
-        }
-    }
-    names
 }
 
 /// The revocations, newest first, with names where known.

@@ -23,8 +23,9 @@ mod revocation_confirmation;
 #[path = "revocation_views.rs"]
 mod revocation_views;
 
+use super::directory_names::directory_names;
 use revocation_confirmation::{confirmation, Confirmation, ConfirmedFields};
-use revocation_views::{directory_names, effect_lines, gateway_rows, revoked_rows, GatewayRow, RevokedRow};
+use revocation_views::{effect_lines, gateway_rows, revoked_rows, GatewayRow, RevokedRow};
 
 #[cfg(test)]
 #[path = "revocations_page_tests.rs"]
