@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -67,17 +67,28 @@ def forget_everything(driver):
     driver.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": "*", "storageTypes": "all"})
 
 
+def _look_again_if_replaced(condition, driver):
+    """`condition(driver)`, or False when the page was replaced between finding an element and
+    reading it (chromedriver reports that as a stale element, or as an inspector error naming a
+    node that "does not belong to the document"): the next poll looks at the new page."""
+    try:
+        return condition(driver)
+    except (NoSuchElementException, StaleElementReferenceException):
+        return False
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return False
+        raise
+
+
 def wait_until(driver, condition, what, timeout=WAIT_S):
     """Polls `condition(driver)` until truthy (bounded); the failure names what and where."""
     try:
-        # A page replaced between finding an element and reading it is not a failure: look again.
-        ignored = (NoSuchElementException, StaleElementReferenceException)
-        return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored).until(
-            lambda d: condition(d)
-        )
+        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: _look_again_if_replaced(condition, d))
     except Exception as exc:
         raise AssertionError(
-            f"{what}: not within {timeout} s; at {driver.current_url!r}, page text:\n{page_text(driver)[:600]}"
+            f"{what}: not within {timeout} s ({type(exc).__name__}: {str(exc)[:200]}); at {driver.current_url!r}, "
+            f"page text:\n{page_text(driver)[:600]}"
         ) from exc
 
 
