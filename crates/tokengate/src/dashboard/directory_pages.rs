@@ -27,8 +27,8 @@ mod directory_role_assignments;
 mod group_pages;
 
 use directory_role_assignments::{
-    assignable_roles, assignment_request, assignment_rows, tenant_apps, AssignableRole, AssignmentForm, AssignmentRow,
-    RoleForm,
+    assign_role, assignable_roles, assignment_rows, tenant_apps, unassign_role, AssignableRole, AssignmentForm,
+    AssignmentRow, RoleForm,
 };
 
 /// Write forms for dashboard_tests: path and fields that would succeed for an admin (the ids
@@ -223,13 +223,8 @@ async fn assign(
     form: WriteForm<RoleForm>,
 ) -> Response {
     let signed_in = &form.signed_in;
-    let outcome = async {
-        let request = assignment_request(&form.form.role)?;
-        let path = format!("{}/app-role-assignments", user_path(&id));
-        let _assigned: AppRoleGrantView = state.calls.post(signed_in.caller(), &path, &request).await?;
-        Ok(format!("Assigned the app role {}.", request.role_value))
-    };
-    answer(signed_in, &user_page(&id), outcome.await)
+    let assigned = assign_role(&state, signed_in.caller(), &user_path(&id), &form.form.role).await;
+    answer(signed_in, &user_page(&id), assigned.map(|role| format!("Assigned the app role {role}.")))
 }
 
 async fn unassign(
@@ -238,8 +233,7 @@ async fn unassign(
     form: WriteForm<AssignmentForm>,
 ) -> Response {
     let signed_in = &form.signed_in;
-    let path = format!("{}/app-role-assignments/{}", user_path(&id), encode(&form.form.assignment_id));
-    let removed = state.calls.delete(signed_in.caller(), &path, None).await;
+    let removed = unassign_role(&state, signed_in.caller(), &user_path(&id), &form.form.assignment_id).await;
     answer(signed_in, &user_page(&id), removed.map(|()| "Removed the app role assignment.".to_owned()))
 }
 

@@ -65,6 +65,31 @@ pub fn assignment_request(role: &str) -> Result<NewAppRoleAssignmentRequest, Api
     Ok(NewAppRoleAssignmentRequest { resource_app_id: resource.to_owned(), role_value: value.to_owned() })
 }
 
+/// Assigns the chosen role (`{app id}/{role value}`) to the user or group the admin API path
+/// `holder` names (`/admin/v1/users/{id}` or `/admin/v1/groups/{id}`); the role's value.
+pub async fn assign_role(
+    state: &DashboardState,
+    caller: Caller<'_>,
+    holder: &str,
+    role: &str,
+) -> Result<String, ApiFailure> {
+    let request = assignment_request(role)?;
+    let path = format!("{holder}/app-role-assignments");
+    let _assigned: AppRoleGrantView = state.calls.post(caller, &path, &request).await?;
+    Ok(request.role_value)
+}
+
+/// Removes one app role assignment of the user or group `holder` names.
+pub async fn unassign_role(
+    state: &DashboardState,
+    caller: Caller<'_>,
+    holder: &str,
+    assignment_id: &str,
+) -> Result<(), ApiFailure> {
+    let path = format!("{holder}/app-role-assignments/{}", crate::dashboard::admin_calls::encode(assignment_id));
+    state.calls.delete(caller, &path, None).await
+}
+
 /// `role` is `{app id}/{role value}`, as the page's choices name it.
 #[derive(Deserialize)]
 pub struct RoleForm {

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use tokengate_proto::admin::{AppRoleGrantView, GroupView, NewGroupMemberRequest, NewGroupRequest, UserView};
 
 use super::directory_role_assignments::{
-    assignable_roles, assignment_request, assignment_rows, tenant_apps, AssignableRole, AssignmentForm, AssignmentRow,
-    RoleForm,
+    assign_role, assignable_roles, assignment_rows, tenant_apps, unassign_role, AssignableRole, AssignmentForm,
+    AssignmentRow, RoleForm,
 };
 use super::{answer, confirmed, refused, ConfirmForm};
 use crate::dashboard::admin_calls::encode;
@@ -153,13 +153,12 @@ async fn assign(
     form: WriteForm<RoleForm>,
 ) -> Response {
     let signed_in = &form.signed_in;
-    let outcome = async {
-        let request = assignment_request(&form.form.role)?;
-        let path = format!("{}/app-role-assignments", group_path(&id));
-        let _assigned: AppRoleGrantView = state.calls.post(signed_in.caller(), &path, &request).await?;
-        Ok(format!("Assigned the app role {} to the group's members.", request.role_value))
-    };
-    answer(signed_in, &group_page(&id), outcome.await)
+    let assigned = assign_role(&state, signed_in.caller(), &group_path(&id), &form.form.role).await;
+    answer(
+        signed_in,
+        &group_page(&id),
+        assigned.map(|role| format!("Assigned the app role {role} to the group's members.")),
+    )
 }
 
 async fn unassign(
@@ -168,8 +167,7 @@ async fn unassign(
     form: WriteForm<AssignmentForm>,
 ) -> Response {
     let signed_in = &form.signed_in;
-    let path = format!("{}/app-role-assignments/{}", group_path(&id), encode(&form.form.assignment_id));
-    let removed = state.calls.delete(signed_in.caller(), &path, None).await;
+    let removed = unassign_role(&state, signed_in.caller(), &group_path(&id), &form.form.assignment_id).await;
     answer(signed_in, &group_page(&id), removed.map(|()| "Removed the app role assignment.".to_owned()))
 }
 
