@@ -98,7 +98,7 @@ pub struct AuditFilterArgs {
     #[arg(long)]
     pub tenant: Option<String>,
     /// The token id (`uti`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub token_id: Option<String>,
     /// The gateway route that decided.
     #[arg(long)]

@@ -31,3 +31,23 @@ fn every_subcommand_and_flag_has_help_text() {
 fn the_command_line_definition_is_consistent() {
     Cli::command().debug_assert();
 }
+
+/// Key and token ids are base64url: about one in 32 starts with `-`, and it must still be read
+/// as the value it is (CI once failed on `keys remove -j2dJ…`).
+#[test]
+fn ids_that_start_with_a_hyphen_are_values_not_flags() {
+    use clap::Parser;
+    for args in [
+        vec!["tokengate", "keys", "remove", "-j2dJPrhLuPOuVmyePaGJqCVFaM"],
+        vec!["tokengate", "revoke", "key", "-j2dJPrhLuPOuVmyePaGJqCVFaM", "--wait"],
+        vec!["tokengate", "revoke", "token", "-AbCdEfGhIjKlMnOpQrStUv", "--reason", "leaked"],
+        vec!["tokengate", "audit", "query", "--token-id", "-AbCdEfGhIjKlMnOpQrStUv"],
+    ] {
+        if let Err(e) = Cli::try_parse_from(&args) {
+            panic!("{args:?} refused: {e}");
+        }
+    }
+    // A real flag after the id is still a flag, and help still answers.
+    let help = Cli::try_parse_from(["tokengate", "keys", "remove", "--help"]).err().map(|e| e.kind());
+    assert_eq!(help, Some(clap::error::ErrorKind::DisplayHelp));
+}

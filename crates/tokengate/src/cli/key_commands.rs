@@ -21,6 +21,8 @@ pub enum KeyCommand {
     /// Emergency removal: drop a key from the JWKS at once (tokens it signed stop validating).
     Remove {
         /// The key id, as `keys list` shows it.
+        // Key ids are base64url, so one may start with `-`: it is a value here, not a flag.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
     /// Recovery when the key-encryption key is lost: drop EVERY signing key and create new ones

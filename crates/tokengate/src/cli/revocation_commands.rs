@@ -23,6 +23,8 @@ pub enum RevokeCommand {
     /// One access token: the token itself (its `uti` or `jti` is read, unverified) or that id.
     Token {
         /// The token itself, or its `uti`/`jti`.
+        // Token ids are base64url, so one may start with `-`: it is a value here, not a flag.
+        #[arg(allow_hyphen_values = true)]
         token_or_id: String,
         #[command(flatten)]
         common: RevokeArgs,
@@ -53,6 +55,7 @@ pub enum RevokeCommand {
     /// key is replaced by the next one).
     Key {
         /// The key id (`kid` in the token header).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         #[command(flatten)]
         common: RevokeArgs,
