@@ -48,6 +48,9 @@ pub struct AuditSection {
     pub retention_days: Option<u64>,
     /// Which gateway decisions are recorded: `all` (default), `denied`, `none`.
     pub gateway_decisions: Option<crate::gateway::gateway_state::DecisionRecords>,
+    /// `buffered` (default): answer once the record is queued; `strict`: answer only after the
+    /// record's batch has committed (no answer without a durable record).
+    pub durability: Option<crate::audit_writer::AuditDurability>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -137,6 +140,7 @@ pub struct ServeConfig {
     pub gateway: Option<ServeGateway>,
     pub audit_retention_days: u64,
     pub audit_gateway_decisions: crate::gateway::gateway_state::DecisionRecords,
+    pub audit_durability: crate::audit_writer::AuditDurability,
     pub listener_limits: crate::listener_limits::ListenerLimits,
 }
 
@@ -328,6 +332,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
             gateway,
             audit_retention_days,
             audit_gateway_decisions: file.audit.gateway_decisions.unwrap_or_default(),
+            audit_durability: file.audit.durability.unwrap_or_default(),
             listener_limits: file.listeners,
         })
     } else {

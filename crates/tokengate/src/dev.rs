@@ -63,6 +63,9 @@ pub struct DevOptions {
     /// Which gateway decisions get an audit record (`[audit] gateway_decisions` in serve).
     #[arg(long, value_enum, default_value_t = crate::gateway::gateway_state::DecisionRecords::All)]
     pub gateway_decisions: crate::gateway::gateway_state::DecisionRecords,
+    /// `strict`: no answer before its audit record has committed (`[audit] durability` in serve).
+    #[arg(long, value_enum, default_value_t = crate::audit_writer::AuditDurability::Buffered)]
+    pub audit_durability: crate::audit_writer::AuditDurability,
     #[command(flatten)]
     pub listener_limits: crate::listener_limits::ListenerLimitArgs,
 }
@@ -578,6 +581,7 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
             .as_ref()
             .map(|d| crate::dashboard::DashboardOptions { client_id: d.client_id, public_url: None }),
         audit_retention: Duration::from_secs(crate::config::DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
+        audit_durability: opts.audit_durability,
         listener_limits,
         gateway: Some(GatewayOptions {
             listen: SocketAddr::new(loopback, opts.gateway_port),

@@ -3,6 +3,7 @@
 mod admin;
 mod audit_checkpoints;
 mod audit_writer;
+mod audit_writer_metrics;
 mod authentication;
 mod cli;
 mod client_address;

@@ -56,6 +56,8 @@ pub struct RuntimeOptions {
     pub dashboard: Option<DashboardOptions>,
     /// Audit records older than this are deleted.
     pub audit_retention: Duration,
+    /// Whether an answer waits for its audit record's commit (`[audit] durability`).
+    pub audit_durability: audit_writer::AuditDurability,
     /// Timeouts, buffer sizes and connection caps of every listener.
     pub listener_limits: ListenerLimits,
 }
@@ -217,7 +219,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
     // The audit writer stops on its own signal, sent after the listeners have drained, so that
     // records of the last requests are still written.
     let (audit_stop, audit_stop_rx) = watch::channel(false);
-    let (audit, audit_writer) = audit_writer::start(opts.store.clone(), audit_stop_rx);
+    let (audit, audit_writer) = audit_writer::start(opts.store.clone(), opts.audit_durability, audit_stop_rx);
     let listener_metrics = Arc::new(ListenerMetrics::new());
     let setup = |name: &'static str| ListenerSetup {
         name,
@@ -309,6 +311,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
         let (policy, policy_path) = starting_policy(opts.store.as_ref(), &g, builtin.as_ref(), &node.name).await?;
         let cache_capacity = policy.settings.verified_cache_entries;
         let metrics = Arc::new(GatewayMetrics::new());
+        metrics.verified_cache_capacity.set(cache_capacity as i64);
         let state = Arc::new(GatewayState {
             policy: ArcSwap::from_pointee(policy),
             policy_path,
@@ -364,6 +367,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             revocations: revocations.clone(),
             feed_metrics: feed_metrics.clone(),
             issuer_metrics,
+            audit: audit.clone(),
             api,
         };
         let api_router = admin::api_router(&admin_state);

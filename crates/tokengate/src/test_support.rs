@@ -89,7 +89,8 @@ pub async fn directory() -> TestDirectory {
     let user = admin::create_user(s, tenant.id, "ada@contoso.test", "Ada", USER_PASSWORD, now).await.unwrap();
     let api = store.app(api.app_id).await.unwrap().unwrap();
     let (audit_stop, stop_rx) = tokio::sync::watch::channel(false);
-    let (audit, _writer) = crate::audit_writer::start(store.clone(), stop_rx);
+    let (audit, _writer) =
+        crate::audit_writer::start(store.clone(), crate::audit_writer::AuditDurability::Buffered, stop_rx);
     TestDirectory { store, ring, kek, tenant, api, client, secret, public_client, user, audit, _audit_stop: audit_stop }
 }
 

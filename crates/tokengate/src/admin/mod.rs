@@ -29,6 +29,8 @@ pub struct AdminState {
     pub feed_metrics: Arc<FeedMetrics>,
     /// The token endpoint's metrics, on a node running the issuer.
     pub issuer_metrics: Option<Arc<IssuerMetrics>>,
+    /// The audit writer: its queue and commits show in `/metrics`.
+    pub audit: crate::audit_writer::AuditSink,
     /// The admin API, or why this node cannot serve it (answered as 503 on `/admin/v1/...`).
     pub api: Result<Arc<api::AdminApiState>, String>,
 }
@@ -80,6 +82,8 @@ async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
     }
     let feed = s.feed_metrics.render(&s.revocations, crate::state::now_ms());
     body.push_str(feed.strip_suffix("# EOF\n").unwrap_or(&feed));
+    let audit = s.audit.render_metrics();
+    body.push_str(audit.strip_suffix("# EOF\n").unwrap_or(&audit));
     body.push_str(&s.listeners.render());
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
 }

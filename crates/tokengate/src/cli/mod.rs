@@ -412,6 +412,7 @@ async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), CliErr
         admin_api_uri: cfg.admin_api_uri,
         dashboard: cfg.dashboard,
         audit_retention: std::time::Duration::from_secs(cfg.audit_retention_days * 86_400),
+        audit_durability: cfg.audit_durability,
         listener_limits: cfg.listener_limits,
     })
     .await?;

@@ -26,6 +26,9 @@ pub struct GatewayMetrics {
     pub requests: Family<RequestLabels, Counter>,
     pub latency_seconds: Histogram,
     pub verified_cache_entries: Gauge,
+    /// The cache's cap (`[settings] verified_cache_entries`): past it, new tokens are verified
+    /// on every request rather than cached, so memory stays bounded.
+    pub verified_cache_capacity: Gauge,
     pub key_refetches: Counter,
     pub policy_reloads: Family<ReloadLabels, Counter>,
 }
@@ -37,6 +40,7 @@ impl GatewayMetrics {
         let latency_seconds =
             Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]);
         let verified_cache_entries = Gauge::default();
+        let verified_cache_capacity = Gauge::default();
         let key_refetches = Counter::default();
         registry.register("requests", "Requests by route, outcome and reason", requests.clone());
         registry.register("request_duration_seconds", "Time from request to response headers", latency_seconds.clone());
@@ -45,10 +49,23 @@ impl GatewayMetrics {
             "Tokens in the verified-token cache",
             verified_cache_entries.clone(),
         );
+        registry.register(
+            "verified_cache_capacity",
+            "Tokens the verified-token cache holds at most (beyond it, tokens are verified uncached)",
+            verified_cache_capacity.clone(),
+        );
         registry.register("unknown_kid_refetches", "Key refetches triggered by an unknown kid", key_refetches.clone());
         let policy_reloads = Family::<ReloadLabels, Counter>::default();
         registry.register("policy_reloads", "Changed policy files, applied or refused", policy_reloads.clone());
-        GatewayMetrics { registry, requests, latency_seconds, verified_cache_entries, key_refetches, policy_reloads }
+        GatewayMetrics {
+            registry,
+            requests,
+            latency_seconds,
+            verified_cache_entries,
+            verified_cache_capacity,
+            key_refetches,
+            policy_reloads,
+        }
     }
 
     pub fn render(&self) -> String {
