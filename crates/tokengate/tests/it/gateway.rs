@@ -288,6 +288,15 @@ async fn every_gateway_decision_is_audited_without_the_token() {
         metrics.contains("tokengate_gateway_requests_total{route=\"demo\",outcome=\"allowed\",reason=\"\"} 1"),
         "{metrics}"
     );
+    // Every memory cap shows beside its fill: the verified-token cache and the audit queue.
+    for line in [
+        "tokengate_gateway_verified_cache_capacity 100000",
+        "tokengate_audit_queue_capacity 16384",
+        "tokengate_audit_strict_durability 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
+    assert!(metrics.contains("tokengate_audit_queue_records "), "{metrics}");
     assert!(s.terminate().success());
 
     let store = tokengate_store::SqliteStore::open(&s.dir.join("tokengate.db")).await.unwrap();
