@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The audit log's costs (issue #11), measured in one run:
-#   throughput  two `tokengate dev` gateways (built-in echo upstream, one repeated token each),
-#               one recording every decision (hash-chained audit record per request), one
-#               recording none (`--gateway-decisions none`); wrk against each, interleaved ROUNDS
-#               times, medians; target: all / none >= 0.95
+#   throughput  three `tokengate dev` gateways (built-in echo upstream, one repeated token each):
+#               one recording every decision (hash-chained audit record per request, default
+#               buffered durability), one recording every decision with `--audit-durability
+#               strict` (no answer before its record's batch has committed), one recording none
+#               (`--gateway-decisions none`); wrk against each, interleaved ROUNDS times, medians of
+#               req/s and p99; targets: all / none >= 0.95; strict vs all reported
 #   query       RECORDS gateway records bulk-loaded into a dev store on SQLite and (when PG_URL is
 #               reachable) on Postgres, then filtered pages through the admin API
 #               (bench/audit_query.py): p50/p99 per query, target p99 < 200 ms
@@ -69,9 +71,10 @@ client_token() { # client_token DEV_JSON CLIENT_KEY SCOPE
 THROUGHPUT="throughput: skipped"
 if [[ "$SKIP_THROUGHPUT" != 1 ]]; then
   start_dev all --gateway-decisions all
+  start_dev strict --gateway-decisions all --audit-durability strict
   start_dev none --gateway-decisions none
-  declare -A TOKEN URL RPS
-  for n in all none; do
+  declare -A TOKEN URL RPS P99
+  for n in all strict none; do
     dev="$TMP/$n/dev.json"
     TOKEN[$n]=$(client_token "$dev" confidential_client "$(jq -r .api.app_id_uri "$dev")/.default")
     URL[$n]="$(jq -r .gateway_url "$dev")$(jq -r .api.demo_route "$dev")x"
@@ -80,23 +83,33 @@ if [[ "$SKIP_THROUGHPUT" != 1 ]]; then
     wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Bearer ${TOKEN[$n]}" "${URL[$n]}" >/dev/null
   done
   for ((r = 1; r <= ROUNDS; r++)); do
-    for n in all none; do
-      out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -H "Authorization: Bearer ${TOKEN[$n]}" "${URL[$n]}")
+    for n in all strict none; do
+      out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Authorization: Bearer ${TOKEN[$n]}" "${URL[$n]}")
       grep -q "Non-2xx" <<<"$out" && die "$n: non-2xx answers: $out"
       rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
+      p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }; printf "%.2f", v }' <<<"$out")
       RPS[$n]="${RPS[$n]:-} $rps"
-      log "round $r $n: $rps rps"
+      P99[$n]="${P99[$n]:-} $p99"
+      log "round $r $n: $rps rps, p99 $p99 ms"
     done
   done
   # shellcheck disable=SC2086 # word splitting intended
   MED_ALL=$(median ${RPS[all]})
   # shellcheck disable=SC2086
   MED_NONE=$(median ${RPS[none]})
+  # shellcheck disable=SC2086
+  MED_STRICT=$(median ${RPS[strict]})
+  # shellcheck disable=SC2086
+  P99_ALL=$(median ${P99[all]}) P99_STRICT=$(median ${P99[strict]}) P99_NONE=$(median ${P99[none]})
   RATIO=$(awk -v a="$MED_ALL" -v b="$MED_NONE" 'BEGIN { printf "%.3f", a / b }')
+  STRICT_RATIO=$(awk -v a="$MED_STRICT" -v b="$MED_ALL" 'BEGIN { printf "%.3f", a / b }')
   RECORDED=$(sqlite3 "$TMP/all/tokengate.db" "SELECT count(*) FROM audit_events WHERE action = 'gateway.request'")
-  THROUGHPUT="gateway, repeated token, median of $ROUNDS x ${DURATION}s (wrk -t$THREADS -c$CONNECTIONS): every decision recorded $MED_ALL rps, none $MED_NONE rps: ratio $RATIO (target >= 0.95); $RECORDED records written"
+  RECORDED_STRICT=$(sqlite3 "$TMP/strict/tokengate.db" "SELECT count(*) FROM audit_events WHERE action = 'gateway.request'")
+  THROUGHPUT="gateway, repeated token, median of $ROUNDS x ${DURATION}s (wrk -t$THREADS -c$CONNECTIONS): every decision recorded $MED_ALL rps (p99 $P99_ALL ms), none $MED_NONE rps (p99 $P99_NONE ms): ratio $RATIO (target >= 0.95); $RECORDED records written
+strict durability: $MED_STRICT rps (p99 $P99_STRICT ms), $STRICT_RATIO x buffered; $RECORDED_STRICT records written"
   echo "$THROUGHPUT"
   stop_pid "$PID_none"
+  stop_pid "$PID_strict"
 fi
 
 # ------------------------------------------------------------------ tail
