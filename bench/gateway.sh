@@ -32,6 +32,8 @@
 #   SKIP_APACHE=0       1 = no Apache
 #   TOKENGATE_BIN=target/release/tokengate   (relative to the repo root; built with
 #                       `cargo build --release -p tokengate` only if the default path is missing)
+#   TG_EXTRA_ARGS=""    more arguments for `tokengate dev` (e.g. "--gateway-threads 0": the gateway
+#                       on the shared runtime instead of per-core listener threads)
 #   KEEP_TMP=1          keep the temporary directory (configs, server logs, dev.json, wrk output)
 set -euo pipefail
 
@@ -276,6 +278,8 @@ TG_VERSION=$("$BIN" --version 2>/dev/null | head -n1 || true)
 TG_VERSION="${TG_VERSION:-unknown} ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo no-git))"
 TG_ARGS=(dev --data-dir "$TMP/tg" --issuer-port 0 --gateway-port 0 --admin-port 0)
 [[ "$SKIP_GATEWAY" == 1 ]] || TG_ARGS+=(--upstream "$UPSTREAM_URL")
+# shellcheck disable=SC2206 # word splitting intended: a list of arguments
+[[ -z "${TG_EXTRA_ARGS:-}" ]] || TG_ARGS+=(${TG_EXTRA_ARGS})
 log "starting $BIN ${TG_ARGS[*]}"
 "$BIN" "${TG_ARGS[@]}" >"$TMP/tokengate.log" 2>&1 </dev/null &
 TG_PID=$!
@@ -506,6 +510,7 @@ CMD="ROUNDS=$ROUNDS DURATION=$DURATION THREADS=$THREADS CONNECTIONS=$CONNECTIONS
 [[ "$SKIP_APACHE" != 1 ]] || CMD+=" SKIP_APACHE=1"
 [[ -n "$GW_URL" || -n "$GATEWAY_NOTE" ]] || CMD+=" SKIP_GATEWAY=1"
 [[ "$TOKENGATE_BIN" == "$DEFAULT_BIN" ]] || CMD+=" TOKENGATE_BIN=$TOKENGATE_BIN"
+[[ -z "${TG_EXTRA_ARGS:-}" ]] || CMD+=" TG_EXTRA_ARGS='$TG_EXTRA_ARGS'"
 CMD+=" bench/gateway.sh"
 
 cell() { # cell KEY SUBJECT ROUND [fmt]
@@ -520,7 +525,7 @@ mkdir -p "$OUT_DIR"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $CPU"
   echo "- command: \`$CMD\`"
   echo "- load: \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s\` GET \`$ROUTE\` with \`Authorization: Bearer <RS256 JWT>\` on 127.0.0.1 (keep-alive); upstream: nginx, fixed 100-byte body; interleaved ${SUBJECTS[*]} per scenario x $ROUNDS rounds; medians"
-  echo "- tokengate: $TG_VERSION${GATEWAY_NOTE:+ — **$GATEWAY_NOTE**}"
+  echo "- tokengate: $TG_VERSION (\`tokengate ${TG_ARGS[*]}\`)${GATEWAY_NOTE:+ — **$GATEWAY_NOTE**}"
   echo "- nginx: $NGINX_VERSION (upstream and proxy, worker_processes $NGINX_WORKERS each; proxy: upstream keepalive 128)"
   if [[ -n "$AP_URL" ]]; then
     echo "- apache: $APACHE_VERSION, event MPM, mod_auth_openidc $OIDC_VERSION (\`AuthType oauth20\`, \`OIDCOAuthVerifyJwksUri\`: RS256 signature, exp, \`Require claim\` aud and iss; it verifies the signature on every request, it has no verified-token cache), mod_proxy_http"

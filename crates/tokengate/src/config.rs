@@ -70,6 +70,9 @@ pub struct GatewaySection {
     /// One log line per denied request, with expected-vs-got values (default off; `dev` logs them).
     #[serde(default)]
     pub log_denials: bool,
+    /// Listener threads, each with its own runtime and `SO_REUSEPORT` socket (default: one per
+    /// core; 0: the gateway shares the process's runtime).
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -166,6 +169,7 @@ pub struct ServeGateway {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub builtin_issuer_url: Option<String>,
     pub log_denials: bool,
+    pub threads: usize,
 }
 
 /// Reads, overrides and validates. `Err` lists every problem found.
@@ -292,6 +296,12 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                     None
                 }
             };
+            if let Some(threads) = g.threads.filter(|t| *t > crate::per_core_listeners::MAX_THREADS) {
+                problems.push(format!(
+                    "gateway.threads {threads} is more than {}: use about one per core (the default), or 0 for the shared runtime",
+                    crate::per_core_listeners::MAX_THREADS
+                ));
+            }
             if let Some(url) = &g.builtin_issuer_url {
                 if !url.starts_with("https://") {
                     problems
@@ -306,6 +316,7 @@ fn validate(file: FileConfig, base: &Path, env: &dyn Fn(&str) -> Option<String>)
                     tls,
                     builtin_issuer_url: g.builtin_issuer_url,
                     log_denials: g.log_denials,
+                    threads: g.threads.unwrap_or_else(crate::per_core_listeners::default_threads),
                 }),
                 _ => None,
             }
@@ -523,7 +534,24 @@ mod tests {
         .unwrap();
         let cfg = load(&path, &|_| None).unwrap();
         assert!(cfg.issuer.is_none() && cfg.encryption_key.is_none() && cfg.admin_listen.is_none());
-        assert_eq!(cfg.gateway.unwrap().builtin_issuer_url.as_deref(), Some("https://login.example"));
+        let gateway = cfg.gateway.unwrap();
+        assert_eq!(gateway.builtin_issuer_url.as_deref(), Some("https://login.example"));
+        assert_eq!(gateway.threads, crate::per_core_listeners::default_threads(), "one listener thread per core");
+
+        // Listener threads: 0 (the shared runtime) is a choice, thousands are a mistake.
+        let gateway_with = |threads: &str| {
+            format!("[store]\nurl = \"postgres://db/x\"\n[gateway]\npolicy_file = \"gateway.toml\"\nbuiltin_issuer_url = \"https://login.example\"\nthreads = {threads}\n")
+        };
+        std::fs::write(&path, gateway_with("0")).unwrap();
+        assert_eq!(load(&path, &|_| None).unwrap().gateway.unwrap().threads, 0);
+        std::fs::write(&path, gateway_with("5000")).unwrap();
+        let problems = load(&path, &|_| None).unwrap_err().join("\n");
+        assert!(problems.contains("gateway.threads 5000 is more than 256"), "{problems}");
+        std::fs::write(
+            &path,
+            "[store]\nurl = \"postgres://db/x\"\n[gateway]\npolicy_file = \"gateway.toml\"\nbuiltin_issuer_url = \"https://login.example\"\n",
+        )
+        .unwrap();
 
         // An issuer variable adds the issuer role, which needs a key-encryption key.
         let env = |name: &str| (name == "TOKENGATE_ISSUER_LISTEN").then(|| "127.0.0.1:9443".to_string());

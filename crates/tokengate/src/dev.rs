@@ -66,6 +66,10 @@ pub struct DevOptions {
     /// `strict`: no answer before its audit record has committed (`[audit] durability` in serve).
     #[arg(long, value_enum, default_value_t = crate::audit_writer::AuditDurability::Buffered)]
     pub audit_durability: crate::audit_writer::AuditDurability,
+    /// Gateway listener threads, each with its own runtime and socket (`[gateway] threads` in
+    /// serve; default: one per core; 0: the gateway shares the process's runtime).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=crate::per_core_listeners::MAX_THREADS as i64))]
+    pub gateway_threads: Option<u16>,
     #[command(flatten)]
     pub listener_limits: crate::listener_limits::ListenerLimitArgs,
 }
@@ -591,6 +595,7 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
             builtin_issuer_url: None,
             log_denials: true,
             decision_records: opts.gateway_decisions,
+            threads: opts.gateway_threads.map_or_else(crate::per_core_listeners::default_threads, usize::from),
         }),
     })
     .await?;

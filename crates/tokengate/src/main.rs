@@ -21,6 +21,7 @@ mod issuer;
 mod layering_tests;
 mod listener_limits;
 mod listener_metrics;
+mod per_core_listeners;
 mod periodic;
 mod policy_publishing;
 mod revocation_feed;

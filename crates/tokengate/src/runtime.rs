@@ -30,6 +30,7 @@ use crate::gateway::policy_follower::PolicyFollower;
 use crate::gateway::{self, ActivePolicy, GatewayState};
 use crate::listener_limits::ListenerLimits;
 use crate::listener_metrics::ListenerMetrics;
+use crate::per_core_listeners::{self, PerCoreSockets};
 use crate::policy_publishing::{import_policy_file, Published};
 use crate::revocation_feed::feed_metrics::FeedMetrics;
 use crate::revocation_feed::node_heartbeat::{self, NodeIdentity, NodeStatus};
@@ -89,6 +90,9 @@ pub struct GatewayOptions {
     pub log_denials: bool,
     /// Which decisions get an audit record.
     pub decision_records: gateway::gateway_state::DecisionRecords,
+    /// Listener threads, each with its own runtime and socket (`per_core_listeners`); 0 serves
+    /// the gateway on the shared runtime.
+    pub threads: usize,
 }
 
 pub struct Running {
@@ -116,6 +120,8 @@ pub enum StartError {
     Gateway(Vec<String>),
     #[error("nothing to run: configure at least one of [issuer], [gateway], [admin]")]
     NoRole,
+    #[error("cannot start the gateway's listener threads: {0}")]
+    Threads(std::io::Error),
 }
 
 /// What the heartbeat reports of this node.
@@ -324,15 +330,19 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             log_denials: g.log_denials,
             decision_records: g.decision_records,
         });
-        let (listener, addr) = bind(g.listen).await?;
-        gateway_addr = Some(addr);
-        listeners.push(server::spawn(
-            listener,
-            gateway::router(state.clone()),
-            g.tls,
-            setup("gateway"),
-            shutdown_rx.clone(),
-        ));
+        let router = gateway::router(state.clone());
+        if g.threads == 0 {
+            let (listener, addr) = bind(g.listen).await?;
+            gateway_addr = Some(addr);
+            listeners.push(server::spawn(listener, router, g.tls, setup("gateway"), shutdown_rx.clone()));
+        } else {
+            let addr = g.listen;
+            let sockets = PerCoreSockets::bind(addr, g.threads).map_err(|source| StartError::Bind { addr, source })?;
+            gateway_addr = Some(sockets.local_addr());
+            let serving = per_core_listeners::spawn(sockets, router, g.tls, setup("gateway"), shutdown_rx.clone())
+                .map_err(StartError::Threads)?;
+            listeners.push(serving);
+        }
         let follower = PolicyFollower::new(opts.store.clone(), state.clone());
         listeners.push(follower.clone().spawn(feed.subscribe(), shutdown_rx.clone()));
         listeners.push(gateway::hot_reload::spawn(follower, node.name.clone(), shutdown_rx.clone()));

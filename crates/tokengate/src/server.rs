@@ -63,93 +63,105 @@ pub struct ListenerSetup {
     pub metrics: Arc<ListenerMetrics>,
 }
 
+impl ListenerSetup {
+    /// The listener's connection caps: one set however many sockets accept for it.
+    pub fn caps(&self) -> Arc<ConnectionCaps> {
+        ConnectionCaps::new(self.name, self.limits.max_connections_per_ip, self.limits.max_connections, self.metrics.clone())
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` flips to true, then drains.
 pub fn spawn(
     listener: TcpListener,
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
     setup: ListenerSetup,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let acceptor = tls.map(TlsAcceptor::from);
-    let caps = ConnectionCaps::new(
-        setup.name,
-        setup.limits.max_connections_per_ip,
-        setup.limits.max_connections,
-        setup.metrics.clone(),
-    );
+    let caps = setup.caps();
+    tokio::spawn(serve(listener, router, tls.map(TlsAcceptor::from), setup, caps, shutdown))
+}
+
+/// The accept loop of one socket, on the runtime that polls it: each connection is served by a
+/// task of that runtime. Several sockets of one listener (`per_core_listeners`) share `caps`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    acceptor: Option<TlsAcceptor>,
+    setup: ListenerSetup,
+    caps: Arc<ConnectionCaps>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let builder = Arc::new(setup.limits.builder());
-    tokio::spawn(async move {
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        loop {
-            let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
-                _ = shutdown.changed() => break,
-            };
-            let (stream, peer) = match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            // Over a cap: closed at once (dropping the stream), before any TLS work.
-            let Ok(slot) = caps.admit(peer.ip()) else {
-                tracing::debug!(%peer, listener = setup.name, "connection refused: connection cap reached");
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let activity = Activity::new();
-            let service = service_for(router.clone(), peer, activity.clone());
-            let acceptor = acceptor.clone();
-            let watcher = graceful.watcher();
-            let builder = builder.clone();
-            let setup = setup.clone();
-            tokio::spawn(async move {
-                let _slot = slot;
-                let stream = TrackedIo::new(stream, activity.clone());
-                let (header_timeout, idle) = (setup.limits.header_read_timeout(), setup.limits.idle_timeout());
-                let served = match acceptor {
-                    Some(acceptor) => {
-                        let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                            Ok(Ok(tls)) => tls,
-                            Ok(Err(e)) => {
-                                tracing::debug!(error = %e, %peer, "TLS handshake failed");
-                                return;
-                            }
-                            Err(_) => {
-                                setup.metrics.timed_out(setup.name, "tls_handshake");
-                                return;
-                            }
-                        };
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-                        tokio::select! {
-                            served = watcher.watch(conn.into_owned()) => Ok(served),
-                            expiry = activity.expired(header_timeout, idle) => Err(expiry),
+            }
+        };
+        // Over a cap: closed at once (dropping the stream), before any TLS work.
+        let Ok(slot) = caps.admit(peer.ip()) else {
+            tracing::debug!(%peer, listener = setup.name, "connection refused: connection cap reached");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let activity = Activity::new();
+        let service = service_for(router.clone(), peer, activity.clone());
+        let acceptor = acceptor.clone();
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        let setup = setup.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let stream = TrackedIo::new(stream, activity.clone());
+            let (header_timeout, idle) = (setup.limits.header_read_timeout(), setup.limits.idle_timeout());
+            let served = match acceptor {
+                Some(acceptor) => {
+                    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => tls,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                            return;
                         }
-                    }
-                    None => {
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        tokio::select! {
-                            served = watcher.watch(conn.into_owned()) => Ok(served),
-                            expiry = activity.expired(header_timeout, idle) => Err(expiry),
+                        Err(_) => {
+                            setup.metrics.timed_out(setup.name, "tls_handshake");
+                            return;
                         }
+                    };
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                    tokio::select! {
+                        served = watcher.watch(conn.into_owned()) => Ok(served),
+                        expiry = activity.expired(header_timeout, idle) => Err(expiry),
                     }
-                };
-                match served {
-                    Err(expiry) => setup.metrics.timed_out(setup.name, expiry.reason()),
-                    Ok(Err(e)) if is_header_timeout(e.as_ref()) => setup.metrics.timed_out(setup.name, "header_read"),
-                    Ok(_) => {}
                 }
-            });
-        }
-        drop(listener);
-        if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
-            tracing::warn!("drain window elapsed with connections still open");
-        }
-    })
+                None => {
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    tokio::select! {
+                        served = watcher.watch(conn.into_owned()) => Ok(served),
+                        expiry = activity.expired(header_timeout, idle) => Err(expiry),
+                    }
+                }
+            };
+            match served {
+                Err(expiry) => setup.metrics.timed_out(setup.name, expiry.reason()),
+                Ok(Err(e)) if is_header_timeout(e.as_ref()) => setup.metrics.timed_out(setup.name, "header_read"),
+                Ok(_) => {}
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("drain window elapsed with connections still open");
+    }
 }
 
 /// hyper's header-read timeout, wherever it sits in the error chain.

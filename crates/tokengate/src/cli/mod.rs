@@ -402,6 +402,7 @@ async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), CliErr
             builtin_issuer_url: g.builtin_issuer_url,
             log_denials: g.log_denials,
             decision_records: cfg.audit_gateway_decisions,
+            threads: g.threads,
         }),
     };
     let running = runtime::start(runtime::RuntimeOptions {

@@ -15,10 +15,17 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use super::forwarding_headers::remove_hop_by_hop;
 use super::tunnel::TunnelLimit;
 
+/// One connection pool per per-core listener thread (`per_core_listeners`): a request and the
+/// upstream connection task that carries it run on the same thread, so forwarding wakes no other
+/// thread. With more listener threads than cores, threads share pools round-robin.
 pub struct UpstreamClients {
+    pools: Box<[UpstreamPool]>,
+    timeout: Duration,
+}
+
+struct UpstreamPool {
     http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>,
     h2c: Client<HttpConnector, Body>,
-    timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,9 +73,20 @@ impl UpstreamClients {
             .enable_http1()
             .enable_http2()
             .wrap_connector(connector.clone());
-        let http = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(https);
-        let h2c = Client::builder(TokioExecutor::new()).http2_only(true).build(connector);
-        Ok(UpstreamClients { http, h2c, timeout })
+        let pools = (0..crate::per_core_listeners::default_threads())
+            .map(|_| UpstreamPool {
+                http: Client::builder(TokioExecutor::new())
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .build(https.clone()),
+                h2c: Client::builder(TokioExecutor::new()).http2_only(true).build(connector.clone()),
+            })
+            .collect();
+        Ok(UpstreamClients { pools, timeout })
+    }
+
+    /// This thread's pool.
+    fn pool(&self) -> &UpstreamPool {
+        &self.pools[crate::per_core_listeners::current_core() % self.pools.len()]
     }
 
     /// Sends `request` (headers already rewritten; an `Upgrade` left in it is a screened
@@ -96,7 +114,8 @@ impl UpstreamClients {
             *request.version_mut() = axum::http::Version::HTTP_11;
         }
 
-        let sent = if http2_only { self.h2c.request(request) } else { self.http.request(request) };
+        let pool = self.pool();
+        let sent = if http2_only { pool.h2c.request(request) } else { pool.http.request(request) };
         let mut response = match tokio::time::timeout(self.timeout, sent).await {
             Err(_) => return Err(UpstreamFailure::TimedOut),
             Ok(Err(_)) if client_body.happened() => return Err(UpstreamFailure::ClientBody),
