@@ -66,7 +66,12 @@ pub struct ListenerSetup {
 impl ListenerSetup {
     /// The listener's connection caps: one set however many sockets accept for it.
     pub fn caps(&self) -> Arc<ConnectionCaps> {
-        ConnectionCaps::new(self.name, self.limits.max_connections_per_ip, self.limits.max_connections, self.metrics.clone())
+        ConnectionCaps::new(
+            self.name,
+            self.limits.max_connections_per_ip,
+            self.limits.max_connections,
+            self.metrics.clone(),
+        )
     }
 }
 
