@@ -20,7 +20,7 @@ fn token(uti: &str, oid: &str, client: &str, kid: &str) -> VerifiedToken {
     VerifiedToken {
         issuer: Arc::from("tokengate"),
         iss: "https://login.example/t/v2.0".into(),
-        aud: vec![Box::from("api")].into_boxed_slice(),
+        aud: vec![Arc::from("api")].into_boxed_slice(),
         aud_is_array: false,
         tid: Some("6b0e7f36-0000-4000-8000-000000000001".into()),
         oid: Some(oid.into()),
@@ -31,7 +31,7 @@ fn token(uti: &str, oid: &str, client: &str, kid: &str) -> VerifiedToken {
         scp_present: false,
         idtyp: Some("app".into()),
         scopes: Box::new([]),
-        roles: vec![Box::from("Orders.Read.All")].into_boxed_slice(),
+        roles: vec![Arc::from("Orders.Read.All")].into_boxed_slice(),
         groups: Box::new([]),
         groups_overage: false,
         exp: 2_000_000_000,

@@ -41,7 +41,7 @@ pub struct TokenFacts {
     pub claims: Vec<(String, Value)>,
 }
 
-fn strings(list: &[Box<str>]) -> Vec<String> {
+fn strings(list: &[Arc<str>]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
@@ -65,27 +65,27 @@ impl TokenFacts {
     /// A token with these facts, for evaluating route requirements again. Identity columns of
     /// the record (`tid`, client, subject) come in separately; what was not recorded is empty.
     pub fn to_token(&self, tid: Option<&str>, client_id: Option<&str>, oid: Option<&str>) -> VerifiedToken {
-        let boxed = |list: &[String]| list.iter().map(|s| Box::from(s.as_str())).collect::<Box<[Box<str>]>>();
+        let shared = |list: &[String]| list.iter().map(|s| Arc::from(s.as_str())).collect::<Box<[Arc<str>]>>();
         VerifiedToken {
             issuer: Arc::from(self.issuer.as_str()),
-            iss: Box::from(""),
-            aud: boxed(&self.aud),
+            iss: Arc::from(""),
+            aud: shared(&self.aud),
             aud_is_array: self.aud_is_array,
-            tid: tid.map(Box::from),
+            tid: tid.map(Arc::from),
             oid: oid.map(Box::from),
             sub: None,
-            client_id: client_id.map(Box::from),
+            client_id: client_id.map(Arc::from),
             uti: None,
-            ver: self.ver.as_deref().map(Box::from),
+            ver: self.ver.as_deref().map(Arc::from),
             scp_present: self.scp_present,
-            idtyp: self.idtyp.as_deref().map(Box::from),
-            scopes: boxed(&self.scp),
-            roles: boxed(&self.roles),
-            groups: boxed(&self.groups),
+            idtyp: self.idtyp.as_deref().map(Arc::from),
+            scopes: shared(&self.scp),
+            roles: shared(&self.roles),
+            groups: shared(&self.groups),
             groups_overage: self.groups_incomplete,
             exp: i64::MAX,
             iat: None,
-            kid: Box::from(""),
+            kid: Arc::from(""),
             cae_capable: false,
             extra: self.claims.iter().map(|(n, v)| (Box::from(n.as_str()), v.clone())).collect(),
         }

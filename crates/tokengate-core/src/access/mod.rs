@@ -3,6 +3,7 @@
 //! Every rejection carries a reason code for the audit log; none carries the token.
 
 pub mod bearer;
+pub mod claim_interner;
 pub mod decision_facts;
 pub mod denial_description;
 pub mod policy;

@@ -2,6 +2,8 @@
 //! (never cached). Identity checks (issuer, audience, tenant, version) fail as `invalid_token`;
 //! missing permissions fail as `insufficient_scope` with what to ask for.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -127,7 +129,7 @@ impl Requirements {
     }
 }
 
-pub(crate) fn has(list: &[Box<str>], item: &str) -> bool {
+pub(crate) fn has(list: &[Arc<str>], item: &str) -> bool {
     list.iter().any(|x| &**x == item)
 }
 
@@ -201,8 +203,8 @@ pub(crate) mod tests_support {
     use super::*;
     use std::sync::Arc;
 
-    pub fn boxed(items: &[&str]) -> Box<[Box<str>]> {
-        items.iter().map(|s| Box::from(*s)).collect()
+    pub fn boxed(items: &[&str]) -> Box<[Arc<str>]> {
+        items.iter().map(|s| Arc::from(*s)).collect()
     }
 
     pub fn sample_token() -> VerifiedToken {

@@ -4,6 +4,8 @@
 //! agree (no failure here exactly when `evaluate` passes): the checks below mirror `evaluate`'s
 //! one for one, and a test compares them.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::policy::{has, Requirements, TokenKind};
@@ -24,7 +26,7 @@ fn failed(requirement: &'static str, expected: impl Into<String>, got: impl Into
     FailedRequirement { requirement, expected: expected.into(), got: got.into() }
 }
 
-fn listed(items: &[Box<str>]) -> String {
+fn listed(items: &[Arc<str>]) -> String {
     if items.is_empty() {
         "none".to_owned()
     } else {
@@ -94,7 +96,7 @@ fn explain_permissions(req: &Requirements, t: &VerifiedToken, out: &mut Vec<Fail
             out.push(failed("scope_or_role", format!("any of: {}", needed.join(" ")), got));
         }
     }
-    let all_of = |out: &mut Vec<FailedRequirement>, name: &'static str, wanted: &[String], held: &[Box<str>]| {
+    let all_of = |out: &mut Vec<FailedRequirement>, name: &'static str, wanted: &[String], held: &[Arc<str>]| {
         if wanted.iter().any(|w| !has(held, w)) {
             out.push(failed(name, format!("all of: {}", wanted.join(" ")), listed(held)));
         }

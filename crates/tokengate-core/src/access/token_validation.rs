@@ -10,39 +10,41 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::claim_interner::ClaimInterner;
 use super::trusted_issuer::{is_guid, IssuerKind, TrustedIssuer, TrustedIssuers};
 use super::Rejection;
 use crate::jws::{parse_compact, JwsAlgorithm, UniqueObject};
 use crate::UnixTime;
 
 /// A verified access token, reduced to what policy and forwarding need (kept small: one lives in
-/// the verified-token cache per distinct token).
+/// the verified-token cache per distinct token). Values many tokens share are `Arc<str>` from the
+/// cache's `ClaimInterner`; the per-token ones (`oid`, `sub`, `uti`) are owned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedToken {
     /// Name of the trusted issuer (config), not the `iss` string.
     pub issuer: Arc<str>,
-    pub iss: Box<str>,
-    pub aud: Box<[Box<str>]>,
+    pub iss: Arc<str>,
+    pub aud: Strings,
     pub aud_is_array: bool,
-    pub tid: Option<Box<str>>,
+    pub tid: Option<Arc<str>>,
     pub oid: Option<Box<str>>,
     pub sub: Option<Box<str>>,
     /// `azp` (v2) or `appid` (v1): the client application.
-    pub client_id: Option<Box<str>>,
+    pub client_id: Option<Arc<str>>,
     pub uti: Option<Box<str>>,
-    pub ver: Option<Box<str>>,
+    pub ver: Option<Arc<str>>,
     /// The token carried `scp` (even an empty one): it acts for a user.
     pub scp_present: bool,
     /// `idtyp` (`app` or `user`), when the issuer sent it.
-    pub idtyp: Option<Box<str>>,
-    pub scopes: Box<[Box<str>]>,
-    pub roles: Box<[Box<str>]>,
-    pub groups: Box<[Box<str>]>,
+    pub idtyp: Option<Arc<str>>,
+    pub scopes: Strings,
+    pub roles: Strings,
+    pub groups: Strings,
     /// `groups` did not fit (Entra's `_claim_names` overage form).
     pub groups_overage: bool,
     pub exp: UnixTime,
     pub iat: Option<UnixTime>,
-    pub kid: Box<str>,
+    pub kid: Arc<str>,
     /// Client declared CAE capability (`xms_cc` contains `cp1`).
     pub cae_capable: bool,
     /// Claims that route conditions look at, copied out at verification.
@@ -82,6 +84,8 @@ pub struct ValidationContext<'a> {
     /// Claim names route conditions need (copied into `VerifiedToken::extra`).
     pub extra_claims: &'a [String],
     pub now: UnixTime,
+    /// Where the values many tokens share are kept once (the verified-token cache's).
+    pub interner: &'a ClaimInterner,
 }
 
 #[derive(Debug)]
@@ -165,15 +169,16 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
             return Err(Rejection::VersionMismatch.into());
         }
     }
-    let aud = audiences(claims)?;
+    let shared = ctx.interner;
+    let aud = audiences(claims, shared)?;
     let scp = match issuer.kind {
         IssuerKind::Oidc => str_claim("scp")?.or(str_claim("scope")?),
         _ => str_claim("scp")?,
     };
     let scp_present = scp.is_some();
-    let scopes = split_scopes(scp);
-    let roles = string_array(claims, "roles")?;
-    let groups = string_array(claims, "groups")?;
+    let scopes = split_scopes(scp, shared);
+    let roles = string_array(claims, "roles", shared)?;
+    let groups = string_array(claims, "groups", shared)?;
     let groups_overage = claims.get("_claim_names").and_then(|v| v.get("groups")).is_some();
     let idtyp = str_claim("idtyp")?;
     let client_id = match str_claim("azp")? {
@@ -188,7 +193,7 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
     if claims.get("nonce").is_some() || (issuer.kind != IssuerKind::Oidc && client_id.is_none()) {
         return Err(Rejection::IdToken.into());
     }
-    let cae_capable = string_array(claims, "xms_cc")?.iter().any(|c| &**c == "cp1");
+    let cae_capable = string_array(claims, "xms_cc", shared)?.iter().any(|c| &**c == "cp1");
     let extra = ctx
         .extra_claims
         .iter()
@@ -196,40 +201,41 @@ pub fn verify(token: &str, ctx: &ValidationContext<'_>) -> Result<VerifiedToken,
         .collect();
     Ok(VerifiedToken {
         issuer: issuer.name.clone(),
-        iss: iss.into(),
+        iss: shared.intern(iss),
         aud: aud.0,
         aud_is_array: aud.1,
-        tid: tid.map(Box::from),
+        tid: tid.map(|t| shared.intern(t)),
         oid: str_claim("oid")?.map(Box::from),
         sub: str_claim("sub")?.map(Box::from),
-        client_id: client_id.map(Box::from),
+        client_id: client_id.map(|c| shared.intern(c)),
         uti: str_claim("uti")?.map(Box::from),
-        ver: ver.map(Box::from),
+        ver: ver.map(|v| shared.intern(v)),
         scp_present,
-        idtyp: idtyp.map(Box::from),
+        idtyp: idtyp.map(|t| shared.intern(t)),
         scopes,
         roles,
         groups,
         groups_overage,
         exp,
         iat,
-        kid: kid.into(),
+        kid: shared.intern(kid),
         cae_capable,
         extra,
     })
 }
 
-/// Claim values, boxed compactly (one cached token should stay well under a kilobyte).
-pub type Strings = Box<[Box<str>]>;
+/// Claim values: a pointer per value, the value itself shared through the `ClaimInterner` (one
+/// cached token should stay well under a kilobyte).
+pub type Strings = Box<[Arc<str>]>;
 
 /// `aud` as a list, and whether the token sent it as an array.
-fn audiences(claims: &UniqueObject) -> Result<(Strings, bool), Rejection> {
+fn audiences(claims: &UniqueObject, shared: &ClaimInterner) -> Result<(Strings, bool), Rejection> {
     match claims.get("aud") {
-        Some(Value::String(a)) => Ok((vec![Box::from(a.as_str())].into_boxed_slice(), false)),
+        Some(Value::String(a)) => Ok((Box::new([shared.intern(a)]), false)),
         Some(Value::Array(items)) if !items.is_empty() => {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
-                out.push(Box::from(item.as_str().ok_or(Rejection::BadClaim("aud"))?));
+                out.push(shared.intern(item.as_str().ok_or(Rejection::BadClaim("aud"))?));
             }
             Ok((out.into_boxed_slice(), true))
         }
@@ -237,20 +243,20 @@ fn audiences(claims: &UniqueObject) -> Result<(Strings, bool), Rejection> {
     }
 }
 
-fn string_array(claims: &UniqueObject, name: &'static str) -> Result<Box<[Box<str>]>, Rejection> {
+fn string_array(claims: &UniqueObject, name: &'static str, shared: &ClaimInterner) -> Result<Strings, Rejection> {
     match claims.get(name) {
         None => Ok(Box::new([])),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(Box::from).ok_or(Rejection::BadClaim(name)))
+            .map(|v| v.as_str().map(|s| shared.intern(s)).ok_or(Rejection::BadClaim(name)))
             .collect::<Result<Vec<_>, _>>()
             .map(Vec::into_boxed_slice),
         Some(_) => Err(Rejection::BadClaim(name)),
     }
 }
 
-fn split_scopes(scp: Option<&str>) -> Box<[Box<str>]> {
-    scp.map(|s| s.split(' ').filter(|x| !x.is_empty()).map(Box::from).collect()).unwrap_or_default()
+fn split_scopes(scp: Option<&str>, shared: &ClaimInterner) -> Strings {
+    scp.map(|s| s.split(' ').filter(|x| !x.is_empty()).map(|x| shared.intern(x)).collect()).unwrap_or_default()
 }
 
 /// Which algorithms a kind of issuer accepts by default.

@@ -6,18 +6,33 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 
+use super::claim_interner::ClaimInterner;
 use super::VerifiedToken;
 use crate::encoding::sha256;
 use crate::UnixTime;
 
+/// Distinct shared claim values kept (issuers, audiences, tenants, clients, scopes, roles,
+/// groups, key ids): far more than one deployment's tokens carry; past it values are copied.
+const SHARED_VALUES: usize = 16_384;
+
 pub struct VerifiedCache {
     entries: DashMap<[u8; 32], Arc<VerifiedToken>>,
     capacity: usize,
+    shared: ClaimInterner,
 }
 
 impl VerifiedCache {
     pub fn new(capacity: usize) -> Self {
-        VerifiedCache { entries: DashMap::with_capacity(capacity.min(65_536)), capacity }
+        VerifiedCache {
+            entries: DashMap::with_capacity(capacity.min(65_536)),
+            capacity,
+            shared: ClaimInterner::new(SHARED_VALUES),
+        }
+    }
+
+    /// Where verification keeps the claim values cached tokens share.
+    pub fn shared_values(&self) -> &ClaimInterner {
+        &self.shared
     }
 
     pub fn key(token: &str) -> [u8; 32] {
@@ -45,9 +60,11 @@ impl VerifiedCache {
         }
     }
 
-    /// Drops expired entries; returns how many remain.
+    /// Drops expired entries, then the shared values no entry holds; returns how many entries
+    /// remain.
     pub fn sweep(&self, now: UnixTime, skew: i64) -> usize {
         self.entries.retain(|_, t| t.is_live(now, skew));
+        self.shared.sweep();
         self.entries.len()
     }
 

@@ -83,7 +83,7 @@ impl Authenticator {
         route_issuers: &[String],
         now: UnixTime,
     ) -> Result<VerifiedToken, Rejection> {
-        let ctx = trust.validation_context(now);
+        let ctx = trust.validation_context(now, self.cache.shared_values());
         let refreshed = match verify(token, &ctx) {
             Ok(v) => return Ok(v),
             Err(VerifyFailure::Rejected(Rejection::UntrustedIssuer)) => {

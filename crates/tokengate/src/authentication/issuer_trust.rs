@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use tokengate_core::access::claim_interner::ClaimInterner;
 use tokengate_core::access::policy_document::{IssuerConfig, IssuerKindConfig};
 use tokengate_core::access::token_validation::ValidationContext;
 use tokengate_core::access::trusted_issuer::TrustedIssuers;
@@ -118,13 +119,14 @@ impl IssuerTrust {
         self.remotes.iter().all(|r| r.is_ready())
     }
 
-    pub fn validation_context(&self, now: UnixTime) -> ValidationContext<'_> {
+    pub fn validation_context<'a>(&'a self, now: UnixTime, shared: &'a ClaimInterner) -> ValidationContext<'a> {
         ValidationContext {
             issuers: &self.issuers,
             skew: self.limits.skew,
             max_token_len: self.limits.max_token_bytes,
             extra_claims: &self.limits.extra_claims,
             now,
+            interner: shared,
         }
     }
 

@@ -3,6 +3,8 @@
 //! which CGI/WSGI/PHP read as the same variable), the caller's verified identity added, and
 //! `Forwarded` / `X-Forwarded-*` set (RFC 7239), appended to or overwritten.
 
+use std::sync::Arc;
+
 use std::net::IpAddr;
 
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -91,7 +93,7 @@ pub fn strip_identity_headers(headers: &mut HeaderMap, configured: &[HeaderName]
 
 /// Adds the verified identity as configured (`header → claim`).
 pub fn add_identity_headers(headers: &mut HeaderMap, token: &VerifiedToken, configured: &[(HeaderName, String)]) {
-    let join = |items: &[Box<str>], sep: &str| items.iter().map(|s| &**s).collect::<Vec<_>>().join(sep);
+    let join = |items: &[Arc<str>], sep: &str| items.iter().map(|s| &**s).collect::<Vec<_>>().join(sep);
     for (name, claim) in configured {
         let value = match claim.as_str() {
             "oid" => token.oid.as_deref().map(str::to_owned),

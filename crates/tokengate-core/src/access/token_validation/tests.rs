@@ -7,6 +7,7 @@ use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNIN
 use serde_json::{json, Value};
 
 use super::*;
+use crate::access::claim_interner::ClaimInterner;
 use crate::access::trusted_issuer::{IssuerMaterial, IssuerPattern, TrustedIssuer};
 use crate::access::verifying_keys::parse_jwks;
 use crate::encoding::b64url;
@@ -63,12 +64,17 @@ fn sign_with_header(f: &Fixture, header: &Value, claims: &Value) -> String {
 }
 
 fn check(f: &Fixture, token: &str, now: i64) -> Result<VerifiedToken, Rejection> {
+    check_sharing(f, token, now, &ClaimInterner::new(64))
+}
+
+fn check_sharing(f: &Fixture, token: &str, now: i64, shared: &ClaimInterner) -> Result<VerifiedToken, Rejection> {
     let ctx = ValidationContext {
         issuers: &f.issuers,
         skew: 300,
         max_token_len: 16 * 1024,
         extra_claims: &["department".to_string()],
         now,
+        interner: shared,
     };
     verify(token, &ctx).map_err(|e| match e {
         VerifyFailure::Rejected(r) => r,
@@ -101,6 +107,29 @@ fn a_good_token_verifies_with_its_claims() {
     assert!(t.cae_capable);
     assert_eq!(t.extra_claim("department"), Some(&json!("sales")));
     assert_eq!(t.kid.as_ref(), f.key.kid.as_str());
+}
+
+#[test]
+fn tokens_of_one_client_share_their_common_values_and_keep_their_own() {
+    let f = fixture();
+    let shared = ClaimInterner::new(64);
+    let other_user = with(with(claims(), "oid", json!("o2")), "uti", json!("u2"));
+    let a = check_sharing(&f, &sign(&f, &claims()), NOW, &shared).unwrap();
+    let b = check_sharing(&f, &sign(&f, &other_user), NOW, &shared).unwrap();
+    for (x, y) in [
+        (&a.iss, &b.iss),
+        (&a.aud[0], &b.aud[0]),
+        (&a.roles[0], &b.roles[0]),
+        (&a.kid, &b.kid),
+        (a.tid.as_ref().unwrap(), b.tid.as_ref().unwrap()),
+        (a.client_id.as_ref().unwrap(), b.client_id.as_ref().unwrap()),
+        (a.ver.as_ref().unwrap(), b.ver.as_ref().unwrap()),
+    ] {
+        assert!(Arc::ptr_eq(x, y), "{x} is held once");
+    }
+    assert_eq!((a.oid.as_deref(), b.oid.as_deref()), (Some("o"), Some("o2")));
+    assert_eq!((a.uti.as_deref(), b.uti.as_deref()), (Some("u"), Some("u2")));
+    assert_eq!(a.roles, b.roles, "shared values compare by content as before");
 }
 
 #[test]
