@@ -26,7 +26,8 @@ pub struct GatewayRow {
     pub last_sync: String,
 }
 
-/// The revocations, newest first, with names where known.
+/// The revocations, newest first, with names where known (the target's, and who revoked: a
+/// person by object id, an app by client id).
 pub fn revoked_rows(rows: Vec<RevocationView>, names: &HashMap<String, String>) -> Vec<RevokedRow> {
     let named = |id: &str| match names.get(id) {
         Some(name) => format!("{name} — {id}"),
@@ -49,7 +50,7 @@ pub fn revoked_rows(rows: Vec<RevocationView>, names: &HashMap<String, String>) 
                 version: r.version,
                 kind,
                 target,
-                actor: r.actor,
+                actor: named(&r.actor),
                 reason: r.reason.unwrap_or_default(),
                 created_at: r.created_at,
                 kept_until: r.kept_until,
@@ -107,5 +108,35 @@ pub fn effect_lines(target: &RevocationTargetView, e: &RevocationEffectsView) ->
             vec!["The signing key was removed from the issuer and its published keys (JWKS).".into()]
         }
         _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revocation(version: i64, object_id: &str, actor: &str) -> RevocationView {
+        RevocationView {
+            version,
+            target: RevocationTargetView::User { tenant_id: "t".into(), object_id: object_id.into() },
+            issued_before: 0,
+            actor: actor.into(),
+            reason: None,
+            created_at: String::new(),
+            kept_until: String::new(),
+        }
+    }
+
+    #[test]
+    fn targets_and_the_people_who_revoked_them_are_named_where_known_newest_first() {
+        let names = HashMap::from([
+            ("u1".to_owned(), "Demo User (user@demo.example)".to_owned()),
+            ("admin".to_owned(), "Demo Admin (admin@demo.example)".to_owned()),
+        ]);
+        let rows = revoked_rows(vec![revocation(1, "u1", "admin"), revocation(2, "u2", "gone-app")], &names);
+        assert_eq!(rows.iter().map(|r| r.version).collect::<Vec<_>>(), [2, 1]);
+        assert_eq!(rows[1].target, "Demo User (user@demo.example) — u1");
+        assert_eq!(rows[1].actor, "Demo Admin (admin@demo.example) — admin");
+        assert_eq!((rows[0].target.as_str(), rows[0].actor.as_str()), ("u2", "gone-app"), "unknown ids stay bare");
     }
 }
