@@ -90,6 +90,7 @@ def test_revoking_the_demo_user_in_the_dashboard_stops_their_token_at_the_gatewa
     go(d, dev, "/dashboard/revocations")
     listed = d.find_element(By.CSS_SELECTOR, "table.revoked").text
     assert "account compromised" in listed, listed
+    assert dev["admin_user"]["username"] in listed, f"the table names who revoked: {listed}"
 
 
 def test_the_auditor_sees_revocations_without_revoke_controls(dashboard_driver, dashboard_dev):
