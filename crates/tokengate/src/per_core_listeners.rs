@@ -44,7 +44,7 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS)
 }
 
-/// `threads` sockets bound to one address (with port 0: the port the first one got).
+/// `threads` sockets bound to one address (with port 0: the port the exclusive probe got).
 pub struct PerCoreSockets {
     sockets: Vec<StdTcpListener>,
     addr: SocketAddr,
@@ -52,11 +52,14 @@ pub struct PerCoreSockets {
 
 impl PerCoreSockets {
     /// Binds every socket now, so that a taken port is a start error. Needs a runtime context.
+    ///
+    /// A port held by anyone — including another tokengate's `SO_REUSEPORT` group, which the
+    /// kernel would otherwise let us join and split connections with — is `AddrInUse`: an
+    /// exclusive bind of the address comes first, and the group binds the port it got.
     pub fn bind(addr: SocketAddr, threads: usize) -> io::Result<PerCoreSockets> {
-        let first = reuse_port_socket(addr)?;
-        let bound = first.local_addr()?;
-        let mut sockets = vec![first];
-        for _ in 1..threads.max(1) {
+        let bound = StdTcpListener::bind(addr)?.local_addr()?;
+        let mut sockets = Vec::with_capacity(threads.max(1));
+        for _ in 0..threads.max(1) {
             sockets.push(reuse_port_socket(bound)?);
         }
         Ok(PerCoreSockets { sockets, addr: bound })
@@ -159,6 +162,13 @@ mod tests {
         stop.send(true).unwrap();
         serving.await.unwrap();
         assert!(std::net::TcpStream::connect(addr).is_err(), "every socket closed after shutdown");
+    }
+
+    #[tokio::test]
+    async fn a_second_gateway_on_the_same_port_is_refused_not_joined() {
+        let first = PerCoreSockets::bind(loopback(), 2).unwrap();
+        let err = PerCoreSockets::bind(first.local_addr(), 2).err().expect("the port is held by the first group");
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
     }
 
     #[tokio::test]
