@@ -203,7 +203,7 @@ pub(crate) mod tests_support {
     use super::*;
     use std::sync::Arc;
 
-    pub fn boxed(items: &[&str]) -> Box<[Arc<str>]> {
+    pub fn strings(items: &[&str]) -> Box<[Arc<str>]> {
         items.iter().map(|s| Arc::from(*s)).collect()
     }
 
@@ -211,7 +211,7 @@ pub(crate) mod tests_support {
         VerifiedToken {
             issuer: Arc::from("entra"),
             iss: "https://login/t/v2.0".into(),
-            aud: boxed(&["api-id"]),
+            aud: strings(&["api-id"]),
             aud_is_array: false,
             tid: Some("t1".into()),
             oid: Some("o".into()),
@@ -221,9 +221,9 @@ pub(crate) mod tests_support {
             ver: Some("2.0".into()),
             scp_present: true,
             idtyp: None,
-            scopes: boxed(&["Orders.Read"]),
-            roles: boxed(&[]),
-            groups: boxed(&["g1"]),
+            scopes: strings(&["Orders.Read"]),
+            roles: strings(&[]),
+            groups: strings(&["g1"]),
             groups_overage: false,
             exp: 100,
             iat: Some(1),
@@ -236,7 +236,7 @@ pub(crate) mod tests_support {
 
 #[cfg(test)]
 mod tests {
-    use super::tests_support::{boxed, sample_token as token};
+    use super::tests_support::{sample_token as token, strings};
     use super::*;
     use serde_json::json;
 
@@ -265,7 +265,7 @@ mod tests {
             Err(Rejection::VersionMismatch)
         );
         let mut arr = token();
-        arr.aud = boxed(&["api-id", "other"]);
+        arr.aud = strings(&["api-id", "other"]);
         arr.aud_is_array = true;
         assert_eq!(evaluate(&req(), &arr), Err(Rejection::AudienceMismatch), "arrays refused unless allowed");
         assert_eq!(evaluate(&Requirements { allow_audience_array: true, ..req() }, &arr), Ok(()));
@@ -278,9 +278,9 @@ mod tests {
             Requirements { scopes_any: vec!["Orders.Read".into()], roles_any: vec!["Orders.Read.All".into()], ..req() };
         assert_eq!(evaluate(&any, &t), Ok(()), "scope satisfies scope-or-role");
         let mut app = token();
-        app.scopes = boxed(&[]);
+        app.scopes = strings(&[]);
         app.scp_present = false;
-        app.roles = boxed(&["Orders.Read.All"]);
+        app.roles = strings(&["Orders.Read.All"]);
         assert_eq!(evaluate(&any, &app), Ok(()), "role satisfies scope-or-role");
         let write = Requirements { scopes_any: vec!["Orders.Write".into()], ..req() };
         assert_eq!(evaluate(&write, &t), Err(Rejection::Insufficient("Orders.Write".into())));
@@ -309,15 +309,15 @@ mod tests {
         let app_only = Requirements { token_kind: TokenKind::AppOnly, allow_tokens_without_permissions: true, ..req() };
         let delegated = Requirements { token_kind: TokenKind::Delegated, ..app_only.clone() };
         let mut empty_scp = token();
-        empty_scp.scopes = boxed(&[]);
+        empty_scp.scopes = strings(&[]);
         assert!(!empty_scp.is_app_only() && empty_scp.is_delegated(), "scp \"\" is delegated");
         assert!(evaluate(&app_only, &empty_scp).is_err(), "an empty scp never passes as app-only");
         assert_eq!(evaluate(&delegated, &empty_scp), Ok(()));
 
         let mut app = token();
-        app.scopes = boxed(&[]);
+        app.scopes = strings(&[]);
         app.scp_present = false;
-        app.roles = boxed(&[]);
+        app.roles = strings(&[]);
         assert_eq!(evaluate(&app_only, &app), Ok(()), "no scp, no roles: still app-only");
         assert!(evaluate(&delegated, &app).is_err());
         app.idtyp = Some("app".into());
@@ -331,15 +331,15 @@ mod tests {
     #[test]
     fn permission_less_tokens_need_the_route_to_opt_in() {
         let mut bare = token();
-        bare.scopes = boxed(&[]);
+        bare.scopes = strings(&[]);
         bare.scp_present = false;
-        bare.roles = boxed(&[]);
+        bare.roles = strings(&[]);
         assert_eq!(evaluate(&req(), &bare), Err(Rejection::NoPermissions));
         assert_eq!(Rejection::NoPermissions.code(), "token_without_permissions");
         assert_eq!(Rejection::NoPermissions.answer(), crate::access::rejection::Answer::InsufficientScope);
         assert_eq!(evaluate(&Requirements { allow_tokens_without_permissions: true, ..req() }, &bare), Ok(()));
         let mut empty_scp = token();
-        empty_scp.scopes = boxed(&[]);
+        empty_scp.scopes = strings(&[]);
         assert_eq!(evaluate(&req(), &empty_scp), Err(Rejection::NoPermissions), "scp \"\" carries nothing");
         // A route naming a permission answers with what to ask for, opt-in or not.
         let needs =

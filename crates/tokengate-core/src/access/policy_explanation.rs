@@ -114,7 +114,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::access::policy::tests_support::{boxed, sample_token};
+    use crate::access::policy::tests_support::{sample_token, strings};
     use crate::access::policy::{evaluate, ClaimCondition};
 
     fn req() -> Requirements {
@@ -160,14 +160,14 @@ mod tests {
     #[test]
     fn explain_and_evaluate_agree() {
         let mut app = sample_token();
-        app.scopes = boxed(&[]);
+        app.scopes = strings(&[]);
         app.scp_present = false;
-        app.roles = boxed(&["Orders.Read.All"]);
+        app.roles = strings(&["Orders.Read.All"]);
         let mut bare = sample_token();
-        bare.scopes = boxed(&[]);
+        bare.scopes = strings(&[]);
         bare.scp_present = false;
         let mut array = sample_token();
-        array.aud = boxed(&["api-id", "other"]);
+        array.aud = strings(&["api-id", "other"]);
         array.aud_is_array = true;
         let mut user_typed = app.clone();
         user_typed.idtyp = Some("user".into());
