@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::audit_chain::ChainHash;
+use crate::encoding::hex_lower;
 use crate::keys::KeyEncryptionKey;
 
 /// Prefixed to every checkpoint's signed bytes, so a signature over anything else never verifies.
@@ -38,7 +39,7 @@ impl CheckpointKey {
 
     pub fn sign(&self, seq: i64, chain_hash: ChainHash, at_ms: i64) -> Checkpoint {
         let tag = aws_lc_rs::hmac::sign(&self.0, &signed_bytes(seq, &chain_hash, at_ms));
-        Checkpoint { seq, chain_hash, at_ms, signature: hex(tag.as_ref()) }
+        Checkpoint { seq, chain_hash, at_ms, signature: hex_lower(tag.as_ref()) }
     }
 
     /// Whether `checkpoint` was signed with this key (constant-time comparison).
@@ -55,9 +56,6 @@ fn signed_bytes(seq: i64, chain_hash: &ChainHash, at_ms: i64) -> Vec<u8> {
     [CHECKPOINT_TAG, &seq.to_be_bytes(), &chain_hash.0, &at_ms.to_be_bytes()].concat()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 #[cfg(test)]
 mod tests {

@@ -40,7 +40,11 @@ pub fn sha1(bytes: &[u8]) -> [u8; 20] {
 }
 
 pub fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
+    hex::encode_upper(bytes)
+}
+
+pub fn hex_lower(bytes: &[u8]) -> String {
+    hex::encode(bytes)
 }
 
 /// `n` random bytes from the system CSPRNG.

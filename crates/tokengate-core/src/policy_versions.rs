@@ -79,8 +79,7 @@ pub struct PublishConflict {
 pub fn content_hash(document: &PolicyDocument) -> String {
     let json = serde_json::to_vec(document).unwrap_or_default();
     let digest = sha256(&json);
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::encoding::hex_lower(&digest[..8]))
 }
 
 /// How nodes, audit records and `tokengate nodes` name a published version.

@@ -16,7 +16,7 @@
 
 use sqlx::Transaction;
 use tokengate_core::audit::AuditEvent;
-use tokengate_core::audit_chain::{link, ChainHash};
+use tokengate_core::audit_chain::{detail_text, link_with_detail, ChainHash};
 use tokengate_core::store::StoreResult;
 
 use super::backend::Backend;
@@ -46,8 +46,10 @@ pub(super) async fn append_chained<DB: Backend>(
     let mut links = Vec::with_capacity(events.len());
     for event in events {
         seq += 1;
-        let hash = link(&prev, seq, event);
-        links.push(Link { seq, prev_hash: prev.to_hex(), chain_hash: hash.to_hex(), event });
+        // Rendered once: the same text is hashed and stored.
+        let detail = detail_text(&event.detail);
+        let hash = link_with_detail(&prev, seq, event, &detail);
+        links.push(Link { seq, prev_hash: prev.to_hex(), chain_hash: hash.to_hex(), detail, event });
         prev = hash;
     }
     for chunk in links.chunks(ROWS_PER_INSERT) {
@@ -71,6 +73,8 @@ struct Link<'e> {
     seq: i64,
     prev_hash: String,
     chain_hash: String,
+    /// `event.detail` as hashed (`detail_text`).
+    detail: String,
     event: &'e AuditEvent,
 }
 
@@ -120,7 +124,7 @@ fn bind_link<'q, DB: Backend>(statement: Statement<'q, DB>, l: &'q Link<'q>) -> 
         .bind(&e.client_ip)
         .bind(e.status.map(i64::from))
         .bind(e.latency_us)
-        .bind(e.detail.to_string())
+        .bind(&l.detail)
 }
 
 #[cfg(test)]
