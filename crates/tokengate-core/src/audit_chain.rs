@@ -179,7 +179,10 @@ mod tests {
             "big": 18_446_744_073_709_551_615u64, "empty": {}, "list": []
         });
         assert_eq!(detail_text(&detail), detail.to_string());
-        assert_eq!(link(&ChainHash::GENESIS, 3, &sample()), link_with_detail(&ChainHash::GENESIS, 3, &sample(), &sample().detail.to_string()));
+        assert_eq!(
+            link(&ChainHash::GENESIS, 3, &sample()),
+            link_with_detail(&ChainHash::GENESIS, 3, &sample(), &sample().detail.to_string())
+        );
     }
 
     #[test]

@@ -56,7 +56,6 @@ fn signed_bytes(seq: i64, chain_hash: &ChainHash, at_ms: i64) -> Vec<u8> {
     [CHECKPOINT_TAG, &seq.to_be_bytes(), &chain_hash.0, &at_ms.to_be_bytes()].concat()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,9 @@
 //! which CGI/WSGI/PHP read as the same variable), the caller's verified identity added, and
 //! `Forwarded` / `X-Forwarded-*` set (RFC 7239), appended to or overwritten.
 
-use std::sync::Arc;
-
+use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tokengate_core::access::VerifiedToken;
@@ -74,8 +74,9 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 /// the upstream: identity headers (ours, configured, other proxies'), routing overrides, and
 /// `_` spellings of those and of the forwarding headers the gateway sets.
 fn is_spoofable(name: &str, configured: &[HeaderName]) -> bool {
-    let dashed = name.replace('_', "-");
-    let dashed = dashed.as_str();
+    // Runs for every header of every request: copies only a name that has a `_`.
+    let dashed = if name.contains('_') { Cow::Owned(name.replace('_', "-")) } else { Cow::Borrowed(name) };
+    let dashed = &*dashed;
     FOREIGN_IDENTITY.contains(&dashed)
         || FOREIGN_IDENTITY_PREFIXES.iter().any(|p| dashed.starts_with(p))
         || ROUTING_OVERRIDES.contains(&dashed)
@@ -93,17 +94,18 @@ pub fn strip_identity_headers(headers: &mut HeaderMap, configured: &[HeaderName]
 
 /// Adds the verified identity as configured (`header → claim`).
 pub fn add_identity_headers(headers: &mut HeaderMap, token: &VerifiedToken, configured: &[(HeaderName, String)]) {
-    let join = |items: &[Arc<str>], sep: &str| items.iter().map(|s| &**s).collect::<Vec<_>>().join(sep);
+    let join = |items: &[Arc<str>], sep: &str| Cow::Owned(items.iter().map(|s| &**s).collect::<Vec<_>>().join(sep));
     for (name, claim) in configured {
-        let value = match claim.as_str() {
-            "oid" => token.oid.as_deref().map(str::to_owned),
-            "tid" => token.tid.as_deref().map(str::to_owned),
-            "azp" => token.client_id.as_deref().map(str::to_owned),
-            "sub" => token.sub.as_deref().map(str::to_owned),
-            "uti" => token.uti.as_deref().map(str::to_owned),
-            "ver" => token.ver.as_deref().map(str::to_owned),
-            "iss" => Some(token.iss.to_string()),
-            "issuer" => Some(token.issuer.to_string()),
+        // Borrowed where the claim is one value: the header value is its only copy.
+        let value: Option<Cow<'_, str>> = match claim.as_str() {
+            "oid" => token.oid.as_deref().map(Cow::Borrowed),
+            "tid" => token.tid.as_deref().map(Cow::Borrowed),
+            "azp" => token.client_id.as_deref().map(Cow::Borrowed),
+            "sub" => token.sub.as_deref().map(Cow::Borrowed),
+            "uti" => token.uti.as_deref().map(Cow::Borrowed),
+            "ver" => token.ver.as_deref().map(Cow::Borrowed),
+            "iss" => Some(Cow::Borrowed(&*token.iss)),
+            "issuer" => Some(Cow::Borrowed(&*token.issuer)),
             "roles" if !token.roles.is_empty() => Some(join(&token.roles, ",")),
             "scp" if !token.scopes.is_empty() => Some(join(&token.scopes, " ")),
             "groups" if !token.groups.is_empty() => Some(join(&token.groups, ",")),

@@ -1,17 +1,32 @@
 //! Prometheus metrics of the gateway, served on the admin listener at `/metrics`.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use std::sync::Arc;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+/// Built for every request, so nothing in it allocates: the route's name is shared with the
+/// route table, outcome and reason are static names.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub route: String,
-    pub outcome: String,
-    pub reason: String,
+    pub route: RouteLabel,
+    pub outcome: &'static str,
+    pub reason: &'static str,
+}
+
+/// A route's name as a label value, shared with the route table (prometheus-client encodes
+/// `Arc<T>` only for sized `T`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct RouteLabel(pub Arc<str>);
+
+impl EncodeLabelValue for RouteLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        EncodeLabelValue::encode(&&*self.0, encoder)
+    }
 }
 
 /// How a changed policy file was taken.
@@ -31,6 +46,8 @@ pub struct GatewayMetrics {
     pub verified_cache_capacity: Gauge,
     pub key_refetches: Counter,
     pub policy_reloads: Family<ReloadLabels, Counter>,
+    /// The route label of a request no route matched (`-`), made once.
+    pub no_route: RouteLabel,
 }
 
 impl GatewayMetrics {
@@ -65,6 +82,7 @@ impl GatewayMetrics {
             verified_cache_capacity,
             key_refetches,
             policy_reloads,
+            no_route: RouteLabel(Arc::from("-")),
         }
     }
 

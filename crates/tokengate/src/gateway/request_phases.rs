@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::active_policy::ActivePolicy;
 use super::gateway_error::GatewayError;
 use super::gateway_state::GatewayState;
-use super::metrics::RequestLabels;
+use super::metrics::{RequestLabels, RouteLabel};
 use super::request_context::RequestContext;
 use super::route_table::{Route, Upstream};
 use super::tunnel::TunnelLimit;
@@ -155,9 +155,9 @@ async fn respond(
     gw.metrics
         .requests
         .get_or_create(&RequestLabels {
-            route: ctx.rule().unwrap_or("-").to_owned(),
-            outcome: outcome.as_str().to_owned(),
-            reason: reason.to_owned(),
+            route: ctx.route.as_ref().map_or_else(|| gw.metrics.no_route.clone(), |r| RouteLabel(r.name.clone())),
+            outcome: outcome.as_str(),
+            reason,
         })
         .inc();
     gw.metrics.latency_seconds.observe(ctx.started.elapsed().as_secs_f64());
