@@ -60,6 +60,7 @@ OUT_DIR="$HERE/out"
 OUT_MD="$OUT_DIR/gateway.md"
 HOST=127.0.0.1
 START_TIMEOUT=120   # seconds to wait for a server to come up
+# shellcheck disable=SC2034 # read by fetch_tokens (lib.sh)
 FETCH_CONNECTIONS=32
 DEFAULT_ROUTE="/demo/bench"   # path used when dev.json has no api.demo_route (issuer-only binary)
 
@@ -205,30 +206,6 @@ wrk_run() {
   [[ "$(kv requests)" -gt 0 ]] || die "$name: no request completed: $out"
 }
 kv() { grep -o -E "(^| )$1=[^ ]+" <<<"$W_LINE" | head -n1 | cut -d= -f2; }
-
-# fetch_tokens N OUTFILE: N distinct fresh access tokens from tokengate's token endpoint, one per
-# line, collected by wrk (keep-alive HTTPS, bench/gateway/fetch_tokens.lua); bounded.
-fetch_tokens() {
-  local n=$1 outfile=$2 have=0 rate=4000 secs per t_start out attempt distinct bad
-  rm -f "$TMP"/fetch.*
-  for ((attempt = 1; have < n; attempt++)); do
-    ((attempt <= 10)) || die "token fetch: only $have of $n tokens after 10 attempts"
-    per=$(((n - have + THREADS - 1) / THREADS))
-    secs=$(awk -v r="$((n - have))" -v rate="$rate" 'BEGIN { s = int(r / rate * 1.15) + 1; if (s > 300) s = 300; print s }')
-    t_start=$(date +%s.%N)
-    out=$(WRK_BODY="$TG_BODY" WRK_OUT="$TMP/fetch" WRK_PER_THREAD="$per" \
-      wrk -t"$THREADS" -c"$FETCH_CONNECTIONS" -d"${secs}s" --timeout 10s -s "$GW/fetch_tokens.lua" "$TG_TOKEN_URL" 2>&1) ||
-      die "token fetch: wrk failed: $out"
-    if grep -q -E 'Non-2xx or 3xx responses|Socket errors' <<<"$out"; then die "token fetch: errors: $out"; fi
-    have=$(cat "$TMP"/fetch.* 2>/dev/null | wc -l)
-    rate=$(awk -v h="$have" -v s="$secs" 'BEGIN { r = h / s; print (r > 500 ? r : 500) }')
-  done
-  cat "$TMP"/fetch.* | head -n "$n" >"$outfile"
-  rm -f "$TMP"/fetch.*
-  distinct=$(sort -u "$outfile" | wc -l)
-  bad=$(grep -c -v -E '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "$outfile" || true)
-  ((distinct == n && bad == 0)) || die "token fetch: $distinct distinct of $n, $bad not JWTs"
-}
 
 # get_token -> one access token by curl (checked to be an RS256 JWT)
 get_token() {

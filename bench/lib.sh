@@ -1,5 +1,8 @@
+# shellcheck shell=bash
 # Helpers shared by the bench scripts (sourced, not run): logging, installing Debian packages on
 # demand, stopping processes by PID, URL encoding, medians.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -93,4 +96,28 @@ bench_cleanup() {
   fi
   if [[ "${KEEP_TMP:-0}" == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
   exit "$rc"
+}
+
+# fetch_tokens N OUTFILE: N distinct fresh access tokens from tokengate's token endpoint, one per
+# line, collected by wrk (keep-alive HTTPS, bench/gateway/fetch_tokens.lua); bounded. Uses the
+# caller's TG_TOKEN_URL, TG_BODY (the form body), THREADS, FETCH_CONNECTIONS and TMP.
+fetch_tokens() {
+  local n=$1 outfile=$2 have=0 rate=4000 secs per out attempt distinct bad
+  rm -f "$TMP"/fetch.*
+  for ((attempt = 1; have < n; attempt++)); do
+    ((attempt <= 10)) || die "token fetch: only $have of $n tokens after 10 attempts"
+    per=$(((n - have + THREADS - 1) / THREADS))
+    secs=$(awk -v r="$((n - have))" -v rate="$rate" 'BEGIN { s = int(r / rate * 1.15) + 1; if (s > 300) s = 300; print s }')
+    out=$(WRK_BODY="$TG_BODY" WRK_OUT="$TMP/fetch" WRK_PER_THREAD="$per" \
+      wrk -t"$THREADS" -c"$FETCH_CONNECTIONS" -d"${secs}s" --timeout 10s -s "$BENCH_DIR/gateway/fetch_tokens.lua" "$TG_TOKEN_URL" 2>&1) ||
+      die "token fetch: wrk failed: $out"
+    if grep -q -E 'Non-2xx or 3xx responses|Socket errors' <<<"$out"; then die "token fetch: errors: $out"; fi
+    have=$(cat "$TMP"/fetch.* 2>/dev/null | wc -l)
+    rate=$(awk -v h="$have" -v s="$secs" 'BEGIN { r = h / s; print (r > 500 ? r : 500) }')
+  done
+  cat "$TMP"/fetch.* | head -n "$n" >"$outfile"
+  rm -f "$TMP"/fetch.*
+  distinct=$(sort -u "$outfile" | wc -l)
+  bad=$(grep -c -v -E '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "$outfile" || true)
+  ((distinct == n && bad == 0)) || die "token fetch: $distinct distinct of $n, $bad not JWTs"
 }

@@ -74,7 +74,15 @@ async fn readiness(State(s): State<AdminState>) -> Result<&'static str, AdminErr
 
 async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
     // Several registries, one exposition: only the last may end with `# EOF`.
-    let gateway = s.gateway.as_ref().map(|g| g.metrics.render()).unwrap_or_default();
+    let gateway = s
+        .gateway
+        .as_ref()
+        .map(|g| {
+            // Read now: the sweeper sets it only every 30 s, and a scrape must show the fill.
+            g.metrics.verified_cache_entries.set(i64::try_from(g.auth.cache.len()).unwrap_or(i64::MAX));
+            g.metrics.render()
+        })
+        .unwrap_or_default();
     let mut body = gateway.strip_suffix("# EOF\n").unwrap_or(&gateway).to_owned();
     if let Some(issuer) = &s.issuer_metrics {
         let issuer = issuer.render();

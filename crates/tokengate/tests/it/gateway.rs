@@ -288,8 +288,10 @@ async fn every_gateway_decision_is_audited_without_the_token() {
         metrics.contains("tokengate_gateway_requests_total{route=\"demo\",outcome=\"allowed\",reason=\"\"} 1"),
         "{metrics}"
     );
-    // Every memory cap shows beside its fill: the verified-token cache and the audit queue.
+    // Every memory cap shows beside its fill: the verified-token cache and the audit queue. The
+    // fill is read at the scrape (one token verified and cached so far), not at the last sweep.
     for line in [
+        "tokengate_gateway_verified_cache_entries 1",
         "tokengate_gateway_verified_cache_capacity 100000",
         "tokengate_audit_queue_capacity 16384",
         "tokengate_audit_strict_durability 0",
