@@ -293,7 +293,7 @@ async fn every_gateway_decision_is_audited_without_the_token() {
     for line in [
         "tokengate_gateway_verified_cache_entries 1",
         "tokengate_gateway_verified_cache_capacity 100000",
-        "tokengate_audit_queue_capacity 16384",
+        "tokengate_audit_queue_capacity 4096",
         "tokengate_audit_strict_durability 0",
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
