@@ -18,7 +18,6 @@ pub fn apply(state: &GatewayState) -> usize {
     let issuer = &builtin.issuer;
     let before = state.auth.cache.len();
     let remaining = state.auth.cache.remove_where(|t| t.issuer == issuer.name && !issuer.has_key(&t.kid));
-    state.metrics.verified_cache_entries.set(remaining as i64);
     before.saturating_sub(remaining)
 }
 
