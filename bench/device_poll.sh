@@ -23,6 +23,10 @@
 #   TOKENGATE_BIN=target/release/tokengate   (relative to the repo root; with this default,
 #                       `cargo build --release -p tokengate` runs first, a no-op when up to date)
 #   KEEP_TMP=1          keep the temporary directory (server log, dev.json, wrk output)
+#   DEV_ARGS="--device-code-starts-per-minute 1000000"   extra `tokengate dev` arguments; the
+#                       default lifts the /devicecode budget (30 a minute per source address),
+#                       which would otherwise answer the create phase 429. DEV_ARGS= for a build
+#                       without the flag (patch its constants instead)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,6 +39,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 HOT_CODES=${HOT_CODES:-64}
 WARMUP=${WARMUP:-3}
 KEEP_TMP=${KEEP_TMP:-0}
+DEV_ARGS=${DEV_ARGS---device-code-starts-per-minute 1000000}
 DEFAULT_BIN="target/release/tokengate"
 TOKENGATE_BIN=${TOKENGATE_BIN:-$DEFAULT_BIN}
 case "$TOKENGATE_BIN" in /*) BIN=$TOKENGATE_BIN ;; *) BIN="$ROOT/$TOKENGATE_BIN" ;; esac
@@ -66,7 +71,8 @@ start_bench_tmp tokengate-bench
 TG_VERSION=$("$BIN" --version 2>/dev/null | head -n1 || true)
 TG_VERSION="${TG_VERSION:-unknown} ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo no-git)$( [[ -z $(git -C "$ROOT" status --porcelain -- ':(glob)crates/*/src/**' Cargo.toml Cargo.lock 2>/dev/null) ]] || echo "+uncommitted changes in crates/*/src"))"
 log "starting $BIN dev"
-"$BIN" dev --data-dir "$TMP/tg" --issuer-port 0 --gateway-port 0 --admin-port 0 \
+# shellcheck disable=SC2086 # DEV_ARGS is a list of words
+"$BIN" dev --data-dir "$TMP/tg" --issuer-port 0 --gateway-port 0 --admin-port 0 $DEV_ARGS \
   >"$TMP/tokengate.log" 2>&1 </dev/null &
 TG_PID=$!
 PIDS+=("$TG_PID")

@@ -18,7 +18,7 @@ use crate::directory::{
     AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, DelegatedGrant, Group, ServicePrincipal, Tenant,
     User,
 };
-use crate::grants::device_code::{DeviceAuthorization, DeviceDecision, DevicePoll};
+use crate::grants::device_code::{DeviceAuthorization, DeviceDecision};
 use crate::grants::token_families::{
     AuthorizationCode, CodeRedemption, MintedAccessToken, RefreshToken, ReusePolicy, RotationOutcome,
 };
@@ -235,16 +235,17 @@ pub trait DeviceCodeStore: Send + Sync {
         now: UnixTime,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
-    /// One poll by `client_id`, atomically: too soon after the previous poll → `SlowDown` (the
-    /// interval grows by `SLOW_DOWN_STEP`); otherwise the poll time is recorded and the status
-    /// answered, an approved code becoming redeemed. Of concurrent polls of an approved code
-    /// exactly one gets `Approved`.
-    async fn poll_device_code(
+    /// The code with this hash in whatever state it is (a read: a poll that changes nothing
+    /// takes no write lock).
+    async fn device_code(&self, device_code_hash: &[u8]) -> StoreResult<Option<DeviceAuthorization>>;
+    /// Redeems an approved, unexpired code of `client_id` and returns it as redeemed; `None` (and
+    /// nothing written) otherwise. Of concurrent calls exactly one gets the code.
+    async fn redeem_device_code(
         &self,
         device_code_hash: &[u8],
         client_id: uuid::Uuid,
         now_ms: i64,
-    ) -> StoreResult<DevicePoll>;
+    ) -> StoreResult<Option<DeviceAuthorization>>;
 }
 
 /// Every write advances the revocation feed's head (without a row) in its transaction, so that

@@ -17,7 +17,7 @@ use tokengate_core::directory::{
     AppRegistration, AppRoleGrant, ClientCertificate, ClientSecret, DelegatedGrant, Group, ServicePrincipal, Tenant,
     User,
 };
-use tokengate_core::grants::device_code::{DeviceAuthorization, DeviceDecision, DevicePoll};
+use tokengate_core::grants::device_code::{DeviceAuthorization, DeviceDecision};
 use tokengate_core::grants::token_families::{
     AuthorizationCode, CodeRedemption, MintedAccessToken, RefreshToken, ReusePolicy, RotationOutcome,
 };
@@ -435,8 +435,16 @@ impl DeviceCodeStore for ReadCachedStore {
     ) -> StoreResult<bool> {
         self.inner.decide_device_code(user_code_hash, decision, now, audit).await
     }
-    async fn poll_device_code(&self, device_code_hash: &[u8], client_id: Uuid, now_ms: i64) -> StoreResult<DevicePoll> {
-        self.inner.poll_device_code(device_code_hash, client_id, now_ms).await
+    async fn device_code(&self, device_code_hash: &[u8]) -> StoreResult<Option<DeviceAuthorization>> {
+        self.inner.device_code(device_code_hash).await
+    }
+    async fn redeem_device_code(
+        &self,
+        device_code_hash: &[u8],
+        client_id: Uuid,
+        now_ms: i64,
+    ) -> StoreResult<Option<DeviceAuthorization>> {
+        self.inner.redeem_device_code(device_code_hash, client_id, now_ms).await
     }
 }
 

@@ -41,6 +41,21 @@ pub const DEFAULT_KEY_SWEEP_SECONDS: u64 = 10;
 pub const DEFAULT_CLIENT_FAILURES_PER_MINUTE: u32 = 20;
 pub const DEFAULT_IP_FAILURES_PER_MINUTE: u32 = 100;
 
+/// Unauthenticated `POST /devicecode` requests (each stores a code) allowed per minute, per client
+/// id and per source address (`[rate_limit] device_code_starts_per_*_per_minute`). The per-source
+/// default suits people at their own devices; a fleet behind one NAT, or a load test, needs more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceCodeStartBudget {
+    pub per_client: u32,
+    pub per_ip: u32,
+}
+
+impl Default for DeviceCodeStartBudget {
+    fn default() -> Self {
+        DeviceCodeStartBudget { per_client: 600, per_ip: 30 }
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct AuditSection {
@@ -128,6 +143,8 @@ pub struct AdminSection {
 pub struct RateLimitSection {
     pub client_failures_per_minute: Option<u32>,
     pub ip_failures_per_minute: Option<u32>,
+    pub device_code_starts_per_client_per_minute: Option<u32>,
+    pub device_code_starts_per_ip_per_minute: Option<u32>,
 }
 
 /// A configuration that passed validation. A node runs the roles whose sections are present.
@@ -157,6 +174,7 @@ pub struct ServeIssuer {
     pub key_reload_seconds: u64,
     pub client_failures_per_minute: u32,
     pub ip_failures_per_minute: u32,
+    pub device_code_starts: DeviceCodeStartBudget,
 }
 
 #[derive(Debug)]
@@ -441,7 +459,14 @@ fn validate_issuer(
     let client_failures_per_minute =
         rate_limit.client_failures_per_minute.unwrap_or(DEFAULT_CLIENT_FAILURES_PER_MINUTE);
     let ip_failures_per_minute = rate_limit.ip_failures_per_minute.unwrap_or(DEFAULT_IP_FAILURES_PER_MINUTE);
-    if client_failures_per_minute == 0 || ip_failures_per_minute == 0 {
+    let start_defaults = DeviceCodeStartBudget::default();
+    let device_code_starts = DeviceCodeStartBudget {
+        per_client: rate_limit.device_code_starts_per_client_per_minute.unwrap_or(start_defaults.per_client),
+        per_ip: rate_limit.device_code_starts_per_ip_per_minute.unwrap_or(start_defaults.per_ip),
+    };
+    let budgets =
+        [client_failures_per_minute, ip_failures_per_minute, device_code_starts.per_client, device_code_starts.per_ip];
+    if budgets.contains(&0) {
         problems.push("rate_limit budgets must be at least 1".into());
     }
     Some(ServeIssuer {
@@ -453,6 +478,7 @@ fn validate_issuer(
         key_reload_seconds,
         client_failures_per_minute,
         ip_failures_per_minute,
+        device_code_starts,
     })
 }
 

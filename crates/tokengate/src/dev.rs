@@ -70,6 +70,10 @@ pub struct DevOptions {
     /// serve; default: one per core; 0: the gateway shares the process's runtime).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=crate::per_core_listeners::MAX_THREADS as i64))]
     pub gateway_threads: Option<u16>,
+    /// `POST /devicecode` requests allowed per minute per client and per source address (default
+    /// 600 and 30; `[rate_limit] device_code_starts_per_*_per_minute` in serve). Raise it for load tests.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub device_code_starts_per_minute: Option<u32>,
     #[command(flatten)]
     pub listener_limits: crate::listener_limits::ListenerLimitArgs,
 }
@@ -576,6 +580,10 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
             tls,
             client_failures_per_minute: crate::config::DEFAULT_CLIENT_FAILURES_PER_MINUTE,
             ip_failures_per_minute: crate::config::DEFAULT_IP_FAILURES_PER_MINUTE,
+            device_code_starts: match opts.device_code_starts_per_minute {
+                Some(n) => crate::config::DeviceCodeStartBudget { per_client: n, per_ip: n },
+                None => Default::default(),
+            },
             key_reload: Duration::from_secs(crate::config::DEFAULT_KEY_SWEEP_SECONDS),
         }),
         admin_listen: Some(SocketAddr::new(loopback, opts.admin_port)),

@@ -73,6 +73,7 @@ pub struct IssuerOptions {
     pub tls: Arc<rustls::ServerConfig>,
     pub client_failures_per_minute: u32,
     pub ip_failures_per_minute: u32,
+    pub device_code_starts: crate::config::DeviceCodeStartBudget,
     pub key_reload: Duration,
 }
 
@@ -296,6 +297,7 @@ pub async fn start(opts: RuntimeOptions) -> Result<Running, StartError> {
             feed: feed.clone(),
             client_failures_per_minute: i.client_failures_per_minute,
             ip_failures_per_minute: i.ip_failures_per_minute,
+            device_code_starts: i.device_code_starts,
         }));
         issuer_metrics = Some(state.metrics.clone());
         let router = issuer::router(state);

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use tokengate_core::access::revocation::RevocationSet;
+use tokengate_core::grants::device_poll_pace::DevicePollPace;
 use tokengate_core::keys::{KeyEncryptionKey, KeyRing};
 use tokengate_core::rate_limit::CredentialGuessLimits;
 use tokengate_core::sign_in_lockout::SmartLockout;
@@ -33,6 +34,8 @@ pub struct IssuerState {
     pub device_code_limits: CredentialGuessLimits,
     /// Unauthenticated `/devicecode` requests, per client id and per source (every request counts).
     pub device_start_limits: CredentialGuessLimits,
+    /// This node's device-code polling clocks (`slow_down`), in memory.
+    pub device_polls: DevicePollPace,
     /// Verifies tokens presented back to the issuer (userinfo, on-behalf-of).
     pub own_tokens: OwnTokens,
     /// This node's applied revocation feed (shared with its gateway).
@@ -47,9 +50,6 @@ pub struct IssuerState {
 /// (a valid code is looked up first and never refused, so guessers cannot lock people out). With
 /// 27^9 codes and ~1000 live at once, one hit takes ~7.6e9 guesses.
 const DEVICE_CODE_GUESSES_PER_MINUTE: u32 = 600;
-/// `/devicecode` requests (no credential, each stores a code) per source address and per client.
-const DEVICE_CODE_STARTS_PER_IP_PER_MINUTE: u32 = 30;
-const DEVICE_CODE_STARTS_PER_CLIENT_PER_MINUTE: u32 = 600;
 
 /// What an issuer is made of; everything else in `IssuerState` is derived.
 pub struct IssuerParts {
@@ -64,6 +64,7 @@ pub struct IssuerParts {
     pub feed: crate::revocation_feed::FeedHandle,
     pub client_failures_per_minute: u32,
     pub ip_failures_per_minute: u32,
+    pub device_code_starts: crate::config::DeviceCodeStartBudget,
 }
 
 impl IssuerState {
@@ -75,6 +76,7 @@ impl IssuerState {
             settings: &self.settings,
             base_url: &self.base_url,
             revocations: &self.revocations,
+            device_polls: &self.device_polls,
         }
     }
 
@@ -90,6 +92,7 @@ impl IssuerState {
             feed,
             client_failures_per_minute,
             ip_failures_per_minute,
+            device_code_starts,
         } = parts;
         IssuerState {
             own_tokens: OwnTokens::new(keys.clone(), &base_url, revocations.clone(), settings.clock_skew),
@@ -110,9 +113,10 @@ impl IssuerState {
                 DEVICE_CODE_GUESSES_PER_MINUTE,
                 ip_failures_per_minute,
             ),
+            device_polls: DevicePollPace::default(),
             device_start_limits: CredentialGuessLimits::per_minute(
-                DEVICE_CODE_STARTS_PER_CLIENT_PER_MINUTE,
-                DEVICE_CODE_STARTS_PER_IP_PER_MINUTE,
+                device_code_starts.per_client,
+                device_code_starts.per_ip,
             ),
         }
     }

@@ -107,6 +107,7 @@ impl TestDirectory {
             feed: crate::revocation_feed::FeedHandle::new(),
             client_failures_per_minute: crate::config::DEFAULT_CLIENT_FAILURES_PER_MINUTE,
             ip_failures_per_minute: crate::config::DEFAULT_IP_FAILURES_PER_MINUTE,
+            device_code_starts: Default::default(),
         }))
     }
 
@@ -120,6 +121,7 @@ impl TestDirectory {
     pub async fn app_token_for(&self, client: &AppRegistration, resource: &str) -> String {
         let settings = TokenSettings::default();
         let revocations = RevocationSet::default();
+        let device_polls = tokengate_core::grants::device_poll_pace::DevicePollPace::default();
         let client = AuthenticatedClient { app: client.clone(), method: ClientAuthMethod::Secret, credential_id: None };
         let ctx = GrantContext {
             issuer: Issuer {
@@ -128,6 +130,7 @@ impl TestDirectory {
                 settings: &settings,
                 base_url: BASE_URL,
                 revocations: &revocations,
+                device_polls: &device_polls,
             },
             tenant: &self.tenant,
             client: &client,

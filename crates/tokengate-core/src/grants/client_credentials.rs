@@ -27,7 +27,7 @@ pub struct IssuedAccessToken {
 }
 
 pub async fn issue(ctx: &GrantContext<'_>, parameter: ResourceParameter<'_>) -> Result<IssuedAccessToken, OAuthError> {
-    let Issuer { store, keys, settings, base_url, revocations } = ctx.issuer;
+    let Issuer { store, keys, settings, base_url, revocations, .. } = ctx.issuer;
     let (tenant, client, now) = (ctx.tenant, ctx.client, ctx.now);
     let identifier = match parameter {
         ResourceParameter::Scope(scope) => client_credentials_resource(scope)?,

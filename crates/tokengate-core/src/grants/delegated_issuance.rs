@@ -117,7 +117,7 @@ pub struct UserTokens {
 }
 
 pub async fn mint(issuer: &Issuer<'_>, t: DelegatedIssue<'_>) -> Result<DelegatedTokens, OAuthError> {
-    let Issuer { store, keys, settings, base_url, revocations } = *issuer;
+    let Issuer { store, keys, settings, base_url, revocations, .. } = *issuer;
     let tenant_id = t.tenant.id.to_string();
     let object_id = t.user.object_id.to_string();
     let client_app_id = t.client.app_id.to_string();

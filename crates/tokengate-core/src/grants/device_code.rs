@@ -103,10 +103,9 @@ pub struct DeviceAuthorization {
     /// The sign-in session (`sid`) the approval was made in.
     #[serde(default)]
     pub session_id: Option<Uuid>,
-    /// Seconds the device must wait between polls; grows by `SLOW_DOWN_STEP` on each `slow_down`.
+    /// Seconds the device was told to wait between polls. Each node's `DevicePollPace` starts
+    /// the code's clock at this and grows it on `slow_down`; the stored value does not change.
     pub interval: i64,
-    /// Milliseconds, so that a poll exactly one interval after the last is never "too fast".
-    pub last_poll_ms: Option<i64>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
 }
@@ -197,7 +196,6 @@ pub async fn start(
             auth_time: None,
             session_id: None,
             interval: DEVICE_POLL_INTERVAL,
-            last_poll_ms: None,
             created_at: now,
             expires_at: now + lifetime,
         };
@@ -225,12 +223,51 @@ fn poll_error(error: &'static str, code: u32, text: &str) -> OAuthError {
     OAuthError::new(400, error, code, text)
 }
 
+/// One poll by `client_id` at `now_ms`. Answers that change nothing come from a read; the pace is
+/// this node's memory (`DevicePollPace`); only an approved code's redemption writes, as a
+/// compare-and-set, so of concurrent polls exactly one gets `Approved`.
+pub async fn poll(
+    issuer: &Issuer<'_>,
+    code_hash: &[u8],
+    client_id: Uuid,
+    now_ms: i64,
+) -> Result<DevicePoll, StoreError> {
+    let Some(code) = issuer.store.device_code(code_hash).await? else {
+        return Ok(DevicePoll::NotFound);
+    };
+    if code.client_id != client_id {
+        return Ok(DevicePoll::WrongClient);
+    }
+    if code.expires_at.saturating_mul(1000) <= now_ms {
+        return Ok(DevicePoll::Expired);
+    }
+    // Single use is answered before slow_down.
+    if code.status == DeviceCodeStatus::Redeemed {
+        return Ok(DevicePoll::AlreadyRedeemed);
+    }
+    if let Err(interval) = issuer.device_polls.poll(code_hash, code.interval, code.expires_at, now_ms) {
+        return Ok(DevicePoll::SlowDown { interval });
+    }
+    Ok(match code.status {
+        DeviceCodeStatus::Pending => DevicePoll::Pending,
+        DeviceCodeStatus::Declined => DevicePoll::Declined,
+        DeviceCodeStatus::Approved => match issuer.store.redeem_device_code(code_hash, client_id, now_ms).await? {
+            Some(redeemed) => {
+                issuer.device_polls.forget(code_hash);
+                DevicePoll::Approved(Box::new(redeemed))
+            }
+            // Another poll redeemed it first, or a revocation declined it since the read.
+            None => DevicePoll::AlreadyRedeemed,
+        },
+        DeviceCodeStatus::Redeemed => DevicePoll::AlreadyRedeemed,
+    })
+}
+
 /// One poll of the token endpoint (RFC 8628 §3.4–3.5).
 pub async fn redeem(ctx: &GrantContext<'_>, device_code: &str) -> Result<UserTokens, OAuthError> {
-    let store = ctx.issuer.store;
     let client = &ctx.client.app;
     let hash = device_code_hash(device_code);
-    let approved = match store.poll_device_code(&hash, client.app_id, ctx.now_ms).await.map_err(backend)? {
+    let approved = match poll(&ctx.issuer, &hash, client.app_id, ctx.now_ms).await.map_err(backend)? {
         DevicePoll::Approved(a) => a,
         DevicePoll::Pending => {
             return Err(poll_error(

@@ -7,6 +7,7 @@ pub mod configured_permissions;
 pub mod delegated_issuance;
 pub mod delegated_scopes;
 pub mod device_code;
+pub mod device_poll_pace;
 pub mod grant_context;
 pub mod on_behalf_of;
 pub mod refresh_token;
@@ -26,11 +27,14 @@ pub struct Issuer<'a> {
     /// The applied kill-switch feed: tokens minted for a revoked user or client are stamped no
     /// earlier than the revocation's cutoff.
     pub revocations: &'a RevocationSet,
+    /// This node's device-code polling clocks (`slow_down`).
+    pub device_polls: &'a DevicePollPace,
 }
 
 use serde_json::json;
 
 use crate::access::revocation::RevocationSet;
+use device_poll_pace::DevicePollPace;
 use uuid::Uuid;
 
 use crate::audit::{AuditEvent, AuditSource, Outcome};

@@ -1,11 +1,9 @@
-//! Device codes (RFC 8628): a pending authorization is decided once by a person, polled by its
-//! client at the pace it was told (too fast → `slow_down`, the interval grows), and redeemed by
-//! exactly one poll. Long-expired codes are purged a bounded slice at a time on insert.
+//! Device codes (RFC 8628): a pending authorization is decided once by a person, read by its
+//! client's polls (their pace is kept in memory, `DevicePollPace`), and redeemed by exactly one
+//! poll. Long-expired codes are purged a bounded slice at a time on insert.
 
 use tokengate_core::audit::AuditEvent;
-use tokengate_core::grants::device_code::{
-    DeviceAuthorization, DeviceCodeStatus, DeviceDecision, DevicePoll, MAX_POLL_INTERVAL, SLOW_DOWN_STEP,
-};
+use tokengate_core::grants::device_code::{DeviceAuthorization, DeviceCodeStatus, DeviceDecision};
 use tokengate_core::store::{DeviceCodeStore, StoreResult};
 use uuid::Uuid;
 
@@ -16,7 +14,7 @@ use super::{forward_to_sql, SqlStore};
 use crate::error::parse_stored;
 
 const DEVICE_COLUMNS: &str = "device_code_hash, user_code_hash, tenant_id, client_id, scopes, status, user_id, \
-     auth_time, interval, last_poll_ms, created_at, expires_at, session_id";
+     auth_time, interval, created_at, expires_at, session_id";
 /// Expired device codes are kept this long (so a late poll still hears `expired_token`), then
 /// purged a bounded slice at a time by `insert_device_code`.
 const DEVICE_CODE_PURGE_AFTER: i64 = 3600;
@@ -36,12 +34,13 @@ forward_to_sql! {
             now: i64,
             audit: &AuditEvent,
         ) -> StoreResult<bool>;
-        async fn poll_device_code(
+        async fn device_code(&self, device_code_hash: &[u8]) -> StoreResult<Option<DeviceAuthorization>>;
+        async fn redeem_device_code(
             &self,
             device_code_hash: &[u8],
             client_id: Uuid,
             now_ms: i64,
-        ) -> StoreResult<DevicePoll>;
+        ) -> StoreResult<Option<DeviceAuthorization>>;
     }
 }
 
@@ -58,7 +57,7 @@ async fn insert_device_code<S: SqlStore>(store: &S, c: &DeviceAuthorization) -> 
     .await?;
     // A taken device or user code hash is a unique violation: `Conflict`.
     query(&format!(
-        "INSERT INTO device_codes ({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO device_codes ({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(&c.device_code_hash)
     .bind(&c.user_code_hash)
@@ -69,7 +68,6 @@ async fn insert_device_code<S: SqlStore>(store: &S, c: &DeviceAuthorization) -> 
     .bind(c.user_id.map(|u| u.to_string()))
     .bind(c.auth_time)
     .bind(c.interval)
-    .bind(c.last_poll_ms)
     .bind(c.created_at)
     .bind(c.expires_at)
     .bind(c.session_id.map(|s| s.to_string()))
@@ -138,88 +136,35 @@ async fn decide_device_code<S: SqlStore>(
     Ok(true)
 }
 
-async fn poll_device_code<S: SqlStore>(
+async fn device_code<S: SqlStore>(store: &S, device_code_hash: &[u8]) -> StoreResult<Option<DeviceAuthorization>> {
+    let row = query(&format!("SELECT {DEVICE_COLUMNS} FROM device_codes WHERE device_code_hash = $1"))
+        .bind(device_code_hash)
+        .fetch_optional(store.pool())
+        .await?;
+    row.as_ref().map(device_from_row).transpose()
+}
+
+async fn redeem_device_code<S: SqlStore>(
     store: &S,
     device_code_hash: &[u8],
     client_id: Uuid,
     now_ms: i64,
-) -> StoreResult<DevicePoll> {
+) -> StoreResult<Option<DeviceAuthorization>> {
     let _writer = store.writer().await;
-    let mut tx = begin(store).await?;
-    // Write first: this no-op update takes SQLite's write lock (and the row lock on Postgres), so
-    // the read-decide-write below is serialized with concurrent polls.
-    let locked = query("UPDATE device_codes SET status = status WHERE device_code_hash = $1")
-        .bind(device_code_hash)
-        .execute(&mut tx)
-        .await?;
-    let row = if locked == 1 {
-        query(&format!("SELECT {DEVICE_COLUMNS} FROM device_codes WHERE device_code_hash = $1"))
-            .bind(device_code_hash)
-            .fetch_optional(&mut tx)
-            .await?
-    } else {
-        None
-    };
-    let Some(row) = row else {
-        rollback(tx).await?;
-        return Ok(DevicePoll::NotFound);
-    };
-    let code = device_from_row(&row)?;
-    // Answers that change nothing.
-    let unchanged = if code.client_id != client_id {
-        Some(DevicePoll::WrongClient)
-    } else if code.expires_at.saturating_mul(1000) <= now_ms {
-        Some(DevicePoll::Expired)
-    } else if code.status == DeviceCodeStatus::Redeemed {
-        Some(DevicePoll::AlreadyRedeemed)
-    } else {
-        None
-    };
-    if let Some(answer) = unchanged {
-        rollback(tx).await?;
-        return Ok(answer);
-    }
-    let too_soon =
-        code.last_poll_ms.is_some_and(|last| now_ms < last.saturating_add(code.interval.saturating_mul(1000)));
-    if too_soon {
-        let interval = code.interval.saturating_add(SLOW_DOWN_STEP).min(MAX_POLL_INTERVAL.max(code.interval));
-        query("UPDATE device_codes SET interval = $1, last_poll_ms = $2 WHERE device_code_hash = $3")
-            .bind(interval)
-            .bind(now_ms)
-            .bind(device_code_hash)
-            .execute(&mut tx)
-            .await?;
-        commit(tx).await?;
-        return Ok(DevicePoll::SlowDown { interval });
-    }
-    // Record the poll and answer by status.
-    let sql = match code.status {
-        DeviceCodeStatus::Pending | DeviceCodeStatus::Declined => {
-            "UPDATE device_codes SET last_poll_ms = $1 WHERE device_code_hash = $2"
-        }
-        // Compare-and-set on `approved`: of concurrent polls exactly one redeems.
-        DeviceCodeStatus::Approved => {
-            "UPDATE device_codes SET status = 'redeemed', last_poll_ms = $1 \
-             WHERE device_code_hash = $2 AND status = 'approved'"
-        }
-        // Answered above; kept so the match is total.
-        DeviceCodeStatus::Redeemed => {
-            rollback(tx).await?;
-            return Ok(DevicePoll::AlreadyRedeemed);
-        }
-    };
-    let recorded = query(sql).bind(now_ms).bind(device_code_hash).execute(&mut tx).await?;
-    if recorded != 1 {
-        rollback(tx).await?;
-        return Ok(DevicePoll::AlreadyRedeemed);
-    }
-    commit(tx).await?;
-    Ok(match code.status {
-        DeviceCodeStatus::Pending => DevicePoll::Pending,
-        DeviceCodeStatus::Declined => DevicePoll::Declined,
-        DeviceCodeStatus::Approved => DevicePoll::Approved(Box::new(code)),
-        DeviceCodeStatus::Redeemed => DevicePoll::AlreadyRedeemed,
-    })
+    // Compare-and-set on `approved`: of concurrent polls exactly one redeems. One statement, so
+    // it is its own transaction.
+    let row = query(&format!(
+        "UPDATE device_codes SET status = 'redeemed' \
+         WHERE device_code_hash = $1 AND client_id = $2 AND status = 'approved' AND expires_at > $3 \
+         RETURNING {DEVICE_COLUMNS}"
+    ))
+    .bind(device_code_hash)
+    .bind(client_id.to_string())
+    // `expires_at > ⌊now_ms / 1000⌋` is `expires_at * 1000 > now_ms` without the multiplication.
+    .bind(now_ms.div_euclid(1000))
+    .fetch_optional(store.pool())
+    .await?;
+    row.as_ref().map(device_from_row).transpose()
 }
 
 fn device_from_row(row: &impl SqlRow) -> StoreResult<DeviceAuthorization> {
@@ -234,7 +179,6 @@ fn device_from_row(row: &impl SqlRow) -> StoreResult<DeviceAuthorization> {
         user_id: row.optional_uuid("user_id")?,
         auth_time: row.read("auth_time")?,
         interval: row.read("interval")?,
-        last_poll_ms: row.read("last_poll_ms")?,
         created_at: row.read("created_at")?,
         expires_at: row.read("expires_at")?,
         session_id: row.optional_uuid("session_id")?,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokengate_core::directory::{ClientCertificate, ClientSecret};
 use tokengate_core::grants::device_code::{
-    device_code_hash, new_user_code, user_code_hash, DeviceAuthorization, DeviceCodeStatus, DeviceDecision, DevicePoll,
+    device_code_hash, new_user_code, user_code_hash, DeviceAuthorization, DeviceCodeStatus, DeviceDecision,
     DEVICE_CODE_LIFETIME, DEVICE_POLL_INTERVAL,
 };
 use tokengate_core::grants::token_families::{
@@ -50,7 +50,6 @@ fn device(client_id: Uuid) -> DeviceAuthorization {
         auth_time: None,
         session_id: None,
         interval: DEVICE_POLL_INTERVAL,
-        last_poll_ms: None,
         created_at: NOW - 10,
         expires_at: NOW - 10 + DEVICE_CODE_LIFETIME,
     }
@@ -66,8 +65,8 @@ async fn approved_device_code(store: &Arc<dyn Store>, user_id: Uuid, redeemed: b
         .await
         .unwrap());
     if redeemed {
-        let poll = store.poll_device_code(&d.device_code_hash, d.client_id, (NOW - 4) * 1000).await.unwrap();
-        assert!(matches!(poll, DevicePoll::Approved(_)), "{poll:?}");
+        let redeemed = store.redeem_device_code(&d.device_code_hash, d.client_id, (NOW - 4) * 1000).await.unwrap();
+        assert!(redeemed.is_some(), "the approved code is redeemed");
     }
     d
 }
@@ -138,13 +137,13 @@ async fn user_revocation_ends_everything_of_the_user(store: &Arc<dyn Store>) {
         assert_eq!(store.live_session(s.session_id, NOW).await.unwrap(), None);
     }
     assert!(store.live_session(sessions[3].session_id, NOW).await.unwrap().is_some(), "other users' sessions live");
-    let poll = |d: DeviceAuthorization| async move {
-        store.poll_device_code(&d.device_code_hash, d.client_id, NOW * 1000).await.unwrap()
-    };
-    assert_eq!(poll(waiting).await, DevicePoll::Declined, "approved, not redeemed: denied");
-    assert_eq!(poll(redeemed).await, DevicePoll::AlreadyRedeemed);
-    assert_eq!(poll(pending).await, DevicePoll::Pending, "no user decided it yet");
-    assert!(matches!(poll(others).await, DevicePoll::Approved(_)));
+    let status =
+        |d: DeviceAuthorization| async move { store.device_code(&d.device_code_hash).await.unwrap().map(|c| c.status) };
+    assert_eq!(status(waiting).await, Some(DeviceCodeStatus::Declined), "approved, not redeemed: denied");
+    assert_eq!(status(redeemed).await, Some(DeviceCodeStatus::Redeemed));
+    assert_eq!(status(pending).await, Some(DeviceCodeStatus::Pending), "no user decided it yet");
+    assert_eq!(status(others.clone()).await, Some(DeviceCodeStatus::Approved));
+    assert!(store.redeem_device_code(&others.device_code_hash, others.client_id, NOW * 1000).await.unwrap().is_some());
     assert_eq!(store.redeem_code(&unredeemed.code_hash, NOW).await.unwrap(), CodeRedemption::NotFound);
     assert!(matches!(store.redeem_code(&spent.code_hash, NOW).await.unwrap(), CodeRedemption::AlreadyRedeemed(_)));
     assert!(matches!(store.redeem_code(&others_code.code_hash, NOW).await.unwrap(), CodeRedemption::Redeemed(_)));

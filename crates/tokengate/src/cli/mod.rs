@@ -386,6 +386,7 @@ async fn serve(path: PathBuf, check_only: bool, init: bool) -> Result<(), CliErr
             tls: crate::server::tls_config(&i.tls_cert, &i.tls_key).map_err(CliError::Tls)?,
             client_failures_per_minute: i.client_failures_per_minute,
             ip_failures_per_minute: i.ip_failures_per_minute,
+            device_code_starts: i.device_code_starts,
             key_reload: std::time::Duration::from_secs(i.key_reload_seconds),
         }),
     };

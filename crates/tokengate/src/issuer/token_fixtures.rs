@@ -41,6 +41,7 @@ pub struct Fixture {
     _feed_stop: Option<tokio::sync::watch::Sender<bool>>,
     /// Tokens minted by hand stand for tokens issued before any revocation: no issued floor.
     before_any_revocation: tokengate_core::access::revocation::RevocationSet,
+    device_polls: tokengate_core::grants::device_poll_pace::DevicePollPace,
 }
 
 /// One answer: status, headers, body.
@@ -69,7 +70,14 @@ impl Fixture {
         }
         let api_secret = admin::create_secret(s, api, "introspection", 30, t).await.unwrap().value;
         let state = dir.issuer_state();
-        Fixture { dir, state, api_secret, _feed_stop: None, before_any_revocation: Default::default() }
+        Fixture {
+            dir,
+            state,
+            api_secret,
+            _feed_stop: None,
+            before_any_revocation: Default::default(),
+            device_polls: Default::default(),
+        }
     }
 
     /// As `new`, with the feed loop running: a revocation written here reaches the set only
@@ -217,6 +225,7 @@ impl Fixture {
             settings,
             base_url: BASE_URL,
             revocations: &self.before_any_revocation,
+            device_polls: &self.device_polls,
         }
     }
 

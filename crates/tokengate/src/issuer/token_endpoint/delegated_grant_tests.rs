@@ -29,6 +29,7 @@ struct Grants {
     dir: TestDirectory,
     settings: TokenSettings,
     revocations: tokengate_core::access::revocation::RevocationSet,
+    device_polls: tokengate_core::grants::device_poll_pace::DevicePollPace,
 }
 
 impl Grants {
@@ -46,7 +47,12 @@ impl Grants {
         )
         .await
         .unwrap();
-        Grants { dir, settings: TokenSettings::default(), revocations: Default::default() }
+        Grants {
+            dir,
+            settings: TokenSettings::default(),
+            revocations: Default::default(),
+            device_polls: Default::default(),
+        }
     }
 
     fn ctx<'a>(&'a self, client: &'a AuthenticatedClient) -> GrantContext<'a> {
@@ -57,6 +63,7 @@ impl Grants {
                 settings: &self.settings,
                 base_url: BASE_URL,
                 revocations: &self.revocations,
+                device_polls: &self.device_polls,
             },
             tenant: &self.dir.tenant,
             client,
@@ -294,4 +301,81 @@ async fn a_sign_in_from_before_a_user_revocation_yields_nothing_while_one_after_
     assert_eq!(after.tokens.claims.iat, floor.unwrap(), "the access token is not back-dated before the cutoff");
     let renewed = g.refresh(&refresh_token_of(&after)).await;
     assert!(renewed.is_ok(), "its refresh token works: {:?}", renewed.err());
+}
+
+/// A pending device code of the public client, stored; returns its hash.
+async fn stored_device_code(g: &Grants, expires_at: i64) -> (Vec<u8>, Vec<u8>) {
+    use tokengate_core::grants::device_code::*;
+    let code = DeviceAuthorization {
+        device_code_hash: device_code_hash(&format!("DAQ{}", Uuid::new_v4().simple())),
+        user_code_hash: user_code_hash(&new_user_code()),
+        tenant_id: g.dir.tenant.id,
+        client_id: g.dir.public_client.app_id,
+        scopes: vec!["openid".into(), format!("{API_URI}/Orders.Read")],
+        status: DeviceCodeStatus::Pending,
+        user_id: None,
+        auth_time: None,
+        session_id: None,
+        interval: DEVICE_POLL_INTERVAL,
+        created_at: now(),
+        expires_at,
+    };
+    g.dir.store.insert_device_code(&code).await.unwrap();
+    (code.device_code_hash, code.user_code_hash)
+}
+
+#[tokio::test]
+async fn device_polls_answer_terminal_states_first_pace_in_memory_and_redeem_once() {
+    use tokengate_core::audit::{AuditEvent, AuditSource, Outcome};
+    use tokengate_core::grants::device_code::{poll, DeviceCodeStatus, DeviceDecision, DevicePoll};
+    let g = Grants::new().await;
+    let client = g.public();
+    let issuer = g.ctx(&client).issuer;
+    let me = g.dir.public_client.app_id;
+    let t0 = now() * 1000;
+    let (hash, user_code) = stored_device_code(&g, now() + 900).await;
+
+    assert_eq!(poll(&issuer, &hash, me, t0).await.unwrap(), DevicePoll::Pending);
+    assert_eq!(poll(&issuer, &hash, me, t0 + 1_000).await.unwrap(), DevicePoll::SlowDown { interval: 10 });
+    // Another client's poll is refused before the pace: it does not move this code's clock.
+    assert_eq!(poll(&issuer, &hash, Uuid::new_v4(), t0 + 1_500).await.unwrap(), DevicePoll::WrongClient);
+    assert_eq!(poll(&issuer, &hash, me, t0 + 11_000).await.unwrap(), DevicePoll::Pending, "10 s after the last");
+
+    let audit = AuditEvent::new(AuditSource::Issuer, "device_code.approved", Outcome::Allowed, t0);
+    let approve =
+        DeviceDecision::Approve { user_id: g.dir.user.object_id, auth_time: now(), session_id: Uuid::new_v4() };
+    assert!(g.dir.store.decide_device_code(&user_code, approve, now(), &audit).await.unwrap());
+    assert_eq!(
+        poll(&issuer, &hash, me, t0 + 12_000).await.unwrap(),
+        DevicePoll::SlowDown { interval: 15 },
+        "too fast does not redeem"
+    );
+    let stored = g.dir.store.device_code(&hash).await.unwrap().unwrap();
+    assert_eq!(stored.status, DeviceCodeStatus::Approved);
+    match poll(&issuer, &hash, me, t0 + 27_000).await.unwrap() {
+        DevicePoll::Approved(code) => assert_eq!(code.user_id, Some(g.dir.user.object_id)),
+        other => panic!("an on-time poll of an approved code redeems it: {other:?}"),
+    }
+    assert_eq!(
+        poll(&issuer, &hash, me, t0 + 27_001).await.unwrap(),
+        DevicePoll::AlreadyRedeemed,
+        "single use is answered before slow_down"
+    );
+
+    // Expired and unknown codes, without touching the pace.
+    let (short, _) = stored_device_code(&g, now() + 10).await;
+    assert_eq!(poll(&issuer, &short, me, t0 + 9_999).await.unwrap(), DevicePoll::Pending);
+    assert_eq!(poll(&issuer, &short, me, t0 + 10_000).await.unwrap(), DevicePoll::Expired);
+    let unknown = tokengate_core::grants::device_code::device_code_hash("DAQunknown");
+    assert_eq!(poll(&issuer, &unknown, me, t0).await.unwrap(), DevicePoll::NotFound);
+    assert_eq!(g.device_polls.len(), 1, "the redeemed code's clock is gone; only the short code's is kept");
+
+    // The pace is each node's memory: another node's clock starts fresh (the documented price
+    // of not writing every poll).
+    let (busy, _) = stored_device_code(&g, now() + 900).await;
+    assert_eq!(poll(&issuer, &busy, me, t0).await.unwrap(), DevicePoll::Pending);
+    assert_eq!(poll(&issuer, &busy, me, t0 + 1).await.unwrap(), DevicePoll::SlowDown { interval: 10 });
+    let other_node = tokengate_core::grants::device_poll_pace::DevicePollPace::default();
+    let issuer_b = Issuer { device_polls: &other_node, ..g.ctx(&client).issuer };
+    assert_eq!(poll(&issuer_b, &busy, me, t0 + 2).await.unwrap(), DevicePoll::Pending);
 }

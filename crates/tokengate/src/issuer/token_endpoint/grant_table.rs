@@ -42,6 +42,7 @@ pub async fn grant(
             settings: &settings,
             base_url: &state.base_url,
             revocations: &state.revocations,
+            device_polls: &state.device_polls,
         },
         tenant: &request.tenant,
         client: &client,
