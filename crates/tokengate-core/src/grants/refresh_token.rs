@@ -158,9 +158,7 @@ pub async fn refresh(ctx: &GrantContext<'_>, r: RefreshRequest<'_>) -> Result<Us
             ))
         }
     }
-    store
-        .record_family_access_token(current.family_id, &tokens.claims.uti, tokens.claims.exp)
-        .await
-        .map_err(backend)?;
+    // The rotation's transaction remembered the new access token's `uti` for the family (so a
+    // revocation of the family reaches it); a second write here would only repeat it.
     Ok(UserTokens { tokens, user_id: user.object_id, scope })
 }
