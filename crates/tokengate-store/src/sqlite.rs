@@ -15,6 +15,9 @@ use crate::OpenMode;
 
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// One connection for write transactions (see `SqlStore::write_pool`); the same pool as
+    /// `pool` for an in-memory store, whose one connection is the database.
+    pub(crate) write_pool: SqlitePool,
     /// One writer at a time in this process (see `SqlStore::write_gate`).
     pub(crate) write_gate: tokio::sync::Mutex<()>,
 }
@@ -45,14 +48,24 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let open_error = |e: sqlx::Error| StoreError::Backend(format!("sqlite://{}: {e}", path.display()));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_error)?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        // Kept open for good: its page cache is what it is for.
+        let write_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Backend(format!("sqlite://{}: {e}", path.display())))?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(SqliteStore { pool, write_gate: tokio::sync::Mutex::new(()) })
+            .map_err(open_error)?;
+        Ok(SqliteStore { pool, write_pool, write_gate: tokio::sync::Mutex::new(()) })
     }
 }
 
@@ -71,7 +84,7 @@ impl SqliteStore {
             .await
             .map_err(backend_error)?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(SqliteStore { pool, write_gate: tokio::sync::Mutex::new(()) })
+        Ok(SqliteStore { write_pool: pool.clone(), pool, write_gate: tokio::sync::Mutex::new(()) })
     }
 }
 
@@ -94,6 +107,10 @@ impl SqlStore for SqliteStore {
 
     fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    fn write_pool(&self) -> &SqlitePool {
+        &self.write_pool
     }
 
     fn write_gate(&self) -> Option<&tokio::sync::Mutex<()>> {

@@ -46,6 +46,14 @@ pub(crate) trait SqlStore: Send + Sync {
 
     fn pool(&self) -> &Pool<Self::Db>;
 
+    /// Where write transactions run (`statement::begin`). SQLite: one connection of its own, so
+    /// its page cache stays valid across its own commits (any pooled connection starts with a
+    /// stale cache after another connection's commit, and re-reads every page it touches).
+    /// Postgres: the pool.
+    fn write_pool(&self) -> &Pool<Self::Db> {
+        self.pool()
+    }
+
     /// Held around every write. SQLite has one writer at a time; without this, concurrent
     /// writers collide on the database lock and sleep in SQLite's busy handler (1, 2, 5, 10 ms…),
     /// which under load costs far more than waiting in line. Postgres has row locks: no gate.

@@ -83,7 +83,7 @@ impl<'e, DB: Backend> Target<'e> for &'e mut Transaction<'_, DB> {
 }
 
 pub(crate) async fn begin<S: SqlStore>(store: &S) -> StoreResult<Transaction<'static, S::Db>> {
-    store.pool().begin().await.map_err(backend_error)
+    store.write_pool().begin().await.map_err(backend_error)
 }
 
 pub(crate) async fn commit<DB: Backend>(tx: Transaction<'_, DB>) -> StoreResult<()> {
