@@ -5,15 +5,14 @@
 #             answer is a new pending device code (a durable insert); the codes are kept
 #   pending   each of those codes polled once (grant_type=urn:ietf:params:oauth:grant-type:
 #             device_code): the first poll of a code is never too soon, so every answer is
-#             authorization_pending; one store transaction each (lock, read, record the poll,
-#             commit). A wrk thread stops when its codes are used up; the rate is computed over
-#             each thread's own window (bench/device_poll.lua)
+#             authorization_pending; a store read each (the polling pace is in the node's memory,
+#             nothing is written). A wrk thread stops when its codes are used up; the rate is
+#             computed over each thread's own window (bench/device_poll.lua)
 #   hot       HOT_CODES codes (set aside from the round's batch) polled in a loop for DURATION s,
 #             as a client ignoring the interval would: after the first poll of each code every
-#             answer is slow_down (interval + 5 s, also a committed write)
+#             answer is slow_down (the in-memory interval + 5 s, up to 60 s)
 #   unknown   the same loop with device codes that do not exist (invalid_grant): the same request
-#             path and the same write lock, but nothing to commit: the reference that shows what
-#             the commit costs
+#             path with nothing found: the reference for what reading a real code costs
 # Medians, the answer mix and ratios are printed and written to bench/out/device_poll.md.
 # PERFORMANCE.md has no target for these: they are measured and recorded.
 #
@@ -241,7 +240,7 @@ mkdir -p "$OUT_DIR"
   echo
   echo "| ratio (medians) | value |"
   echo "|---|---:|"
-  echo "| pending polls / unknown-code polls (the poll's committed write vs none) | $(ratio "$M_PENDING" "$M_UNKNOWN") |"
+  echo "| pending polls / unknown-code polls (a found code vs none) | $(ratio "$M_PENDING" "$M_UNKNOWN") |"
   echo "| hot (slow_down) polls / unknown-code polls | $(ratio "$M_HOT" "$M_UNKNOWN") |"
   echo "| pending polls / devicecode creations | $(ratio "$M_PENDING" "$M_CREATE") |"
   echo

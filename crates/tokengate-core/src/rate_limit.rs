@@ -76,25 +76,34 @@ impl FailureLimiter {
         if self.windows.len() < self.max_keys {
             return;
         }
-        let mut starts: Vec<UnixTime> = self.windows.iter().map(|e| e.start).collect();
-        let evict = (starts.len() / 8).max(1);
-        let (_, cutoff, _) = starts.select_nth_unstable(evict - 1);
-        let cutoff = *cutoff;
-        let mut left = evict;
-        self.windows.retain(|_, w| {
-            if left > 0 && w.start <= cutoff {
-                left -= 1;
-                false
-            } else {
-                true
-            }
-        });
+        evict_oldest_eighth(&self.windows, |w| w.start);
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
         self.windows.len()
     }
+}
+
+/// Removes the eighth of `map`'s entries with the oldest `stamp` (at least one): the amortised
+/// eviction of a full bounded map, which never empties it at once.
+pub(crate) fn evict_oldest_eighth<K: Eq + std::hash::Hash, V>(map: &DashMap<K, V>, stamp: impl Fn(&V) -> i64) {
+    let mut stamps: Vec<i64> = map.iter().map(|e| stamp(e.value())).collect();
+    if stamps.is_empty() {
+        return;
+    }
+    let evict = (stamps.len() / 8).max(1);
+    let (_, cutoff, _) = stamps.select_nth_unstable(evict - 1);
+    let cutoff = *cutoff;
+    let mut left = evict;
+    map.retain(|_, v| {
+        if left > 0 && stamp(v) <= cutoff {
+            left -= 1;
+            false
+        } else {
+            true
+        }
+    });
 }
 
 /// Budgets against credential guessing: failures per client id and per source (see `source_key`).

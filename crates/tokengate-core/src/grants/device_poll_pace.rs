@@ -14,6 +14,7 @@
 use dashmap::DashMap;
 
 use super::device_code::{MAX_POLL_INTERVAL, SLOW_DOWN_STEP};
+use crate::rate_limit::evict_oldest_eighth;
 use crate::UnixTime;
 
 /// About 80 bytes each: 100,000 codes polled at once is ~8 MB.
@@ -84,19 +85,7 @@ impl DevicePollPace {
         if self.codes.len() < self.max_codes {
             return;
         }
-        let mut polled: Vec<i64> = self.codes.iter().map(|e| e.last_poll_ms).collect();
-        let evict = (polled.len() / 8).max(1);
-        let (_, cutoff, _) = polled.select_nth_unstable(evict - 1);
-        let cutoff = *cutoff;
-        let mut left = evict;
-        self.codes.retain(|_, p| {
-            if left > 0 && p.last_poll_ms <= cutoff {
-                left -= 1;
-                false
-            } else {
-                true
-            }
-        });
+        evict_oldest_eighth(&self.codes, |p| p.last_poll_ms);
     }
 }
 
