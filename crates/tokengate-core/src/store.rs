@@ -29,7 +29,7 @@ use crate::policy_versions::{
 use crate::revocations::{NewRevocation, NodeHeartbeat, Revocation, RevocationEffects};
 use crate::UnixTime;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,

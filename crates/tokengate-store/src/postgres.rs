@@ -114,7 +114,7 @@ impl SqlStore for PgStore {
         &self.pool
     }
 
-    fn write_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
+    fn write_gate(&self) -> Option<&std::sync::Arc<tokio::sync::Mutex<()>>> {
         None
     }
 

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -10,7 +11,7 @@ use sqlx::SqlitePool;
 use tokengate_core::store::{FeedSubscription, StoreError, StoreResult};
 
 use crate::error::backend_error;
-use crate::sql::SqlStore;
+use crate::sql::{RotationQueue, SqlStore};
 use crate::OpenMode;
 
 pub struct SqliteStore {
@@ -19,7 +20,9 @@ pub struct SqliteStore {
     /// `pool` for an in-memory store, whose one connection is the database.
     pub(crate) write_pool: SqlitePool,
     /// One writer at a time in this process (see `SqlStore::write_gate`).
-    pub(crate) write_gate: tokio::sync::Mutex<()>,
+    pub(crate) write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// Refresh token rotations waiting for the write gate (see `SqlStore::rotation_queue`).
+    pub(crate) rotations: RotationQueue,
 }
 
 impl SqliteStore {
@@ -65,7 +68,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(open_error)?;
-        Ok(SqliteStore { pool, write_pool, write_gate: tokio::sync::Mutex::new(()) })
+        Ok(SqliteStore { pool, write_pool, write_gate: Arc::default(), rotations: RotationQueue::default() })
     }
 }
 
@@ -84,7 +87,12 @@ impl SqliteStore {
             .await
             .map_err(backend_error)?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(SqliteStore { write_pool: pool.clone(), pool, write_gate: tokio::sync::Mutex::new(()) })
+        Ok(SqliteStore {
+            write_pool: pool.clone(),
+            pool,
+            write_gate: Arc::default(),
+            rotations: RotationQueue::default(),
+        })
     }
 }
 
@@ -113,8 +121,12 @@ impl SqlStore for SqliteStore {
         &self.write_pool
     }
 
-    fn write_gate(&self) -> Option<&tokio::sync::Mutex<()>> {
+    fn write_gate(&self) -> Option<&Arc<tokio::sync::Mutex<()>>> {
         Some(&self.write_gate)
+    }
+
+    fn rotation_queue(&self) -> Option<&RotationQueue> {
+        Some(&self.rotations)
     }
 
     /// None: SQLite serves one node, whose poll of the feed suffices.

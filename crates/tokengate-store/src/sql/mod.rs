@@ -6,6 +6,7 @@
 //! lives in `backend.rs`.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use sqlx::Pool;
 use tokengate_core::store::{FeedSubscription, StoreResult};
@@ -30,6 +31,7 @@ mod refresh_tokens;
 mod replay;
 mod revocation_effects;
 mod revocations;
+mod rotation_group_commit;
 mod row;
 mod sessions;
 mod signing_keys;
@@ -39,6 +41,7 @@ mod users;
 
 use backend::Backend;
 pub(crate) use feed::FEED_CHANNEL;
+pub(crate) use rotation_group_commit::RotationQueue;
 
 /// A store backed by a sqlx pool: what every SQL function is generic over.
 pub(crate) trait SqlStore: Send + Sync {
@@ -57,7 +60,15 @@ pub(crate) trait SqlStore: Send + Sync {
     /// Held around every write. SQLite has one writer at a time; without this, concurrent
     /// writers collide on the database lock and sleep in SQLite's busy handler (1, 2, 5, 10 ms…),
     /// which under load costs far more than waiting in line. Postgres has row locks: no gate.
-    fn write_gate(&self) -> Option<&Mutex<()>>;
+    fn write_gate(&self) -> Option<&Arc<Mutex<()>>>;
+
+    /// Where writes pass the write gate one at a time anyway, refresh token rotations waiting
+    /// for it queue here and commit together (`rotation_group_commit.rs`). None: each rotation
+    /// commits on its own (Postgres: writers run side by side under row locks, and one
+    /// transaction holding several clients' rows could deadlock with another node's).
+    fn rotation_queue(&self) -> Option<&RotationQueue> {
+        None
+    }
 
     /// Notifications of revocation feed advances (`RevocationStore::subscribe_to_feed`), where
     /// the backend has them.

@@ -10,9 +10,13 @@ use tokengate_core::grants::token_families::{
 };
 use tokengate_core::store::StoreResult;
 
+use sqlx::Transaction;
+
 use super::audit::{with_detail, write_audit};
+use super::backend::Backend;
 use super::family_revocation::{family_revoked, lock_family, revoke_family_onto_feed};
 use super::refresh_tokens::{insert_refresh, refresh_from_row, REFRESH_COLUMNS};
+use super::rotation_group_commit::{rotate_in_group, Rotation};
 use super::row::SqlRow;
 use super::statement::{begin, commit, query, rollback};
 use super::SqlStore;
@@ -30,8 +34,32 @@ pub(super) async fn rotate_refresh_token<S: SqlStore>(
     now: i64,
     audit: &AuditEvent,
 ) -> StoreResult<RotationOutcome> {
+    if let (Some(queue), Some(gate)) = (store.rotation_queue(), store.write_gate()) {
+        let rotation = Rotation {
+            presented_hash: presented_hash.to_vec(),
+            successor: successor.clone(),
+            minted: minted.clone(),
+            policy,
+            now,
+            audit: audit.clone(),
+        };
+        return rotate_in_group(store.write_pool(), gate, queue, rotation).await;
+    }
     let _writer = store.writer().await;
-    let mut tx = begin(store).await?;
+    rotate_in(begin(store).await?, presented_hash, successor, minted, policy, now, audit).await
+}
+
+/// One rotation inside `tx`, which it commits or rolls back: a transaction of its own, or a
+/// savepoint of a group commit's transaction (`rotation_group_commit.rs`).
+pub(super) async fn rotate_in<DB: Backend>(
+    mut tx: Transaction<'_, DB>,
+    presented_hash: &[u8],
+    successor: &RefreshToken,
+    minted: &MintedAccessToken,
+    policy: ReusePolicy,
+    now: i64,
+    audit: &AuditEvent,
+) -> StoreResult<RotationOutcome> {
     // Write first (SQLite takes its lock here): the live token of a family that is not revoked
     // becomes rotated, and the row comes back with it — the common case costs one statement.
     // Anything else is read and judged below.

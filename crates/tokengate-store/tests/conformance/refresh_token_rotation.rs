@@ -380,7 +380,54 @@ async fn client_binding_is_stored_and_inherited(store: &Arc<dyn Store>) {
     }
 }
 
+/// Many rotations at once (on SQLite they share transactions and commits, see
+/// `rotation_group_commit.rs`): each stands alone. Every family's token rotates once and its
+/// successor is stored; a presentation by the wrong client among them changes nothing (its claim
+/// is undone, not the others'); the audit log has one record per rotation.
+async fn concurrent_rotations_each_stand_alone(store: &Arc<dyn Store>) {
+    let families: Vec<Uuid> = (0..24).map(|_| Uuid::new_v4()).collect();
+    let tag = |family: &Uuid, h: &[u8]| [family.as_bytes().as_slice(), h].concat();
+    for family in &families {
+        store
+            .insert_refresh_token(&refresh(*family, &tag(family, b"r0"), 100), &audit("refresh_token.issued"))
+            .await
+            .unwrap();
+    }
+    let action = format!("refresh_token.rotated.{}", Uuid::new_v4());
+    let wrong_client = |i: usize| i % 6 == 3;
+    let mut handles = Vec::new();
+    for (i, family) in families.iter().enumerate() {
+        let (store, action) = (Arc::clone(store), action.clone());
+        let (presented, mut next) = (tag(family, b"r0"), refresh(Uuid::nil(), &tag(family, b"r1"), 105));
+        if wrong_client(i) {
+            next.client_id = Uuid::from_u128(99);
+        }
+        handles.push(tokio::spawn(async move {
+            let detect = ReusePolicy::RotateAndDetect { grace_seconds: 0 };
+            store.rotate_refresh_token(&presented, &next, &minted(), detect, 105, &audit(&action)).await.unwrap()
+        }));
+    }
+    for (i, (family, handle)) in families.iter().zip(handles).enumerate() {
+        let outcome = handle.await.unwrap();
+        let presented = store.refresh_token(&tag(family, b"r0")).await.unwrap().unwrap();
+        let successor = store.refresh_token(&tag(family, b"r1")).await.unwrap();
+        if wrong_client(i) {
+            assert_eq!(outcome, RotationOutcome::Invalid);
+            assert_eq!(presented.state, RefreshState::Active, "the wrong client's claim is undone");
+            assert_eq!(successor, None);
+        } else {
+            assert!(matches!(outcome, RotationOutcome::Rotated { .. }), "{i}: {outcome:?}");
+            assert_eq!(presented.state, RefreshState::Rotated);
+            assert_eq!(successor.map(|s| s.state), Some(RefreshState::Active), "{i}: the successor is stored");
+        }
+    }
+    let query = AuditQuery { action: Some(action), limit: 100, ..Default::default() };
+    let rotated = families.len() - (0..families.len()).filter(|i| wrong_client(*i)).count();
+    assert_eq!(store.audit_events(&query).await.unwrap().len(), rotated, "one audit record per rotation");
+}
+
 on_every_backend!(
+    concurrent_rotations_each_stand_alone,
     refresh_rotation,
     refresh_grace_race,
     refresh_lookup_and_binding,
