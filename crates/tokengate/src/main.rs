@@ -1,6 +1,7 @@
 //! tokengate: Entra ID token-based access control for APIs — issuer, gateway, control plane.
 
 mod admin;
+mod allocator_settings;
 mod audit_checkpoints;
 mod audit_writer;
 mod audit_writer_metrics;
@@ -39,24 +40,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// mimalloc: measured under gateway load, glibc malloc's arena locking and consolidation were a
-/// visible share of CPU with many small per-request allocations on two worker threads. Built
-/// with `no_thp` (it does not ask for huge pages), and see `without_transparent_huge_pages`.
+/// visible share of CPU with many small per-request allocations on two worker threads. Its
+/// settings are in `allocator_settings.rs`; built with `no_thp`, it never asks for huge pages.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Transparent huge pages off for this process. mimalloc's arenas are huge-page aligned, so with
-/// THP every touched 2 MiB of heap became resident whole: measured, 56 MB idle and 148 MB with
-/// 100,000 cached tokens, against 45 and 119 MB without (bench/gateway_memory.sh), at the same
-/// request rate. `no_thp` covers hosts where THP is `madvise` (Debian's default); this covers
-/// `always` (RHEL's), from here on.
-fn without_transparent_huge_pages() {
-    // Failing (a kernel before 3.15) only leaves the host's setting in force.
-    #[cfg(target_os = "linux")]
-    let _ = nix::sys::prctl::set_thp_disable(true);
-}
-
 fn main() -> ExitCode {
-    without_transparent_huge_pages();
+    allocator_settings::apply();
     let args = cli::Cli::parse();
     cli::init_logging(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

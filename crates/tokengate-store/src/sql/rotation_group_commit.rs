@@ -78,8 +78,8 @@ pub(super) async fn rotate_in_group<DB: Backend>(
             biased;
             outcome = &mut answered => {
                 return outcome.unwrap_or_else(|_| Err(StoreError::Backend(
-                    "the batch holding this refresh token's rotation stopped before its commit \
-                     (the node is shutting down?); nothing was rotated: present the token again".into(),
+                    "the node stopped (shutting down?) before this refresh token's rotation was \
+                     answered; present the token again".into(),
                 )));
             }
             turn = Arc::clone(gate).lock_owned() => {

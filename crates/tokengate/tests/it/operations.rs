@@ -397,3 +397,21 @@ async fn users_groups_and_consent_through_the_cli() {
         assert!(!dump.windows(secret.len()).any(|w| w == secret.as_bytes()), "password stored in clear");
     }
 }
+
+/// The allocator settings mimalloc reads only at start (`allocator_settings.rs`): the process
+/// starts itself again with them, keeping its pid, and runs without transparent huge pages.
+#[tokio::test]
+async fn the_process_runs_with_its_allocator_settings() {
+    let s = DevServer::start().await;
+    let pid = s.child.as_ref().expect("running").id();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("the process environment");
+    let environ: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+    for setting in ["MIMALLOC_PURGE_DELAY=100", "MIMALLOC_ALLOW_THP=0"] {
+        assert!(environ.contains(&setting.as_bytes()), "{setting} in the environment of pid {pid}");
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process status");
+    // Linux reports it since 5.0; an older kernel has nothing to check.
+    if let Some(line) = status.lines().find(|l| l.starts_with("THP_enabled:")) {
+        assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+    }
+}
