@@ -4,13 +4,12 @@
 //! Entra-compatible reuse) follows `ReusePolicy`; this file must never leave a family with two
 //! live tokens.
 
+use sqlx::Transaction;
 use tokengate_core::audit::{AuditEvent, Outcome};
 use tokengate_core::grants::token_families::{
     MintedAccessToken, RefreshState, RefreshToken, ReusePolicy, RotationOutcome,
 };
 use tokengate_core::store::StoreResult;
-
-use sqlx::Transaction;
 
 use super::audit::{with_detail, write_audit};
 use super::backend::Backend;
