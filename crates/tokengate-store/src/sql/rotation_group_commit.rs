@@ -9,7 +9,8 @@
 //! still means the successor is on disk; rotations run one after another in queue order, each
 //! seeing the ones before it (a token presented twice in one batch is reuse, as it would be in
 //! two transactions). The batch runs in a task of its own that holds the gate, so a client that
-//! hangs up mid-batch does not abandon the others' rotations.
+//! hangs up mid-batch does not abandon the others' rotations; a rotation whose requester is gone
+//! before its batch starts is not run at all, as before it queued.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -54,9 +55,12 @@ impl RotationQueue {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner).push(queued);
     }
 
-    /// The oldest `MAX_BATCH` waiting rotations.
+    /// The oldest `MAX_BATCH` waiting rotations. Those nobody waits for any more (the request
+    /// was dropped: the client hung up) are dropped unrun, as they were before they queued: a
+    /// rotation nobody will hear of would only make the client's retry look like reuse.
     fn take_batch(&self) -> Vec<Queued> {
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        waiting.retain(|queued| !queued.answer.is_closed());
         let n = waiting.len().min(MAX_BATCH);
         waiting.drain(..n).collect()
     }
@@ -245,5 +249,38 @@ mod tests {
             .unwrap();
         assert_eq!(state, "active", "the failed rotation's claim was undone");
         assert!(store.rotations.waiting.lock().unwrap().is_empty());
+    }
+
+    /// A request dropped while its rotation waited (the client hung up) rotates nothing: its
+    /// retry finds the token as it was, not "reused".
+    #[tokio::test]
+    async fn a_rotation_nobody_waits_for_any_more_is_not_run() {
+        let store = Arc::new(SqliteStore::in_memory().await.unwrap());
+        store.insert_refresh_token(&token(b"abandoned"), &audit()).await.unwrap();
+        let policy = ReusePolicy::RotateAndDetect { grace_seconds: 0 };
+        let minted = MintedAccessToken { uti: "uti".into(), expires_at: 5_000 };
+
+        let held = store.write_gate.lock().await;
+        let abandoned = {
+            let (store, minted) = (Arc::clone(&store), minted.clone());
+            tokio::spawn(async move {
+                store.rotate_refresh_token(b"abandoned", &token(b"s1"), &minted, policy, 200, &audit()).await
+            })
+        };
+        for _ in 0..500 {
+            if store.rotations.waiting.lock().unwrap().len() == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(store.rotations.waiting.lock().unwrap().len(), 1, "queued behind the gate");
+        abandoned.abort();
+        assert!(abandoned.await.unwrap_err().is_cancelled());
+        drop(held);
+
+        // The client's retry: the token is still the live one, so it rotates.
+        let retry = store.rotate_refresh_token(b"abandoned", &token(b"s2"), &minted, policy, 201, &audit()).await;
+        assert!(matches!(retry, Ok(RotationOutcome::Rotated { .. })), "{retry:?}");
+        assert_eq!(store.refresh_token(b"s1").await.unwrap(), None, "the abandoned rotation never ran");
     }
 }
