@@ -186,6 +186,18 @@ mod tests {
         }
     }
 
+    /// Waits (boundedly) until `n` rotations wait behind the gate the test holds.
+    async fn wait_until_queued(store: &SqliteStore, n: usize) {
+        let queued = || store.rotations.waiting.lock().unwrap().len();
+        for _ in 0..500 {
+            if queued() == n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(queued(), n, "rotations queued behind the gate");
+    }
+
     fn audit() -> AuditEvent {
         AuditEvent::admin("refresh_token.rotated", None, serde_json::json!({}), 1_000)
     }
@@ -218,13 +230,7 @@ mod tests {
                 store.rotate_refresh_token(&hash, &successor, &minted, policy, 200, &audit()).await
             }));
         }
-        for _ in 0..500 {
-            if store.rotations.waiting.lock().unwrap().len() == 3 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert_eq!(store.rotations.waiting.lock().unwrap().len(), 3, "all three queued behind the gate");
+        wait_until_queued(&store, 3).await;
         drop(held);
 
         let mut outcomes = Vec::new();
@@ -267,13 +273,7 @@ mod tests {
                 store.rotate_refresh_token(b"abandoned", &token(b"s1"), &minted, policy, 200, &audit()).await
             })
         };
-        for _ in 0..500 {
-            if store.rotations.waiting.lock().unwrap().len() == 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert_eq!(store.rotations.waiting.lock().unwrap().len(), 1, "queued behind the gate");
+        wait_until_queued(&store, 1).await;
         abandoned.abort();
         assert!(abandoned.await.unwrap_err().is_cancelled());
         drop(held);
