@@ -44,7 +44,15 @@ pub fn hex_upper(bytes: &[u8]) -> String {
 }
 
 pub fn hex_lower(bytes: &[u8]) -> String {
-    hex::encode(bytes)
+    // `hex::encode` collects an iterator of chars one at a time: about 140 instructions a byte,
+    // measured as 2 % of a recording gateway (two chain hashes per audit record). A table
+    // lookup into a buffer is a few.
+    let mut out = vec![0u8; bytes.len() * 2];
+    // Fails only when the lengths disagree, and they are made to agree above.
+    if hex::encode_to_slice(bytes, &mut out).is_err() {
+        return hex::encode(bytes);
+    }
+    String::from_utf8(out).unwrap_or_else(|_| hex::encode(bytes))
 }
 
 /// `n` random bytes from the system CSPRNG.
@@ -77,5 +85,15 @@ mod tests {
         let padded = format!("{}=", b64url(raw));
         assert_eq!(b64url_decode_padded(&padded), Some(raw.to_vec()));
         assert_eq!(b64url_decode(&padded), None, "strict decoding rejects padding");
+    }
+
+    #[test]
+    fn hex_lower_prints_every_byte_as_two_lowercase_digits() {
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let text = hex_lower(&every_byte);
+        assert_eq!(text.len(), 512);
+        assert!(text.starts_with("000102") && text.ends_with("fdfeff"), "{text}");
+        assert_eq!(text, every_byte.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        assert_eq!(hex_lower(&[]), "");
     }
 }

@@ -6,10 +6,15 @@
 //! Two durabilities (`[audit] durability`):
 //! - `buffered` (default): a request is answered once its record is queued. SIGTERM loses
 //!   nothing (the queue is drained), but `kill -9` or power loss loses what was queued and not
-//!   yet committed — at most one batch.
+//!   yet committed: the records of about the last `COMMIT_INTERVAL` and the batch in flight.
 //! - `strict`: no answer without a durable record. `record` returns only after the batch holding
 //!   the record has committed; the batch's one commit releases every request in it, so the cost
 //!   is a wait of about one commit, not an fsync per request.
+//!
+//! In `buffered` mode batches start at most every `COMMIT_INTERVAL` (20 ms): a commit costs about
+//! the same for 70 records as for 350 (the B-trees' interior pages, the chain head, the fsync,
+//! two thread hand-offs per statement), so waiting a few milliseconds for more records makes each
+//! record cheaper. Nobody waits for a buffered commit; strict mode commits as soon as it can.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +34,14 @@ use crate::audit_writer_metrics::AuditWriterMetrics;
 pub const QUEUE_CAPACITY: usize = 4_096;
 /// At most this many records per transaction.
 const MAX_BATCH: usize = 4_096;
+/// Buffered mode: the least time from one batch's start to the next. Measured under
+/// `wrk -t2 -c64` on one repeated token, five rounds interleaved (0, 10 and 20 ms): batches grew
+/// from ~72 to ~360 records, context switches per request fell from 1.0 to 0.6, and the
+/// median throughput rose from 13.2k to 16.9k req/s (10 ms: 14.5k). What `kill -9` can lose
+/// grows to the records of the last 20 ms, and the live tail lags by up to as much.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(20);
+/// A batch this large already pays for its commit: the next one starts without waiting.
+const FULL_ENOUGH: usize = 512;
 
 /// When a request's audit record must be durable (`[audit] durability`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
@@ -103,7 +116,14 @@ pub fn start(
                     if received == 0 {
                         return;
                     }
+                    let started = tokio::time::Instant::now();
                     writer.write(&mut batch).await;
+                    if durability == AuditDurability::Buffered && received < FULL_ENOUGH {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(started + COMMIT_INTERVAL) => {}
+                            _ = shutdown.changed() => break,
+                        }
+                    }
                 }
                 _ = shutdown.changed() => break,
             }
@@ -184,4 +204,68 @@ pub fn spawn_retention(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokengate_core::audit::{AuditSource, Outcome};
+    use tokengate_core::store::AuditQuery;
+
+    fn gateway_record() -> AuditEvent {
+        AuditEvent::new(AuditSource::Gateway, "gateway.request", Outcome::Allowed, 1)
+    }
+
+    async fn gateway_records(store: &dyn Store) -> usize {
+        let query = AuditQuery { action: Some("gateway.request".into()), limit: 100, ..Default::default() };
+        store.audit_events(&query).await.unwrap().len()
+    }
+
+    /// Waits (bounded) until the writer has committed `records`; answers the batches it took.
+    async fn committed(sink: &AuditSink, records: u64) -> u64 {
+        for _ in 0..500 {
+            if sink.metrics.committed_records.get() >= records {
+                return sink.metrics.committed_batches.get();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{records} records were not committed within 5 s");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn buffered_batches_start_at_least_a_commit_interval_apart() {
+        let store: Arc<dyn Store> = Arc::new(tokengate_store::SqliteStore::in_memory().await.unwrap());
+        let (_stop, stop_rx) = watch::channel(false);
+        let (sink, _writer) = start(store.clone(), AuditDurability::Buffered, stop_rx);
+        sink.record(gateway_record()).await;
+        assert_eq!(committed(&sink, 1).await, 1);
+        // A record every millisecond: a writer that commits whenever it can takes about one per
+        // batch (measured: 20). Batch starts at least COMMIT_INTERVAL apart fit at most
+        // elapsed / COMMIT_INTERVAL + 1 batches into the time this took, however slow the machine.
+        let began = std::time::Instant::now();
+        for _ in 0..20 {
+            sink.record(gateway_record()).await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let batches = committed(&sink, 21).await - 1;
+        let most = began.elapsed().as_millis() / COMMIT_INTERVAL.as_millis() + 1;
+        assert!(batches as u128 <= most, "20 records took {batches} batches in {:?}", began.elapsed());
+        assert_eq!(gateway_records(store.as_ref()).await, 21, "nothing lost");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_during_the_pause_still_writes_what_was_queued() {
+        let store: Arc<dyn Store> = Arc::new(tokengate_store::SqliteStore::in_memory().await.unwrap());
+        let (stop, stop_rx) = watch::channel(false);
+        let (sink, writer) = start(store.clone(), AuditDurability::Buffered, stop_rx);
+        sink.record(gateway_record()).await;
+        committed(&sink, 1).await;
+        // The writer now pauses before its next batch; these wait in the queue.
+        for _ in 0..5 {
+            sink.record(gateway_record()).await;
+        }
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), writer).await.unwrap().unwrap();
+        assert_eq!(gateway_records(store.as_ref()).await, 6);
+    }
 }

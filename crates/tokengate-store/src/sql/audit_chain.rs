@@ -14,10 +14,14 @@
 //! commit and held as briefly as possible; a transaction must not take any other lock after it.
 //! Every caller of `write_audit` does so as its last statement before `commit`.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use sqlx::Transaction;
 use tokengate_core::audit::AuditEvent;
 use tokengate_core::audit_chain::{detail_text, link_with_detail, ChainHash};
 use tokengate_core::store::StoreResult;
+use uuid::Uuid;
 
 use super::backend::Backend;
 use super::row::SqlRow;
@@ -26,6 +30,8 @@ use crate::error::corrupt;
 
 /// Rows per multi-row INSERT: 17 parameters each stays far below both dialects' limits.
 const ROWS_PER_INSERT: usize = 128;
+/// How many statement sizes `chunk_sizes` uses: 128, 64, ..., 1.
+const CHUNK_SIZES: usize = ROWS_PER_INSERT.ilog2() as usize + 1;
 const COLUMNS: usize = 17;
 
 const INSERT_COLUMNS: &str = "seq, prev_hash, chain_hash, id, at_ms, source, action, outcome, reason, tenant_id, \
@@ -52,13 +58,12 @@ pub(super) async fn append_chained<DB: Backend>(
         links.push(Link { seq, prev_hash: prev.to_hex(), chain_hash: hash.to_hex(), detail, event });
         prev = hash;
     }
-    let mut rest = links.as_slice();
-    for size in chunk_sizes(rest.len()) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let sql = multi_row_insert(chunk.len(), DB::POSITIONAL_PARAMETERS);
+    let sizes: Vec<usize> = chunk_sizes(links.len()).collect();
+    let mut links = links.into_iter();
+    for size in sizes {
+        let sql = insert_statement(size, DB::POSITIONAL_PARAMETERS);
         let mut statement = query(&sql);
-        for l in chunk {
+        for l in links.by_ref().take(size) {
             statement = bind_link(statement, l);
         }
         statement.execute(&mut *tx).await?;
@@ -88,7 +93,22 @@ fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
     })
 }
 
-/// One record with its place on the chain, ready to bind.
+/// The INSERT for `rows` rows (one of `chunk_sizes`), built once per size and dialect: sqlx
+/// finds its prepared statement by this text, so it is the same text every time.
+fn insert_statement(rows: usize, positional: bool) -> Cow<'static, str> {
+    static STATEMENTS: [[OnceLock<String>; 2]; CHUNK_SIZES] =
+        [const { [OnceLock::new(), OnceLock::new()] }; CHUNK_SIZES];
+    match STATEMENTS.get(rows.ilog2() as usize) {
+        Some(dialects) if rows.is_power_of_two() => {
+            Cow::Borrowed(dialects[usize::from(positional)].get_or_init(|| multi_row_insert(rows, positional)))
+        }
+        // Not a chunk size (never asked for): built for this statement alone.
+        _ => Cow::Owned(multi_row_insert(rows, positional)),
+    }
+}
+
+/// One record with its place on the chain, ready to bind; binding moves its texts into the
+/// statement's arguments rather than copying them.
 struct Link<'e> {
     seq: i64,
     prev_hash: String,
@@ -125,13 +145,13 @@ fn multi_row_insert(rows: usize, positional: bool) -> String {
 }
 
 /// Binds the seventeen columns of one record, in the order of `INSERT_COLUMNS`.
-fn bind_link<'q, DB: Backend>(statement: Statement<'q, DB>, l: &'q Link<'q>) -> Statement<'q, DB> {
+fn bind_link<'q, DB: Backend>(statement: Statement<'q, DB>, l: Link<'q>) -> Statement<'q, DB> {
     let e = l.event;
     statement
         .bind(l.seq)
-        .bind(&l.prev_hash)
-        .bind(&l.chain_hash)
-        .bind(e.id.to_string())
+        .bind(l.prev_hash)
+        .bind(l.chain_hash)
+        .bind(e.id.hyphenated().encode_lower(&mut Uuid::encode_buffer()).to_owned())
         .bind(e.at_ms)
         .bind(e.source.as_str())
         .bind(&e.action)
@@ -144,12 +164,14 @@ fn bind_link<'q, DB: Backend>(statement: Statement<'q, DB>, l: &'q Link<'q>) -> 
         .bind(&e.client_ip)
         .bind(e.status.map(i64::from))
         .bind(e.latency_us)
-        .bind(&l.detail)
+        .bind(l.detail)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{chunk_sizes, multi_row_insert, COLUMNS, ROWS_PER_INSERT};
+    use std::borrow::Cow;
+
+    use super::{chunk_sizes, insert_statement, multi_row_insert, CHUNK_SIZES, COLUMNS, ROWS_PER_INSERT};
 
     #[test]
     fn rows_are_split_into_a_few_statement_sizes() {
@@ -164,6 +186,20 @@ mod tests {
         }
         assert_eq!(sizes.len(), 8, "{sizes:?}");
         assert!(sizes.iter().all(|s| s.is_power_of_two() && *s <= ROWS_PER_INSERT));
+    }
+
+    #[test]
+    fn each_statement_size_is_built_once_per_dialect() {
+        for positional in [false, true] {
+            for size in (0..CHUNK_SIZES).map(|i| 1 << i) {
+                let first = insert_statement(size, positional);
+                assert!(matches!(first, Cow::Borrowed(_)), "{size} rows are one of the chunk sizes");
+                assert_eq!(first, multi_row_insert(size, positional));
+                let again = insert_statement(size, positional);
+                assert!(std::ptr::eq(first.as_ptr(), again.as_ptr()), "{size} rows: the same text, not a new one");
+            }
+        }
+        assert_eq!(insert_statement(3, true), multi_row_insert(3, true), "any other size still gets its statement");
     }
 
     #[test]
