@@ -232,13 +232,19 @@ mod tests {
         panic!("{records} records were not committed within 5 s");
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn buffered_batches_start_at_least_a_commit_interval_apart() {
+    /// A buffered writer on an in-memory store that has committed one record in one batch.
+    async fn buffered_writer_after_one_commit() -> (Arc<dyn Store>, watch::Sender<bool>, AuditSink, JoinHandle<()>) {
         let store: Arc<dyn Store> = Arc::new(tokengate_store::SqliteStore::in_memory().await.unwrap());
-        let (_stop, stop_rx) = watch::channel(false);
-        let (sink, _writer) = start(store.clone(), AuditDurability::Buffered, stop_rx);
+        let (stop, stop_rx) = watch::channel(false);
+        let (sink, writer) = start(store.clone(), AuditDurability::Buffered, stop_rx);
         sink.record(gateway_record()).await;
         assert_eq!(committed(&sink, 1).await, 1);
+        (store, stop, sink, writer)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn buffered_batches_start_at_least_a_commit_interval_apart() {
+        let (store, _stop, sink, _writer) = buffered_writer_after_one_commit().await;
         // A record every millisecond: a writer that commits whenever it can takes about one per
         // batch (measured: 20). Batch starts at least COMMIT_INTERVAL apart fit at most
         // elapsed / COMMIT_INTERVAL + 1 batches into the time this took, however slow the machine.
@@ -255,11 +261,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn shutdown_during_the_pause_still_writes_what_was_queued() {
-        let store: Arc<dyn Store> = Arc::new(tokengate_store::SqliteStore::in_memory().await.unwrap());
-        let (stop, stop_rx) = watch::channel(false);
-        let (sink, writer) = start(store.clone(), AuditDurability::Buffered, stop_rx);
-        sink.record(gateway_record()).await;
-        committed(&sink, 1).await;
+        let (store, stop, sink, writer) = buffered_writer_after_one_commit().await;
         // The writer now pauses before its next batch; these wait in the queue.
         for _ in 0..5 {
             sink.record(gateway_record()).await;
