@@ -58,7 +58,7 @@ pub(super) async fn append_chained<DB: Backend>(
         links.push(Link { seq, prev_hash: prev.to_hex(), chain_hash: hash.to_hex(), detail, event });
         prev = hash;
     }
-    let sizes: Vec<usize> = chunk_sizes(links.len()).collect();
+    let sizes = chunk_sizes(links.len());
     let mut links = links.into_iter();
     for size in sizes {
         let sql = insert_statement(size, DB::POSITIONAL_PARAMETERS);
@@ -98,7 +98,7 @@ fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
 fn insert_statement(rows: usize, positional: bool) -> Cow<'static, str> {
     static STATEMENTS: [[OnceLock<String>; 2]; CHUNK_SIZES] =
         [const { [OnceLock::new(), OnceLock::new()] }; CHUNK_SIZES];
-    match STATEMENTS.get(rows.ilog2() as usize) {
+    match rows.checked_ilog2().and_then(|i| STATEMENTS.get(i as usize)) {
         Some(dialects) if rows.is_power_of_two() => {
             Cow::Borrowed(dialects[usize::from(positional)].get_or_init(|| multi_row_insert(rows, positional)))
         }
@@ -200,6 +200,7 @@ mod tests {
             }
         }
         assert_eq!(insert_statement(3, true), multi_row_insert(3, true), "any other size still gets its statement");
+        assert_eq!(insert_statement(0, true), multi_row_insert(0, true), "no rows: no panic");
     }
 
     #[test]
